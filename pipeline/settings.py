@@ -1,0 +1,108 @@
+"""One typed settings object, read from the environment variables named in architecture.md."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    data_dir: Path = Field(default=Path("./craftstage-data"))
+    database_url: str = ""
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_API_DEFAULT
+    channel: str | None = None
+    public_base_url: str = "http://localhost:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout: float = 30.0
+    timezone: str = "UTC"
+    approval_rate_limit: int = 100
+    approval_rate_window_s: int = 15 * 60
+    worker_threads: int = 4
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from exc
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'craftstage.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
+
+    @property
+    def ai_enabled(self) -> bool:
+        return self.openai_api_key is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default: os.environ); empty variables count as unset."""
+        env = os.environ if env is None else env
+        names = {
+            "CRAFTSTAGE_DATA_DIR": "data_dir",
+            "DATABASE_URL": "database_url",
+            "SLACK_BOT_TOKEN": "slack_bot_token",
+            "SLACK_SIGNING_SECRET": "slack_signing_secret",
+            "SLACK_APP_TOKEN": "slack_app_token",
+            "SLACK_API_URL": "slack_api_url",
+            "CRAFTSTAGE_CHANNEL": "channel",
+            "PUBLIC_BASE_URL": "public_base_url",
+            "HOST": "host",
+            "PORT": "port",
+            "OPENAI_API_KEY": "openai_api_key",
+            "OPENAI_BASE_URL": "openai_base_url",
+            "OPENAI_MODEL": "openai_model",
+            "OPENAI_TIMEOUT": "openai_timeout",
+            "CRAFTSTAGE_TIMEZONE": "timezone",
+            "CRAFTSTAGE_APPROVAL_RATE_LIMIT": "approval_rate_limit",
+            "CRAFTSTAGE_APPROVAL_RATE_WINDOW": "approval_rate_window_s",
+            "CRAFTSTAGE_WORKERS": "worker_threads",
+            "LOG_LEVEL": "log_level",
+        }
+        values = {field: env[var] for var, field in names.items() if env.get(var, "").strip()}
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            by_field = {field: var for var, field in names.items()}
+            problems = []
+            for err in getattr(exc, "errors", list)():
+                field = str(err["loc"][0]) if err.get("loc") else "?"
+                problems.append(f"{by_field.get(field, field)}: {err['msg']}")
+            raise SettingsError("; ".join(problems) or str(exc)) from exc

@@ -1,0 +1,359 @@
+"""The database tables: everything product.md §1 names, with the whole product in mind.
+
+Times are timezone-aware UTC (`utcnow()`); sqlmodel's UTCDateTime keeps them so on both databases.
+JSON columns hold structured values (parsed values, layouts, mappings, details) that are read whole.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(default: Any = None) -> Any:
+    factory = (lambda: dict(default)) if isinstance(default, dict) else (lambda: list(default or []))
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
+
+
+class JobStatus:
+    DRAFT = "draft"
+    PARSING = "parsing"
+    PROOFING = "proofing"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    PRODUCTION_READY = "production_ready"
+    EXPORTED = "exported"
+    COMPLETED = "completed"
+    ALL = (DRAFT, PARSING, PROOFING, PENDING_APPROVAL, APPROVED, PRODUCTION_READY, EXPORTED, COMPLETED)
+
+
+class Role:
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    ALL = (OWNER, ADMIN, MEMBER)
+
+
+class ProofStatus:
+    PENDING = "pending"
+    GENERATED = "generated"
+    APPROVED = "approved"
+    NEEDS_REVISION = "needs_revision"
+    ALL = (PENDING, GENERATED, APPROVED, NEEDS_REVISION)
+
+
+class Workspace(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slack_team_id: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(default="", max_length=200)
+    default_font: str = Field(default="DejaVu Sans", max_length=100)
+    cut_color: str = Field(default="#FF0000", max_length=7)
+    engrave_color: str = Field(default="#000000", max_length=7)
+    timezone: str = Field(default="UTC", max_length=64)
+    production_channel: str | None = Field(default=None, max_length=32)
+    due_soon_days: int = 2
+    preflight_alert_hours: float = 4.0
+    approval_reminder_days: float = 2.0
+    digest_time: str = Field(default="08:30", max_length=5)
+    digest_weekends: bool = False
+    next_job_number: int = 1001
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Member(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("workspace_id", "slack_user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    slack_user_id: str = Field(max_length=32)
+    display_name: str = Field(default="", max_length=200)
+    role: str = Field(default=Role.MEMBER, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Template(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    key: str = Field(max_length=64)
+    name: str = Field(default="", max_length=200)
+    category: str = Field(default="", max_length=100)
+    current_version: int = 1
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TemplateVersion(SQLModel, table=True):
+    __tablename__ = "template_version"
+    __table_args__ = (UniqueConstraint("template_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(foreign_key="template.id", index=True)
+    version: int
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    artwork_path: str | None = Field(default=None, max_length=500)
+    created_by: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "number"),
+        Index("ix_job_ws_created", "workspace_id", "created_at"),
+        Index("ix_job_ws_due", "workspace_id", "due_date"),
+        Index("ix_job_ws_customer", "workspace_id", "customer_sort"),
+        Index("ix_job_ws_status", "workspace_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    number: int
+    customer_name: str = Field(max_length=200)
+    customer_email: str = Field(max_length=254)
+    reference: str | None = Field(default=None, max_length=100)
+    due_date: date | None = None
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default=JobStatus.DRAFT, max_length=20)
+    # casefolded copies that make search and sort case-insensitive on both databases
+    search_text: str = Field(default="", max_length=400)
+    customer_sort: str = Field(default="", max_length=200)
+    template_version_id: int | None = Field(default=None, foreign_key="template_version.id")
+    input_text: str | None = Field(default=None, sa_column=Column(Text))
+    input_filename: str | None = Field(default=None, max_length=255)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    approval_skipped: bool = False
+    preflight_errors: int = 0
+    preflight_warnings: int = 0
+    preflight_infos: int = 0
+    preflight_ran_at: datetime | None = None
+    preflight_errors_since: datetime | None = None
+    urgency: str = Field(default="", max_length=16)
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    last_actor: str = Field(default="", max_length=200)
+    created_by: str = Field(default="", max_length=64)
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    status_changed_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"J-{self.number}"
+
+
+class ParseBatch(SQLModel, table=True):
+    """Parsed items waiting at the review gate before they join the job."""
+
+    __tablename__ = "parse_batch"
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    engine: str = Field(default="rules", max_length=16)
+    engine_note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    items: list = _json([])
+    skipped_lines: list = _json([])
+    columns: list = _json([])
+    state: str = Field(default="review", max_length=16)  # review | accepted | discarded
+    created_by: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Item(SQLModel, table=True):
+    __table_args__ = (Index("ix_item_job_position", "job_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id")
+    position: int
+    raw_values: dict = _json({})
+    values: dict = _json({})
+    confidence: float = 1.0
+    reasons: list = _json([])
+    acknowledged: bool = False
+    proof_status: str = Field(default=ProofStatus.PENDING, max_length=16)
+    proof_version: int = 0
+    proof_input_hash: str | None = Field(default=None, max_length=64)
+    layout: dict | None = Field(default=None, sa_column=Column(JSON))
+    change_note: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class FieldMapping(SQLModel, table=True):
+    __tablename__ = "field_mapping"
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", unique=True)
+    template_version_id: int = Field(foreign_key="template_version.id")
+    pairs: list = _json([])
+    serial: dict | None = Field(default=None, sa_column=Column(JSON))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProofVersion(SQLModel, table=True):
+    __tablename__ = "proof_version"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    version: int
+    input_hash: str = Field(max_length=64)
+    template_version_id: int | None = Field(default=None, foreign_key="template_version.id")
+    pdf_path: str = Field(max_length=500)
+    png_path: str = Field(max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApprovalLink(SQLModel, table=True):
+    __tablename__ = "approval_link"
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    active: bool = True
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    created_by: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_viewed_at: datetime | None = None
+
+
+class ApprovalDecision(SQLModel, table=True):
+    """One decision on one proof version; the unique key lets exactly one concurrent decision win."""
+
+    __tablename__ = "approval_decision"
+    __table_args__ = (UniqueConstraint("item_id", "proof_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    link_id: int | None = Field(default=None, foreign_key="approval_link.id")
+    proof_version: int
+    decision: str = Field(max_length=20)  # approved | change_requested
+    via: str = Field(default="link", max_length=16)  # link | phone | email | skipped
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    actor: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PreflightIssue(SQLModel, table=True):
+    __tablename__ = "preflight_issue"
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    item_id: int | None = Field(default=None, foreign_key="item.id")
+    field_key: str | None = Field(default=None, max_length=64)
+    code: str = Field(max_length=32)
+    severity: str = Field(max_length=8)  # error | warning | info
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MachineProfile(SQLModel, table=True):
+    __tablename__ = "machine_profile"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    name: str = Field(max_length=100)
+    bed_width_mm: float
+    bed_height_mm: float
+    units: str = Field(default="mm", max_length=2)  # how the shop entered the sizes: mm | in
+    margin_mm: float = 5.0
+    gap_mm: float = 3.0
+    output_format: str = Field(default="svg", max_length=8)  # svg | pdf | dxf
+    text_mode: str = Field(default="curves", max_length=8)  # text | curves
+    cut_color: str = Field(default="#FF0000", max_length=7)
+    engrave_color: str = Field(default="#000000", max_length=7)
+    cut_outline: bool = True
+    include_artwork: bool = True
+    item_order: str = Field(default="job", max_length=16)  # job | name
+    builtin: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Export(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    profile_name: str = Field(max_length=100)
+    output_format: str = Field(max_length=8)
+    text_mode: str = Field(max_length=8)
+    zip_path: str = Field(max_length=500)
+    files: list = _json([])
+    sheets: int = 0
+    without_approval: bool = False
+    created_by: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Font(SQLModel, table=True):
+    """A font a workspace uploaded."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    family: str = Field(max_length=200)
+    weight: str = Field(default="normal", max_length=8)
+    filename: str = Field(max_length=255)
+    path: str = Field(max_length=500)
+    sha256: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ActivityEvent(SQLModel, table=True):
+    __tablename__ = "activity_event"
+    __table_args__ = (
+        Index("ix_activity_job", "job_id", "id"),
+        Index("ix_activity_ws", "workspace_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    job_id: int | None = Field(default=None, foreign_key="job.id")
+    event_type: str = Field(max_length=64)
+    actor_kind: str = Field(max_length=16)  # user | customer | system
+    actor_id: str = Field(default="", max_length=64)
+    actor_display: str = Field(default="", max_length=200)
+    details: dict = _json({})
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Task(SQLModel, table=True):
+    """Recorded background work (parsing, proofs, export) so a crash never leaves a job stuck."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    job_id: int | None = Field(default=None, foreign_key="job.id", index=True)
+    kind: str = Field(max_length=32)
+    state: str = Field(default="queued", max_length=16)  # queued | running | done | failed
+    params: dict = _json({})
+    done: int = 0
+    total: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Outbox(SQLModel, table=True):
+    """A message for Slack, recorded before it is sent; the dedupe key makes each alert exactly once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    job_id: int | None = Field(default=None, foreign_key="job.id")
+    kind: str = Field(max_length=32)
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    payload: dict = _json({})
+    state: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    result_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class SeenRequest(SQLModel, table=True):
+    """Slack event ids and retried requests already handled, so a retry never acts twice."""
+
+    __tablename__ = "seen_request"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)

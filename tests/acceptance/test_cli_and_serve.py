@@ -1,0 +1,83 @@
+"""The real entry point, run as a process: --help, db upgrade, demo, serve with /healthz."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL"))}
+    env.update(CRAFTSTAGE_DATA_DIR=str(tmp_path / "data"), **extra)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "app.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_help_lists_commands(tmp_path: Path) -> None:
+    out = _run(["--help"], _env(tmp_path))
+    assert out.returncode == 0
+    for command in ("serve", "demo", "db"):
+        assert command in out.stdout
+
+
+def test_db_upgrade_then_demo_on_embedded_sqlite(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    up = _run(["db", "upgrade"], env)
+    assert up.returncode == 0, up.stderr
+    assert "schema revision: 0001" in up.stdout
+    assert (tmp_path / "data" / "craftstage.db").exists()
+    demo = _run(["demo"], env)
+    assert demo.returncode == 0, demo.stderr
+    assert "J-1001" in demo.stdout
+
+
+def test_bad_configuration_is_a_clear_message(tmp_path: Path) -> None:
+    out = _run(["db", "current"], _env(tmp_path, CRAFTSTAGE_TIMEZONE="Nowhere/Land"))
+    assert out.returncode == 2
+    assert "CRAFTSTAGE_TIMEZONE" in out.stderr and "Traceback" not in out.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_healthz(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "serve"],
+        cwd=ROOT,
+        env=_env(tmp_path, PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200
+        assert r.json() == {"status": "ok", "database": "reachable"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
