@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from pipeline.notify import Notifier, NullNotifier
 from pipeline.settings import Settings
+from pipeline.workers import WorkerPool
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -18,8 +19,10 @@ class Runtime:
     settings: Settings
     db: Database
     notifier: Notifier = field(default_factory=NullNotifier)
+    workers: WorkerPool = field(default_factory=WorkerPool)
 
     def close(self) -> None:
+        self.workers.shutdown(wait=True)
         self.db.dispose()
 
 
@@ -29,4 +32,4 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     db = Database(settings.effective_database_url)
     if migrate:
         upgrade(db)
-    return Runtime(settings=settings, db=db)
+    return Runtime(settings=settings, db=db, workers=WorkerPool(settings.worker_threads))

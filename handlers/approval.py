@@ -1,0 +1,720 @@
+"""The customer approval page: `/approve/<token>` and its forms, proof images and assets.
+
+Thin on purpose: each route reads the request, calls one use case of `pipeline.approvals` and answers
+with a page (plain forms and 303 redirects, so everything works with JavaScript off) or, when the
+page's script asks for JSON, with fresh HTML fragments to swap in place.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import logging
+import math
+import os
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import anyio.to_thread
+from jinja2 import Environment, FileSystemLoader
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline import approvals
+from pipeline.approvals import (
+    AlreadyDecided,
+    ApprovalClosed,
+    LinkUnavailable,
+    PageState,
+    PageView,
+    StaleProof,
+)
+from pipeline.errors import InvalidInput, NotFound
+from pipeline.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+MAX_BODY = 2 * 1024 * 1024  # room for a 100 KB note even percent-encoded, so it gets a clear answer
+MAX_SHOWN = 5000
+WORKER_THREADS = 6
+PAGE_CACHE_SIZE = 64  # links whose last drawn page is kept (about 250 KB each at 100 items)
+SHOWN_PAIR = re.compile(r"^(\d{1,12}):(\d{1,9})$")
+
+ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" '
+    'fill="#1f2a37"/><path d="M9 16.5l4.5 4.5L23 11.5" fill="none" stroke="#fff" stroke-width="3.2" '
+    'stroke-linecap="round" stroke-linejoin="round"/></svg>'
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class SecurityHeaders:
+    """Wraps the whole approval app, so every answer (errors included) carries the headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope.get("path", "").startswith(f"{scope.get('root_path', '')}/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if "cache-control" not in headers:
+                    # assets are addressed by content hash (?v=…); everything else is private
+                    headers["Cache-Control"] = "public, max-age=31536000, immutable" if static else "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RateLimiter:
+    """At most `limit` counted requests per client address in any sliding `window_s` seconds."""
+
+    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = max(1, limit)
+        self.window = float(window_s)
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self._calls = 0
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        return hits
+
+    def wait(self, key: str, *, count: bool = True) -> float | None:
+        """None when the request may go ahead (counted if `count`), else seconds until it may."""
+        with self._lock:
+            now = self.clock()
+            hits = self._recent(key, now)
+            if len(hits) >= self.limit:
+                return max(1.0, hits[0] + self.window - now)
+            if count:
+                hits.append(now)
+            self._calls += 1
+            if self._calls % 1000 == 0:
+                self._prune(now)
+            return None
+
+    def count(self, key: str) -> None:
+        with self._lock:
+            now = self.clock()
+            self._recent(key, now).append(now)
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+            del self._hits[key]
+
+
+class CsrfSigner:
+    """CSRF tokens for the approval forms: HMAC-SHA256 of the link id under a deployment secret.
+
+    The secret lives in `<data dir>/approval-csrf.key` (made once, mode 0600), so every process that
+    shares the data folder agrees and a restart keeps open pages working. No cookie is needed: a page
+    on another site can neither read the token nor compute it, and a new link gets a new token.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.secret = _load_or_create_secret(data_dir / "approval-csrf.key")
+
+    def token(self, link_id: int) -> str:
+        return hmac.new(self.secret, f"approval-form:{link_id}".encode(), hashlib.sha256).hexdigest()
+
+    def check(self, link_id: int, candidate: str | None) -> bool:
+        return bool(candidate) and hmac.compare_digest(self.token(link_id), str(candidate))
+
+
+def _load_or_create_secret(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(50):
+        try:
+            value = bytes.fromhex(path.read_text().strip())
+            if len(value) >= 32:
+                return value
+        except (FileNotFoundError, ValueError):
+            pass
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic: exactly one process's secret wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise RuntimeError(f"cannot read or create {path}")
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+
+def _long_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:%A}, {value.day} {value:%B %Y}"
+
+
+def _label(key: str) -> str:
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _asset_versions() -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in STATIC_DIR.iterdir() if p.is_file()
+    }
+
+
+def build_templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # everything here is HTML; notes, values and names are always escaped
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["longdate"] = _long_date
+    env.filters["label"] = _label
+    env.filters["thousands"] = lambda n: f"{n:,}"
+    return env
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    fingerprint: str
+    html: bytes
+    gzipped: bytes
+
+
+@dataclass(frozen=True)
+class Flash:
+    level: str  # success | info | warning | error
+    text: str
+    item_id: int | None = None
+
+
+def flash_for(
+    code: str, view: PageView, item_id: int | None, approved: int = 0, stale: int = 0
+) -> Flash | None:
+    """The message for a `?m=` code after a redirect (codes only: nothing typed is ever reflected)."""
+    numbers = {i.id: i.number for i in view.items}
+    n = numbers.get(item_id) if item_id is not None else None
+    item = f"Item {n}" if n else "This item"
+    shop = view.shop_name or "the shop"
+    if code == "approved":
+        if view.stage == "done":
+            return Flash("success", f"{item} approved. That was the last one. Thank you!", item_id)
+        return Flash("success", f"{item} approved.", item_id)
+    if code == "changed":
+        return Flash(
+            "success", f"Thanks. Your change request for {item.lower()} was sent to {shop}.", item_id
+        )
+    if code == "stale":
+        who = shop[:1].upper() + shop[1:]
+        return Flash(
+            "warning",
+            f"{who} updated {item.lower()} while you were looking. Please check the new proof.",
+            item_id,
+        )
+    if code == "decided":
+        return Flash("info", f"{item} was already decided; its status is shown here.", item_id)
+    if code == "closed":
+        if view.stage == "done":
+            return Flash("info", "Every proof of this order is already approved.")
+        return Flash("info", "The shop is updating these proofs right now. Please check back a little later.")
+    if code == "busy":
+        return Flash(
+            "warning", "Some of these proofs were decided a moment ago. Please look them over again."
+        )
+    if code == "all":
+        text = f"{_proofs(approved)} approved." if approved else ""
+        if stale:
+            were, them = ("were", "them") if stale != 1 else ("was", "it")
+            text += f" {_proofs(stale)} changed while you were looking and {were} not approved:"
+            text += f" please check {them}."
+        if not text:
+            return Flash("info", "There was nothing left to approve.")
+        return Flash("warning" if stale else "success", text.strip())
+    return None
+
+
+def _proofs(n: int) -> str:
+    return f"{n} proof{'s' if n != 1 else ''}"
+
+
+def parse_shown(raw: str | None) -> dict[int, int]:
+    """`12:1,13:2` (item id : proof version, as the page showed them) → {12: 1, 13: 2}."""
+    shown: dict[int, int] = {}
+    for part in (raw or "").split(",")[:MAX_SHOWN]:
+        m = SHOWN_PAIR.match(part.strip())
+        if m:
+            shown[int(m.group(1))] = int(m.group(2))
+    return shown
+
+
+def shown_value(view: PageView) -> str:
+    return ",".join(f"{i.id}:{i.proof_version}" for i in view.remaining)
+
+
+async def read_form(request: Request, limit: int = MAX_BODY) -> dict[str, str] | None:
+    """A url-encoded form body, or None when it is larger than `limit` bytes (first value wins)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    try:
+        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
+    except ValueError:
+        pairs = []
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
+
+
+def _int(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+# ---- the routes --------------------------------------------------------------------------------
+
+
+class ApprovalPages:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        settings = runtime.settings
+        self.files_dir = settings.files_dir
+        self.limiter = RateLimiter(settings.approval_rate_limit, settings.approval_rate_window_s)
+        self.csrf = CsrfSigner(settings.data_dir)
+        self.env = build_templates()
+        versions = _asset_versions()
+        self.env.globals["asset_version"] = versions
+        self.parts = self.env.get_template("approval/_parts.html")
+        self._cache: OrderedDict[tuple[int, str], CachedPage] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._workers = anyio.CapacityLimiter(WORKER_THREADS)
+
+    # -- helpers
+
+    async def _run(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Database work and rendering off the event loop, a few at a time: with many clients a short
+        queue is fairer (and faster at p95) than dozens of threads taking turns at the GIL."""
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._workers)
+
+    def _base(self, request: Request) -> str:
+        return request.scope.get("root_path", "")
+
+    def _html(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        root = self._base(request)
+        html = self.env.get_template(f"approval/{name}").render(root=root, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def neutral(self, request: Request) -> Response:
+        """The one answer for unknown, malformed, expired, revoked and replaced links."""
+        message = "This link isn't available. Please contact the shop that sent it to you."
+        if _wants_json(request):
+            return JSONResponse({"ok": False, "message": message}, status_code=404)
+        return self._html(request, "unavailable.html", 404)
+
+    def _notice(
+        self, request: Request, status: int, title: str, message: str, back: str | None = None
+    ) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"ok": False, "message": message}, status_code=status)
+        return self._html(request, "notice.html", status, title=title, message=message, back=back)
+
+    def _limited(self, request: Request, *, count: bool = True) -> Response | None:
+        wait = self.limiter.wait(_client(request), count=count)
+        if wait is None:
+            return None
+        retry = str(math.ceil(wait))
+        if _wants_json(request):
+            response: Response = JSONResponse(
+                {"ok": False, "message": "Too many requests. Please wait a few minutes and try again."},
+                status_code=429,
+            )
+        else:
+            minutes = max(1, math.ceil(wait / 60))
+            response = self._html(request, "too_many.html", 429, minutes=minutes)
+        response.headers["Retry-After"] = retry
+        return response
+
+    def _page_url(self, request: Request, token: str, anchor: int | None = None, **query: Any) -> str:
+        params = urlencode({k: v for k, v in query.items() if v not in (None, "")})
+        url = f"{self._base(request)}/{token}" + (f"?{params}" if params else "")
+        return url + (f"#item-{anchor}" if anchor else "")
+
+    def _state(self, token: str) -> PageState | None:
+        """The page's data; logs the customer's view (at most every 10 minutes per link)."""
+        with self.runtime.db.read() as s:
+            state = approvals.page_state(s, token)
+        if state is not None and approvals.view_is_due(state.last_viewed_at):
+            with self.runtime.db.session() as s:
+                link = approvals.resolve(s, token)
+                if link is not None:
+                    approvals.page_view(s, link)
+        return state
+
+    def _load(self, token: str) -> PageView | None:
+        state = self._state(token)
+        return approvals.build_page(state, files_dir=self.files_dir) if state is not None else None
+
+    def _context(self, request: Request, token: str, view: PageView) -> dict[str, Any]:
+        return {
+            "view": view,
+            "base": f"{self._base(request)}/{token}",
+            "csrf": self.csrf.token(view.link_id),
+            "shown": shown_value(view),
+        }
+
+    def _fragments(self, request: Request, token: str, view: PageView, item_id: int | None) -> dict[str, str]:
+        ctx = self._context(request, token, view)
+        module = self.parts.make_module({"root": self._base(request)})
+        out = {
+            "progress": str(module.progress(view)),
+            "bulk": str(module.bulk(view, ctx["base"], ctx["shown"])),
+            "summary": str(module.summary(view)),
+        }
+        item = next((i for i in view.items if i.id == item_id), None)
+        if item is not None:
+            out["card"] = str(module.card(view, item, ctx["base"], ctx["csrf"]))
+        return out
+
+    # -- GET /approve/<token>
+
+    async def show(self, request: Request) -> Response:
+        if response := self._limited(request):
+            return response
+        return await self._run(self._show, request, request.path_params["token"])
+
+    def _show(self, request: Request, token: str) -> Response:
+        state = self._state(token)
+        if state is None:
+            return self.neutral(request)
+        q = request.query_params
+        if not q.get("m"):
+            return self._cached_page(request, token, state)
+        view = approvals.build_page(state, files_dir=self.files_dir)
+        flash = flash_for(q["m"], view, _int(q.get("i")), _int(q.get("a")) or 0, _int(q.get("s")) or 0)
+        return self._page(request, token, view, flash)
+
+    def _cached_page(self, request: Request, token: str, state: PageState) -> Response:
+        """The page as last drawn for this link, unless anything it shows has changed since."""
+        key = (state.link_id, self._base(request))
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        if hit is None or hit.fingerprint != state.fingerprint:
+            view = approvals.build_page(state, files_dir=self.files_dir)
+            html = bytes(self._page(request, token, view).body)
+            # Compressing a page that holds a CSRF token is safe here: nobody without the link can
+            # put text on it, and whoever has the link needs no attack to read the token.
+            hit = CachedPage(state.fingerprint, html, gzip.compress(html, 6))
+            with self._cache_lock:
+                self._cache[key] = hit
+                self._cache.move_to_end(key)
+                while len(self._cache) > PAGE_CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(
+                hit.gzipped,
+                media_type="text/html; charset=utf-8",
+                headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+            )
+        return Response(hit.html, media_type="text/html; charset=utf-8", headers={"Vary": "Accept-Encoding"})
+
+    def _page(
+        self,
+        request: Request,
+        token: str,
+        view: PageView,
+        flash: Flash | None = None,
+        status: int = 200,
+        error: tuple[int, str, str] | None = None,
+    ) -> HTMLResponse:
+        ctx = self._context(request, token, view)
+        in_card = flash is not None and any(i.id == flash.item_id for i in view.items)
+        top = None if in_card else flash
+        return self._html(request, "page.html", status, flash=flash, flash_top=top, error=error, **ctx)
+
+    # -- GET /approve/<token>/proof/<item>/<version>.png
+
+    async def proof(self, request: Request) -> Response:
+        # Only refused image requests count against the limit: a page of 100 proofs must not use up
+        # a customer's allowance, while guessing through image URLs is counted like any other guess.
+        if response := self._limited(request, count=False):
+            return response
+        token = request.path_params["token"]
+        item_id, version = request.path_params["item_id"], request.path_params["version"]
+
+        def find() -> Path | None:
+            with self.runtime.db.read() as s:
+                stored = approvals.proof_png(s, token, item_id, version)
+            path = approvals.proof_file_path(self.files_dir, stored) if stored else None
+            return path if path is not None and path.is_file() else None
+
+        path = await self._run(find)
+        if path is None:
+            self.limiter.count(_client(request))
+            return self.neutral(request)
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+    # -- POST /approve/<token>/items/<item>
+
+    async def decide(self, request: Request) -> Response:
+        if response := self._limited(request):
+            return response
+        token, item_id = request.path_params["token"], request.path_params["item_id"]
+        link_id = await self._run(self._link_id, token)
+        if link_id is None:
+            return self.neutral(request)
+        form = await read_form(request)
+        if form is None:
+            return self._too_large(request, token)
+        if not self.csrf.check(link_id, form.get("csrf")):
+            return self._csrf_failed(request, token)
+        version = _int(form.get("version"))
+        decision, note = form.get("decision", ""), form.get("note")
+        return await self._run(self._decide, request, token, item_id, version or 0, decision, note)
+
+    def _link_id(self, token: str) -> int | None:
+        with self.runtime.db.read() as s:
+            link = approvals.resolve(s, token)
+            return link.id if link is not None else None
+
+    def _decide(
+        self, request: Request, token: str, item_id: int, version: int, decision: str, note: str | None
+    ) -> Response:
+        code, status = "approved" if decision == "approve" else "changed", 200
+        try:
+            with self.runtime.db.session() as s:
+                result = approvals.decide(s, token, item_id, version, decision, note)
+        except LinkUnavailable:
+            return self.neutral(request)
+        except NotFound as exc:
+            return self._notice(request, 404, "Not part of this order", exc.message, back=token)
+        except InvalidInput as exc:
+            return self._invalid(request, token, item_id, exc, note)
+        except StaleProof:
+            code, status = "stale", 409
+        except AlreadyDecided:
+            code, status = "decided", 409
+        except ApprovalClosed:
+            code, status = "closed", 409
+        else:
+            approvals.send_notices(self.runtime.notifier, result.job_id, result.notices)
+        if not _wants_json(request):
+            return RedirectResponse(
+                self._page_url(request, token, item_id, m=code, i=item_id), status_code=303
+            )
+        view = self._fresh(token)
+        if view is None:
+            return self.neutral(request)
+        flash = flash_for(code, view, item_id)
+        body = {
+            "ok": status == 200,
+            "level": flash.level if flash else "info",
+            "message": flash.text if flash else "",
+        }
+        body.update(self._fragments(request, token, view, item_id))
+        return JSONResponse(body, status_code=status)
+
+    def _fresh(self, token: str) -> PageView | None:
+        with self.runtime.db.read() as s:
+            state = approvals.page_state(s, token)
+        return approvals.build_page(state, files_dir=self.files_dir) if state is not None else None
+
+    def _invalid(
+        self, request: Request, token: str, item_id: int, exc: InvalidInput, note: str | None
+    ) -> Response:
+        field = "note" if "note" in exc.errors else next(iter(exc.errors), "")
+        message = exc.errors.get(field, exc.message)
+        if _wants_json(request):
+            return JSONResponse({"ok": False, "field": field, "message": message}, status_code=422)
+        view = self._fresh(token)
+        if view is None:
+            return self.neutral(request)
+        if field != "note":
+            return self._notice(request, 400, "Something went wrong", message, back=token)
+        draft = (note or "")[: approvals.NOTE_LIMIT]
+        return self._page(request, token, view, status=422, error=(item_id, message, draft))
+
+    def _too_large(self, request: Request, token: str) -> Response:
+        return self._notice(
+            request,
+            413,
+            "That was too much text",
+            "Your message was too long to send. Please shorten your note and try again.",
+            back=token,
+        )
+
+    def _csrf_failed(self, request: Request, token: str) -> Response:
+        return self._notice(
+            request,
+            403,
+            "Please try again",
+            "This form was out of date or incomplete. Please go back to your proofs and try again.",
+            back=token,
+        )
+
+    # -- GET and POST /approve/<token>/approve-all
+
+    async def confirm_all(self, request: Request) -> Response:
+        if response := self._limited(request):
+            return response
+        token = request.path_params["token"]
+        view = await self._run(self._load, token)
+        if view is None:
+            return self.neutral(request)
+        shown = parse_shown(request.query_params.get("shown"))
+        ready = [i for i in view.remaining if shown.get(i.id) == i.proof_version]
+        changed = [i for i in view.remaining if shown.get(i.id) != i.proof_version]
+        if view.stage != "open" or not ready:
+            return RedirectResponse(
+                self._page_url(request, token, m="closed" if view.stage != "open" else ""), 303
+            )
+        ctx = self._context(request, token, view)
+        ctx["shown"] = ",".join(f"{i.id}:{i.proof_version}" for i in ready)
+        return self._html(request, "confirm_all.html", ready=ready, changed=changed, **ctx)
+
+    async def approve_all(self, request: Request) -> Response:
+        if response := self._limited(request):
+            return response
+        token = request.path_params["token"]
+        link_id = await self._run(self._link_id, token)
+        if link_id is None:
+            return self.neutral(request)
+        form = await read_form(request)
+        if form is None:
+            return self._too_large(request, token)
+        if not self.csrf.check(link_id, form.get("csrf")):
+            return self._csrf_failed(request, token)
+        shown = parse_shown(form.get("shown"))
+        if form.get("confirm") != "yes":
+            url = f"{self._base(request)}/{token}/approve-all?{urlencode({'shown': form.get('shown', '')})}"
+            return RedirectResponse(url, status_code=303)
+        return await self._run(self._approve_all, request, token, shown)
+
+    def _approve_all(self, request: Request, token: str, shown: Mapping[int, int]) -> Response:
+        approved = stale = 0
+        code, status = "all", 200
+        try:
+            with self.runtime.db.session() as s:
+                result = approvals.approve_all_remaining(s, token, shown)
+        except LinkUnavailable:
+            return self.neutral(request)
+        except ApprovalClosed:
+            code, status = "closed", 409
+        except AlreadyDecided:
+            code, status = "busy", 409
+        else:
+            approved, stale = len(result.approved), len(result.stale)
+            approvals.send_notices(self.runtime.notifier, result.job_id, result.notices)
+        if not _wants_json(request):
+            return RedirectResponse(self._page_url(request, token, m=code, a=approved, s=stale), 303)
+        view = self._fresh(token)
+        if view is None:
+            return self.neutral(request)
+        flash = flash_for(code, view, None, approved, stale)
+        ctx = self._context(request, token, view)
+        body: dict[str, Any] = {
+            "ok": status == 200,
+            "level": flash.level if flash else "info",
+            "message": flash.text if flash else "",
+            **self._fragments(request, token, view, None),
+            "items": str(
+                self.parts.make_module({"root": self._base(request)}).items(view, ctx["base"], ctx["csrf"])
+            ),
+        }
+        return JSONResponse(body, status_code=status)
+
+    async def item_get(self, request: Request) -> Response:
+        """A reload of a form's address (after a refused note) lands back on the page."""
+        if response := self._limited(request):
+            return response
+        token, item_id = request.path_params["token"], request.path_params["item_id"]
+        return RedirectResponse(self._page_url(request, token, item_id), status_code=303)
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code != 404:
+            return self._notice(request, exc.status_code, "Not available", "This page can't do that.")
+        self.limiter.count(_client(request))
+        return self.neutral(request)
+
+
+async def icon(request: Request) -> Response:
+    return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def create_approval_app(runtime: Runtime) -> ASGIApp:
+    pages = ApprovalPages(runtime)
+    routes = [
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        Route("/icon.svg", icon, methods=["GET"]),
+        Route("/{token}", pages.show, methods=["GET"]),
+        Route("/{token}/items/{item_id:int}", pages.decide, methods=["POST"]),
+        Route("/{token}/items/{item_id:int}", pages.item_get, methods=["GET"]),
+        Route("/{token}/approve-all", pages.confirm_all, methods=["GET"]),
+        Route("/{token}/approve-all", pages.approve_all, methods=["POST"]),
+        Route("/{token}/proof/{item_id:int}/{version:int}.png", pages.proof, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.not_found})
+    app.state.pages = pages
+    return SecurityHeaders(app)
+
+
+def mount(runtime: Runtime) -> Mount:
+    """The approval pages under `/approve`, for the one web app."""
+    return Mount("/approve", app=create_approval_app(runtime))
