@@ -1,0 +1,440 @@
+"""What a line of list content says: one or more items (drafts) with their values and reasons.
+
+Comma lists, 'Name - Title - Company', 'Name: Title', 'Last, First', quantities, quoted labels,
+pronouns, brackets, and names wrapped in a few words of chatter. Pure functions of one line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .lexicon import (
+    HONORIFICS,
+    PARTICLES,
+    STOPWORDS,
+    SUFFIXES,
+    case_issue,
+    check_name,
+    has_org_word,
+    has_title_word,
+    is_header_cell,
+    is_name_token,
+    last_first,
+    split_pronouns,
+    words,
+    wordset,
+)
+from .lines import (
+    COLON,
+    COLUMNS,
+    DASH,
+    EMAIL_IN,
+    JERSEY,
+    PAREN,
+    QUOTED_LABEL,
+    URL_IN,
+    is_phone,
+    quantity_only,
+    split_outside,
+    stop_count,
+    take_quantity,
+)
+from .tables import DATE, EMAIL
+
+BASE_CONFIDENCE = 0.95
+
+_ORDER_HINTS = wordset(
+    "for names name list badges badge plates plate tags tag engrave engraving order following below these "
+    "include add make need want please one also and plus pls can could would u you do here are is"
+)
+_NOT_ORDER = wordset(
+    "send ship shipping deliver delivery invoice bill billing pay payment contact call text email address "
+    "attn attention reach reply signed pickup pick collect subject re fw fwd deadline due"
+)
+_LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
+_MAX_FIELDS = 8  # more parts than this after a name is not one item's values
+_AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
+_FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
+_QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
+
+
+@dataclass
+class Draft:
+    """An item in the making: values, confidence and the reasons behind it."""
+
+    values: dict[str, str]
+    confidence: float = BASE_CONFIDENCE
+    reasons: list[str] = field(default_factory=list)
+    label: bool = False  # a quoted label or a line that is not a name
+
+    def deduct(self, amount: float, reason: str) -> None:
+        self.confidence = round(max(0.0, self.confidence - amount), 2)
+        self.reasons.append(reason)
+
+    def cap(self, ceiling: float, reason: str) -> None:
+        self.confidence = round(min(self.confidence, ceiling), 2)
+        self.reasons.append(reason)
+
+
+_PROSE_TOKEN = re.compile(r"\S+")
+_JOINERS = frozenset({"and", "also", "plus", "&", "+", "oh", "or"})
+
+
+def names_in_prose(sentence: str) -> list[Draft]:
+    """Full names inside a sentence: 'for our nurses Margaret Hale, Ruth Ellison and Consuelo Marín.'"""
+    found: list[Draft] = []
+    run: list[str] = []
+
+    def close() -> None:
+        while run and run[-1].casefold() in PARTICLES:
+            run.pop()
+        name = " ".join(run)
+        check = check_name(name) if run else None
+        if check and check.ok and check.core >= 2 and not has_org_word(name):
+            d = Draft({"name": name})
+            d.cap(0.7, "name found inside a sentence")
+            found.append(d)
+        run.clear()
+
+    for m in _PROSE_TOKEN.finditer(sentence):
+        raw = m.group(0)
+        token = raw.rstrip(',.;:!?)"”')
+        bare = token.strip('("“')
+        if raw == token + "." and (f"{bare.casefold()}." in HONORIFICS | SUFFIXES or len(bare) == 1):
+            token = bare = bare + "."  # 'Dr.', 'Jr.', an initial: the dot belongs to the name
+        capital = bare[:1].isupper() and is_name_token(bare) and bare.casefold() not in STOPWORDS
+        if capital or (run and bare.casefold() in PARTICLES) or (not run and bare.casefold() in HONORIFICS):
+            run.append(bare)
+        else:
+            close()
+        if token != raw:  # punctuation after the word ends the name
+            close()
+    close()
+    return found
+
+
+def split_and(text: str, min_core: int = 2) -> list[str] | None:
+    """'Tomás Ruiz and Ingrid Bergström' → two names; 'Mr. and Mrs. Smith' stays one."""
+    pieces = _AND.split(PAREN.sub("", text).strip() if text.rstrip().endswith(")") else text)
+    if len(pieces) < 2:
+        return None
+    checks = [check_name(p) for p in pieces]
+    return pieces if all(c.ok and c.core >= min_core for c in checks) else None
+
+
+def line_content(s: str, listed: bool) -> list[Draft] | str:
+    """The items on one line of list content (marker already removed), or why there are none.
+
+    `listed`: the line had a list marker (or follows 'names:'), so a non-name is kept as a flagged label.
+    """
+    s = s.strip().strip(",;").strip()
+    if not s:
+        return "nothing after the list marker"
+    for pattern in (COLON, DASH):
+        m = pattern.search(s)
+        if not m or m.end() >= len(s):
+            continue
+        left = s[: m.start()]
+        intro = _intro(left, pattern is COLON)
+        if intro == "other":
+            return "mentions a name but is not part of the list"
+        if intro == "order":
+            drafts = line_content(s[m.end() :], listed=listed or bool(set(words(left)) & _ORDER_HINTS))
+            if isinstance(drafts, str):
+                break  # nothing after the intro: try the line as a whole
+            if len(drafts) == 1 and has_title_word(left) and "title" not in drafts[0].values:
+                drafts[0].values["title"] = left.strip()
+                drafts[0].deduct(0.1, "name came after the title")
+            else:
+                for d in drafts:
+                    d.deduct(0.05, f"line had extra text: {left.strip()!r}")
+            return drafts
+    cells = [c for c in COLUMNS.split(s) if c.strip()]
+    if len(cells) >= 2:
+        d = _structured(cells, colon=False, columns=True)
+        if d:
+            return [d]
+        s = " ".join(s.split())
+    for pattern in (DASH, COLON):
+        parts = [p for p in pattern.split(s) if p.strip()]
+        if len(parts) >= 2:
+            d = _structured(parts, colon=pattern is COLON)
+            if d:
+                return [d]
+    for sep in (";", ","):
+        parts = [p for p in split_outside(s, sep) if p]
+        if len(parts) >= 2:
+            found = _commas(parts, listed)
+            if found is not None:
+                return found
+    pieces = split_and(s, min_core=1)
+    if pieces:
+        drafts = [d for p in pieces if (d := _single(p, listed))]
+        remark = PAREN.search(s) if s.rstrip().endswith(")") else None
+        for d in drafts:
+            if remark:
+                d.values["note"] = remark.group(1).strip()
+                d.deduct(0.05, f"moved ({remark.group(1).strip()}) out of the name into a note")
+        return drafts
+    d = _single(s, listed) or _trimmed(s)
+    if d:
+        return [d]
+    if listed or set(words(s)) & _ORDER_HINTS and not set(words(s)) & _NOT_ORDER:
+        found = names_in_prose(s)
+        if found:
+            return found
+    return "chatter" if stop_count(s) else "no name found"
+
+
+def _trimmed(s: str) -> Draft | None:
+    """'oh and 2x for Wei Chen pls': a full name wrapped in a few filler words."""
+    s, pronouns = split_pronouns(s)
+    tokens = s.split()
+    if len(tokens) > 12:
+        return None
+    i, j, qty = 0, len(tokens), None
+    remark = PAREN.search(s) if s.rstrip().endswith(")") else None
+    if remark:  # 'and Josephine (with the ph)': a remark after the name
+        tokens = s[: remark.start()].split()
+        j = len(tokens)
+    while i < j:
+        word = tokens[i].casefold().strip(",.!?;:")
+        if word in _FILLER:
+            i += 1
+        elif qty is None and _QTY_TOKEN.match(word):
+            qty = "".join(ch for ch in word if ch.isdigit())
+            i += 1
+        else:
+            break
+    while j > i and tokens[j - 1].casefold().strip(",.!?;:") in _FILLER:
+        j -= 1
+    if i == 0 and j == len(tokens):
+        return None
+    name = " ".join(tokens[i:j]).strip(",.!?;:")
+    honorific = name.split()[0].casefold() in HONORIFICS if name else False
+    joined = j == len(tokens) and all(t.casefold() in _JOINERS for t in tokens[:i])
+    d = name_part(name, min_core=1 if honorific or joined else 2)
+    if d is None or case_issue(name) == "lower":
+        return None
+    dropped = " ".join(tokens[:i] + ["…"] + tokens[j:])
+    d.deduct(0.15, f"line had extra text: {dropped!r}")
+    if qty:
+        d.values["qty"] = qty
+    if pronouns:
+        d.values["pronouns"] = pronouns
+        d.reasons.append(f"pronouns ({pronouns}) kept out of the name")
+    return d
+
+
+def _intro(left: str, colon: bool) -> str | None:
+    """'order' for 'can u do badges for', 'other' for 'please send the invoice to', else None."""
+    left = left.strip()
+    if not left or check_name(left).ok or last_first(left):
+        return None
+    ws = set(words(left))
+    if ws & _NOT_ORDER:
+        return "other"
+    if colon or stop_count(left) or ws & _ORDER_HINTS:
+        return "order"
+    return None
+
+
+def _structured(parts: list[str], *, colon: bool, columns: bool = False) -> Draft | None:
+    """'Name - Title - Company', 'Name: Title', tab/wide-space columns; or 'Title - Name'."""
+    if len(parts) > _MAX_FIELDS:
+        return None
+    qty, left = take_quantity(parts[0])
+    rest = list(parts[1:])
+    if (whole := quantity_only(parts[0])) and rest:  # 'qty 2 - Willow Rosenberg'
+        qty, left, rest = whole, rest[0], rest[1:]
+        if not rest:
+            draft = name_part(left)
+            if draft:
+                draft.values["qty"] = qty
+            return draft
+    if rest and (alone := quantity_only(rest[-1])):  # 'Mrs. Ellen Ripley - 3x'
+        qty, rest = qty or alone, rest[:-1]
+    qty_end, last = take_quantity(rest[-1]) if rest else (None, "")
+    if qty_end and last:
+        rest[-1], qty = last, qty or qty_end
+    draft = name_part(left, min_core=2 if colon else 1)
+    if draft:
+        _assign(draft, rest, columns)
+        tail = rest[0] if len(rest) == 1 else ""
+        tail_check = check_name(PAREN.sub("", tail).strip())
+        if tail_check.ok and tail_check.core >= 2 and not columns:
+            draft.deduct(0.2, f"{tail!r} also looks like a name: which one is the name?")
+    elif len(parts) == 2 and rest and not columns:
+        draft = name_part(rest[0], min_core=1 if has_title_word(left) else 2)
+        if draft:
+            draft.values["title"] = left.strip()
+            draft.deduct(0.1, "name came after the title")
+    if draft and qty:
+        draft.values["qty"] = qty
+    return draft
+
+
+def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:
+    if all(is_header_cell(p) for p in parts):
+        return "column names without rows under them"
+    if len(parts) == 2 and parts[1].casefold() in SUFFIXES:
+        d = _single(f"{parts[0]}, {parts[1]}", listed)
+        return [d] if d else None
+    joined = f"{parts[0]}, {parts[1]}"
+    if last_first(joined):
+        d = name_part(joined)
+        if d and len(parts) <= _MAX_FIELDS and (len(parts) == 2 or not _is_name_list(parts[2:], min_core=1)):
+            _assign(d, parts[2:])
+            return [d]
+    head = name_part(parts[0], min_core=2)
+    second = parts[1]
+    if (
+        head
+        and len(parts) <= 4
+        and not take_quantity(second)[0]
+        and not QUOTED_LABEL.match(second)
+        and (has_title_word(second) or has_org_word(second) or not check_name(second).ok)
+        and not split_and(second, min_core=1)
+        and not _is_name_list(parts[2:])
+    ):
+        _assign(head, parts[1:])
+        return [head]
+    drafts: list[Draft] = []
+    junk: list[str] = []
+    for part in parts:
+        part = _LEADING_JOINER.sub("", part)
+        for p in split_and(part, min_core=1) or [part]:
+            d = _single(p, listed=True) or _trimmed(p)
+            if d:
+                drafts.append(d)
+            else:
+                junk.append(p)
+    real = [d for d in drafts if not d.label]
+    if not real:
+        return None
+    if len(real) * 2 <= len(parts):
+        # a minority of names: only full names amid plain chatter ('one for Bernard Lowe too, same as …')
+        if not all(stop_count(j) for j in junk) or not all(
+            check_name(d.values["name"]).core >= 2 for d in real
+        ):
+            return None
+        drafts = real
+    for d in drafts:
+        for j in junk:
+            d.deduct(0.1 if len(real) * 2 <= len(parts) else 0.05, f"line had extra text: {j!r}")
+    return drafts
+
+
+def _is_name_list(parts: list[str], min_core: int = 2) -> bool:
+    return bool(parts) and all(check_name(p).ok and check_name(p).core >= min_core for p in parts)
+
+
+def _single(s: str, listed: bool) -> Draft | None:
+    """One segment: a name (with quantity, pronouns, brackets) or, in a list, a label."""
+    qty, s = take_quantity(s)
+    s, pronouns = split_pronouns(s)
+    m = QUOTED_LABEL.match(s.strip())
+    if m:
+        inner = m.group(1).strip()
+        d = Draft({"name": inner})
+        check = check_name(inner)
+        if check.ok and check.core >= 2:
+            d.deduct(0.15, "the name was in quotes")
+        else:
+            d.label = True
+            d.cap(0.5, "quoted label, probably not a person's name")
+    else:
+        d = name_part(s)
+        if d is None:
+            s = s.strip().strip(".,;!")
+            if not listed or not s or not any(ch.isalpha() for ch in s) or stop_count(s) > 1:
+                return None
+            d = Draft({"name": s}, label=True)
+            d.cap(0.5, f"does not look like a person's name ({check_name(s).why})")
+    if pronouns:
+        d.values["pronouns"] = pronouns
+        d.reasons.append(f"pronouns ({pronouns}) kept out of the name")
+    if qty:
+        d.values["qty"] = qty
+    return d
+
+
+def name_part(text: str, min_core: int = 1) -> Draft | None:
+    """A draft whose name is `text` (pronouns, brackets, jersey number taken off), or None."""
+    text, pronouns = split_pronouns(text.strip())
+    email = None
+    if m := EMAIL_IN.search(text):
+        email = m.group(0)
+        text = re.sub(r"[<(\[]\s*$", "", text[: m.start()]) + re.sub(r"^\s*[>)\]]", "", text[m.end() :])
+    extras: list[str] = []
+    for m in reversed(list(PAREN.finditer(text))):
+        if text[m.end() :].strip() and m.start() > 0:
+            continue  # a nickname inside the name stays: William (Bill) Turner
+        extras.insert(0, m.group(1).strip())
+        text = text[: m.start()] + text[m.end() :]
+    number = None
+    if m := JERSEY.search(text):
+        number, text = m.group(1), text[: m.start()]
+    text = " ".join(text.split()).strip(" ,;")
+    reordered = last_first(text)
+    name = reordered or text
+    check = check_name(name)
+    if not check.ok or check.core < min_core or EMAIL_IN.search(name) or URL_IN.search(name):
+        return None
+    d = Draft({"name": name})
+    if reordered:
+        d.deduct(0.15, "reordered Last, First")
+    if pronouns:
+        d.values["pronouns"] = pronouns
+        d.reasons.append(f"pronouns ({pronouns}) kept out of the name")
+    if number:
+        d.values["number"] = number
+    if email:
+        d.values["email"] = email
+    for extra in filter(None, extras):
+        qty, rest = take_quantity(f"({extra})")
+        if qty and not rest:
+            d.values["qty"] = qty
+        elif has_title_word(extra) and "title" not in d.values:
+            d.values["title"] = extra
+            d.reasons.append(f"title taken from brackets: ({extra})")
+        else:
+            d.values["note"] = f"{d.values['note']}; {extra}" if "note" in d.values else extra
+            d.deduct(0.05, f"moved ({extra}) out of the name into a note")
+    issue = case_issue(name)
+    if issue == "lower":
+        d.deduct(0.05, "name is all lower-case (kept as typed)")
+    elif issue == "upper":
+        d.deduct(0.05, "name is all capitals (kept as typed)")
+    return d
+
+
+def _assign(d: Draft, parts: list[str], columns: bool = False) -> None:
+    """Put the parts after a name into title / company / phone / email / date / note."""
+    pieces = [q for p in parts for q in (split_outside(p) if not columns else [p]) if q.strip()]
+    notes: list[str] = []
+    for piece in pieces:
+        piece = piece.strip()
+        if is_phone(piece):
+            key = "phone"
+        elif EMAIL.match(piece):
+            key = "email"
+        elif DATE.match(piece):
+            key = "date"
+        elif has_org_word(piece) and not has_title_word(piece):
+            key = "company"
+        else:
+            key = "title"
+        if key == "title" and "title" in d.values:
+            key = "company"
+        if key in d.values:
+            key = "note"
+        if key == "title" and not has_title_word(piece):
+            d.deduct(0.05, f"guessed title: {piece!r}")
+        if key == "note":
+            notes.append(piece)
+        else:
+            d.values[key] = piece
+    if notes:
+        d.values["note"] = "; ".join(notes)

@@ -1,0 +1,387 @@
+"""The rule-based parser for pasted text: emails, chat messages, a document's text.
+
+One pass over the lines, in three layers:
+  zones       fresh text / a forwarded message / a quoted earlier message (replies, "> " lines)
+  paragraphs  runs of non-blank lines; tab, wide-space or header-led comma tables go to tables.py
+  lines       greeting, sign-off, signature, contact details, chatter — or list content,
+              which content.py turns into one or more items (comma lists, Name - Title, Last, First …)
+Every non-blank line ends up in an item or in `skipped` with a reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+
+from .content import line_content
+from .lexicon import (
+    check_name,
+    is_header_cell,
+    normalize_text,
+)
+from .lines import (
+    BARE_NUMBER,
+    CHAT_STAMP,
+    COLUMNS,
+    FORWARD_SUBJECT,
+    MAIL_FOOTER,
+    MAIL_HEADER,
+    ON_DATE_START,
+    ORIGINAL_MESSAGE,
+    SIG_SEPARATOR,
+    UNDERSCORE_RULE,
+    WROTE,
+    WROTE_END,
+    is_contact_only,
+    is_greeting,
+    is_heading,
+    is_signoff,
+    strip_decoration,
+    strip_marker,
+)
+from .model import ParsedItem, ParseError, ParseResult, SkippedLine
+from .quantities import expand_quantities
+from .tables import Row, build_table, looks_like_header
+
+MAX_TEXT_CHARS = 200_000
+"""About 5,000 lines of email; longer lists belong in a CSV or XLSX file (worst-case parse stays ~1 s)."""
+KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pronouns", "note", "qty")
+_GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
+
+
+@dataclass
+class _State:
+    after_signoff: bool = False
+
+
+def parse_text(text: str) -> ParseResult:
+    """Parse pasted text into items with the rule-based parser (always offline)."""
+    check_text(text)
+    lines = normalize_text(text).split("\n")
+    result = _TextParser(lines).run()
+    result.engine_note = result.engine_note or "rule-based parser"
+    return result
+
+
+def check_text(text: str | None) -> None:
+    """Refuse an empty or oversized paste with a sentence for the shop."""
+    if text is None or not text.strip():
+        raise ParseError("The order is empty: paste the names (or upload a file) and try again.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ParseError(
+            f"The text is {len(text):,} characters long; the limit is {MAX_TEXT_CHARS:,}. "
+            "Upload a long list as a CSV or XLSX file, or split the text into parts."
+        )
+
+
+def _has_name_column(rows: list[Row]) -> bool:
+    """Inferred tables (wide spaces, pipes) must have a column of names to count as a table."""
+    width = min(len(r.cells) for r in rows)
+    return any(sum(check_name(r.cells[c].strip()).ok for r in rows) * 2 > len(rows) for c in range(width))
+
+
+class _TextParser:
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.items: list[ParsedItem] = []
+        self.skipped: list[SkippedLine] = []
+        self.notes: list[str] = []
+        self.table_columns: list[str] = []
+        self.name_column: str | None = None
+
+    # ------------------------------------------------------------------ zones
+
+    def run(self) -> ParseResult:
+        deferred: list[list[tuple[int, str]]] = []
+        for kind, lines in self._zones():
+            if kind == "quoted":
+                deferred.append(lines)
+            else:
+                self._segment(lines, kind)
+        if deferred:
+            if self.items:
+                for lines in deferred:
+                    for no, body in lines:
+                        if body.strip():
+                            self._skip(no, "quoted from an earlier message")
+            else:
+                for lines in deferred:
+                    self._segment(lines, "quoted")
+        return self._result()
+
+    def _zones(self) -> list[tuple[str, list[tuple[int, str]]]]:
+        zones: list[tuple[str, list[tuple[int, str]]]] = []
+        base = "fresh"
+        run_kind, run = base, []
+        seen_text = False
+        i, n = 0, len(self.lines)
+
+        def push(kind: str, no: int, body: str) -> None:
+            nonlocal run_kind, run
+            if kind != run_kind and run:
+                zones.append((run_kind, run))
+                run = []
+            run_kind = kind
+            run.append((no, body))
+
+        while i < n:
+            raw = self.lines[i]
+            s = raw.strip()
+            if s.startswith(">"):
+                push("quoted", i + 1, _GT_PREFIX.sub("", raw))
+                i += 1
+                continue
+            marker = ORIGINAL_MESSAGE.match(s)
+            if marker:
+                forwarded = "forward" in s.casefold()
+                why = "start of a forwarded message" if forwarded else "start of an earlier message"
+                self._skip(i + 1, why)
+                base = "forwarded" if forwarded else "quoted"
+                i += 1
+                continue
+            if UNDERSCORE_RULE.match(s) and self._header_block_at(i + 1):
+                self._skip(i + 1, "separator before an earlier message")
+                i += 1
+                continue
+            if self._header_block_at(i):
+                end, forwarded = self._header_block(i)
+                for j in range(i, end):
+                    if self.lines[j].strip():
+                        self._skip(j + 1, "email header of an earlier message")
+                if not seen_text:
+                    base = "forwarded"  # the paste starts with a mail header: it is the message itself
+                elif base != "forwarded":
+                    base = "forwarded" if forwarded else "quoted"
+                i = end
+                continue
+            if WROTE.match(s):
+                self._skip(i + 1, "start of a quoted earlier message")
+                base = "quoted"
+                i += 1
+                continue
+            if ON_DATE_START.match(s) and i + 1 < n and WROTE_END.search(self.lines[i + 1].strip()):
+                self._skip(i + 1, "start of a quoted earlier message")
+                self._skip(i + 2, "start of a quoted earlier message")
+                base = "quoted"
+                i += 2
+                continue
+            seen_text = seen_text or bool(s)
+            push(base, i + 1, raw)
+            i += 1
+        if run:
+            zones.append((run_kind, run))
+        return zones
+
+    def _header_block_at(self, i: int) -> bool:
+        if i + 1 >= len(self.lines):
+            return False
+        m = MAIL_HEADER.match(self.lines[i].strip())
+        starts = bool(m and m.group(1).casefold() in ("from", "date"))
+        return starts and bool(MAIL_HEADER.match(self.lines[i + 1].strip()))
+
+    def _header_block(self, i: int) -> tuple[int, bool]:
+        forwarded = False
+        while i < len(self.lines):
+            m = MAIL_HEADER.match(self.lines[i].strip())
+            if not m:
+                break
+            if m.group(1).casefold() == "subject" and FORWARD_SUBJECT.match(m.group(2)):
+                forwarded = True
+            i += 1
+        return i, forwarded
+
+    # ------------------------------------------------------------- paragraphs
+
+    def _segment(self, lines: list[tuple[int, str]], kind: str) -> None:
+        state = _State()
+        paragraphs: list[list[tuple[int, str]]] = [[]]
+        for no, body in lines:
+            if body.strip():
+                paragraphs[-1].append((no, body.strip()))
+            elif paragraphs[-1]:
+                paragraphs.append([])
+        paragraphs = [p for p in paragraphs if p]
+        start = len(self.items)
+        for n, paragraph in enumerate(paragraphs):
+            before = len(self.items)
+            self._paragraph(paragraph, state, last=n == len(paragraphs) - 1)
+            if kind != "fresh":
+                self._mark_zone(self.items[before:], kind)
+            if n == len(paragraphs) - 1 and n > 0:
+                self._lone_closing_name(paragraph, self.items[before:], before - start)
+
+    @staticmethod
+    def _lone_closing_name(paragraph: list[tuple[int, str]], items: list[ParsedItem], earlier: int) -> None:
+        """'Coach B' alone at the very end, after a list: more likely the sender than a piece."""
+        if earlier < 2 or len(paragraph) != 1 or len(items) != 1 or strip_marker(paragraph[0][1])[0]:
+            return
+        item = items[0]
+        if set(item.values) == {"name"} and len(item.values["name"].split()) <= 3:
+            item.cap(0.6, "a name alone at the end of the message, after the list: the sender?")
+
+    @staticmethod
+    def _mark_zone(items: list[ParsedItem], kind: str) -> None:
+        for item in items:
+            if kind == "quoted":
+                item.deduct(0.1, "taken from a quoted earlier message")
+            else:
+                item.reasons.append("taken from the forwarded message")
+
+    def _paragraph(self, par: list[tuple[int, str]], state: _State, last: bool) -> None:
+        # contact lines make the closing paragraph a signature (elsewhere they are skipped one by one)
+        signature = (
+            last
+            and len(par) > 1
+            and any(is_contact_only(s) for _, s in par)
+            and not any(strip_marker(s)[0] for _, s in par)
+        )
+        numbers = [int(m.group(1)) for _, s in par if (m := BARE_NUMBER.match(s))]
+        bare_markers = len(numbers) >= 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+        first_item = len(self.items)
+        i = 0
+        while i < len(par):
+            end, rows, header = (i, [], None) if state.after_signoff or signature else self._table_run(par, i)
+            if end > i:
+                self._table(rows, header)
+                i = end
+                continue
+            self._line(par[i][0], par[i][1], state, signature, bare_markers)
+            i += 1
+        self._single_word_check(self.items[first_item:])
+
+    def _table_run(self, par: list[tuple[int, str]], i: int) -> tuple[int, list[Row], bool | None]:
+        """A run of table lines starting at i: tabs, wide spaces, or a header line with delimiters."""
+        no, s = par[i]
+        if "\t" in s:
+            j = i
+            while j < len(par) and "\t" in par[j][1]:
+                j += 1
+            if j - i >= 2:
+                return j, [Row(b.split("\t"), n, b) for n, b in par[i:j]], None
+        for delim in (",", ";", "|", "\t"):
+            cells = [c.strip() for c in s.split(delim)]
+            if len(cells) >= 2 and all(c and is_header_cell(c) for c in cells):
+                j = i + 1
+                while j < len(par) and delim in par[j][1]:
+                    j += 1
+                body = [Row(next(csv.reader([b], delimiter=delim)), n, b) for n, b in par[i + 1 : j]]
+                return j, [Row(cells, no, s), *body], True
+        if strip_marker(s)[0]:
+            return i, [], None
+        width = len(COLUMNS.split(s))
+        j = i
+        while j < len(par) and not strip_marker(par[j][1])[0] and 2 <= len(COLUMNS.split(par[j][1])) <= width:
+            j += 1
+        rows = [Row(COLUMNS.split(b), n, b) for n, b in par[i:j]]
+        if j - i >= 2 and (looks_like_header(rows[0].cells) or _has_name_column(rows)):
+            return j, rows, None
+        return i, [], None
+
+    def _table(self, rows: list[Row], header: bool | None) -> None:
+        table = build_table(rows, header=header)
+        self.items.extend(table.items)
+        self.skipped.extend(table.skipped)
+        self.notes.extend(table.notes)
+        self.table_columns.extend(c for c in table.columns if c not in self.table_columns)
+        self.name_column = self.name_column or table.name_column
+
+    # ------------------------------------------------------------------ lines
+
+    def _line(self, no: int, s: str, state: _State, signature: bool, bare_markers: bool) -> None:
+        s = strip_decoration(s) or s
+        if SIG_SEPARATOR.match(s):
+            state.after_signoff = True
+            return self._skip(no, "signature separator")
+        if MAIL_FOOTER.match(s):
+            return self._skip(no, "mail app footer")
+        if is_contact_only(s):
+            why = "contact details in a signature" if state.after_signoff or signature else "contact details"
+            return self._skip(no, why)
+        if m := CHAT_STAMP.match(s):
+            rest = (m.group("after") or m.group("before") or "").strip()
+            sender, sep, message = rest.partition(": ")
+            if not rest or check_name(rest).ok:
+                return self._skip(no, "chat message header (time and sender)")
+            if sep and message.strip() and check_name(sender).ok:
+                s = message.strip()  # '[10:14] Karen: Gerald Fitzpatrick' → the message
+        marker, rest = strip_marker(s)
+        guessed_qty = None
+        if not marker and (m := BARE_NUMBER.match(s)):
+            if bare_markers:
+                marker, rest = m.group(1), s[m.end() :]
+            else:
+                guessed_qty, rest = m.group(1), s[m.end() :]
+        if not marker:
+            why = self._not_content(s, state, signature)
+            if why:
+                return self._skip(no, why)
+        drafts = line_content(rest, listed=bool(marker))
+        if isinstance(drafts, str) or not drafts:
+            return self._skip(no, drafts or "no name found")
+        for d in drafts:
+            if guessed_qty and "qty" not in d.values and len(drafts) == 1:
+                d.values["qty"] = guessed_qty
+                d.deduct(0.15, f"guessed quantity {guessed_qty} from the number before the name")
+            self.items.append(
+                ParsedItem(values=d.values, confidence=d.confidence, reasons=d.reasons, source_line=no, raw=s)
+            )
+
+    @staticmethod
+    def _not_content(s: str, state: _State, signature: bool) -> str | None:
+        """Why a line without a list marker is not list content, or None when it may be."""
+        if state.after_signoff:
+            return "contact details in a signature" if is_contact_only(s) else "looks like a signature"
+        if is_greeting(s):
+            return "greeting"
+        if is_signoff(s):
+            state.after_signoff = True
+            return "sign-off"
+        if signature:
+            return "looks like a signature"
+        if is_heading(s):
+            return "heading over the list"
+        if s.endswith(":"):
+            return "introduces the list"
+        return None
+
+    def _skip(self, no: int, why: str) -> None:
+        self.skipped.append(SkippedLine(self.lines[no - 1].strip(), why, no))
+
+    # --------------------------------------------------------------- content
+
+    @staticmethod
+    def _single_word_check(items: list[ParsedItem]) -> None:
+        """A one-word name among full names is probably a first name only, or a label."""
+        names = [(it, it.values.get("name", "")) for it in items if "name" in it.values]
+        multi = sum(1 for _, n in names if check_name(n).core >= 2)
+        if multi * 2 <= len(names):
+            return
+        for item, name in names:
+            if check_name(name).ok and check_name(name).core == 1:
+                item.deduct(0.1, "only one word, while the other names have more")
+
+    # ----------------------------------------------------------------- result
+
+    def _result(self) -> ParseResult:
+        used = {it.source_line for it in self.items}
+        reported = {s.line for s in self.skipped}
+        for no, line in enumerate(self.lines, 1):
+            if line.strip() and no not in used and no not in reported:
+                self._skip(no, "not used")
+        self.items.sort(key=lambda it: it.source_line or 0)
+        self.skipped.sort(key=lambda s: s.line or 0)
+        items = expand_quantities(self.items)
+        seen = {k for it in items for k in it.values}
+        columns = [k for k in KEY_ORDER if k in seen and k != "qty"]
+        columns += [k for k in self.table_columns if k not in columns]
+        columns += sorted(seen - set(columns) - {"qty"})
+        name_column = "name" if "name" in seen else self.name_column
+        return ParseResult(
+            items=items,
+            skipped=self.skipped,
+            engine="rules",
+            columns=columns,
+            name_column=name_column,
+            notes=self.notes,
+        )

@@ -1,0 +1,407 @@
+"""Tables: delimited text (CSV, TSV, semicolon, pipe) and rows from spreadsheets.
+
+Delimiter sniffing, header detection (and its absence), the name column, Last-First cells,
+quantity columns, ragged rows. Keys are the table's own header names, lower-cased.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .lexicon import (
+    case_issue,
+    check_name,
+    has_org_word,
+    has_title_word,
+    is_header_cell,
+    last_first,
+    split_pronouns,
+    words,
+)
+from .model import ParsedItem, ParseError, ParseResult, SkippedLine
+from .quantities import expand_quantities
+
+MAX_ROWS = 50_000
+DELIMITERS = (",", "\t", ";", "|")
+DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+BASE_CONFIDENCE = 0.97
+
+PHONE = re.compile(r"^\+?[\d\s().\-–/]{7,20}(?:\s*(?:x|ext\.?)\s*\d{1,5})?$", re.IGNORECASE)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DATE = re.compile(
+    r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|(?:19|20)\d{2}(?:\s*[-–/]\s*(?:19|20)?\d{2})?"
+    r"|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{1,2}(?:st|nd|rd|th)? [A-Za-z]{3,9},? \d{4})$"
+)
+_QTY_HEADERS = frozenset(
+    {"anzahl", "menge", "stück", "cantidad", "quantité", "qté", "aantal", "ilość", "quantità", "quantidade"}
+) | frozenset({"qty", "qty.", "quantity", "quantities", "count", "copies", "pcs", "pieces", "how many"})
+_QTY_HEADER_RE = re.compile(r"^(?:no\.?|number|#) of (?:plates|badges|tags|items|pieces|copies|trophies)$")
+_NAME_EXACT = ("name", "full name", "fullname", "name on plate", "engraving name", "display name", "names")
+_NAME_NOT = frozenset(
+    {"first", "given", "fore", "last", "family", "sur", "company", "team", "org", "organization"}
+    | {"organisation", "department", "business", "file", "user", "product", "event", "school", "club"}
+)
+_NAME_ROLES = (
+    "recipient",
+    "attendee",
+    "player",
+    "honoree",
+    "participant",
+    "student",
+    "employee",
+    "member",
+    "person",
+    "guest",
+    "winner",
+    "inductee",
+    "pet",
+)
+_FIRST_NAME = re.compile(r"\b(?:first|given|fore)\s*name\b|^(?:first|vorname|nombre|prénom|voornaam|imię)$")
+_LAST_NAME = re.compile(
+    r"\b(?:last|family|sur)\s*name\b"
+    r"|^(?:last|surname|nachname|apellidos?|nom|nom de famille|achternaam|nazwisko)$"
+)
+_TOTAL = re.compile(r"^\s*(?:grand\s+)?totals?\b", re.IGNORECASE)
+
+
+@dataclass
+class Row:
+    """One table row: its cells, where it came from, and any remarks found while reading it."""
+
+    cells: list[str]
+    line: int | None
+    raw: str
+    flags: list[str] = field(default_factory=list)
+
+    def trimmed(self) -> list[str]:
+        cells = [c.strip() for c in self.cells]
+        while cells and not cells[-1]:
+            cells.pop()
+        return cells
+
+
+# ---------------------------------------------------------------- delimited text
+
+
+def sniff_delimiter(text: str, preferred: str | None = None) -> str | None:
+    """The delimiter that splits the first lines into the most consistent number (≥ 2) of columns."""
+    head = text[:65536].split("\n")
+    if len(text) > 65536:
+        head = head[:-1]  # the last line may be cut short
+    sample = [ln for ln in head[:60] if ln.strip()]
+    if not sample:
+        return None
+    best: tuple[float, int, int, str] | None = None
+    for delim in DELIMITERS:
+        if not any(delim in ln for ln in sample):
+            continue
+        try:
+            widths = [len(r) for r in csv.reader(sample, delimiter=delim) if any(c.strip() for c in r)]
+        except csv.Error:
+            continue
+        if not widths:
+            continue
+        width, count = Counter(widths).most_common(1)[0]
+        if width < 2:
+            continue
+        score = (count / len(widths), width, int(delim == preferred), delim)
+        if best is None or score[:3] > best[:3]:
+            best = score
+    if best is None or best[0] < 0.5:
+        return None
+    return best[3]
+
+
+def read_delimited(text: str, delimiter: str | None) -> list[Row]:
+    """Rows of delimited text with their 1-based line numbers; `None` means one column per line."""
+    lines = text.split("\n")
+    rows: list[Row] = []
+    # one column: read with a separator that never occurs, so quotes are still handled
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or "\x1f")
+    start = 1
+    try:
+        for cells in reader:
+            end = reader.line_num
+            raw = "\n".join(lines[start - 1 : end])
+            if raw.strip():  # rows of bare delimiters (',,,') are kept, to be reported
+                rows.append(Row(cells, start, raw))
+                if len(rows) > MAX_ROWS:
+                    raise ParseError(
+                        f"The table has more than {MAX_ROWS:,} rows; split it into smaller files."
+                    )
+            start = end + 1
+    except csv.Error as exc:
+        raise ParseError(f"The file could not be read as a table near line {start}: {exc}.") from exc
+    return rows
+
+
+_SEP_HINT = re.compile(r'^"?sep=(.)"?\s*$', re.IGNORECASE)
+
+
+def parse_delimited(text: str, *, delimiter: str | None = None, preferred: str | None = None) -> ParseResult:
+    """Parse CSV/TSV-like text into items (delimiter sniffed unless given)."""
+    first, _, rest = text.partition("\n")
+    hint = _SEP_HINT.match(first.strip())
+    if hint:  # Excel's delimiter hint on the first line
+        delimiter = delimiter or hint.group(1)
+        text = "\n" + rest  # keep line numbers
+    if delimiter is None:
+        delimiter = sniff_delimiter(text, preferred)
+    result = build_table(read_delimited(text, delimiter))
+    if hint:
+        result.skipped.insert(0, SkippedLine(first.strip(), "Excel delimiter hint", 1))
+    if delimiter is None:
+        result.notes.insert(0, "One value per line (no delimiter found).")
+    else:
+        result.notes.insert(0, f"Columns separated by {DELIMITER_NAMES.get(delimiter, repr(delimiter))}s.")
+    return result
+
+
+# ---------------------------------------------------------------- rows → items
+
+
+def _is_number(text: str) -> bool:
+    t = text.strip().replace(",", "").replace(" ", "")
+    return bool(t) and (t.lstrip("#").replace(".", "", 1).isdigit())
+
+
+def looks_like_header(cells: Sequence[str], below: Sequence[Sequence[str]] = ()) -> bool:
+    """Is this row a header? Header-like words, no numbers, and unlike the rows under it."""
+    filled = [c for c in cells if c.strip()]
+    if not filled or any(_is_number(c) or DATE.match(c.strip()) or "@" in c for c in filled):
+        return False
+    header_like = sum(is_header_cell(c) for c in filled)
+    has_person = any(
+        not is_header_cell(c) and (check_name(c).ok and check_name(c).core >= 2 or last_first(c))
+        for c in filled
+    )
+    if header_like and below and not has_person and header_like * 2 < len(filled):
+        return True  # 'Name;Funktion;Abteilung': one known heading and no person in the row
+    if header_like * 2 >= len(filled) and header_like:
+        # data rows under a real header rarely repeat header words in the same columns
+        if below:
+            same = sum(
+                1
+                for row in below[:5]
+                for i, c in enumerate(filled)
+                if i < len(row) and row[i].strip().casefold() == c.strip().casefold()
+            )
+            return same < len(filled)
+        return True
+    if len(filled) >= 2 and below:
+        # all-text row above a column that is numeric in every data row
+        for i, c in enumerate(cells):
+            if not c.strip() or check_name(c).ok:
+                continue
+            col = [r[i] for r in below[:10] if i < len(r) and r[i].strip()]
+            if col and all(_is_number(v) for v in col):
+                return True
+    return False
+
+
+def _unique_keys(names: Iterable[str]) -> list[str]:
+    keys: list[str] = []
+    for i, name in enumerate(names):
+        key = " ".join(name.split()).lower() or f"column {i + 1}"
+        base, n = key, 2
+        while key in keys:
+            key, n = f"{base} {n}", n + 1
+        keys.append(key)
+    return keys
+
+
+def find_name_column(keys: Sequence[str]) -> str | None:
+    """The header that names the person or pet: 'name', 'full name', 'player name', 'recipient' …"""
+    for key in keys:
+        if key in _NAME_EXACT:
+            return key
+    for key in keys:
+        ws = words(key)
+        if ws and ws[-1] in ("name", "names") and not (set(ws[:-1]) & _NAME_NOT):
+            return key
+    for key in keys:
+        ws = words(key)
+        if "name" in ws and not (set(ws) & _NAME_NOT):
+            return key  # 'Your full name (as it should appear on the badge)'
+    for role in _NAME_ROLES:
+        for key in keys:
+            if role in words(key):
+                return key
+    return None
+
+
+def _first_last_columns(keys: Sequence[str]) -> tuple[str, str] | None:
+    first = next((k for k in keys if _FIRST_NAME.search(k)), None)
+    last = next((k for k in keys if _LAST_NAME.search(k)), None)
+    return (first, last) if first and last else None
+
+
+def find_qty_column(keys: Sequence[str]) -> str | None:
+    for key in keys:
+        if key in _QTY_HEADERS or _QTY_HEADER_RE.match(key):
+            return key
+    return None
+
+
+def _guess_keys(columns: list[list[str]]) -> tuple[list[str], str | None]:
+    """Keys for a table without a header: the most name-like column is `name`, others by content."""
+    keys: list[str] = []
+    name_idx, best = None, 0.59
+    for i, col in enumerate(columns):
+        filled = [c for c in col if c]
+        if filled:
+            checks = [check_name(last_first(c) or split_pronouns(c)[0]) for c in filled]
+            ratio = sum(c.ok for c in checks) / len(filled)
+            full = sum(c.ok and c.core >= 2 for c in checks) / len(filled)
+            if ratio > 0.59 and ratio + full / 2 > best:  # full names beat single words
+                name_idx, best = i, ratio + full / 2
+    used: set[str] = set()
+    for i, col in enumerate(columns):
+        filled = [c for c in col if c]
+        key = f"column {i + 1}"
+        if i == name_idx:
+            key = "name"
+        elif filled:
+            for candidate, test in (
+                ("email", lambda c: bool(EMAIL.match(c))),
+                ("phone", lambda c: bool(PHONE.match(c)) and sum(ch.isdigit() for ch in c) >= 7),
+                ("date", lambda c: bool(DATE.match(c))),
+                ("title", has_title_word),
+                ("company", has_org_word),
+            ):
+                if candidate not in used and sum(map(test, filled)) / len(filled) >= 0.6:
+                    key = candidate
+                    break
+            else:
+                # plain text after the name: title, then company (the order people write them in)
+                if name_idx is not None and i > name_idx and not all(_is_number(c) for c in filled):
+                    key = next((k for k in ("title", "company") if k not in used), key)
+        used.add(key)
+        keys.append(key)
+    return keys, ("name" if name_idx is not None else None)
+
+
+def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
+    """Turn rows into items. `header=None` detects the header row."""
+    result = ParseResult(items=[], engine="rules")
+    for r in rows:
+        if not any(c.strip() for c in r.cells):
+            result.skipped.append(SkippedLine(r.raw, "empty row", r.line))
+    rows = [r for r in rows if any(c.strip() for c in r.cells)]
+    if not rows:
+        return result
+    trimmed = [r.trimmed() for r in rows]
+    width = Counter(len(r.cells) for r in rows).most_common(1)[0][0]
+    start = 0
+    # title rows above the table ("Team Roster 2024" in a merged cell across the top)
+    while start < min(len(rows) - 1, 5) and _filled(trimmed[start]) == 1 and _filled(trimmed[start + 1]) >= 2:
+        result.skipped.append(SkippedLine(rows[start].raw, "title row above the table", rows[start].line))
+        start += 1
+    if header is None:
+        header = looks_like_header(trimmed[start], trimmed[start + 1 : start + 11])
+    if header:
+        head = trimmed[start]
+        width = max(width, len(head))
+        keys = _unique_keys(head + [""] * (width - len(head)))
+        result.skipped.append(SkippedLine(rows[start].raw, "header row", rows[start].line))
+        name_key = find_name_column(keys)
+        start += 1
+    else:
+        columns = [[t[i] if i < len(t) else "" for t in trimmed[start:]] for i in range(width)]
+        keys, name_key = _guess_keys(columns)
+        if width > 1:
+            guessed = ", ".join(keys)
+            result.notes.append(f"No header row; columns guessed from their content ({guessed}).")
+    join = _first_last_columns(keys) if name_key is None else None
+    if join:
+        name_key = "name" if "name" not in keys else "full name"
+    qty_key = find_qty_column(keys)
+    columns = [name_key, *keys] if join and name_key else list(keys)
+    for row, cells in zip(rows[start:], trimmed[start:], strict=True):
+        item = _row_item(row, cells, keys, width, name_key, join)
+        if isinstance(item, str):
+            result.skipped.append(SkippedLine(row.raw, item, row.line))
+            continue
+        columns.extend(k for k in item.values if k not in columns)
+        result.items.append(item)
+    if qty_key:
+        result.items = expand_quantities(result.items, qty_key)
+    result.columns = [c for c in columns if c != qty_key and c != "pronouns"] + (
+        ["pronouns"] if "pronouns" in columns else []
+    )
+    result.name_column = name_key
+    result.skipped.sort(key=lambda s: s.line or 0)
+    return result
+
+
+def _filled(cells: Sequence[str]) -> int:
+    return sum(1 for c in cells if c)
+
+
+def _row_item(
+    row: Row,
+    cells: list[str],
+    keys: list[str],
+    width: int,
+    name_key: str | None,
+    join: tuple[str, str] | None,
+) -> ParsedItem | str:
+    """The row's item, or why the row is skipped."""
+    filled = [c for c in cells if c]
+    if name_key and len(filled) == 1 and width > 1 and cells[0]:
+        # one value in the first column of a wider table: a remark typed under or above the rows
+        only = filled[0]
+        if _TOTAL.match(only) or not (check_name(only).ok or last_first(only)):
+            return "a note in the table, not a row of values"
+    values = {k: (cells[i] if i < len(cells) else "") for i, k in enumerate(keys)}
+    for i, extra in enumerate(cells[len(keys) :], len(keys) + 1):
+        if extra:
+            values[f"column {i}"] = extra
+    item = ParsedItem(values={}, confidence=BASE_CONFIDENCE, source_line=row.line, raw=row.raw)
+    if join and name_key:
+        item.values[name_key] = " ".join(p for p in (values[join[0]], values[join[1]]) if p)
+        item.reasons.append(f"name joined from the {join[0]!r} and {join[1]!r} columns")
+    item.values.update(values)
+    if len(row.cells) < width:
+        item.deduct(0.15, f"row has {len(row.cells)} cells, the table has {width}")
+    elif len(cells) > width:
+        item.deduct(0.15, f"row has {len(cells)} cells, the table has {width}")
+    for flag in row.flags:
+        item.deduct(0.3, flag)
+    if name_key:
+        name = item.values.get(name_key, "")
+        if _TOTAL.match(name) and _TOTAL.match(name).end() >= len(name.rstrip(":")):
+            return "totals row"
+        if name:
+            _check_name_cell(item, name_key, name)
+        elif any(_TOTAL.match(c) for c in filled):
+            return "totals row"
+        else:
+            item.deduct(0.45, "no name in this row")
+    return item
+
+
+def _check_name_cell(item: ParsedItem, key: str, name: str) -> None:
+    name, pronouns = split_pronouns(name)
+    if pronouns:
+        item.values[key] = name
+        item.values["pronouns"] = pronouns
+        item.reasons.append(f"pronouns ({pronouns}) kept out of the name")
+    reordered = last_first(name)
+    if reordered:
+        item.values[key] = name = reordered
+        item.deduct(0.15, "reordered Last, First")
+    check = check_name(name)
+    if not check.ok:
+        item.deduct(0.3, f"does not look like a name ({check.why})")
+    issue = case_issue(name)
+    if issue == "lower":
+        item.deduct(0.05, "name is all lower-case (kept as typed)")
+    elif issue == "upper":
+        item.deduct(0.05, "name is all capitals (kept as typed)")
