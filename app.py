@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pipeline import logs
 from pipeline.errors import CraftError
@@ -33,6 +36,7 @@ def _settings() -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from bot.scheduler import SchedulerService
     from handlers.web import create_web_app
     from pipeline.runtime import build_runtime
 
@@ -45,8 +49,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.port,
         "sqlite" if runtime.db.is_sqlite else "postgresql",
     )
+    scheduler = SchedulerService(runtime).start() if settings.scheduler else None
     uvicorn.run(web, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    if scheduler is not None:
+        scheduler.stop()
     runtime.close()
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from bot.scheduler import SchedulerService
+    from pipeline.runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    service = SchedulerService(runtime)
+    try:
+        if args.once:
+            result, sent = service.run_once_and_send()
+            print(f"recorded {result.total} alert(s), sent {sent} Slack message(s)")
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        service.start(sender=True)
+        stop.wait()
+        service.stop()
+    finally:
+        runtime.close()
     return 0
 
 
@@ -76,6 +108,89 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_parse(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.items import ai_settings
+    from pipeline.parsing import ParseError, parse_order
+
+    settings = _settings()
+    try:
+        if args.file == "-":
+            data, name = sys.stdin.buffer.read(), "stdin.txt"
+        else:
+            with open(args.file, "rb") as fh:
+                data, name = fh.read(), os.path.basename(args.file)
+        result = parse_order(data=data, filename=name, ai=ai_settings(settings))
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except ParseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{len(result.items)} item(s), {result.engine} parser. {result.engine_note}")
+    keys = list(dict.fromkeys(k for item in result.items for k in item.values))
+    widths = {
+        k: min(30, max([len(k)] + [len(item.values.get(k, "")) for item in result.items])) for k in keys
+    }
+    print("  #  conf  " + "  ".join(k.ljust(widths[k]) for k in keys) + "  reasons")
+    for n, item in enumerate(result.items, 1):
+        cells = "  ".join(item.values.get(k, "")[:30].ljust(widths[k]) for k in keys)
+        flag = "*" if item.confidence < 0.85 else " "
+        print(f"{n:3d}{flag} {item.confidence:.2f}  {cells}  {'; '.join(item.reasons)}")
+    if result.skipped_lines:
+        print(f"skipped {len(result.skipped_lines)} line(s):")
+        for line in result.skipped_lines:
+            print(f"   - {line}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline import jobs
+    from pipeline.actors import SYSTEM
+    from pipeline.export import export_job
+    from pipeline.runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    try:
+        with runtime.db.session() as s:
+            ws = s.exec(select_workspace(args.workspace)).first()
+            if ws is None:
+                print(f"error: no workspace {args.workspace or ''}".strip(), file=sys.stderr)
+                return 1
+            job = jobs.get_job(s, ws, args.job)
+            result = export_job(
+                s,
+                ws,
+                job,
+                SYSTEM,
+                profile_name=args.profile,
+                output_format=args.format,
+                text_mode=args.mode,
+                files_dir=runtime.settings.files_dir,
+            )
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / Path(result.zip_path).name
+        shutil.copyfile(result.zip_path, target)
+        print(f"{job.ref}: {result.sheets} sheet(s) → {target}")
+    finally:
+        runtime.close()
+    return 0
+
+
+def select_workspace(team_id: str | None):  # type: ignore[no-untyped-def]
+    from sqlmodel import col, select
+
+    from storage.models import Workspace
+
+    stmt = select(Workspace)
+    return stmt.where(Workspace.slack_team_id == team_id) if team_id else stmt.order_by(col(Workspace.id))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python app.py",
@@ -84,8 +199,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p = sub.add_parser("serve", help="run the web app (Slack endpoint, approval pages, /healthz)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser(
+        "scheduler", help="run the scheduler and the Slack sender without the web app (`serve` runs both too)"
+    )
+    p.add_argument("--once", action="store_true", help="scan once, send what is due, and exit")
+    p.set_defaults(func=cmd_scheduler)
     p = sub.add_parser("demo", help="run the whole pipeline offline on a sample order (SQLite, no accounts)")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("parse", help="parse an order file (or - for standard input) and print the items")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_parse)
+    p = sub.add_parser("export", help="export a job's laser files (the job must be production ready)")
+    p.add_argument("job", help="job number, e.g. J-1001")
+    p.add_argument("--profile", required=True, help="machine profile name")
+    p.add_argument("--format", choices=["svg", "pdf", "dxf"])
+    p.add_argument("--mode", choices=["text", "curves"])
+    p.add_argument("--out", required=True, help="folder to copy the zip into")
+    p.add_argument("--workspace", help="Slack team id (default: the first workspace)")
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser(
         "db", help="database schema: `db upgrade` applies migrations, `db current` shows the revision"
     )

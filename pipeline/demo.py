@@ -1,20 +1,31 @@
-"""`python app.py demo`: the product's main job, offline, on the embedded database."""
+"""`python app.py demo`: the product's main job, offline, on the embedded database.
+
+A customer's messy email becomes items, the items are laid out on a sample template, proofed and
+preflighted, an approval given by phone is recorded, and the laser files are written.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from pipeline import jobs
-from pipeline.activity import for_job
+from pipeline import approvals, catalog, jobs
 from pipeline.actors import Actor
+from pipeline.items import Input, accept_batch, run_parse, submit_input
+from pipeline.preflight import run_preflight, stored_issues
+from pipeline.proofing import generate_job_proofs
 from pipeline.runtime import Runtime
 from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
+from storage.models import Job, Workspace
 
 DEMO_TEAM = "TDEMO"
+ORDER = Path(__file__).resolve().parent / "assets" / "samples" / "demo-order.txt"
+TEMPLATE = "trophy-plate"
 
 
 def run_demo(runtime: Runtime, out: Callable[[str], None] = print) -> str:
-    """Create a demo job and walk it as far as the pipeline goes; returns the job reference."""
+    """Walk one order through the whole pipeline; returns the job reference."""
+    files = runtime.settings.files_dir
     with runtime.db.session() as s:
         ws = ensure_workspace(s, DEMO_TEAM, "Demo Trophy Shop")
         actor: Actor = actor_for(ensure_member(s, ws, "UDEMO", "Demo Owner"))
@@ -22,18 +33,75 @@ def run_demo(runtime: Runtime, out: Callable[[str], None] = print) -> str:
             s,
             ws,
             actor,
-            customer_name="Rebecca Stone (Lakeside Youth Soccer)",
+            customer_name="Rebecca (Lakeside Youth Soccer)",
             customer_email="rebecca@lakeside-soccer.example",
-            reference="LYS-2026",
+            reference="LYS-PLATES",
             notes="Brass plates, same size as last season.",
         )
-        ref, job_id = job.ref, job.id
-    out(f"1. created {ref} for Rebecca Stone in workspace 'Demo Trophy Shop' (status: draft)")
-    with runtime.db.read() as s:
-        out("   activity log:")
-        for ev in for_job(s, job_id):
-            out(f"   - {ev.created_at:%H:%M:%S} {ev.event_type} by {ev.actor_display}")
-        page = jobs.list_jobs(s, ensure_workspace(s, DEMO_TEAM))
-        out(f"2. dashboard: {page.total} job(s) in the demo workspace")
+        ref, job_id, ws_id = job.ref, job.id, ws.id
+    out(f"1. Created {ref} in 'Demo Trophy Shop' (status: draft)")
+
+    with runtime.db.session() as s:
+        submit_input(s, s.get(Job, job_id), actor, Input(text=ORDER.read_text(encoding="utf-8")), files)
+    batch = run_parse(runtime, job_id, actor)
+    assert batch is not None, "the sample order always parses"
+    flagged = [i for i, it in enumerate(batch.items) if it["confidence"] < 0.85]
+    out(
+        f"2. Parsed the customer's email ({batch.engine} parser): {len(batch.items)} item(s), "
+        f"{len(flagged)} flagged for review, {len(batch.skipped_lines)} line(s) skipped "
+        "(greeting, signature …)"
+    )
+    for i in flagged:
+        it = batch.items[i]
+        out(f"   review #{i + 1}: {it['values'].get('name', '')!r} — {'; '.join(it['reasons'])}")
+    with runtime.db.session() as s:
+        accept_batch(s, s.get(Job, job_id), actor, batch.id, acknowledge_all=True)
+    out("3. Acknowledged the flagged items; the batch joined the job (status: proofing)")
+
+    with runtime.db.session() as s:
+        ws = s.get(Workspace, ws_id)
+        job = s.get(Job, job_id)
+        tv = catalog.choose_template(s, ws, job, actor, TEMPLATE, files)
+        template = catalog.template_of(tv)
+        pairs = catalog.suggested_pairs(s, job, template)
+        catalog.apply_mapping(s, job, actor, pairs)
+    mapped = ", ".join(f"{p.column} → {p.field_key}" for p in pairs if p.field_key)
+    out(f"4. Template '{template.name}' ({template.width:g}×{template.height:g} in); mapping: {mapped}")
+
+    run = generate_job_proofs(runtime, job_id, actor, progress=_progress(out))
+    out(f"5. Proofs: {run.generated} rendered (PDF + PNG each); proof sheet: {run.sheet_path}")
+
+    with runtime.db.session() as s:
+        report = run_preflight(s, s.get(Job, job_id), actor, files)
+        issues = stored_issues(s, s.get(Job, job_id))
+    out(f"6. Preflight: {report.errors} error(s), {report.warnings} warning(s), {report.infos} info")
+    for issue in issues:
+        if issue.severity != "info":
+            out(f"   {issue.severity.upper()} {issue.code}: {issue.message}")
+
+    with runtime.db.session() as s:
+        approvals.record_offline_approval(
+            s, s.get(Job, job_id), actor, "phone", "Rebecca approved all plates on the phone"
+        )
+        status = s.get(Job, job_id).status
+    out(f"7. Recorded the customer's approval by phone (status: {status})")
+
+    from pipeline.export import export_job
+
+    with runtime.db.session() as s:
+        ws = s.get(Workspace, ws_id)
+        result = export_job(s, ws, s.get(Job, job_id), actor, profile_name="CO2 600×400", files_dir=files)
+        status = s.get(Job, job_id).status
+    out(f"8. Exported for the laser (status: {status}): {result.zip_path}")
+    for name in result.files:
+        out(f"   - {name}")
     out(f"database: {runtime.settings.effective_database_url}")
     return ref
+
+
+def _progress(out: Callable[[str], None]) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        if done == total:
+            out(f"   proof {done} of {total}")
+
+    return report

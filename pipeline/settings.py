@@ -38,6 +38,8 @@ class Settings(BaseModel):
     approval_rate_window_s: int = 15 * 60
     worker_threads: int = 4
     log_level: str = "INFO"
+    scheduler: bool = True  # `serve` runs the scheduler too (CRAFTSTAGE_SCHEDULER=off: it does not)
+    scheduler_interval_s: float = Field(default=60.0, gt=0)
 
     @field_validator("timezone")
     @classmethod
@@ -95,6 +97,8 @@ class Settings(BaseModel):
             "CRAFTSTAGE_APPROVAL_RATE_WINDOW": "approval_rate_window_s",
             "CRAFTSTAGE_WORKERS": "worker_threads",
             "LOG_LEVEL": "log_level",
+            "CRAFTSTAGE_SCHEDULER": "scheduler",
+            "CRAFTSTAGE_SCHEDULER_INTERVAL": "scheduler_interval_s",
         }
         values = {field: env[var] for var, field in names.items() if env.get(var, "").strip()}
         try:

@@ -40,12 +40,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only session (never takes SQLite's write lock)."""
+        """A read-only session (never takes SQLite's write lock). Objects stay readable after it ends:
+        closing detaches them with what was loaded (a rollback would expire them)."""
         with Session(self._read_engine, expire_on_commit=False) as s:
-            try:
-                yield s
-            finally:
-                s.rollback()
+            yield s
 
     def ping(self) -> bool:
         try:

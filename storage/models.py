@@ -135,6 +135,7 @@ class Job(SQLModel, table=True):
     urgency: str = Field(default="", max_length=16)
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
+    slack_posted_event_id: int = 0  # the last activity event the thread has been told about
     last_actor: str = Field(default="", max_length=200)
     created_by: str = Field(default="", max_length=64)
     version: int = 1

@@ -55,14 +55,20 @@ def test_bad_values_name_the_variable(env: dict, var: str) -> None:
 
 
 def test_logs_are_json_and_redact_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
     logs.configure("INFO", secrets=["my-signing-secret"])
     log = logging.getLogger("craftstage.test")
+    log.setLevel(logging.INFO)  # whatever other tests did to the loggers above it
+    log.disabled = False
     log.info("token xoxb-123-456-abc and %s, link https://x/approve/AbCdEf0123456789xyz", "my-signing-secret")
     try:
         raise RuntimeError("failed with sk-live-abcdefghijkl")
     except RuntimeError:
         log.exception("boom")
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    # only this test's lines: background threads of earlier tests may log meanwhile
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "craftstage.test" in line]
     text = json.dumps(lines)
     assert "xoxb-123" not in text and "my-signing-secret" not in text and "sk-live" not in text
     assert "AbCdEf0123456789xyz" not in text

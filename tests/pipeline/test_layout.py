@@ -61,9 +61,11 @@ def assert_inside(fl: FieldLayout) -> None:
     ink = ink_bounds(fl)
     if ink is not None:
         assert ink[1] >= y - TOL and ink[3] <= y + h + TOL, (fl.text, ink, fl.box)
-        # the line records claim the same ink as the outlines
-        assert min(ln.ink_top for ln in fl.lines) == pytest.approx(ink[1], abs=TOL)
-        assert max(ln.ink_bottom for ln in fl.lines) == pytest.approx(ink[3], abs=TOL)
+        # the line records claim the same ink as the outlines, to within one font unit (the recorded ink
+        # comes from the glyphs' integer bounds, the check from the exact curves)
+        unit = fl.size / min(f.units_per_em for f in fl.fonts)
+        assert min(ln.ink_top for ln in fl.lines) == pytest.approx(ink[1], abs=TOL + unit)
+        assert max(ln.ink_bottom for ln in fl.lines) == pytest.approx(ink[3], abs=TOL + unit)
 
 
 FIELDS = {

@@ -1,0 +1,123 @@
+"""The Home tab: the dashboard of product.md §2, within Slack's 100-block limit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot.blocks import A, Block, button, clip, context, esc, list_line, options, plain, section
+from pipeline.jobs import JobPage
+from pipeline.lifecycle import LABELS
+from storage.models import ActivityEvent, JobStatus
+
+PER_PAGE = 15
+
+
+@dataclass(frozen=True)
+class HomeState:
+    status: str | None = None
+    search: str | None = None
+    sort: str = "due"
+    page: int = 1
+
+    def meta(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)[:3000]
+
+    @classmethod
+    def from_meta(cls, text: str | None) -> HomeState:
+        try:
+            data = json.loads(text or "{}")
+            return cls(
+                status=data.get("status"),
+                search=data.get("search"),
+                sort=data.get("sort") or "due",
+                page=max(1, int(data.get("page") or 1)),
+            )
+        except (ValueError, TypeError):
+            return cls()
+
+
+def home_view(
+    state: HomeState,
+    page: JobPage,
+    counts: dict[str, int],
+    recent: list[ActivityEvent],
+    refs: dict[int, str],
+    problems: list[str],
+) -> dict[str, Any]:
+    blocks: list[Block] = [{"type": "header", "text": plain("CraftStage · jobs", 150)}]
+    for problem in problems:
+        blocks.append(section(f":warning: {esc(problem)}"))
+    summary = " · ".join(f"{LABELS[s]}: *{counts[s]}*" for s in JobStatus.ALL if counts.get(s))
+    blocks.append(section(summary or "_No jobs yet. `/job new` creates one._"))
+    status_opts = [("all", "All statuses")] + [(s, LABELS[s]) for s in JobStatus.ALL]
+    sort_opts = [("due", "Due date (urgency)"), ("created", "Newest first"), ("customer", "Customer name")]
+    status_sel: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": A.HOME_FILTER,
+        "placeholder": plain("Status"),
+        "options": options(status_opts),
+    }
+    chosen = [o for o in status_sel["options"] if o["value"] == (state.status or "all")]
+    status_sel["initial_option"] = chosen[0]
+    sort_sel: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": A.HOME_SORT,
+        "placeholder": plain("Sort"),
+        "options": options(sort_opts),
+    }
+    sort_sel["initial_option"] = next(o for o in sort_sel["options"] if o["value"] == state.sort)
+    blocks.append({"type": "actions", "block_id": "home_controls", "elements": [status_sel, sort_sel]})
+    search: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": A.HOME_SEARCH,
+        "placeholder": plain("Customer or reference, then Enter"),
+        "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed"]},
+    }
+    if state.search:
+        search["initial_value"] = state.search
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "home_search",
+            "dispatch_action": True,
+            "optional": True,
+            "label": plain("Search"),
+            "element": search,
+        }
+    )
+    blocks.append({"type": "divider"})
+    if not page.rows:
+        blocks.append(section("_No jobs match._"))
+    for row in page.rows:
+        job = row.job
+        line = list_line(
+            job.ref,
+            job.customer_name,
+            job.status,
+            row.urgency,
+            row.has_preflight_errors,
+            job.due_date.isoformat() if job.due_date else None,
+        )
+        if job.reference:
+            line += f" · ref {esc(clip(job.reference, 40))}"
+        blocks.append(section(line, accessory=button("Open", A.SHOW, job.ref)))
+    nav = []
+    if page.page > 1:
+        nav.append(button("← Previous", A.HOME_PAGE + "_prev", str(page.page - 1)))
+    if page.page < page.pages:
+        nav.append(button("Next →", A.HOME_PAGE + "_next", str(page.page + 1)))
+    blocks.append(context(f"Page {page.page} of {page.pages} · {page.total} job(s)"))
+    if nav:
+        blocks.append({"type": "actions", "block_id": "home_nav", "elements": nav})
+    if recent:
+        blocks.append({"type": "divider"})
+        blocks.append(section("*Recent activity*"))
+        lines = [
+            f"{ev.created_at:%b %d %H:%M} · {refs.get(ev.job_id or 0, '')} {esc(ev.event_type)} · "
+            f"{esc(clip(ev.actor_display, 60))}"
+            for ev in recent
+        ]
+        blocks.append(section("\n".join(lines)))
+    return {"type": "home", "blocks": blocks[:100], "private_metadata": state.meta()}

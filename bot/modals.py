@@ -1,0 +1,453 @@
+"""Modal views (pure builders). State that must survive a round trip rides in `private_metadata`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.blocks import Block, clip, context, esc, mrkdwn, options, plain, section
+
+
+class V:
+    """Modal callback ids."""
+
+    NEW_JOB = "job_new"
+    PARSE = "job_parse"
+    REVIEW = "job_review"
+    TEMPLATE = "job_template"
+    EDIT_ITEM = "job_edit_item"
+    APPROVAL = "job_approval"
+    EXPORT = "job_export"
+    RECORD_APPROVAL = "job_record_approval"
+    TEMPLATE_IMPORT = "template_import"
+
+
+METADATA_LIMIT = 3000
+
+
+def metadata(**values: Any) -> str:
+    text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > METADATA_LIMIT:
+        raise ValueError("private_metadata over Slack's 3000-character limit")
+    return text
+
+
+def read_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def modal(
+    callback_id: str,
+    title: str,
+    blocks: list[Block],
+    *,
+    submit: str | None = "Save",
+    meta: str = "",
+    close: str = "Cancel",
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, 24),
+        "close": plain(close, 24),
+        "blocks": blocks[:100],
+        "private_metadata": meta,
+    }
+    if submit:
+        view["submit"] = plain(submit, 24)
+    return view
+
+
+def text_input(
+    block_id: str,
+    label: str,
+    *,
+    optional: bool = False,
+    multiline: bool = False,
+    initial: str | None = None,
+    max_length: int = 3000,
+    placeholder: str | None = None,
+    hint: str | None = None,
+) -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+        "max_length": max_length,
+    }
+    if initial:
+        element["initial_value"] = clip(initial, max_length)
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def date_input(block_id: str, label: str, *, initial: str | None = None) -> Block:
+    element: dict[str, Any] = {"type": "datepicker", "action_id": "value"}
+    if initial:
+        element["initial_date"] = initial
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": element,
+        "optional": True,
+    }
+
+
+def select_input(
+    block_id: str,
+    label: str,
+    pairs: list[tuple[str, str]],
+    *,
+    initial: str | None = None,
+    optional: bool = False,
+    dispatch: bool = False,
+) -> Block:
+    element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options(pairs)}
+    chosen = [o for o in element["options"] if o["value"] == initial]
+    if chosen:
+        element["initial_option"] = chosen[0]
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": element,
+        "optional": optional,
+    }
+    if dispatch:
+        block["dispatch_action"] = True
+    return block
+
+
+def radio_input(
+    block_id: str, label: str, pairs: list[tuple[str, str]], *, initial: str | None = None
+) -> Block:
+    element: dict[str, Any] = {"type": "radio_buttons", "action_id": "value", "options": options(pairs)}
+    chosen = [o for o in element["options"] if o["value"] == initial]
+    if chosen:
+        element["initial_option"] = chosen[0]
+    return {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
+
+
+def new_job_modal(channel_id: str | None = None) -> dict[str, Any]:
+    blocks = [
+        text_input("customer_name", "Customer name", max_length=200),
+        text_input(
+            "customer_email", "Customer email", max_length=254, hint="Where the approval link is meant to go."
+        ),
+        text_input("reference", "Reference (PO / order no.)", optional=True, max_length=100),
+        date_input("due_date", "Due date"),
+        text_input(
+            "notes",
+            "Internal notes",
+            optional=True,
+            multiline=True,
+            max_length=3000,
+            hint="Never shown to the customer.",
+        ),
+    ]
+    return modal(V.NEW_JOB, "New job", blocks, submit="Create", meta=metadata(channel=channel_id))
+
+
+PARSE_FILETYPES = ["csv", "tsv", "txt", "xlsx"]
+
+
+def parse_modal(job_ref: str, customer: str, *, has_items: bool, error: str | None = None) -> dict[str, Any]:
+    blocks: list[Block] = [
+        section(
+            f"*{job_ref}* · {esc(customer)}\nPaste the customer's order, or upload "
+            "their spreadsheet. CraftStage finds the names; you review anything unsure."
+        )
+    ]
+    if error:
+        blocks.append(section(f":warning: {esc(error)}"))
+    blocks.append(
+        text_input(
+            "order_text",
+            "Pasted order",
+            optional=True,
+            multiline=True,
+            placeholder="Paste the email, chat message or list here",
+        )
+    )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "order_file",
+            "optional": True,
+            "label": plain("…or upload a file"),
+            "element": {
+                "type": "file_input",
+                "action_id": "value",
+                "filetypes": PARSE_FILETYPES,
+                "max_files": 1,
+            },
+            "hint": plain(".csv, .tsv, .txt or .xlsx"),
+        }
+    )
+    if has_items:
+        blocks.append(
+            radio_input(
+                "mode",
+                "The job already has items",
+                [("append", "Add these to the job's items"), ("replace", "Replace the job's items")],
+                initial="append",
+            )
+        )
+    return modal(V.PARSE, "Add items", blocks, submit="Parse", meta=metadata(job=job_ref))
+
+
+def working_modal(title: str, text: str) -> dict[str, Any]:
+    return modal("working", title, [section(text)], submit=None, close="Close")
+
+
+def info_modal(title: str, text: str) -> dict[str, Any]:
+    return modal("info", title, [section(text)], submit=None, close="Close")
+
+
+def review_modal(
+    job_ref: str,
+    batch_id: int,
+    engine_note: str,
+    items: list[dict[str, Any]],
+    skipped: list[str],
+    *,
+    has_items: bool,
+) -> dict[str, Any]:
+    """Flagged items first, each to acknowledge or fix; a large batch is summarized."""
+    flagged = [(i, it) for i, it in enumerate(items) if it["confidence"] < 0.85]
+    ok = len(items) - len(flagged)
+    head = f"*{job_ref}*: {len(items)} item(s) parsed, *{len(flagged)}* need a look, {ok} look fine."
+    blocks: list[Block] = [section(head)]
+    if engine_note:
+        blocks.append(context(esc(clip(engine_note, 300))))
+    shown = flagged[:20]
+    for index, item in shown:
+        values = item.get("values", {})
+        label = clip(" · ".join(f"{k}: {v}" for k, v in values.items()) or "(empty)", 150)
+        reasons = "; ".join(item.get("reasons", [])) or "low confidence"
+        blocks.append(
+            section(
+                f"*#{index + 1}* {esc(label)}\n_{esc(clip(reasons, 400))}_ "
+                f"(confidence {item['confidence']:.2f})"
+            )
+        )
+        blocks.append(
+            text_input(
+                f"fix:{index}",
+                f"Fix #{index + 1} (leave empty to keep it as parsed)",
+                optional=True,
+                initial=values.get("name") if values.get("name") else None,
+                max_length=300,
+            )
+        )
+    if flagged:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "ack",
+                "optional": True,
+                "label": plain("Acknowledge"),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        {
+                            "text": mrkdwn(f"I checked the {len(flagged)} flagged item(s)"),
+                            "description": mrkdwn(
+                                "They are right as shown" + (", or fixed above" if shown else "")
+                            ),
+                            "value": "all",
+                        }
+                    ],
+                },
+            }
+        )
+    if len(flagged) > len(shown):
+        blocks.append(
+            context(
+                f"{len(flagged) - len(shown)} more flagged item(s) are not shown; "
+                "acknowledging covers them all."
+            )
+        )
+    fine = [it for it in items if it["confidence"] >= 0.85][:10]
+    if fine:
+        names = ", ".join(esc(clip(next(iter(it["values"].values()), ""), 40)) for it in fine)
+        blocks.append(context(f"Looking fine: {names}" + ("…" if ok > len(fine) else "")))
+    if skipped:
+        blocks.append(
+            context(
+                f"{len(skipped)} line(s) became no item (greetings, signatures, chatter): "
+                + esc(clip(" | ".join(skipped[:8]), 500))
+            )
+        )
+    if has_items:
+        blocks.append(
+            radio_input(
+                "mode",
+                "The job already has items",
+                [("append", "Add these to the job's items"), ("replace", "Replace the job's items")],
+                initial="append",
+            )
+        )
+    return modal(
+        V.REVIEW, "Review items", blocks, submit="Add to job", meta=metadata(job=job_ref, batch=batch_id)
+    )
+
+
+TRANSFORMS = [
+    ("none", "as typed"),
+    ("upper", "UPPERCASE"),
+    ("lower", "lowercase"),
+    ("title", "Title Case"),
+    ("trim", "trim spaces"),
+]
+NO_COLUMN = "__none__"
+MAX_FIELDS = 20
+MAX_COLUMNS = 30
+
+
+def template_modal(
+    job_ref: str,
+    templates: list[tuple[str, str]],
+    *,
+    chosen: str | None = None,
+    fields: list[tuple[str, str, bool]] | None = None,
+    columns: list[str] | None = None,
+    suggested: dict[str, tuple[str | None, str]] | None = None,
+) -> dict[str, Any]:
+    """Choose a template, then map parsed columns onto its fields (with a transform each)."""
+    blocks: list[Block] = [
+        section(f"*{job_ref}*: which template, and which parsed column goes into each field?"),
+        select_input("template", "Template", templates, initial=chosen, dispatch=True),
+    ]
+    if chosen and fields is not None:
+        # kept well inside Slack's 250 kB per view: a template has a handful of fields, an order few columns
+        col_pairs = [(NO_COLUMN, "(leave empty)")] + [
+            (c[:150], clip(c, 75)) for c in (columns or [])[:MAX_COLUMNS]
+        ]
+        for key, label, required in fields[:MAX_FIELDS]:
+            column, transform = (suggested or {}).get(key, (None, "none"))
+            blocks.append(
+                select_input(
+                    f"map:{key}",
+                    f"{label}{' (required)' if required else ''} ← column",
+                    col_pairs,
+                    initial=column or NO_COLUMN,
+                )
+            )
+            blocks.append(select_input(f"tf:{key}", f"{label}: transform", TRANSFORMS, initial=transform))
+        field_pairs = [(NO_COLUMN, "(no numbering)")] + [(k, label) for k, label, _ in fields[:MAX_FIELDS]]
+        blocks.append(
+            select_input(
+                "serial_field",
+                "Number the items into a field (optional)",
+                field_pairs,
+                initial=NO_COLUMN,
+                optional=True,
+            )
+        )
+        blocks.append(
+            text_input(
+                "serial_start",
+                "Numbering starts at",
+                optional=True,
+                max_length=12,
+                placeholder="1, or 001 for zero padding",
+            )
+        )
+    return modal(
+        V.TEMPLATE,
+        "Template & mapping",
+        blocks,
+        submit="Make proofs" if chosen else "Next",
+        meta=metadata(job=job_ref, template=chosen),
+    )
+
+
+def edit_item_modal(
+    job_ref: str, item_id: int, number: int, fields: list[tuple[str, str, str]], note: str | None = None
+) -> dict[str, Any]:
+    blocks: list[Block] = [section(f"*{job_ref}*, item {number}")]
+    if note:
+        blocks.append(section(f":pencil2: The customer asked: _{esc(clip(note, 2500))}_"))
+    for key, label, value in fields[:45]:
+        blocks.append(text_input(f"v:{key}", label, optional=True, initial=value or None, max_length=1000))
+    return modal(
+        V.EDIT_ITEM, "Edit item", blocks, submit="Save & re-proof", meta=metadata(job=job_ref, item=item_id)
+    )
+
+
+def approval_modal(job_ref: str, customer_email: str, *, has_link: bool) -> dict[str, Any]:
+    blocks: list[Block] = [
+        section(
+            f"*{job_ref}*: a link for the customer ({esc(customer_email)}) "
+            "to approve the proofs on their phone."
+            + (
+                "\n:warning: The job already has a link: a new one switches the old one off."
+                if has_link
+                else ""
+            )
+        )
+    ]
+    blocks.append(text_input("expires_days", "Expires after (days; 0 = never)", initial="30", max_length=4))
+    return modal(V.APPROVAL, "Approval link", blocks, submit="Create link", meta=metadata(job=job_ref))
+
+
+def record_approval_modal(job_ref: str) -> dict[str, Any]:
+    blocks = [
+        radio_input(
+            "how",
+            "What happened?",
+            [
+                ("phone", "The customer approved by phone"),
+                ("email", "The customer approved by email"),
+                ("skip", "Skip customer approval"),
+            ],
+            initial="phone",
+        ),
+        text_input("note", "Note (who, when, what was said)", optional=True, multiline=True, max_length=2000),
+    ]
+    return modal(V.RECORD_APPROVAL, "Record approval", blocks, submit="Record", meta=metadata(job=job_ref))
+
+
+def export_modal(
+    job_ref: str, profiles: list[tuple[str, str]], *, initial: str | None = None, warning: str | None = None
+) -> dict[str, Any]:
+    blocks: list[Block] = [section(f"*{job_ref}*: lay the items out on the laser bed.")]
+    if warning:
+        blocks.append(section(f":warning: {esc(warning)}"))
+    blocks += [
+        select_input("profile", "Machine profile", profiles, initial=initial),
+        select_input(
+            "format",
+            "File format",
+            [("profile", "as the profile says"), ("svg", "SVG"), ("pdf", "PDF"), ("dxf", "DXF")],
+            initial="profile",
+        ),
+        select_input(
+            "mode",
+            "Text",
+            [
+                ("profile", "as the profile says"),
+                ("curves", "converted to curves"),
+                ("text", "live text (needs the fonts on the laser PC)"),
+            ],
+            initial="profile",
+        ),
+    ]
+    return modal(V.EXPORT, "Export", blocks, submit="Export", meta=metadata(job=job_ref))

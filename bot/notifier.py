@@ -1,0 +1,290 @@
+"""Job cards and thread replies, driven by the activity log and the outbox.
+
+Use cases never talk to Slack. They write activity events (and, for messages that carry more than an
+event should, outbox rows) in their own transactions; this sender follows both and posts what matters
+to people: the card is posted once and updated in place, every other event is a reply in the card's
+thread. A job's cursor (`slack_posted_event_id`) only moves after Slack said ok, so nothing is lost
+when Slack is down: the sender simply tries again later. One sender acts at a time (a PostgreSQL
+advisory lock; SQLite runs one process).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import text
+from sqlmodel import col, func, select
+
+from bot import messages
+from bot.blocks import job_card
+from pipeline.runtime import Runtime
+from pipeline.summary import summarize
+from storage.models import ActivityEvent, Job, Outbox, Workspace, utcnow
+
+log = logging.getLogger(__name__)
+_SENDER_LOCK = 0x43534E44  # "CSND"
+_BATCH = 20
+METADATA_TYPE = "craftstage_post"
+SENDING_GRACE = timedelta(seconds=60)  # a row "sending" this long was interrupted by a crash
+
+
+class SlackNotifier:
+    def __init__(self, runtime: Runtime, client: WebClient, *, poll_s: float = 2.0) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.poll_s = poll_s
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._flush_lock = threading.Lock()
+        self._verified_jobs: set[int] = set()  # threads checked for posts a crash left unrecorded
+
+    # the Notifier port -------------------------------------------------------------------------
+    def job_changed(self, job_id: int, event: str, **details: Any) -> None:
+        self._kick.set()
+
+    # the sender loop ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="slack-sender", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._kick.wait(self.poll_s)
+            self._kick.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the loop must survive a bad moment (db restart …)
+                log.exception("slack sender round failed; retrying")
+
+    def flush(self) -> int:
+        """Send everything that is due; returns how many Slack messages went out."""
+        with self._flush_lock, self.runtime.db.engine.connect() as lock_conn:
+            if not self.runtime.db.is_sqlite:
+                got = lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _SENDER_LOCK}).scalar()
+                lock_conn.commit()
+                if not got:
+                    return 0
+            try:
+                return self._send_events() + self._send_outbox()
+            finally:
+                if not self.runtime.db.is_sqlite:
+                    lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SENDER_LOCK})
+                    lock_conn.commit()
+
+    def _channel(self, ws: Workspace) -> str | None:
+        return ws.production_channel or self.runtime.settings.channel
+
+    # activity events → card + thread replies ----------------------------------------------------
+    def _send_events(self) -> int:
+        sent = 0
+        with self.runtime.db.read() as s:
+            pending = s.exec(
+                select(Job.id)
+                .join(ActivityEvent, col(ActivityEvent.job_id) == Job.id)
+                .where(col(ActivityEvent.id) > Job.slack_posted_event_id)
+                .group_by(Job.id)
+                .order_by(func.min(ActivityEvent.id))
+                .limit(200)
+            ).all()
+        for job_id in pending:
+            try:
+                sent += self._send_job(job_id)
+            except SlackApiError as exc:
+                log.warning("slack refused a post for job %s: %s", job_id, exc.response.get("error"))
+        return sent
+
+    def _send_job(self, job_id: int) -> int:
+        with self.runtime.db.read() as s:
+            job = s.get(Job, job_id)
+            ws = s.get(Workspace, job.workspace_id) if job else None
+            if job is None or ws is None:
+                return 0
+            channel = job.slack_channel or self._channel(ws)
+            if channel is None:
+                return 0  # waits until a production channel is configured; the Home tab says so
+            events = s.exec(
+                select(ActivityEvent)
+                .where(ActivityEvent.job_id == job_id, col(ActivityEvent.id) > job.slack_posted_event_id)
+                .order_by(col(ActivityEvent.id))
+                .limit(_BATCH)
+            ).all()
+            card_text, card_blocks = job_card(summarize(s, ws, job))
+        sent = 0
+        ts = job.slack_ts
+        if ts is not None and job_id not in self._verified_jobs:
+            events = self._skip_already_posted(job_id, channel, ts, events)
+            self._verified_jobs.add(job_id)
+        if ts is None:
+            resp = self.client.chat_postMessage(
+                channel=channel, text=card_text, blocks=card_blocks, unfurl_links=False
+            )
+            ts = resp["ts"]
+            channel = resp["channel"]
+            with self.runtime.db.session() as s:
+                j = s.get(Job, job_id)
+                j.slack_channel, j.slack_ts = channel, ts
+            sent += 1
+        for ev in events:
+            for msg in messages.thread_messages(ev, job):
+                self._post(channel, ts, msg, {"event_id": ev.id})
+                sent += 1
+            with self.runtime.db.session() as s:
+                j = s.get(Job, job_id)
+                j.slack_posted_event_id = max(j.slack_posted_event_id, ev.id)
+        if events:
+            self.client.chat_update(channel=channel, ts=ts, text=card_text, blocks=card_blocks)
+        return sent
+
+    def _skip_already_posted(
+        self, job_id: int, channel: str, ts: str, events: list[ActivityEvent]
+    ) -> list[ActivityEvent]:
+        """After a crash between posting and recording, the thread already has some replies: find the
+        newest event id our messages carry in their metadata and move the cursor past it."""
+        try:
+            replies = self.client.conversations_replies(
+                channel=channel, ts=ts, include_all_metadata=True, limit=200
+            )
+        except SlackApiError:
+            return events
+        posted = [
+            int(m["metadata"]["event_payload"].get("event_id", 0))
+            for m in replies.get("messages", [])
+            if (m.get("metadata") or {}).get("event_type") == METADATA_TYPE
+        ]
+        newest = max(posted, default=0)
+        if newest and any(ev.id <= newest for ev in events):
+            with self.runtime.db.session() as s:
+                j = s.get(Job, job_id)
+                j.slack_posted_event_id = max(j.slack_posted_event_id, newest)
+            return [ev for ev in events if ev.id > newest]
+        return events
+
+    def _post(self, channel: str, thread_ts: str | None, msg: messages.Message, mark: dict[str, Any]) -> Any:
+        if msg.file_path:
+            path = Path(msg.file_path)
+            if not path.is_absolute():  # stored relative to the data folder's files
+                path = self.runtime.settings.files_dir / path
+            if path.exists():
+                # uploads carry no metadata: a crash right after one may repeat the file (harmless)
+                return self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    file=str(path),
+                    filename=msg.file_name or path.name,
+                    title=msg.file_title or path.name,
+                    initial_comment=msg.text,
+                )
+        return self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=msg.text,
+            blocks=msg.blocks,
+            unfurl_links=False,
+            metadata={"event_type": METADATA_TYPE, "event_payload": mark},
+        )
+
+    # outbox: messages with more than an event carries (approval links, alerts) -------------------
+    def _send_outbox(self) -> int:
+        sent = 0
+        now = utcnow()
+        with self.runtime.db.read() as s:
+            due = s.exec(
+                select(Outbox.id)
+                .where(
+                    (col(Outbox.state) == "pending") & (col(Outbox.next_attempt_at) <= now)
+                    | (col(Outbox.state) == "sending") & (col(Outbox.next_attempt_at) <= now - SENDING_GRACE)
+                )
+                .order_by(col(Outbox.id))
+                .limit(_BATCH)
+            ).all()
+        for outbox_id in due:
+            if self._send_one(outbox_id):
+                sent += 1
+        return sent
+
+    def _send_one(self, outbox_id: int) -> bool:
+        with self.runtime.db.session() as s:
+            row = s.get(Outbox, outbox_id)
+            ws = s.get(Workspace, row.workspace_id)
+            job = s.get(Job, row.job_id) if row.job_id else None
+            channel = (job.slack_channel if job else None) or self._channel(ws)
+            thread_ts = job.slack_ts if job else None
+            interrupted = row.state == "sending"
+            if channel is not None and (job is None or thread_ts is not None):
+                # recorded as being sent before it goes: a crash from here on is found again, below
+                row.state, row.attempts, row.next_attempt_at = "sending", row.attempts + 1, utcnow()
+        if channel is None or (job is not None and thread_ts is None):
+            self._retry_later(outbox_id, "no production channel or job card yet", seconds=60)
+            return False
+        if interrupted and self._already_in_slack(outbox_id, channel, thread_ts):
+            self._mark_sent(outbox_id, None)
+            return False
+        msg = messages.outbox_message(row)
+        try:
+            resp = self._post(channel, thread_ts, msg, {"outbox_id": outbox_id})
+        except SlackApiError as exc:
+            self._retry_later(outbox_id, str(exc.response.get("error")), seconds=30)
+            return False
+        self._mark_sent(outbox_id, resp.get("ts"))
+        if job is not None:
+            self._refresh_card(job.id)
+        return True
+
+    def _already_in_slack(self, outbox_id: int, channel: str, thread_ts: str | None) -> bool:
+        """Did a message of this outbox row reach Slack before the process died?"""
+        try:
+            if thread_ts:
+                found = self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+                )
+            else:
+                found = self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200
+                )
+        except SlackApiError:
+            return False
+        return any(
+            (m.get("metadata") or {}).get("event_type") == METADATA_TYPE
+            and m["metadata"].get("event_payload", {}).get("outbox_id") == outbox_id
+            for m in found.get("messages", [])
+        )
+
+    def _mark_sent(self, outbox_id: int, ts: str | None) -> None:
+        with self.runtime.db.session() as s:
+            row = s.get(Outbox, outbox_id)
+            row.state, row.sent_at, row.result_ts = "sent", utcnow(), ts
+            row.payload = messages.scrub(row.payload)
+
+    def _refresh_card(self, job_id: int) -> None:
+        with self.runtime.db.read() as s:
+            job = s.get(Job, job_id)
+            ws = s.get(Workspace, job.workspace_id)
+            if job.slack_ts is None or job.slack_channel is None:
+                return
+            text, blocks = job_card(summarize(s, ws, job))
+        try:
+            self.client.chat_update(channel=job.slack_channel, ts=job.slack_ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("could not update the card of job %s: %s", job_id, exc.response.get("error"))
+
+    def _retry_later(self, outbox_id: int, error: str, *, seconds: int) -> None:
+        with self.runtime.db.session() as s:
+            row = s.get(Outbox, outbox_id)
+            row.state = "pending"
+            row.last_error = error[:500]
+            backoff = min(seconds * (2 ** min(row.attempts, 6)), 3600)
+            row.next_attempt_at = utcnow() + timedelta(seconds=backoff)

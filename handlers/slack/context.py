@@ -1,0 +1,97 @@
+"""Global middleware: workspace and member rows on first contact, and retried events seen once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+from sqlalchemy.exc import IntegrityError
+
+from pipeline.actors import Actor
+from pipeline.runtime import Runtime
+from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
+from storage.models import SeenRequest
+
+log = logging.getLogger(__name__)
+_CACHE_TTL_S = 60.0
+
+
+@dataclass(frozen=True)
+class Who:
+    ws_id: int
+    actor: Actor
+
+
+class _FirstContact:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._cache: dict[tuple[str, str], tuple[float, Who]] = {}
+        self._lock = threading.Lock()
+
+    def who(self, team_id: str, user_id: str, user_name: str) -> Who:
+        key = (team_id, user_id)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit and now - hit[0] < _CACHE_TTL_S:
+            return hit[1]
+        settings = self.runtime.settings
+        with self.runtime.db.session() as s:
+            ws = ensure_workspace(s, team_id, timezone=settings.timezone, channel=settings.channel)
+            member = ensure_member(s, ws, user_id, user_name)
+            who = Who(ws.id, actor_for(member))
+        with self._lock:
+            self._cache[key] = (now, who)
+        return who
+
+
+def _ids(body: dict[str, Any]) -> tuple[str | None, str | None, str]:
+    """(team id, user id, user name) from a command, an interactive payload or an event."""
+    if "command" in body:
+        return body.get("team_id"), body.get("user_id"), body.get("user_name", "")
+    user = body.get("user") or {}
+    if isinstance(user, dict) and user.get("id"):
+        team = (body.get("team") or {}).get("id") or user.get("team_id")
+        return team, user["id"], user.get("name") or user.get("username", "")
+    event = body.get("event") or {}
+    return body.get("team_id"), event.get("user"), ""
+
+
+def register(app: App, runtime: Runtime) -> None:
+    contacts = _FirstContact(runtime)
+
+    @app.middleware
+    def dedupe_events(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not _first_time(runtime, f"event:{event_id}"):
+            return BoltResponse(status=200, body="")  # a retry of an event we already handled
+        return next()
+
+    @app.middleware
+    def first_contact(
+        body: dict[str, Any],
+        context: BoltContext,
+        next: Callable[[], BoltResponse],  # noqa: A002
+    ) -> BoltResponse | None:
+        team_id, user_id, user_name = _ids(body)
+        if team_id and user_id:
+            context["who"] = contacts.who(team_id, user_id, user_name)
+        return next()
+
+
+def _first_time(runtime: Runtime, key: str) -> bool:
+    try:
+        with runtime.db.session() as s:
+            s.add(SeenRequest(key=key[:200]))
+            s.flush()
+        return True
+    except IntegrityError:
+        return False
+
+
+first_time = _first_time

@@ -1,0 +1,12 @@
+"""The machine-ready export (product.md §10): items on laser beds as SVG, PDF or DXF sheets, plus a
+manifest, packed as a zip. ``export_job`` is the use case; the modules below it are:
+
+* ``bed``: the grid placement; ``sheet``: what a writer draws;
+* ``glyphs``: glyph outlines from the layout's glyph run, cached per glyph; ``artwork``: the template's
+  artwork as engravable shapes;
+* ``svg``, ``pdf``, ``dxf``: the writers (deterministic bytes); ``manifest``: manifest.json.
+"""
+
+from pipeline.export.job import ExportResult, export_job
+
+__all__ = ["ExportResult", "export_job"]

@@ -1,0 +1,271 @@
+"""Proofs for a job: lay out every item once, render only what changed, keep every version.
+
+The layout computed here is stored on the item; the proof draws it, preflight judges it and the
+export cuts it, so all three see the same glyph run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from pipeline.activity import Event, record
+from pipeline.actors import Actor
+from pipeline.catalog import job_template
+from pipeline.errors import InvalidInput
+from pipeline.files import write_atomic
+from pipeline.fonts import FontRegistry
+from pipeline.jobs import lock_job
+from pipeline.layout import ItemLayout, layout_item, normalize_text
+from pipeline.proofs import (
+    DEFAULT_DPI,
+    ProofPool,
+    ProofTask,
+    SheetEntry,
+    generate_proofs,
+    pdf_to_png,
+    render_proof_sheet,
+    task_input_hash,
+)
+from pipeline.runtime import Runtime
+from pipeline.templates import Template
+from storage.models import Item, Job, ProofStatus, ProofVersion, TemplateVersion, Workspace, utcnow
+
+log = logging.getLogger(__name__)
+SHEET_PREVIEW_DPI = 110
+
+_registries: dict[tuple[int, str], FontRegistry] = {}
+_registries_lock = threading.Lock()
+_pool: ProofPool | None = None
+_pool_lock = threading.Lock()
+
+
+def registry_for(ws: Workspace, files_dir: Path) -> FontRegistry:
+    """The fonts a workspace can use: bundled, the machine's, and the ones it uploaded."""
+    key = (ws.id or 0, ws.default_font)
+    with _registries_lock:
+        reg = _registries.get(key)
+        if reg is None:
+            reg = FontRegistry(
+                workspace_dirs=(fonts_dir(files_dir, ws.id or 0),), default_family=ws.default_font
+            )
+            _registries[key] = reg
+        return reg
+
+
+def forget_registry(ws_id: int) -> None:
+    """A font was uploaded or removed: the next lookup scans again."""
+    with _registries_lock:
+        for key in [k for k in _registries if k[0] == ws_id]:
+            del _registries[key]
+
+
+def fonts_dir(files_dir: Path, ws_id: int) -> Path:
+    return files_dir / "fonts" / f"ws-{ws_id}"
+
+
+def proof_pool() -> ProofPool:
+    """One long-lived pool of proof processes per app process (started on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProofPool(workers=2)
+        return _pool
+
+
+def shutdown_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+def item_layout(item: Item, template: Template, registry: FontRegistry) -> ItemLayout:
+    """The item's stored layout when it was made from these values and this template, else a fresh one."""
+    values = _field_values(item, template)
+    stored = item.layout
+    if stored and stored.get("template_hash") == template.content_hash:
+        try:
+            texts = {f["key"]: f["text"] for f in stored.get("fields", [])}
+            if texts == {k: normalize_text(v) for k, v in values.items()}:
+                return ItemLayout.from_dict(stored)
+        except (KeyError, TypeError, ValueError):  # an unreadable stored layout: lay the item out again
+            pass
+    return layout_item(template, values, registry=registry)
+
+
+def _field_values(item: Item, template: Template) -> dict[str, str]:
+    return {f.key: str(item.values.get(f.key, "") or "") for f in template.fields}
+
+
+def store_layout(item: Item, layout: ItemLayout) -> None:
+    item.layout = layout.to_dict()
+
+
+@dataclass(frozen=True)
+class ProofRun:
+    generated: int
+    skipped: int
+    failed: list[str]
+    total: int
+    sheet_path: str | None
+    preview_path: str | None
+    sheet_error: str | None = None
+
+
+def generate_job_proofs(
+    runtime: Runtime,
+    job_id: int,
+    actor: Actor,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    item_ids: set[int] | None = None,
+) -> ProofRun:
+    """Render proofs for the job's items whose inputs changed (or `item_ids`), then the proof sheet."""
+    files_dir = runtime.settings.files_dir
+    with runtime.db.read() as s:
+        job, ws, tv, template, items = _load(s, job_id)
+        registry = registry_for(ws, files_dir)
+    folder = files_dir / "proofs" / f"job-{job_id}"
+    tasks: list[ProofTask] = []
+    layouts: dict[int, ItemLayout] = {}
+    for item in items:
+        values = _field_values(item, template)
+        digest = task_input_hash(template, values, registry, dpi=DEFAULT_DPI)
+        wanted = item_ids is None or item.id in item_ids
+        unchanged = digest == item.proof_input_hash and item.proof_status != ProofStatus.PENDING
+        if not wanted or unchanged:
+            continue
+        layout = layout_item(template, values, registry=registry)
+        layouts[item.id] = layout
+        version = item.proof_version + 1
+        stem = folder / f"item-{item.id}-v{version}"
+        tasks.append(
+            ProofTask(
+                item_id=item.id,
+                template=template,
+                values=values,
+                pdf_path=f"{stem}.pdf",
+                png_path=f"{stem}.png",
+                input_hash=digest,
+                layout=layout,
+            )
+        )
+    results = (
+        generate_proofs(tasks, progress, pool=proof_pool() if len(tasks) > 2 else None, registry=registry)
+        if tasks
+        else []
+    )
+    failed = [f"item {r.item_id}: {r.error}" for r in results if not r.ok]
+    drawn = {t.item_id: t.values for t in tasks}
+    with runtime.db.session() as s:
+        # the job first, then its items: the order every other use case locks them in
+        same_template = lock_job(s, job).template_version_id == tv.id
+        by_id = {it.id: it for it in s.exec(select(Item).where(Item.job_id == job_id).with_for_update())}
+        done = 0
+        for r in results:
+            item = by_id.get(r.item_id)
+            if not r.ok or item is None:
+                continue
+            if not same_template or _field_values(item, template) != drawn[item.id]:
+                continue  # changed while its proof was drawn: that proof is stale, the item stays pending
+            item.proof_version += 1
+            s.add(
+                ProofVersion(
+                    item_id=item.id,
+                    version=item.proof_version,
+                    input_hash=r.input_hash,
+                    template_version_id=tv.id,
+                    pdf_path=r.pdf_path,
+                    png_path=r.png_path,
+                )
+            )
+            item.proof_input_hash = r.input_hash
+            item.proof_status = ProofStatus.GENERATED
+            store_layout(item, layouts[item.id])
+            item.updated_at = utcnow()
+            done += 1
+        sheet = preview = sheet_error = None
+        if item_ids is None:  # a whole-job run posts the sheet; a single fixed item posts its own proof
+            ordered = sorted(by_id.values(), key=lambda it: it.position)
+            try:
+                sheet, preview = _proof_sheet(job, template, ordered, folder, registry)
+            except Exception as exc:  # noqa: BLE001 - the item proofs above are kept; the log says why
+                log.exception("proof sheet of %s failed", job.ref)
+                sheet_error = f"{type(exc).__name__}: {exc}"[:500]
+        elif len(results) == 1 and results[0].ok and done:
+            preview = Path(results[0].png_path)
+        record(
+            s,
+            job.workspace_id,
+            job_id,
+            Event.PROOFS_GENERATED,
+            actor,
+            generated=done,
+            skipped=len(items) - len(tasks),
+            failed=len(failed),
+            total=len(items),
+            sheet_path=str(sheet) if sheet else None,
+            preview_path=str(preview) if preview else None,
+            **({"sheet_error": sheet_error} if sheet_error else {}),
+        )
+    runtime.notifier.job_changed(job_id, Event.PROOFS_GENERATED)
+    return ProofRun(
+        done,
+        len(items) - len(tasks),
+        failed,
+        len(items),
+        str(sheet) if sheet else None,
+        str(preview) if preview else None,
+        sheet_error,
+    )
+
+
+def _load(s: Session, job_id: int) -> tuple[Job, Workspace, TemplateVersion, Template, list[Item]]:
+    job = s.get(Job, job_id)
+    if job is None:
+        raise InvalidInput({"job": "no such job"})
+    chosen = job_template(s, job)
+    if chosen is None:
+        raise InvalidInput({"template": f"{job.ref} has no template yet: choose one first"})
+    tv, template = chosen
+    ws = s.get(Workspace, job.workspace_id)
+    items = list(s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))))
+    if not items:
+        raise InvalidInput({"items": f"{job.ref} has no items yet"})
+    return job, ws, tv, template, items
+
+
+def _proof_sheet(
+    job: Job, template: Template, items: list[Item], folder: Path, registry: FontRegistry
+) -> tuple[Path, Path]:
+    """The job proof sheet (all items, a few per page) and a PNG of its first page."""
+    entries = [
+        SheetEntry(
+            number=it.position + 1,
+            template=template,
+            layout=item_layout(it, template, registry),
+            values=_field_values(it, template),
+        )
+        for it in items
+    ]
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+    sheet = folder / f"{job.ref}_proof-sheet_{stamp}.pdf"
+    render_proof_sheet(entries, sheet, title=f"{job.ref} · {job.customer_name} · proof sheet")
+    preview = sheet.with_suffix(".png")
+    write_atomic(preview, pdf_to_png(sheet.read_bytes(), 8.5, 11.0, SHEET_PREVIEW_DPI))
+    return sheet, preview
+
+
+def latest_proof(session: Session, item: Item) -> ProofVersion | None:
+    return session.exec(
+        select(ProofVersion).where(
+            ProofVersion.item_id == item.id, ProofVersion.version == item.proof_version
+        )
+    ).first()

@@ -1,0 +1,224 @@
+"""Recorded background work: parsing, proofs and exports run as tasks with progress, so a crash
+never leaves a job stuck (see `recover`) and a second click finds the work already running."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from pipeline.activity import Event, record
+from pipeline.actors import SYSTEM, Actor
+from pipeline.errors import CraftError
+from pipeline.runtime import Runtime
+from storage.models import Job, JobStatus, Task, utcnow
+
+log = logging.getLogger(__name__)
+ACTIVE = ("queued", "running")
+STALE_AFTER = timedelta(minutes=2)  # a running task without a heartbeat this long is dead
+HEARTBEAT_EVERY = 30.0  # seconds between heartbeats of a running task (well inside STALE_AFTER)
+WHAT = {"parse": "Parsing", "proofs": "Proof generation", "preflight": "Preflight", "export": "Export"}
+
+Progress = Callable[[int, int], None]
+
+
+class AlreadyRunning(CraftError):
+    pass
+
+
+def active_task(runtime: Runtime, job_id: int, kind: str) -> Task | None:
+    with runtime.db.read() as s:
+        return s.exec(
+            select(Task).where(Task.job_id == job_id, Task.kind == kind, col(Task.state).in_(ACTIVE))
+        ).first()
+
+
+def start(
+    runtime: Runtime,
+    ws_id: int,
+    job_id: int,
+    kind: str,
+    actor: Actor,
+    work: Callable[[Progress], Any],
+    *,
+    params: dict[str, Any] | None = None,
+) -> int:
+    """Record a task and run `work(progress)` on the worker pool; refuses a duplicate while one runs."""
+    with runtime.db.session() as s:
+        job = s.exec(select(Job).where(Job.id == job_id).with_for_update()).one()
+        running = s.exec(
+            select(Task).where(Task.job_id == job_id, Task.kind == kind, col(Task.state).in_(ACTIVE))
+        ).first()
+        if running is not None and _dead(running):
+            # its process died (a crash, or a restart that recover() left to a copy that may be alive):
+            # without a heartbeat for this long it is not coming back, so it must not block the job
+            running.state, running.finished_at = "failed", utcnow()
+            running.error = "stopped without finishing (the app was probably restarted); started again"
+            running = None
+        if running is not None:
+            raise AlreadyRunning(
+                f"{WHAT.get(kind, kind)} for {job.ref} is already running "
+                f"({running.done} of {running.total or '?'} done)."
+            )
+        task = Task(
+            workspace_id=ws_id,
+            job_id=job_id,
+            kind=kind,
+            params={
+                **(params or {}),
+                "actor": actor.id,
+                "actor_display": actor.display,
+                "actor_role": actor.role,
+            },
+        )
+        s.add(task)
+        s.flush()
+        task_id = task.id
+    try:
+        runtime.workers.submit(run, runtime, task_id, actor, work)
+    except CraftError as exc:
+        _finish(runtime, task_id, "failed", exc.message)
+        raise
+    return task_id
+
+
+def run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress], Any]) -> Any:
+    with runtime.db.session() as s:
+        task = s.get(Task, task_id)
+        task.state, task.started_at, task.heartbeat_at = "running", utcnow(), utcnow()
+        job_id, kind = task.job_id, task.kind
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0 and done < total:
+            return  # at most one write a second
+        last[0] = now
+        with runtime.db.session() as s:
+            t = s.get(Task, task_id)
+            t.done, t.total, t.heartbeat_at = done, total, utcnow()
+        if job_id is not None:
+            runtime.notifier.job_changed(job_id, "progress", done=done, total=total, kind=kind)
+
+    stop = threading.Event()
+    threading.Thread(
+        target=_heartbeat, args=(runtime, task_id, stop), name=f"task-{task_id}-heartbeat", daemon=True
+    ).start()
+    try:
+        result = work(progress)
+    except CraftError as exc:
+        _fail(runtime, task_id, job_id, kind, actor, exc.message)
+        return None
+    except Exception as exc:  # noqa: BLE001 - reported on the card and in the thread, never a traceback
+        log.exception("task %s (%s) failed", task_id, kind)
+        _fail(
+            runtime,
+            task_id,
+            job_id,
+            kind,
+            actor,
+            f"an unexpected error ({type(exc).__name__}); nothing already saved was lost — try again",
+        )
+        return None
+    finally:
+        stop.set()
+    _finish(runtime, task_id, "done", None)
+    return result
+
+
+def _dead(task: Task) -> bool:
+    """A running task whose heartbeat stopped: nobody is working on it any more."""
+    beat = task.heartbeat_at or task.started_at or task.created_at
+    return task.state == "running" and beat < utcnow() - STALE_AFTER
+
+
+def _heartbeat(runtime: Runtime, task_id: int, stop: threading.Event) -> None:
+    """Keep a running task's heartbeat fresh while its work runs, progress or not (a long parse has
+    none), so that only tasks of a dead process ever look stale."""
+    while not stop.wait(HEARTBEAT_EVERY):
+        try:
+            with runtime.db.session() as s:
+                t = s.get(Task, task_id)
+                if t is None or t.state != "running":
+                    return
+                t.heartbeat_at = utcnow()
+        except Exception:  # noqa: BLE001 - a missed beat is harmless; the next one tries again
+            log.warning("heartbeat of task %s failed", task_id, exc_info=True)
+
+
+def _finish(runtime: Runtime, task_id: int, state: str, error: str | None) -> None:
+    with runtime.db.session() as s:
+        t = s.get(Task, task_id)
+        t.state, t.error, t.finished_at = state, error, utcnow()
+
+
+def _fail(runtime: Runtime, task_id: int, job_id: int | None, kind: str, actor: Actor, error: str) -> None:
+    with runtime.db.session() as s:
+        t = s.get(Task, task_id)
+        t.state, t.error, t.finished_at = "failed", error[:2000], utcnow()
+        if job_id is not None:
+            job = s.get(Job, job_id)
+            job.last_error = error[:2000]
+            record(
+                s,
+                job.workspace_id,
+                job_id,
+                Event.TASK_FAILED,
+                actor,
+                kind=kind,
+                what=WHAT.get(kind, kind),
+                error=error[:500],
+            )
+            _settle_job(s, job)
+    if job_id is not None:
+        runtime.notifier.job_changed(job_id, Event.TASK_FAILED)
+
+
+def _settle_job(session: Any, job: Job) -> None:
+    """After failed work, leave the job where the shop can act on it."""
+    from pipeline import lifecycle
+
+    if job.status == JobStatus.PARSING:
+        back = JobStatus.PROOFING if lifecycle.item_count(session, job) else JobStatus.DRAFT
+        lifecycle.move(session, job, back, SYSTEM, reason="the background work failed; the input is kept")
+
+
+def recover(runtime: Runtime, resume: dict[str, Callable[[Runtime, Task], None]] | None = None) -> int:
+    """At start-up: tasks a dead process left queued or running are resumed (when `resume` knows their
+    kind) or marked failed with a clear message; returns how many were found."""
+    cutoff = utcnow() - STALE_AFTER
+    with runtime.db.read() as s:
+        stale = list(s.exec(select(Task).where(col(Task.state).in_(ACTIVE))))
+    found = 0
+    for task in stale:
+        beat = task.heartbeat_at or task.created_at
+        if beat > cutoff and task.state == "running":
+            continue  # maybe another live copy of the app is working on it
+        found += 1
+        actor = Actor.user(
+            task.params.get("actor", ""),
+            task.params.get("actor_display", ""),
+            task.params.get("actor_role", "member"),
+        )
+        handler = (resume or {}).get(task.kind)
+        if handler is not None:
+            _finish(runtime, task.id, "failed", "interrupted by a restart; resumed as a new task")
+            try:
+                handler(runtime, task)
+                continue
+            except CraftError as exc:
+                log.warning("could not resume task %s: %s", task.id, exc.message)
+        _fail(
+            runtime,
+            task.id,
+            task.job_id,
+            task.kind,
+            actor,
+            f"{WHAT.get(task.kind, task.kind)} was interrupted by a restart; start it again",
+        )
+    return found

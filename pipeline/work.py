@@ -1,0 +1,107 @@
+"""The slow steps of a job, started as recorded tasks on the worker pool: parsing, proofs (followed by
+preflight, which runs by itself after items, mapping or template change) and preflight on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pipeline import tasks
+from pipeline.activity import Event
+from pipeline.actors import Actor
+from pipeline.items import run_parse
+from pipeline.preflight import Report, run_preflight
+from pipeline.proofing import ProofRun, generate_job_proofs
+from pipeline.runtime import Runtime
+from storage.models import Job, Task
+
+
+def preflight_now(runtime: Runtime, job_id: int, actor: Actor) -> Report:
+    with runtime.db.session() as s:
+        report = run_preflight(s, s.get(Job, job_id), actor, runtime.settings.files_dir)
+    runtime.notifier.job_changed(job_id, Event.PREFLIGHT_COMPLETED)
+    return report
+
+
+def proofs_then_preflight(
+    runtime: Runtime,
+    job_id: int,
+    actor: Actor,
+    progress: tasks.Progress | None = None,
+    item_ids: set[int] | None = None,
+) -> ProofRun | None:
+    """Render what changed, then preflight the job (no template or no items: preflight says so)."""
+    with runtime.db.read() as s:
+        job = s.get(Job, job_id)
+        ready = job is not None and job.template_version_id is not None
+    run = None
+    if ready:
+        from pipeline.lifecycle import item_count
+
+        with runtime.db.read() as s:
+            ready = item_count(s, s.get(Job, job_id)) > 0
+        if ready:
+            run = generate_job_proofs(runtime, job_id, actor, progress=progress, item_ids=item_ids)
+    preflight_now(runtime, job_id, actor)
+    return run
+
+
+def start_parse(
+    runtime: Runtime, ws_id: int, job_id: int, actor: Actor, then: Callable[[Any], None] | None = None
+) -> int:
+    def work(progress: tasks.Progress) -> Any:
+        batch = run_parse(runtime, job_id, actor)
+        if then is not None:
+            then(batch)
+        return batch
+
+    return tasks.start(runtime, ws_id, job_id, "parse", actor, work)
+
+
+def start_proofs(
+    runtime: Runtime, ws_id: int, job_id: int, actor: Actor, item_ids: set[int] | None = None
+) -> int:
+    ids = sorted(item_ids) if item_ids else None
+    return tasks.start(
+        runtime,
+        ws_id,
+        job_id,
+        "proofs",
+        actor,
+        lambda progress: proofs_then_preflight(runtime, job_id, actor, progress, set(ids) if ids else None),
+        params={"item_ids": ids},
+    )
+
+
+def start_preflight(runtime: Runtime, ws_id: int, job_id: int, actor: Actor) -> int:
+    return tasks.start(
+        runtime, ws_id, job_id, "preflight", actor, lambda progress: preflight_now(runtime, job_id, actor)
+    )
+
+
+def _resume_proofs(runtime: Runtime, task: Task) -> None:
+    actor = Actor.user(
+        task.params.get("actor", ""),
+        task.params.get("actor_display", ""),
+        task.params.get("actor_role", "member"),
+    )
+    ids = task.params.get("item_ids")
+    start_proofs(runtime, task.workspace_id, task.job_id or 0, actor, set(ids) if ids else None)
+
+
+def _resume_preflight(runtime: Runtime, task: Task) -> None:
+    actor = Actor.user(
+        task.params.get("actor", ""),
+        task.params.get("actor_display", ""),
+        task.params.get("actor_role", "member"),
+    )
+    start_preflight(runtime, task.workspace_id, task.job_id or 0, actor)
+
+
+# Proofs skip what is already rendered, so an interrupted run simply continues; parsing and export
+# are marked failed (the shop starts them again: the input and everything saved are kept).
+RESUMABLE = {"proofs": _resume_proofs, "preflight": _resume_preflight}
+
+
+def recover(runtime: Runtime) -> int:
+    return tasks.recover(runtime, RESUMABLE)
