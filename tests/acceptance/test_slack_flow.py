@@ -19,6 +19,7 @@ from storage.db import Database
 from storage.models import ActivityEvent, Job, Outbox, Task
 from tests.acceptance.harness import RunningApp, running_app
 from tests.standins.blockkit_limits import validate_message, validate_view
+from tests.standins.slack_api import DEFAULT_USER_ID as DEFAULT_USER
 from tests.standins.slack_api import PRODUCTION_CHANNEL_ID
 from tests.standins.slack_requests import (
     checkboxes_value,
@@ -280,3 +281,69 @@ def test_unknown_subcommand_and_other_workspace_job_are_ephemeral(app: RunningAp
     assert "I don't know `/job frobnicate`" in resp.text and resp.json()["response_type"] == "ephemeral"
     resp = app.slack.slash_command("/job", "show J-4242")
     assert "no job J-4242" in resp.text
+
+
+def test_home_tab_dashboard_filters_search_sort_and_pages(app: RunningApp, db: Database) -> None:
+    for i in range(20):
+        create_job(app, name=f"Customer {i:02d} <b>", reference=f"PO-{i}", due="2030-01-15")
+    app.settle()
+    resp = app.slack.app_home_opened()
+    assert resp.status_code == 200
+    app.settle()
+    home = app.fake.home_view(DEFAULT_USER)
+    check_home(home)
+    text = json.dumps(home["blocks"])
+    assert "Page 1 of 2" in text and "Customer 19 &lt;b&gt;" in text
+    # search from the Home tab's own box
+    app.slack.block_actions("home_search", "po-3", view=home)
+    app.settle()
+    home = app.fake.home_view(DEFAULT_USER)
+    assert "J-1004" in json.dumps(home["blocks"]) and "J-1005" not in json.dumps(home["blocks"])
+    assert json.loads(home["private_metadata"])["search"] == "po-3"
+    # next page, then a status filter
+    app.slack.block_actions("home_search", "", view=home)
+    app.settle()
+    home = app.fake.home_view(DEFAULT_USER)
+    app.slack.block_actions("home_page_next", "2", view=home)
+    app.settle()
+    home = app.fake.home_view(DEFAULT_USER)
+    assert "Page 2 of 2" in json.dumps(home["blocks"])
+    check_home(home)
+
+
+def check_home(view: dict[str, Any]) -> None:
+    assert validate_view({k: view[k] for k in ("type", "blocks", "private_metadata") if k in view}) == []
+
+
+def test_retried_event_and_double_submitted_modal_act_once(app: RunningApp, db: Database) -> None:
+    from tests.standins.slack_requests import app_home_opened
+
+    req = app_home_opened(DEFAULT_USER)
+    assert app.slack.send(req).status_code == 200
+    assert app.slack.send(req, retry_num=1).status_code == 200  # Slack retrying the same event id
+    app.settle()
+    assert len(app.fake.calls("views.publish")) == 1
+    # the same modal submitted twice (double click): one job
+    opened_id = "V0DOUBLE01"
+    values = {
+        "customer_name": {"value": text_value("Twice Clicked")},
+        "customer_email": {"value": text_value("twice@example.com")},
+        "reference": {"value": text_value(None)},
+        "due_date": {"value": date_value(None)},
+        "notes": {"value": text_value(None)},
+    }
+    view = {"id": opened_id, "hash": "1.same"}
+    for _ in range(2):
+        resp = app.slack.view_submission("job_new", values=values, private_metadata="{}", view=view)
+        assert resp.status_code == 200
+    with db.read() as s:
+        assert [j.customer_name for j in s.exec(select(Job))] == ["Twice Clicked"]
+
+
+def test_slack_429_storm_while_posting_loses_nothing(app: RunningApp, db: Database) -> None:
+    app.fake.outage(["chat.postMessage", "chat.update"], status=429, seconds=3)
+    create_job(app, name="Storm Customer")
+    time.sleep(3.5)
+    app.settle(30)
+    card, _ = card_and_thread(app, "J-1001")
+    assert "Storm Customer" in card["text"]
