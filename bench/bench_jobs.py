@@ -115,6 +115,7 @@ def fill(db: Database, n_jobs: int, n_ws: int = 10) -> list[int]:
                 "last_actor": "",
                 "created_by": "",
                 "version": 1,
+                "due_sort": due or date(9999, 12, 31),
             }
         )
     with db.engine.begin() as conn:

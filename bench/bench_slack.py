@@ -83,6 +83,7 @@ def seed(db: Database, n: int) -> int:
                 "created_by": "",
                 "version": 1,
                 "slack_posted_event_id": 0,
+                "due_sort": date(2026, 12, 1) + timedelta(days=k % 90),
             }
         )
     with db.engine.begin() as conn:

@@ -123,10 +123,14 @@ def _validate(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     return clean
 
 
-def _index_values(customer_name: str, reference: str | None) -> dict[str, str]:
+NO_DUE_DATE = date(9999, 12, 31)
+
+
+def _index_values(customer_name: str, reference: str | None, due: date | None) -> dict[str, object]:
     return {
         "customer_sort": customer_name.casefold()[:200],
         "search_text": f"{customer_name} {reference or ''}".casefold()[:400],
+        "due_sort": due or NO_DUE_DATE,
     }
 
 
@@ -153,7 +157,7 @@ def create_job(
         created_by=actor.id,
         last_actor=actor.display,
         **clean,
-        **_index_values(clean["customer_name"], clean["reference"]),
+        **_index_values(clean["customer_name"], clean["reference"], clean["due_date"]),
     )
     session.add(job)
     session.flush()
@@ -191,10 +195,11 @@ def edit_job(
     if not changed:
         return job
     name = changed.get("customer_name", job.customer_name)
-    reference = changed.get("reference", job.reference) if "reference" in changed else job.reference
+    reference = changed.get("reference", job.reference)
+    due = changed.get("due_date", job.due_date)
     values = {
         **changed,
-        **_index_values(name, reference),
+        **_index_values(name, reference, due),
         "version": job.version + 1,
         "updated_at": utcnow(),
         "last_actor": actor.display,
@@ -322,9 +327,11 @@ def list_jobs(
         conds.append(col(Job.search_text).like(f"%{_like_escape(word)}%", escape="\\"))
     order: list[Any]
     if sort == "due":
-        order = [col(Job.due_date).is_(None), col(Job.due_date), col(Job.number).desc()]
+        order = [col(Job.due_sort), col(Job.number).desc()]
     elif sort == "customer":
-        order = [col(Job.customer_sort), col(Job.number).desc()]
+        # with a search, scanning the matches and sorting them beats walking the whole name index
+        key = col(Job.customer_sort) + "" if search and search.strip() else col(Job.customer_sort)
+        order = [key, col(Job.number).desc()]
     else:
         order = [col(Job.created_at).desc(), col(Job.number).desc()]
     total = session.exec(select(func.count()).select_from(Job).where(*conds)).one()

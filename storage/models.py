@@ -105,10 +105,11 @@ class TemplateVersion(SQLModel, table=True):
 class Job(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("workspace_id", "number"),
-        Index("ix_job_ws_created", "workspace_id", "created_at"),
-        Index("ix_job_ws_due", "workspace_id", "due_date"),
-        Index("ix_job_ws_customer", "workspace_id", "customer_sort"),
-        Index("ix_job_ws_status", "workspace_id", "status"),
+        # the dashboard's filters and sorts; deleted_at leads so "not deleted" narrows within the index
+        Index("ix_job_ws_created", "workspace_id", "deleted_at", "created_at"),
+        Index("ix_job_ws_due", "workspace_id", "deleted_at", "due_sort"),
+        Index("ix_job_ws_customer", "workspace_id", "deleted_at", "customer_sort"),
+        Index("ix_job_ws_status", "workspace_id", "deleted_at", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id")
@@ -117,6 +118,7 @@ class Job(SQLModel, table=True):
     customer_email: str = Field(max_length=254)
     reference: str | None = Field(default=None, max_length=100)
     due_date: date | None = None
+    due_sort: date = Field(default=date(9999, 12, 31))  # the due date, or the far future: sorts without NULLs
     notes: str | None = Field(default=None, sa_column=Column(Text))
     status: str = Field(default=JobStatus.DRAFT, max_length=20)
     # casefolded copies that make search and sort case-insensitive on both databases
