@@ -37,23 +37,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.scheduler import SchedulerService
+    from bot.service import SlackService
     from handlers.web import create_web_app
+    from pipeline import work
+    from pipeline.proofing import shutdown_pool
     from pipeline.runtime import build_runtime
 
     settings = _settings()
     runtime = build_runtime(settings)
-    web = create_web_app(runtime)
+    slack = SlackService(runtime).start()
+    recovered = work.recover(runtime)
+    if recovered:
+        log.info("found %d task(s) interrupted by the last stop; resumed or marked failed", recovered)
+    scheduler = SchedulerService(runtime).start() if settings.scheduler else None
+    web = create_web_app(runtime, slack.http_app)
     log.info(
-        "serving on http://%s:%s (database %s)",
+        "serving on http://%s:%s (database %s, slack %s, scheduler %s)",
         settings.host,
         settings.port,
         "sqlite" if runtime.db.is_sqlite else "postgresql",
+        "socket mode" if settings.slack_app_token else ("http" if slack.http_app else "off"),
+        "on" if scheduler else "off",
     )
-    scheduler = SchedulerService(runtime).start() if settings.scheduler else None
-    uvicorn.run(web, host=settings.host, port=settings.port, log_config=None, access_log=False)
-    if scheduler is not None:
-        scheduler.stop()
-    runtime.close()
+    try:
+        uvicorn.run(web, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+        slack.stop()
+        runtime.close()
+        shutdown_pool()
     return 0
 
 

@@ -29,6 +29,8 @@ from storage.models import ActivityEvent, Job, Outbox, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 _SENDER_LOCK = 0x43534E44  # "CSND"
+# one sender per database schema (several deployments or test runs may share one PostgreSQL database)
+_LOCK_SQL = "SELECT {fn}(:k, hashtext(current_schema()))"
 _BATCH = 20
 METADATA_TYPE = "craftstage_post"
 SENDING_GRACE = timedelta(seconds=60)  # a row "sending" this long was interrupted by a crash
@@ -74,7 +76,9 @@ class SlackNotifier:
         """Send everything that is due; returns how many Slack messages went out."""
         with self._flush_lock, self.runtime.db.engine.connect() as lock_conn:
             if not self.runtime.db.is_sqlite:
-                got = lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _SENDER_LOCK}).scalar()
+                got = lock_conn.execute(
+                    text(_LOCK_SQL.format(fn="pg_try_advisory_lock")), {"k": _SENDER_LOCK}
+                ).scalar()
                 lock_conn.commit()
                 if not got:
                     return 0
@@ -82,7 +86,7 @@ class SlackNotifier:
                 return self._send_events() + self._send_outbox()
             finally:
                 if not self.runtime.db.is_sqlite:
-                    lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SENDER_LOCK})
+                    lock_conn.execute(text(_LOCK_SQL.format(fn="pg_advisory_unlock")), {"k": _SENDER_LOCK})
                     lock_conn.commit()
 
     def _channel(self, ws: Workspace) -> str | None:

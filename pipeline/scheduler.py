@@ -58,6 +58,10 @@ WORKDAYS = frozenset(range(5))  # Monday … Friday
 WORKDAY_START = time(9, 0)
 WORKDAY_END = time(17, 0)
 DIGEST_LIST_LIMIT = 10  # jobs listed per digest section; the rest are counted
+# New alerts one check records per scan, most pressing first. A backlog (a scheduler started on a full
+# database) drains over the next scans: each transaction stays short (SQLite's write lock, PostgreSQL's
+# row locks), and Slack takes about one message a second per channel anyway.
+MAX_PER_CHECK = 2000
 DEFAULT_DIGEST_TIME = time(8, 30)
 OVERDUE, DUE_SOON = "overdue", "due_soon"
 SCAN_LOCK = 0x43534348  # "CSCH": the PostgreSQL advisory lock of the scheduler, with the schema
@@ -264,6 +268,7 @@ class ScanResult:
 
     skipped: bool = False
     recorded: dict[str, int] = field(default_factory=dict)  # outbox rows new in this scan, by kind
+    backlog: bool = False  # a check had more to record than MAX_PER_CHECK: the next scan goes on
     urgency_changes: int = 0  # jobs whose stored urgency changed (also the silent ones, back to "")
     links_expired: int = 0
 
@@ -280,7 +285,12 @@ class ScanResult:
 
 
 def scan(
-    db: Database, render: Renderer, now: datetime | None = None, *, fallback_channel: str | None = None
+    db: Database,
+    render: Renderer,
+    now: datetime | None = None,
+    *,
+    fallback_channel: str | None = None,
+    limit: int = MAX_PER_CHECK,
 ) -> ScanResult:
     """One round of every check for every workspace, in one transaction; see the module docstring.
 
@@ -298,17 +308,18 @@ def scan(
         workspaces = list(s.exec(select(Workspace).order_by(col(Workspace.id))))
         if not workspaces:
             return result
-        scan_urgency(s, workspaces, now, render, result)
-        scan_preflight(s, workspaces, now, render, result)
-        scan_approvals(s, workspaces, now, render, result)
+        scan_urgency(s, workspaces, now, render, result, limit=limit)
+        scan_preflight(s, workspaces, now, render, result, limit=limit)
+        scan_approvals(s, workspaces, now, render, result, limit=limit)
         scan_digests(s, workspaces, now, render, result, fallback_channel=fallback_channel)
     if result.total or result.urgency_changes:
         log.info(
-            "scheduler at %s: recorded %s; %d urgency change(s), %d link(s) expired",
+            "scheduler at %s: recorded %s; %d urgency change(s), %d link(s) expired%s",
             now.isoformat(timespec="minutes"),
             result.recorded or "nothing",
             result.urgency_changes,
             result.links_expired,
+            "; more next round" if result.backlog else "",
         )
     return result
 
@@ -360,22 +371,34 @@ def urgency_level_sql(today: date, soon: date) -> Any:
 
 
 def scan_urgency(
-    s: Session, workspaces: Sequence[Workspace], now: datetime, render: Renderer, result: ScanResult
+    s: Session,
+    workspaces: Sequence[Workspace],
+    now: datetime,
+    render: Renderer,
+    result: ScanResult,
+    *,
+    limit: int = MAX_PER_CHECK,
 ) -> None:
     """Store each job's urgency in `job.urgency` and say so in its thread when it becomes due soon or
     overdue (a change back to nothing, e.g. after export, is stored silently)."""
+    budget = limit
     groups = _group(workspaces, lambda ws: (now.astimezone(workspace_zone(ws)).date(), ws.due_soon_days))
     for (today, window), ws_ids in groups.items():
+        if budget <= 0:
+            result.backlog = True
+            break
         soon = today + timedelta(days=max(window, 0))
         level = urgency_level_sql(today, soon)
+        differs = and_(
+            col(Job.workspace_id).in_(ws_ids),
+            or_(col(Job.urgency) != "", col(Job.due_date) <= soon),  # a cheap first filter
+            level != col(Job.urgency),
+        )
+        first = select(Job.id).where(differs).order_by(col(Job.due_date), col(Job.id)).limit(budget)
         # read and write in one statement: the stored level and the alert can never disagree
         changed = s.execute(
             update(Job)
-            .where(
-                col(Job.workspace_id).in_(ws_ids),
-                or_(col(Job.urgency) != "", col(Job.due_date) <= soon),  # lets the due-date index work
-                level != col(Job.urgency),
-            )
+            .where(col(Job.id).in_(first.scalar_subquery()), differs)
             .values(urgency=level)
             .returning(
                 col(Job.id),
@@ -404,13 +427,21 @@ def scan_urgency(
         ]
         result.add(UrgencyAlert.kind, record_alerts(s, alerts, render))
         result.urgency_changes += len(changed)
+        budget -= len(changed)
+        result.backlog |= budget <= 0
 
 
 # ---- 2. preflight errors that sit --------------------------------------------------------------
 
 
 def scan_preflight(
-    s: Session, workspaces: Sequence[Workspace], now: datetime, render: Renderer, result: ScanResult
+    s: Session,
+    workspaces: Sequence[Workspace],
+    now: datetime,
+    render: Renderer,
+    result: ScanResult,
+    *,
+    limit: int = MAX_PER_CHECK,
 ) -> None:
     """Flag a job whose preflight errors have stood longer than the workspace's working hours, once per
     episode (an episode starts when errors appear on a clean job: `preflight_errors_since`)."""
@@ -443,6 +474,9 @@ def scan_preflight(
         since = _aware(r.preflight_errors_since)
         if working_deadline(since, ws.preflight_alert_hours, workspace_zone(ws)) <= now:
             due.append(r)
+    if len(due) > limit:
+        result.backlog = True
+        due = sorted(due, key=lambda r: _aware(r.preflight_errors_since))[:limit]  # the longest first
     who = last_user_actors(s, [r.id for r in due])
     alerts: list[Alert] = []
     for r in sorted(due, key=lambda r: (r.workspace_id, r.number)):
@@ -496,14 +530,23 @@ def last_user_actors(s: Session, job_ids: Sequence[int]) -> dict[int, tuple[str 
 
 
 def scan_approvals(
-    s: Session, workspaces: Sequence[Workspace], now: datetime, render: Renderer, result: ScanResult
+    s: Session,
+    workspaces: Sequence[Workspace],
+    now: datetime,
+    render: Renderer,
+    result: ScanResult,
+    *,
+    limit: int = MAX_PER_CHECK,
 ) -> None:
     by_id = {ws.id: ws for ws in workspaces}
-    _expire_links(s, by_id, now, render, result)
+    _expire_links(s, by_id, now, render, result, limit=limit)
     pending = and_(col(Job.status) == JobStatus.PENDING_APPROVAL, col(Job.deleted_at).is_(None))
     reminder_key = literal("approval_reminder:") + cast(ApprovalLink.id, String)
-    candidates = []
+    candidates: list[Any] = []
     for days, ws_ids in _group(workspaces, lambda ws: max(ws.approval_reminder_days, 0.0)).items():
+        if len(candidates) >= limit:
+            result.backlog = True
+            break
         cutoff = now - timedelta(days=days)
         rows = s.execute(
             select(
@@ -527,9 +570,11 @@ def scan_approvals(
                 col(Job.status_changed_at) <= cutoff,
                 ~select(Outbox.id).where(col(Outbox.dedupe_key) == reminder_key).exists(),
             )
-            .order_by(col(Job.workspace_id), col(Job.number))
+            .order_by(col(ApprovalLink.created_at), col(ApprovalLink.id))  # the longest waiting first
+            .limit(limit - len(candidates))
         ).all()
         candidates.extend(rows)
+        result.backlog |= len(candidates) >= limit
     progress = approval_progress(s, [r.id for r in candidates])
     alerts: list[Alert] = []
     for r in candidates:
@@ -554,22 +599,35 @@ def scan_approvals(
 
 
 def _expire_links(
-    s: Session, by_id: dict[int, Workspace], now: datetime, render: Renderer, result: ScanResult
+    s: Session,
+    by_id: dict[int, Workspace],
+    now: datetime,
+    render: Renderer,
+    result: ScanResult,
+    *,
+    limit: int = MAX_PER_CHECK,
 ) -> None:
     """Deactivate links past their expiry; a job still waiting for approval hears about it (it stays
     pending_approval: the shop makes a new link or records the customer's answer)."""
-    expired = s.execute(
-        update(ApprovalLink)
+    first = (
+        select(ApprovalLink.id)
         .where(
             col(ApprovalLink.active).is_(True),
             col(ApprovalLink.expires_at).is_not(None),
             col(ApprovalLink.expires_at) <= now,
         )
+        .order_by(col(ApprovalLink.expires_at), col(ApprovalLink.id))
+        .limit(limit)
+    )
+    expired = s.execute(
+        update(ApprovalLink)
+        .where(col(ApprovalLink.id).in_(first.scalar_subquery()), col(ApprovalLink.active).is_(True))
         .values(active=False)
         .returning(col(ApprovalLink.id), col(ApprovalLink.job_id), col(ApprovalLink.expires_at))
         .execution_options(synchronize_session=False)
     ).all()
     result.links_expired += len(expired)
+    result.backlog |= len(expired) >= limit
     if not expired:
         return
     jobs = {}

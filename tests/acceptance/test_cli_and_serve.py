@@ -82,3 +82,57 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_wires_slack_sender_and_scheduler(tmp_path: Path) -> None:
+    """The real process with Slack configured: signed requests are answered, forged ones refused, and
+    the sender running inside it posts the new job's card."""
+    from tests.standins.slack_api import BOT_TOKEN, PRODUCTION_CHANNEL_ID, FakeSlack
+    from tests.standins.slack_requests import DEFAULT_SIGNING_SECRET, SlackClient, slash_command, text_value
+
+    port = _free_port()
+    with FakeSlack() as fake:
+        env = _env(
+            tmp_path,
+            PORT=str(port),
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=DEFAULT_SIGNING_SECRET,
+            SLACK_API_URL=fake.base_url,
+            CRAFTSTAGE_CHANNEL=PRODUCTION_CHANNEL_ID,
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "app.py", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.2)
+            with SlackClient(f"http://127.0.0.1:{port}/slack/events", fake=fake) as slack:
+                assert "/job new" in slack.slash_command("/job", "help").text
+                assert (
+                    slack.send(slash_command("/job", "help", fake=fake), bad_signature=True).status_code
+                    == 401
+                )
+                values = {
+                    "customer_name": {"value": text_value("Process Customer")},
+                    "customer_email": {"value": text_value("p@example.com")},
+                }
+                resp = slack.view_submission("job_new", values=values, private_metadata="{}")
+                assert resp.json()["response_action"] == "update"
+            deadline = time.monotonic() + 15
+            while not any("J-1001" in (m.get("text") or "") for m in fake.messages(PRODUCTION_CHANNEL_ID)):
+                assert time.monotonic() < deadline, "the sender in the serving process posted no card"
+                time.sleep(0.2)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)

@@ -70,6 +70,7 @@ def add_job(
     job = jobs.create_job(s, ws, actor, now=now, customer_name=customer, customer_email="buyer@example.com")
     job.created_at = job.status_changed_at = now
     job.status, job.due_date = status, due
+    job.due_sort = due or jobs.NO_DUE_DATE  # what edit_job keeps for the dashboard's sort
     job.preflight_errors, job.preflight_errors_since = errors, errors_since
     if errors:
         job.preflight_ran_at = errors_since
@@ -593,3 +594,37 @@ def test_every_alert_is_valid_block_kit_and_pings_nobody(db: Database, ws_id: in
         raw = str(r.payload)
         assert "<!channel>" not in raw and "<!here>" not in raw and "<!everyone>" not in raw
         assert "<@U0BOSS>" not in raw
+
+
+def test_a_backlog_is_recorded_over_several_scans_most_pressing_first(
+    db: Database, ws_id: int, owner: Actor
+) -> None:
+    t0 = datetime(2026, 3, 9, 12, tzinfo=UTC)
+    with db.session() as s:
+        late = [add_job(s, ws_id, owner, now=t0, due=date(2026, 3, d)).id for d in (6, 2, 4)]
+        stuck = [
+            add_job(s, ws_id, owner, now=t0, errors=1, errors_since=t0 - timedelta(days=d)).id for d in (3, 9)
+        ]
+        links = []
+        for d in (2, 5, 4):
+            job = add_job(s, ws_id, owner, now=t0)
+            links.append(add_link(s, job, created=t0 - timedelta(days=d), expires=t0 - timedelta(hours=d)).id)
+
+    def scan_two(now: datetime) -> ScanResult:
+        return scan(db, render_alert, now, fallback_channel=CHANNEL, limit=2)
+
+    first = scan_two(t0)
+    assert first.backlog and said(first) == {"urgency": 2, "preflight_alert": 2, "approval_expired": 2}
+    assert thread_keys(db) == [
+        f"urgency:{late[1]}:overdue:2026-03-02",  # the most overdue first
+        f"urgency:{late[2]}:overdue:2026-03-04",
+        f"preflight:{stuck[0]}:{(t0 - timedelta(days=3)).isoformat()}",
+        f"preflight:{stuck[1]}:{(t0 - timedelta(days=9)).isoformat()}",
+        f"approval_expired:{links[1]}",  # expired longest ago first
+        f"approval_expired:{links[2]}",
+    ]
+    second = scan_two(t0 + timedelta(minutes=1))
+    assert not second.backlog and said(second) == {"urgency": 1, "approval_expired": 1}
+    assert said(scan_two(t0 + timedelta(minutes=2))) == {}
+    with db.read() as s:
+        assert {s.get(Job, i).urgency for i in late} == {"overdue"}
