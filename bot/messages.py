@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks import Block, clip, context, esc, section
+from bot.blocks import Block, button, clip, context, esc, section
 from pipeline.activity import Event
 from storage.models import ActivityEvent, Job, Outbox
+
+EDIT_ITEM = "item_edit"  # handled in handlers/slack/actions.py
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,9 @@ def _decision(ev: ActivityEvent, job: Job) -> list[Message]:
     if ev.event_type == Event.CHANGE_REQUESTED:
         note = esc(clip(str(d.get("note", "")), 2000))
         text = f":pencil2: The customer asked for a change on item {esc(item)}:\n>{note}"
+        if d.get("item_id"):
+            edit = button("Edit the item", EDIT_ITEM, f"{job.ref}:{d['item_id']}", style="primary")
+            return [Message(text=text, blocks=[section(text), {"type": "actions", "elements": [edit]}])]
     else:
         text = f":thumbsup: The customer approved item {esc(item)}."
     return _simple(text)

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot import blocks as B
 from bot import modals
 from bot.blocks import A
+from bot.messages import EDIT_ITEM
 from handlers.slack import jobflow
 from handlers.slack.context import Who
 from handlers.slack.views import review_view
@@ -20,7 +21,6 @@ from pipeline.errors import CraftError
 from pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
-EDIT_ITEM = "item_edit"
 
 
 def _tell(body: dict[str, Any], client: WebClient, respond: Respond, text: str) -> None:

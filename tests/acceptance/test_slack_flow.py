@@ -347,3 +347,65 @@ def test_slack_429_storm_while_posting_loses_nothing(app: RunningApp, db: Databa
     app.settle(30)
     card, _ = card_and_thread(app, "J-1001")
     assert "Storm Customer" in card["text"]
+
+
+def test_change_request_edit_item_and_new_proof_on_the_same_link(app: RunningApp, db: Database) -> None:
+    resp, view_id = create_job(app)
+    meta = response_view(resp)["private_metadata"]
+    submit(
+        app,
+        "job_parse",
+        {"order_text": {"value": text_value("Maria Gonzalez\nTom Whitaker\n")}},
+        meta,
+        view_id=view_id,
+    )
+    review = wait_view(app, "job_review")
+    template_view = response_view(submit(app, "job_review", {}, review["private_metadata"], view_id=view_id))
+    mapping = response_view(
+        submit(
+            app,
+            "job_template",
+            {"template": {"value": select_value("badge")}},
+            template_view["private_metadata"],
+            view_id=view_id,
+        )
+    )
+    submit(
+        app,
+        "job_template",
+        {"template": {"value": select_value("badge")}, "map:name": {"value": select_value("name")}},
+        mapping["private_metadata"],
+        view_id=view_id,
+    )
+    app.settle()
+    app.slack.block_actions("job_approval", "J-1001")
+    opened = wait_view(app, "job_approval")
+    submit(app, "job_approval", {"expires_days": {"value": text_value("30")}}, opened["private_metadata"])
+    app.settle()
+    card, thread = card_and_thread(app, "J-1001")
+    token = next(m["text"] for m in thread if "/approve/" in m["text"]).split("\n")[1].rsplit("/", 1)[1]
+    with db.session() as s:
+        page = approvals.load_page(s, approvals.resolve(s, token))
+        first = page.items[0]
+        approvals.decide(s, token, first.id, first.proof_version, "change", "Please spell it María")
+    app.runtime.notifier.job_changed(0, "change")
+    app.settle()
+    _, thread = card_and_thread(app, "J-1001")
+    change = next(m for m in thread if "asked for a change" in m["text"])
+    edit = next(b for b in change["blocks"] if b["type"] == "actions")["elements"][0]
+    app.slack.block_actions(edit["action_id"], edit["value"], message=change)
+    edit_view = wait_view(app, "job_edit_item")
+    # the customer's note is shown to the shop
+    assert "María" in json.dumps(edit_view["blocks"], ensure_ascii=False)
+    submit(
+        app,
+        "job_edit_item",
+        {"v:name": {"value": text_value("María Gonzalez")}, "v:title": {"value": text_value(None)}},
+        edit_view["private_metadata"],
+    )
+    app.settle()
+    with db.session() as s:
+        page = approvals.load_page(s, approvals.resolve(s, token))
+        item = next(i for i in page.items if i.id == first.id)
+        assert item.proof_version == first.proof_version + 1 and item.values["name"] == "María Gonzalez"
+        assert s.exec(select(Job)).one().status == "pending_approval"
