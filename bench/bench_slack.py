@@ -23,9 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
-from bot.home import HomeState  # noqa: E402
+from bot.home import HomeState, render_home  # noqa: E402
 from handlers.slack.context import Who  # noqa: E402
-from handlers.slack.events import render_home  # noqa: E402
 from pipeline.actors import Actor  # noqa: E402
 from pipeline.workspaces import ensure_member, ensure_workspace  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -129,7 +128,7 @@ def measure(db: Database, data_dir: Path, n: int, requests: int) -> None:
             HomeState(status="proofing", search="maria"),
         ] * 10:
             t = time.perf_counter()
-            view = render_home(app.runtime, who, state)
+            view = render_home(app.runtime, who.ws_id, state)
             home_ms.append((time.perf_counter() - t) * 1000)
             assert len(view["blocks"]) <= 100
     print(f"{n:>7,} jobs  /job list ack        {pct(list_ms)}")

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sqlmodel import col, select
+
 from bot.blocks import A, Block, button, clip, context, esc, list_line, options, plain, section
+from pipeline import jobs
+from pipeline.activity import recent
 from pipeline.jobs import JobPage
 from pipeline.lifecycle import LABELS
-from storage.models import ActivityEvent, JobStatus
+from pipeline.runtime import Runtime
+from storage.models import ActivityEvent, Job, JobStatus, Workspace
 
 PER_PAGE = 15
 
@@ -121,3 +128,56 @@ def home_view(
         ]
         blocks.append(section("\n".join(lines)))
     return {"type": "home", "blocks": blocks[:100], "private_metadata": state.meta()}
+
+
+def render_home(runtime: Runtime, ws_id: int, state: HomeState) -> dict[str, Any]:
+    """The Home view for a workspace with the viewer's own filters."""
+    with runtime.db.read() as s:
+        ws = s.get(Workspace, ws_id)
+        query = {"status": state.status, "search": state.search, "sort": state.sort, "per_page": PER_PAGE}
+        page = jobs.list_jobs(s, ws, page=state.page, **query)
+        if page.page > page.pages:
+            page = jobs.list_jobs(s, ws, page=page.pages, **query)
+        counts = jobs.status_counts(s, ws)
+        events = recent(s, ws_id, limit=8)
+        ids = {ev.job_id for ev in events if ev.job_id}
+        refs = {j.id: j.ref for j in s.exec(select(Job).where(col(Job.id).in_(ids)))} if ids else {}
+        problems = []
+        if not (ws.production_channel or runtime.settings.channel):
+            problems.append(
+                "No production channel is configured, so job cards and alerts are waiting. "
+                "Set CRAFTSTAGE_CHANNEL or the workspace's production channel."
+            )
+    return home_view(state, page, counts, events, refs, problems)
+
+
+class HomeViewers:
+    """Who looked at their Home tab lately (and with which filters), so changes can refresh it."""
+
+    ACTIVE_S = 30 * 60  # a Home tab not opened for this long is left as it is
+    MIN_GAP_S = 5.0  # at most one refresh per person this often, however busy the shop
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[int, HomeState, float, float]] = {}
+
+    def seen(self, user_id: str, ws_id: int, state: HomeState) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._seen[user_id] = (ws_id, state, now, now)
+
+    def due(self, ws_id: int) -> list[tuple[str, HomeState]]:
+        """Viewers of `ws_id` to refresh now (and mark them refreshed)."""
+        now = time.monotonic()
+        out = []
+        with self._lock:
+            for user, (ws, state, opened, refreshed) in list(self._seen.items()):
+                if now - opened > self.ACTIVE_S:
+                    del self._seen[user]
+                elif ws == ws_id and now - refreshed >= self.MIN_GAP_S:
+                    self._seen[user] = (ws, state, opened, now)
+                    out.append((user, state))
+        return out
+
+
+VIEWERS = HomeViewers()

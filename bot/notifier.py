@@ -23,6 +23,7 @@ from sqlmodel import col, func, select
 
 from bot import messages
 from bot.blocks import job_card
+from bot.home import VIEWERS, render_home
 from pipeline.runtime import Runtime
 from pipeline.summary import summarize
 from storage.models import ActivityEvent, Job, Outbox, Workspace, utcnow
@@ -151,7 +152,16 @@ class SlackNotifier:
                 j.slack_posted_event_id = max(j.slack_posted_event_id, ev.id)
         if events:
             self.client.chat_update(channel=channel, ts=ts, text=card_text, blocks=card_blocks)
+            self._refresh_homes(job.workspace_id)
         return sent
+
+    def _refresh_homes(self, ws_id: int) -> None:
+        """Republish the Home tab of people who looked at it lately (their own filters kept)."""
+        for user, state in VIEWERS.due(ws_id):
+            try:
+                self.client.views_publish(user_id=user, view=render_home(self.runtime, ws_id, state))
+            except SlackApiError as exc:
+                log.info("could not refresh the Home tab of %s: %s", user, exc.response.get("error"))
 
     def _skip_already_posted(
         self, job_id: int, channel: str, ts: str, events: list[ActivityEvent]

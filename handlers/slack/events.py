@@ -8,54 +8,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from sqlmodel import col, select
 
 from bot.blocks import A
-from bot.home import PER_PAGE, HomeState, home_view
+from bot.home import VIEWERS, HomeState, render_home
 from handlers.slack.context import Who
-from pipeline import jobs
-from pipeline.activity import recent
 from pipeline.runtime import Runtime
-from storage.models import Job, Workspace
-
-
-def render_home(runtime: Runtime, who: Who, state: HomeState) -> dict[str, Any]:
-    with runtime.db.read() as s:
-        ws = s.get(Workspace, who.ws_id)
-        page = jobs.list_jobs(
-            s,
-            ws,
-            status=state.status,
-            search=state.search,
-            sort=state.sort,
-            page=state.page,
-            per_page=PER_PAGE,
-        )
-        if page.page > page.pages:
-            page = jobs.list_jobs(
-                s,
-                ws,
-                status=state.status,
-                search=state.search,
-                sort=state.sort,
-                page=page.pages,
-                per_page=PER_PAGE,
-            )
-        counts = jobs.status_counts(s, ws)
-        events = recent(s, ws.id, limit=8)
-        ids = {ev.job_id for ev in events if ev.job_id}
-        refs = {j.id: j.ref for j in s.exec(select(Job).where(col(Job.id).in_(ids)))} if ids else {}
-        problems = []
-        if not (ws.production_channel or runtime.settings.channel):
-            problems.append(
-                "No production channel is configured, so job cards and alerts are waiting. "
-                "Set CRAFTSTAGE_CHANNEL or the workspace's production channel."
-            )
-    return home_view(state, page, counts, events, refs, problems)
 
 
 def publish_home(runtime: Runtime, who: Who, client: WebClient, user_id: str, state: HomeState) -> None:
-    client.views_publish(user_id=user_id, view=render_home(runtime, who, state))
+    client.views_publish(user_id=user_id, view=render_home(runtime, who.ws_id, state))
+    VIEWERS.seen(user_id, who.ws_id, state)
 
 
 def register(app: App, runtime: Runtime) -> None:

@@ -311,6 +311,18 @@ def test_home_tab_dashboard_filters_search_sort_and_pages(app: RunningApp, db: D
     check_home(home)
 
 
+def test_home_tab_refreshes_after_a_change(app: RunningApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.home import VIEWERS
+
+    monkeypatch.setattr(VIEWERS, "MIN_GAP_S", 0.0)
+    app.slack.app_home_opened()
+    app.settle()
+    assert "J-1001" not in json.dumps(app.fake.home_view(DEFAULT_USER)["blocks"])
+    create_job(app, name="Fresh Customer")
+    app.settle()
+    assert "Fresh Customer" in json.dumps(app.fake.home_view(DEFAULT_USER)["blocks"])
+
+
 def check_home(view: dict[str, Any]) -> None:
     assert validate_view({k: view[k] for k in ("type", "blocks", "private_metadata") if k in view}) == []
 
