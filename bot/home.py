@@ -152,32 +152,44 @@ def render_home(runtime: Runtime, ws_id: int, state: HomeState) -> dict[str, Any
 
 
 class HomeViewers:
-    """Who looked at their Home tab lately (and with which filters), so changes can refresh it."""
+    """Who looked at their Home tab lately (with which filters, and the view hash Slack gave back), so
+    changes can refresh it. A refresh passes that hash: if the person changed their own view meanwhile,
+    Slack answers hash_conflict and their view wins."""
 
     ACTIVE_S = 30 * 60  # a Home tab not opened for this long is left as it is
     MIN_GAP_S = 5.0  # at most one refresh per person this often, however busy the shop
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seen: dict[str, tuple[int, HomeState, float, float]] = {}
+        self._seen: dict[str, tuple[int, HomeState, str | None, float, float]] = {}
 
-    def seen(self, user_id: str, ws_id: int, state: HomeState) -> None:
+    def seen(self, user_id: str, ws_id: int, state: HomeState, view_hash: str | None) -> None:
         now = time.monotonic()
         with self._lock:
-            self._seen[user_id] = (ws_id, state, now, now)
+            self._seen[user_id] = (ws_id, state, view_hash, now, now)
 
-    def due(self, ws_id: int) -> list[tuple[str, HomeState]]:
+    def refreshed(self, user_id: str, view_hash: str | None) -> None:
+        with self._lock:
+            if user_id in self._seen:
+                ws, state, _, opened, at = self._seen[user_id]
+                self._seen[user_id] = (ws, state, view_hash, opened, at)
+
+    def due(self, ws_id: int) -> list[tuple[str, HomeState, str | None]]:
         """Viewers of `ws_id` to refresh now (and mark them refreshed)."""
         now = time.monotonic()
         out = []
         with self._lock:
-            for user, (ws, state, opened, refreshed) in list(self._seen.items()):
+            for user, (ws, state, view_hash, opened, refreshed) in list(self._seen.items()):
                 if now - opened > self.ACTIVE_S:
                     del self._seen[user]
                 elif ws == ws_id and now - refreshed >= self.MIN_GAP_S:
-                    self._seen[user] = (ws, state, opened, now)
-                    out.append((user, state))
+                    self._seen[user] = (ws, state, view_hash, opened, now)
+                    out.append((user, state, view_hash))
         return out
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
 
 
 VIEWERS = HomeViewers()

@@ -157,11 +157,13 @@ class SlackNotifier:
 
     def _refresh_homes(self, ws_id: int) -> None:
         """Republish the Home tab of people who looked at it lately (their own filters kept)."""
-        for user, state in VIEWERS.due(ws_id):
+        for user, state, view_hash in VIEWERS.due(ws_id):
             try:
-                self.client.views_publish(user_id=user, view=render_home(self.runtime, ws_id, state))
-            except SlackApiError as exc:
-                log.info("could not refresh the Home tab of %s: %s", user, exc.response.get("error"))
+                view = render_home(self.runtime, ws_id, state)
+                resp = self.client.views_publish(user_id=user, view=view, hash=view_hash)
+                VIEWERS.refreshed(user, (resp.get("view") or {}).get("hash"))
+            except SlackApiError as exc:  # hash_conflict: the person changed their view meanwhile
+                log.info("did not refresh the Home tab of %s: %s", user, exc.response.get("error"))
 
     def _skip_already_posted(
         self, job_id: int, channel: str, ts: str, events: list[ActivityEvent]

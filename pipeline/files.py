@@ -19,15 +19,18 @@ def safe_name(name: str, limit: int = 100) -> str:
     return base[-limit:]
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write to a temporary name in the same folder, fsync, then rename over the target."""
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
+    """Write to a temporary name in the same folder, then rename over the target: readers see the old
+    file or the whole new one, never a part. `durable` also fsyncs first (skipped for proofs, which are
+    re-rendered from their inputs if a power cut ever lost one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

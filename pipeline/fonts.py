@@ -43,6 +43,8 @@ from fontTools.pens.boundsPen import BoundsPen
 from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.ttLib import TTFont
 
+from pipeline.files import write_atomic
+
 Weight = Literal["normal", "bold"]
 FontSource = Literal["workspace", "bundled", "system"]
 
@@ -589,9 +591,7 @@ def store_uploaded_font(data: bytes, filename: str, dest_dir: str | os.PathLike[
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / f"{info.sha256[:16]}-{_safe_stem(filename)}{Path(filename).suffix.lower()}"
     if not final.exists():
-        tmp = dest / f".{final.name}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, final)
+        write_atomic(final, data)
     st = final.stat()
     face = _scan_file(str(final), st.st_mtime_ns, st.st_size, "workspace")
     if face is None:  # validated above, so this means the disk changed under us

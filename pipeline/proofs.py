@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -46,6 +45,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 from svglib.svglib import svg2rlg
 
+from pipeline.files import write_atomic
 from pipeline.fonts import LAST_RESORT_FAMILY, FontRegistry, LoadedFont, default_registry, load_font
 from pipeline.layout import FieldLayout, ItemLayout, layout_item, normalize_text
 from pipeline.templates import Template
@@ -430,16 +430,7 @@ def pdf_to_png(pdf: bytes, width_in: float, height_in: float, dpi: int = DEFAULT
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """Write a file so that readers see either the old file or the whole new one, never a part."""
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), data, durable=False)
 
 
 def render_item_proof(

@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from pipeline.actors import Actor
 from pipeline.runtime import Runtime
@@ -84,14 +85,17 @@ def register(app: App, runtime: Runtime) -> None:
         return next()
 
 
-def _first_time(runtime: Runtime, key: str) -> bool:
+def first_time_in(session: Session, key: str) -> bool:
+    """Record `key` in this transaction; False when it was already recorded (a retry or double submit)."""
     try:
-        with runtime.db.session() as s:
-            s.add(SeenRequest(key=key[:200]))
-            s.flush()
+        with session.begin_nested():
+            session.add(SeenRequest(key=key[:200]))
+            session.flush()
         return True
     except IntegrityError:
         return False
 
 
-first_time = _first_time
+def _first_time(runtime: Runtime, key: str) -> bool:
+    with runtime.db.session() as s:
+        return first_time_in(s, key)

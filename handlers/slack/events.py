@@ -16,8 +16,8 @@ from pipeline.runtime import Runtime
 
 
 def publish_home(runtime: Runtime, who: Who, client: WebClient, user_id: str, state: HomeState) -> None:
-    client.views_publish(user_id=user_id, view=render_home(runtime, who.ws_id, state))
-    VIEWERS.seen(user_id, who.ws_id, state)
+    resp = client.views_publish(user_id=user_id, view=render_home(runtime, who.ws_id, state))
+    VIEWERS.seen(user_id, who.ws_id, state, (resp.get("view") or {}).get("hash"))
 
 
 def register(app: App, runtime: Runtime) -> None:

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot import modals
 from bot.modals import V
 from handlers.slack import jobflow
-from handlers.slack.context import Who
+from handlers.slack.context import Who, first_time_in
 from pipeline import approvals, catalog, jobs, work
 from pipeline import items as item_flow
 from pipeline.activity import Event
@@ -332,21 +332,6 @@ def register(app: App, runtime: Runtime) -> None:
                 "Export", f":package: Exporting *{ref}*; the files land in the job's thread."
             ),
         )
-
-
-def first_time_in(session: Any, key: str) -> bool:
-    """Record `key` in this transaction; False when it was already recorded (a duplicate submit)."""
-    from sqlalchemy.exc import IntegrityError
-
-    from storage.models import SeenRequest
-
-    try:
-        with session.begin_nested():
-            session.add(SeenRequest(key=key[:200]))
-            session.flush()
-        return True
-    except IntegrityError:
-        return False
 
 
 __all__ = ["register", "review_view", "values_of"]

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from bot.home import VIEWERS
 from bot.notifier import SlackNotifier
 from bot.slack_app import create_bolt_app, make_client
 from handlers.web import create_web_app
@@ -57,6 +58,7 @@ class RunningApp:
 
 @contextmanager
 def running_app(db: Database, data_dir: Path, **settings: Any) -> Iterator[RunningApp]:
+    VIEWERS.clear()  # Home tabs seen by an earlier test's app are not this one's
     with FakeSlack() as fake:
         port = free_port()
         config = Settings(

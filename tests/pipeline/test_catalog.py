@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,15 +46,9 @@ from tests.pipeline.pipeline_fixtures import (
     status_moves,
 )
 
+pytestmark = pytest.mark.usefixtures("fresh_font_registries")
 S = JobStatus
 BADGE_ART = SAMPLES_DIR / "artwork" / "badge-border.svg"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_font_registries() -> Iterator[None]:
-    forget_font_registries()
-    yield
-    forget_font_registries()
 
 
 def ws_of(s, ws_id: int) -> Workspace:  # type: ignore[no-untyped-def]

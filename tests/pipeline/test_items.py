@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,13 +63,6 @@ Cheers,
 Rebecca
 (555) 201-4433
 """
-
-
-@pytest.fixture
-def runtime(db: Database, tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(db, tmp_path / "data")
-    yield rt
-    rt.workers.shutdown(wait=True)
 
 
 def submit(db: Database, job_id: int, actor: Actor, order: Input, files_dir: Path) -> Job:

@@ -3,7 +3,6 @@ template, what run_preflight stores and logs, and how it moves a job on (or neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,28 +27,14 @@ from tests.pipeline.pipeline_fixtures import (
     job_items,
     job_with_items,
     last_event,
-    make_runtime,
     new_job,
     status_moves,
     use_template,
 )
 
+pytestmark = pytest.mark.usefixtures("fresh_font_registries")
 S = JobStatus
 PEMBERTON = "Dr. Alexander Pemberton-Hughes Jr."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_font_registries() -> Iterator[None]:
-    forget_font_registries()
-    yield
-    forget_font_registries()
-
-
-@pytest.fixture
-def runtime(db: Database, tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(db, tmp_path / "data")
-    yield rt
-    rt.workers.shutdown(wait=True)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ are opened and checked (PDF page size and text, PNG size), and the stored layout
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pdfplumber
@@ -18,7 +17,7 @@ from pipeline.actors import Actor
 from pipeline.errors import InvalidInput
 from pipeline.items import edit_item
 from pipeline.layout import ItemLayout, layout_item
-from pipeline.proofing import fonts_dir, generate_job_proofs, item_layout, registry_for, shutdown_pool
+from pipeline.proofing import fonts_dir, generate_job_proofs, item_layout, registry_for
 from pipeline.proofs import task_input_hash
 from pipeline.runtime import Runtime
 from storage.db import Database
@@ -32,37 +31,17 @@ from tests.pipeline.pipeline_fixtures import (
     job_items,
     job_with_items,
     last_event,
-    make_runtime,
     new_job,
     use_template,
 )
 
+pytestmark = pytest.mark.usefixtures("stop_the_proof_pool", "fresh_font_registries")
 PEOPLE = [
     {"name": "Zoë Müller", "title": "Team Captain"},
     {"name": "Анна Иванова", "title": "Head Coach"},
     {"name": "Seán O'Connor", "title": "Golden Boot"},
     {"name": "Chidi Okafor", "title": "Rookie of the Year"},
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_the_proof_pool() -> Iterator[None]:
-    yield
-    shutdown_pool()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_font_registries() -> Iterator[None]:
-    forget_font_registries()
-    yield
-    forget_font_registries()
-
-
-@pytest.fixture
-def runtime(db: Database, tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(db, tmp_path / "data")
-    yield rt
-    rt.workers.shutdown(wait=True)
 
 
 def files(rt: Runtime) -> Path:

@@ -265,7 +265,7 @@ def test_generate_proofs_uses_workers_reports_progress_and_survives_a_bad_item(t
             assert im.size == (450, 150)
         with pdfplumber.open(r.pdf_path) as doc:
             assert PEOPLE[r.item_id % len(PEOPLE)] in " ".join(doc.pages[0].extract_text().split())
-    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith((".tmp", ".part"))]
 
 
 class DyingValues:

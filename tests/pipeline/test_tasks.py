@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from pipeline.activity import Event
 from pipeline.actors import Actor
 from pipeline.errors import CraftError, InvalidInput
 from pipeline.items import Input, submit_input
-from pipeline.proofing import shutdown_pool
 from pipeline.runtime import Runtime
 from pipeline.tasks import AlreadyRunning
 from pipeline.workers import Busy, WorkerPool
@@ -28,7 +27,6 @@ from tests.pipeline.pipeline_fixtures import (
     RecordingNotifier,
     add_items,
     event_types,
-    forget_font_registries,
     get_job,
     job_items,
     job_with_items,
@@ -39,27 +37,8 @@ from tests.pipeline.pipeline_fixtures import (
     wait_idle,
 )
 
+pytestmark = pytest.mark.usefixtures("stop_the_proof_pool", "fresh_font_registries")
 S = JobStatus
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_the_proof_pool() -> Iterator[None]:
-    yield
-    shutdown_pool()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_font_registries() -> Iterator[None]:
-    forget_font_registries()
-    yield
-    forget_font_registries()
-
-
-@pytest.fixture
-def runtime(db: Database, tmp_path: Path) -> Iterator[Runtime]:
-    rt = make_runtime(db, tmp_path / "data")
-    yield rt
-    rt.workers.shutdown(wait=True)
 
 
 def notified(rt: Runtime) -> RecordingNotifier:
