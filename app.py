@@ -46,9 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     runtime = build_runtime(settings)
     slack = SlackService(runtime).start()
-    recovered = work.recover(runtime)
-    if recovered:
-        log.info("found %d task(s) interrupted by the last stop; resumed or marked failed", recovered)
+    recovery = work.Recovery(runtime).start()
     scheduler = SchedulerService(runtime).start() if settings.scheduler else None
     web = create_web_app(runtime, slack.http_app)
     log.info(
@@ -64,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if scheduler is not None:
             scheduler.stop()
+        recovery.stop()
         slack.stop()
         runtime.close()
         shutdown_pool()

@@ -214,6 +214,7 @@ HELP = """*CraftStage* — `/job` does everything about jobs:
 • `/job show J-1042` · `/job parse J-1042` · `/job proofs J-1042` · `/job preflight J-1042`
 • `/job approval J-1042` (customer link) · `/job export J-1042` · `/job complete J-1042`
 • `/job delete J-1042` · `/job restore J-1042` · `/job help`
+• `/job channel` — admins: post job cards and alerts in the channel where you type it
 `/template list | show KEY | import | export KEY` — templates; `/template fonts | font` — fonts;
 `/template profiles | profile [NAME]` — machine profiles. Importing, uploading and changing: admins."""
 

@@ -146,7 +146,7 @@ def render_home(runtime: Runtime, ws_id: int, state: HomeState) -> dict[str, Any
         if not (ws.production_channel or runtime.settings.channel):
             problems.append(
                 "No production channel is configured, so job cards and alerts are waiting. "
-                "Set CRAFTSTAGE_CHANNEL or the workspace's production channel."
+                "An admin can type `/job channel` in the channel where they should go."
             )
     return home_view(state, page, counts, events, refs, problems)
 

@@ -146,6 +146,13 @@ def _status(ev: ActivityEvent, job: Job) -> list[Message]:
     return []
 
 
+def _resumed(ev: ActivityEvent, job: Job) -> list[Message]:
+    return _simple(
+        f":arrows_counterclockwise: {esc(ev.details.get('what', 'Background work'))} was interrupted by "
+        "a restart and picks up where it stopped (finished work is kept)."
+    )
+
+
 RENDERERS: dict[str, Callable[[ActivityEvent, Job], list[Message]]] = {
     Event.ITEMS_PARSED: _items_parsed,
     Event.PROOFS_GENERATED: _proofs,
@@ -193,6 +200,7 @@ RENDERERS: dict[str, Callable[[ActivityEvent, Job], list[Message]]] = {
     Event.TASK_FAILED: lambda ev, job: _simple(
         f":x: {esc(ev.details.get('what', 'Background work'))} failed: {esc(ev.details.get('error', ''))}"
     ),
+    Event.TASK_RESUMED: _resumed,
 }
 
 

@@ -166,7 +166,10 @@ def new_job_modal(channel_id: str | None = None) -> dict[str, Any]:
 PARSE_FILETYPES = ["csv", "tsv", "txt", "xlsx"]
 
 
-def parse_modal(job_ref: str, customer: str, *, has_items: bool, error: str | None = None) -> dict[str, Any]:
+def parse_modal(
+    job_ref: str, customer: str, *, has_items: bool, error: str | None = None, kept: str | None = None
+) -> dict[str, Any]:
+    """`kept`: the order pasted last time (a parse that failed or was cut off), filled in again."""
     blocks: list[Block] = [
         section(
             f"*{job_ref}* · {esc(customer)}\nPaste the customer's order, or upload "
@@ -181,6 +184,7 @@ def parse_modal(job_ref: str, customer: str, *, has_items: bool, error: str | No
             "Pasted order",
             optional=True,
             multiline=True,
+            initial=kept,
             placeholder="Paste the email, chat message or list here",
         )
     )

@@ -38,6 +38,7 @@ class Event:
     EXPORTED_WITHOUT_APPROVAL = "Exported without customer approval"
     JOB_COMPLETED = "Job completed"
     TASK_FAILED = "Task failed"
+    TASK_RESUMED = "Task resumed"
 
 
 def record(

@@ -25,6 +25,7 @@ from pipeline.layout import ItemLayout, layout_item, normalize_text
 from pipeline.proofs import (
     DEFAULT_DPI,
     ProofPool,
+    ProofResult,
     ProofTask,
     SheetEntry,
     generate_proofs,
@@ -157,40 +158,27 @@ def generate_job_proofs(
                 layout=layout,
             )
         )
-    results = (
-        generate_proofs(tasks, progress, pool=proof_pool() if len(tasks) > 2 else None, registry=registry)
-        if tasks
-        else []
-    )
-    failed = [f"item {r.item_id}: {r.error}" for r in results if not r.ok]
     drawn = {t.item_id: t.values for t in tasks}
+    results: list[ProofResult] = []
+    done = 0
+    pool = proof_pool() if len(tasks) > 2 else None
+    # Stored batch by batch: a run cut off by a crash keeps what it finished, and the resumed run
+    # (see pipeline.work) skips those items instead of drawing all of them again.
+    for start in range(0, len(tasks), STORE_EVERY):
+        batch = tasks[start : start + STORE_EVERY]
+
+        def batch_progress(n: int, _total: int, offset: int = start) -> None:
+            if progress is not None:
+                progress(offset + n, len(tasks))
+
+        rendered = generate_proofs(batch, batch_progress, pool=pool, registry=registry)
+        results.extend(rendered)
+        with runtime.db.session() as s:
+            done += _store(s, job, tv, template, rendered, drawn, layouts)
+    failed = [f"item {r.item_id}: {r.error}" for r in results if not r.ok]
     with runtime.db.session() as s:
-        # the job first, then its items: the order every other use case locks them in
-        same_template = lock_job(s, job).template_version_id == tv.id
-        by_id = {it.id: it for it in s.exec(select(Item).where(Item.job_id == job_id).with_for_update())}
-        done = 0
-        for r in results:
-            item = by_id.get(r.item_id)
-            if not r.ok or item is None:
-                continue
-            if not same_template or _field_values(item, template) != drawn[item.id]:
-                continue  # changed while its proof was drawn: that proof is stale, the item stays pending
-            item.proof_version += 1
-            s.add(
-                ProofVersion(
-                    item_id=item.id,
-                    version=item.proof_version,
-                    input_hash=r.input_hash,
-                    template_version_id=tv.id,
-                    pdf_path=r.pdf_path,
-                    png_path=r.png_path,
-                )
-            )
-            item.proof_input_hash = r.input_hash
-            item.proof_status = ProofStatus.GENERATED
-            store_layout(item, layouts[item.id])
-            item.updated_at = utcnow()
-            done += 1
+        lock_job(s, job)
+        by_id = {it.id: it for it in s.exec(select(Item).where(Item.job_id == job_id))}
         sheet = preview = sheet_error = None
         if item_ids is None:  # a whole-job run posts the sheet; a single fixed item posts its own proof
             ordered = sorted(by_id.values(), key=lambda it: it.position)
@@ -225,6 +213,51 @@ def generate_job_proofs(
         str(preview) if preview else None,
         sheet_error,
     )
+
+
+STORE_EVERY = 100  # proofs rendered between two commits of a run
+
+
+def _store(
+    s: Session,
+    job: Job,
+    tv: TemplateVersion,
+    template: Template,
+    results: list[ProofResult],
+    drawn: dict[int, dict[str, str]],
+    layouts: dict[int, ItemLayout],
+) -> int:
+    """Record finished proofs on their items; returns how many were kept."""
+    # the job first, then its items: the order every other use case locks them in
+    same_template = lock_job(s, job).template_version_id == tv.id
+    ids = [r.item_id for r in results if r.ok]
+    if not ids:
+        return 0
+    by_id = {it.id: it for it in s.exec(select(Item).where(col(Item.id).in_(ids)).with_for_update())}
+    done = 0
+    for r in results:
+        item = by_id.get(r.item_id)
+        if not r.ok or item is None:
+            continue
+        if not same_template or _field_values(item, template) != drawn[item.id]:
+            continue  # changed while its proof was drawn: that proof is stale, the item stays pending
+        item.proof_version += 1
+        s.add(
+            ProofVersion(
+                item_id=item.id,
+                version=item.proof_version,
+                input_hash=r.input_hash,
+                template_version_id=tv.id,
+                pdf_path=r.pdf_path,
+                png_path=r.png_path,
+            )
+        )
+        item.proof_input_hash = r.input_hash
+        item.proof_status = ProofStatus.GENERATED
+        store_layout(item, layouts[item.id])
+        item.updated_at = utcnow()
+        done += 1
+    return done
 
 
 def _load(s: Session, job_id: int) -> tuple[Job, Workspace, TemplateVersion, Template, list[Item]]:

@@ -7,11 +7,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
+from pipeline import instance
 from pipeline.activity import Event, record
 from pipeline.actors import SYSTEM, Actor
 from pipeline.errors import CraftError
@@ -21,6 +23,7 @@ from storage.models import Job, JobStatus, Task, utcnow
 log = logging.getLogger(__name__)
 ACTIVE = ("queued", "running")
 STALE_AFTER = timedelta(minutes=2)  # a running task without a heartbeat this long is dead
+NEVER_STARTED = timedelta(minutes=30)  # a task of this process still queued after this never ran
 HEARTBEAT_EVERY = 30.0  # seconds between heartbeats of a running task (well inside STALE_AFTER)
 WHAT = {"parse": "Parsing", "proofs": "Proof generation", "preflight": "Preflight", "export": "Export"}
 
@@ -69,6 +72,7 @@ def start(
             workspace_id=ws_id,
             job_id=job_id,
             kind=kind,
+            owner=instance.tag(),
             params={
                 **(params or {}),
                 "actor": actor.id,
@@ -90,7 +94,10 @@ def start(
 def run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress], Any]) -> Any:
     with runtime.db.session() as s:
         task = s.get(Task, task_id)
+        if task.state != "queued":
+            return None  # given up on while it waited (recover() took it for a dead copy's)
         task.state, task.started_at, task.heartbeat_at = "running", utcnow(), utcnow()
+        task.owner = instance.tag()
         job_id, kind = task.job_id, task.kind
     last = [0.0]
 
@@ -134,7 +141,9 @@ def run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress],
 def _dead(task: Task) -> bool:
     """A running task whose heartbeat stopped: nobody is working on it any more."""
     beat = task.heartbeat_at or task.started_at or task.created_at
-    return task.state == "running" and beat < utcnow() - STALE_AFTER
+    if task.owner == instance.tag():
+        return False
+    return instance.is_dead(task.owner) or (task.state == "running" and beat < utcnow() - STALE_AFTER)
 
 
 def _heartbeat(runtime: Runtime, task_id: int, stop: threading.Event) -> None:
@@ -189,36 +198,84 @@ def _settle_job(session: Any, job: Job) -> None:
 
 
 def recover(runtime: Runtime, resume: dict[str, Callable[[Runtime, Task], None]] | None = None) -> int:
-    """At start-up: tasks a dead process left queued or running are resumed (when `resume` knows their
-    kind) or marked failed with a clear message; returns how many were found."""
+    """Tasks left queued or running by a copy of the app that is gone (a process on this machine that no
+    longer runs, or no heartbeat for STALE_AFTER) are resumed when `resume` knows their kind, or marked
+    failed with a clear message on the card and in the thread. Safe to run in several copies at once
+    and again and again: each abandoned task is claimed by exactly one of them. Returns how many."""
     cutoff = utcnow() - STALE_AFTER
     with runtime.db.read() as s:
-        stale = list(s.exec(select(Task).where(col(Task.state).in_(ACTIVE))))
+        active = list(s.exec(select(Task).where(col(Task.state).in_(ACTIVE))))
     found = 0
-    for task in stale:
-        beat = task.heartbeat_at or task.created_at
-        if beat > cutoff and task.state == "running":
-            continue  # maybe another live copy of the app is working on it
+    for task in active:
+        if not _abandoned(task, cutoff):
+            continue
+        if not _claim(runtime, task.id, "interrupted by a restart"):
+            continue  # another copy recovered it first
         found += 1
         actor = Actor.user(
             task.params.get("actor", ""),
             task.params.get("actor_display", ""),
             task.params.get("actor_role", "member"),
         )
+        what = WHAT.get(task.kind, task.kind)
         handler = (resume or {}).get(task.kind)
         if handler is not None:
-            _finish(runtime, task.id, "failed", "interrupted by a restart; resumed as a new task")
             try:
                 handler(runtime, task)
-                continue
+            except AlreadyRunning:
+                continue  # someone started it again meanwhile: nothing is stuck
             except CraftError as exc:
                 log.warning("could not resume task %s: %s", task.id, exc.message)
+            else:
+                _resumed(runtime, task, what)
+                continue
         _fail(
             runtime,
             task.id,
             task.job_id,
             task.kind,
             actor,
-            f"{WHAT.get(task.kind, task.kind)} was interrupted by a restart; start it again",
+            f"{what} was interrupted by a restart; start it again (everything saved is kept)",
         )
     return found
+
+
+def _abandoned(task: Task, cutoff: datetime) -> bool:
+    beat = task.heartbeat_at or task.created_at
+    if task.owner == instance.tag():
+        # this process's own work: running without a heartbeat means its run ended without recording
+        # how (the database was away at that moment); queued this long means it never started
+        if task.state == "running":
+            return beat < cutoff
+        return task.created_at < cutoff - NEVER_STARTED
+    # another copy's: gone if its process on this machine is, or silent for too long (another machine)
+    return instance.is_dead(task.owner) or beat < cutoff
+
+
+def _claim(runtime: Runtime, task_id: int | None, error: str) -> bool:
+    """Mark an abandoned task failed if it still is active; True for the one caller that did."""
+    with runtime.db.session() as s:
+        result = s.exec(  # type: ignore[call-overload]
+            update(Task)
+            .where(col(Task.id) == task_id, col(Task.state).in_(ACTIVE))
+            .values(state="failed", error=error, finished_at=utcnow())
+        )
+        return result.rowcount == 1
+
+
+def _resumed(runtime: Runtime, task: Task, what: str) -> None:
+    with runtime.db.session() as s:
+        s.get(Task, task.id).error = "interrupted by a restart; resumed as a new task"
+        if task.job_id is None:
+            return
+        job = s.get(Job, task.job_id)
+        record(
+            s,
+            job.workspace_id,
+            job.id,
+            Event.TASK_RESUMED,
+            SYSTEM,
+            kind=task.kind,
+            what=what,
+        )
+    runtime.notifier.job_changed(task.job_id, Event.TASK_RESUMED)

@@ -3,12 +3,15 @@ preflight, which runs by itself after items, mapping or template change) and pre
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from pipeline import tasks
 from pipeline.activity import Event
 from pipeline.actors import Actor
+from pipeline.files import sweep_partial
 from pipeline.items import run_parse
 from pipeline.preflight import Report, run_preflight
 from pipeline.proofing import ProofRun, generate_job_proofs
@@ -103,5 +106,43 @@ def _resume_preflight(runtime: Runtime, task: Task) -> None:
 RESUMABLE = {"proofs": _resume_proofs, "preflight": _resume_preflight}
 
 
+log = logging.getLogger(__name__)
+
+
 def recover(runtime: Runtime) -> int:
     return tasks.recover(runtime, RESUMABLE)
+
+
+class Recovery:
+    """Picks up work a stopped copy of the app left behind: once at start (with the half-written files
+    it left), then every `every` seconds, so a copy that dies while others keep running is noticed."""
+
+    def __init__(self, runtime: Runtime, every: float = 60.0) -> None:
+        self.runtime, self.every = runtime, every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Recovery:
+        sweep_partial(self.runtime.settings.files_dir)
+        self._check()
+        self._thread = threading.Thread(target=self._loop, name="recovery", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._check()
+
+    def _check(self) -> None:
+        try:
+            found = recover(self.runtime)
+        except Exception:  # noqa: BLE001 - the database may be down for a moment; the next round retries
+            log.warning("checking for interrupted work failed", exc_info=True)
+            return
+        if found:
+            log.info("found %d task(s) a stopped copy left behind; resumed or marked failed", found)

@@ -15,7 +15,7 @@ from bot import blocks as B
 from bot import modals
 from handlers.slack import jobflow
 from handlers.slack.context import Who
-from pipeline import jobs
+from pipeline import jobs, workspaces
 from pipeline.errors import CraftError, InvalidInput
 from pipeline.runtime import Runtime
 from storage.models import JobStatus, Workspace
@@ -101,6 +101,25 @@ def job_help(c: Command) -> None:
     c.reply_blocks(*B.help_blocks())
 
 
+def job_channel(c: Command) -> None:
+    """Make the channel where the command was typed the workspace's production channel."""
+    if not c.channel_id or c.channel_id.startswith("D"):
+        raise InvalidInput({"channel": "type `/job channel` in the channel where job cards should go"})
+    with c.runtime.db.session() as s:
+        ws = s.get(Workspace, c.who.ws_id)
+        workspaces.update_settings(s, ws, c.who.actor, production_channel=c.channel_id)
+    c.runtime.notifier.job_changed(0, "production channel set")  # cards that waited go out now
+    c.reply_blocks(
+        "Production channel set",
+        [
+            B.section(
+                f":white_check_mark: Job cards, thread replies and alerts now go to <#{c.channel_id}>. "
+                "Jobs that already have a card keep their thread where it is."
+            )
+        ],
+    )
+
+
 def _quick(action: Callable[[Runtime, Who, str], str]) -> Callable[[Command], None]:
     """Subcommands that are a quick database change: do it, then confirm ephemerally."""
 
@@ -139,6 +158,7 @@ JOB_SUBCOMMANDS: dict[str, Callable[[Command], None]] = {
     "complete": _quick(jobflow.complete),
     "delete": _quick(jobflow.delete),
     "restore": _quick(jobflow.restore),
+    "channel": job_channel,
 }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -34,7 +35,11 @@ class _FirstContact:
         self._cache: dict[tuple[str, str], tuple[float, Who]] = {}
         self._lock = threading.Lock()
 
-    def who(self, team_id: str, user_id: str, user_name: str) -> Who:
+    def who(
+        self, team_id: str, user_id: str, user_name: str, team_name: Callable[[], str | None] | None = None
+    ) -> Who:
+        """The member behind a request (created on first contact). A new workspace is named after its
+        Slack team (`team_name`, asked once) because that name heads the customer's approval page."""
         key = (team_id, user_id)
         now = time.monotonic()
         with self._lock:
@@ -44,11 +49,21 @@ class _FirstContact:
         settings = self.runtime.settings
         with self.runtime.db.session() as s:
             ws = ensure_workspace(s, team_id, timezone=settings.timezone, channel=settings.channel)
+            if ws.name == team_id and team_name is not None and (name := _safely(team_name)):
+                ws.name = name[:200]
             member = ensure_member(s, ws, user_id, user_name)
             who = Who(ws.id, actor_for(member))
         with self._lock:
             self._cache[key] = (now, who)
         return who
+
+
+def _safely(lookup: Callable[[], str | None]) -> str | None:
+    try:
+        return lookup()
+    except Exception as exc:  # noqa: BLE001 - a nicer name is not worth failing the request; asked again later
+        log.warning("could not look up the Slack workspace's name: %s", exc)
+        return None
 
 
 def _ids(body: dict[str, Any]) -> tuple[str | None, str | None, str]:
@@ -77,11 +92,16 @@ def register(app: App, runtime: Runtime) -> None:
     def first_contact(
         body: dict[str, Any],
         context: BoltContext,
+        client: WebClient,
         next: Callable[[], BoltResponse],  # noqa: A002
     ) -> BoltResponse | None:
         team_id, user_id, user_name = _ids(body)
         if team_id and user_id:
-            context["who"] = contacts.who(team_id, user_id, user_name)
+
+            def team_name() -> str | None:
+                return client.team_info(team=team_id)["team"]["name"]
+
+            context["who"] = contacts.who(team_id, user_id, user_name, team_name)
         return next()
 
 

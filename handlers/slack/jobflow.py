@@ -50,7 +50,10 @@ def parse_view(runtime: Runtime, who: Who, ref: str) -> dict[str, Any]:
                 }
             )
         has_items = lifecycle.item_count(s, job) > 0
-        return modals.parse_modal(job.ref, job.customer_name, has_items=has_items, error=job.last_error)
+        kept = job.input_text if job.status == JobStatus.DRAFT else None  # the earlier parse did not finish
+        return modals.parse_modal(
+            job.ref, job.customer_name, has_items=has_items, error=job.last_error, kept=kept
+        )
 
 
 def start_parse(runtime: Runtime, who: Who, job_id: int, view_id: str | None, client: Any) -> None:

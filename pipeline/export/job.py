@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from pipeline import lifecycle
+from pipeline import instance, lifecycle
 from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.catalog import job_template
@@ -37,7 +37,7 @@ from pipeline.export.artwork import Artwork, ArtworkError, load_artwork
 from pipeline.export.bed import BedPlan, Slot, plan_bed
 from pipeline.export.manifest import approval_label, build_manifest, manifest_bytes
 from pipeline.export.sheet import PlacedItem, Sheet, Style
-from pipeline.files import safe_name
+from pipeline.files import partial_prefix, safe_name
 from pipeline.fonts import FontError, FontRegistry
 from pipeline.jobs import lock_job
 from pipeline.layout import ItemLayout, layout_item, normalize_text
@@ -236,7 +236,7 @@ def _check_pdf_text_fonts(layouts: list[ItemLayout]) -> None:
 # -- files -------------------------------------------------------------------------------------------
 def _zip(zip_path: Path, members: list[Path]) -> None:
     """A zip whose bytes depend only on the members' names and contents; written atomically."""
-    tmp = zip_path.with_name(f".{zip_path.name}.{uuid.uuid4().hex[:8]}.part")
+    tmp = zip_path.with_name(f"{partial_prefix(zip_path.name)}{uuid.uuid4().hex[:8]}.part")
     try:
         with zipfile.ZipFile(tmp, "w") as zf:
             for path in members:
@@ -526,7 +526,7 @@ def export_job(
     root = files_dir / "exports" / f"job-{job.id}"
     final_dir = root / f"v{version}"
     zip_path = root / f"{base}_{prep.fmt}_{prep.mode}_v{version}.zip"
-    staging = root / f".v{version}.staging-{uuid.uuid4().hex[:12]}"
+    staging = root / f".v{version}.staging.{instance.tag()}.{uuid.uuid4().hex[:12]}"
     written: list[Path] = []
     try:
         staging.mkdir(parents=True)

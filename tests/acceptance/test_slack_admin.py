@@ -135,3 +135,18 @@ def test_export_sends_the_template_file_as_a_direct_message(app: RunningApp) -> 
     files = {f.name: f for f in app.fake.uploaded_files()}
     assert b'key = "badge"' in files["badge.toml"].content
     assert files["badge-border.svg"].content.startswith(b"<")
+
+
+def test_admin_sets_the_production_channel_where_they_type(app: RunningApp, db: Database) -> None:
+    from storage.models import Workspace
+
+    refused = app.slack.slash_command(
+        "/job", "channel", user_id=MEMBER, user_name="bob", channel_id="C0SHOP0002"
+    )
+    assert "owner or admin" in refused.text and refused.json()["response_type"] == "ephemeral"
+    in_dm = app.slack.slash_command("/job", "channel", channel_id="D0DIRECT01")
+    assert "in the channel where job cards should go" in in_dm.text
+    done = app.slack.slash_command("/job", "channel", channel_id="C0SHOP0002")
+    assert "<#C0SHOP0002>" in done.text
+    with db.read() as s:
+        assert [w.production_channel for w in s.exec(select(Workspace))] == ["C0SHOP0002"]

@@ -3,6 +3,9 @@ failures that leave the job where the shop can act, and recovery at start-up."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +16,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from pipeline import tasks, work
+from pipeline import instance, tasks, work
 from pipeline.activity import Event
 from pipeline.actors import Actor
 from pipeline.errors import CraftError, InvalidInput
@@ -326,12 +329,20 @@ def test_start_preflight(db: Database, ws_id: int, owner: Actor, runtime: Runtim
 
 
 def stale(
-    db: Database, ws_id: int, job_id: int, kind: str, state: str, *, minutes: float = 10, **params: Any
+    db: Database,
+    ws_id: int,
+    job_id: int,
+    kind: str,
+    state: str,
+    *,
+    minutes: float = 10,
+    owner: str | None = None,
+    **params: Any,
 ) -> int:
     moment = utcnow() - timedelta(minutes=minutes)
     with db.session() as s:
         t = Task(
-            workspace_id=ws_id, job_id=job_id, kind=kind, state=state, created_at=moment,
+            workspace_id=ws_id, job_id=job_id, kind=kind, state=state, created_at=moment, owner=owner,
             started_at=moment if state == "running" else None,
             heartbeat_at=moment if state == "running" else None,
             params={"actor": "U_OWNER", "actor_display": "Olive Owner", "actor_role": "owner", **params},
@@ -372,17 +383,78 @@ def test_recover_resumes_proofs_and_preflight_and_fails_the_rest(
         e for e in event_types(db, proofs_job) if e in (Event.PROOFS_GENERATED, Event.PREFLIGHT_COMPLETED)
     ]
     assert kinds == [Event.PROOFS_GENERATED, Event.PREFLIGHT_COMPLETED]
+    resumed_event = last_event(db, proofs_job, Event.TASK_RESUMED)
+    assert (resumed_event.actor_kind, resumed_event.details["what"]) == ("system", "Proof generation")
     assert get_job(db, preflight_job).preflight_ran_at is not None
 
     assert (got[t_parse].state, got[t_parse].error) == (
         "failed",
-        "Parsing was interrupted by a restart; start it again",
+        "Parsing was interrupted by a restart; start it again (everything saved is kept)",
     )
     assert get_job(db, parse_job).status == S.DRAFT  # not stuck in parsing
     failed = last_event(db, parse_job, Event.TASK_FAILED)
     assert (failed.actor_id, failed.details["what"]) == ("U_OWNER", "Parsing")
-    assert got[t_export].error == "Export was interrupted by a restart; start it again"
+    assert (
+        got[t_export].error
+        == "Export was interrupted by a restart; start it again (everything saved is kept)"
+    )
     assert Event.TASK_FAILED in event_types(db, proofs_job)
 
     assert got[t_alive].state == "running" and get_job(db, busy_job).status == S.PARSING
     assert work.recover(runtime) == 0  # nothing left to recover
+
+
+def test_work_of_a_dead_process_on_this_machine_is_recovered_at_once(
+    db: Database, ws_id: int, owner: Actor, runtime: Runtime, tmp_path: Path
+) -> None:
+    """A restart right after a crash: the heartbeat is still fresh, but the process that owned the task
+    is gone, so waiting for the heartbeat to go stale would leave the job stuck for minutes."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = f"{instance._tag(dead.pid).split('~')[0]}~{dead.pid}~1"
+    assert instance.is_dead(gone)
+    elsewhere = f"other-host~{os.getpid()}~1"
+    parse_dead = parsing_job(db, ws_id, owner, tmp_path)
+    parse_remote = parsing_job(db, ws_id, owner, tmp_path)
+    parse_mine = parsing_job(db, ws_id, owner, tmp_path)
+    parse_lost = parsing_job(db, ws_id, owner, tmp_path)
+    t_dead = stale(db, ws_id, parse_dead, "parse", "running", minutes=0.1, owner=gone)
+    t_remote = stale(db, ws_id, parse_remote, "parse", "running", minutes=0.1, owner=elsewhere)
+    t_mine = stale(db, ws_id, parse_mine, "parse", "running", minutes=0.1, owner=instance.tag())
+    # this process's own run that ended without recording it (the database was away at that moment)
+    t_lost = stale(db, ws_id, parse_lost, "parse", "running", minutes=10, owner=instance.tag())
+
+    assert work.recover(runtime) == 2
+    assert task(db, t_dead).state == "failed" and get_job(db, parse_dead).status == S.DRAFT
+    assert task(db, t_lost).state == "failed" and get_job(db, parse_lost).status == S.DRAFT
+    assert task(db, t_remote).state == "running"  # another machine's copy: its heartbeat decides
+    assert task(db, t_mine).state == "running"  # this process's own live work is left alone
+
+
+def test_two_copies_recovering_at_once_claim_each_task_once(
+    db: Database, ws_id: int, owner: Actor, runtime: Runtime, tmp_path: Path
+) -> None:
+    jobs_ = [parsing_job(db, ws_id, owner, tmp_path) for _ in range(6)]
+    for job_id in jobs_:
+        stale(db, ws_id, job_id, "parse", "running", minutes=10)
+    counts: list[int] = []
+    threads = [threading.Thread(target=lambda: counts.append(work.recover(runtime))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(counts) == 6
+    for job_id in jobs_:
+        assert event_types(db, job_id).count(Event.TASK_FAILED) == 1
+
+
+def test_a_task_recovered_while_it_waited_in_the_queue_does_not_run(
+    db: Database, ws_id: int, owner: Actor, runtime: Runtime
+) -> None:
+    job_id = new_job(db, ws_id, owner)
+    t_id = stale(db, ws_id, job_id, "preflight", "queued")
+    assert tasks._claim(runtime, t_id, "interrupted by a restart")
+    assert not tasks._claim(runtime, t_id, "interrupted by a restart")  # only one claim wins
+    ran: list[int] = []
+    assert tasks.run(runtime, t_id, owner, lambda progress: ran.append(1)) is None
+    assert ran == [] and task(db, t_id).state == "failed"

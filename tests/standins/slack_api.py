@@ -225,7 +225,9 @@ class FakeSlack:
         self._faults: list[_Fault] = []
         self.channels: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.teams: dict[str, dict[str, Any]] = {}
         self._reset_state()
+        self.add_team(TEAM_ID, TEAM_NAME, TEAM_DOMAIN)
         self.add_channel(PRODUCTION_CHANNEL_ID, PRODUCTION_CHANNEL_NAME)
         self.add_user(BOT_USER_ID, BOT_NAME, real_name="CraftStage", is_bot=True)
         self.add_user(DEFAULT_USER_ID, DEFAULT_USER_NAME, real_name="Alice Maker", tz="Europe/Berlin")
@@ -242,6 +244,7 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "team.info": self._team_info,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
             "conversations.open": self._conversations_open,
@@ -336,8 +339,30 @@ class FakeSlack:
 
     # configuration -------------------------------------------------------------------------------
 
+    def add_team(self, team_id: str, name: str, domain: str) -> dict[str, Any]:
+        """A workspace ``team.info`` knows (an org-wide install of the app reaches several)."""
+        team = {
+            "id": team_id,
+            "name": name,
+            "url": f"https://{domain}.slack.com/",
+            "domain": domain,
+            "email_domain": "",
+            "icon": {"image_default": True},
+            "avatar_base_url": "https://ca.slack-edge.com/",
+            "is_verified": False,
+        }
+        with self._lock:
+            self.teams[team_id] = team
+        return team
+
     def add_channel(
-        self, channel_id: str, name: str | None = None, *, is_member: bool = True, is_private: bool = False
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        is_member: bool = True,
+        is_private: bool = False,
+        team_id: str = TEAM_ID,
     ) -> dict[str, Any]:
         channel = {
             "id": channel_id,
@@ -351,7 +376,7 @@ class FakeSlack:
             "is_member": is_member,
             "created": 1700000000,
             "creator": DEFAULT_USER_ID,
-            "context_team_id": TEAM_ID,
+            "context_team_id": team_id,
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0},
         }
@@ -370,12 +395,13 @@ class FakeSlack:
         tz_offset: int = 3600,
         email: str | None = None,
         is_bot: bool = False,
+        team_id: str = TEAM_ID,
     ) -> dict[str, Any]:
         real = real_name or name.title()
         display = display_name if display_name is not None else name
         user = {
             "id": user_id,
-            "team_id": TEAM_ID,
+            "team_id": team_id,
             "name": name,
             "deleted": False,
             "color": "9f69e7",
@@ -390,7 +416,7 @@ class FakeSlack:
                 "display_name_normalized": display,
                 "email": email or f"{name}@{TEAM_DOMAIN}.example",
                 "image_48": f"https://avatars.slack-edge.com/{user_id}_48.png",
-                "team": TEAM_ID,
+                "team": team_id,
             },
             "is_admin": False,
             "is_owner": False,
@@ -1072,6 +1098,12 @@ class FakeSlack:
 
     def _users_info(self, p: dict[str, Any], call: Call) -> dict[str, Any]:
         return {"user": json.loads(json.dumps(self._user(p.get("user"))))}
+
+    def _team_info(self, p: dict[str, Any], call: Call) -> dict[str, Any]:
+        team = self.teams.get(p.get("team") or TEAM_ID)
+        if team is None:
+            raise _fail("team_not_found")
+        return {"team": dict(team)}
 
     def _conversations_info(self, p: dict[str, Any], call: Call) -> dict[str, Any]:
         channel = self._channel(p)
