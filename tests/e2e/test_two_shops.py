@@ -268,6 +268,15 @@ def run_both_shops(
     wait_for(lambda: len(exports(app, "T0HARB0001")) == 1, what="Harbor export")
     harbor.command("complete J-1001")
 
+    # each owner's Home tab is their own shop's dashboard
+    for shop, customer, other in ((lakeside, "Rebecca Stone", "Dana Whitfield"),
+                                  (harbor, "Dana Whitfield", "Rebecca Stone")):  # fmt: skip
+        resp = shop.slack.app_home_opened(user=shop.owner.user_id, team=shop.team_id)
+        assert resp.status_code == 200
+        home = wait_for(lambda s=shop: fake.home_view(s.owner.user_id), what="the Home tab")
+        text = json.dumps(home["blocks"], ensure_ascii=False)
+        assert customer in text and other not in text
+
 
 # -- reading the app's state ------------------------------------------------------------------------
 
@@ -323,6 +332,14 @@ def check_slack_calls(app: ServedApp, fake: FakeSlack, lakeside: Shop, harbor: S
     failed = [(c.method, c.response) for c in calls if (c.status != 200 if c.method in plain else not c.ok)]
     assert failed == []
     assert {c.token for c in calls if c.method not in (UPLOAD, WEBHOOK)} == {BOT_TOKEN}
+    # only the Web API methods the product needs, each asked with the right arguments (the stand-in
+    # answers invalid ones with Slack's own errors, counted in `failed` above)
+    assert {c.method for c in calls} <= {
+        "auth.test", "team.info", "views.open", "views.update", "views.publish", "chat.postMessage",
+        "chat.update", "conversations.replies", "conversations.history", "files.info",
+        "files.getUploadURLExternal", "files.completeUploadExternal", UPLOAD, DOWNLOAD, WEBHOOK,
+    }  # fmt: skip
+    assert len(fake.calls("team.info")) == 2  # each shop's name asked once, for its approval page
     channels = {lakeside.channel, harbor.channel}
     posts = fake.calls("chat.postMessage")
     assert {c.params["channel"] for c in posts} == channels

@@ -25,6 +25,7 @@ from storage.models import Job, ProofStatus, ProofVersion, Workspace
 from tests.pipeline.conftest_layout import DEJAVU_DIR, renamed_font
 from tests.pipeline.pipeline_fixtures import (
     TINY_TOML,
+    event_types,
     forget_font_registries,
     get_job,
     import_tiny,
@@ -308,3 +309,30 @@ def test_missing_artwork_fails_the_items_clearly(
     details = last_event(db, job_id, Event.PROOFS_GENERATED).details
     assert (details["generated"], details["failed"]) == (0, 2)
     assert run.sheet_path is None and "artwork" in details["sheet_error"]
+
+
+def test_a_run_cut_off_keeps_its_finished_batches_and_the_next_run_picks_up(
+    db: Database, ws_id: int, owner: Actor, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proofs are stored batch by batch: a run that dies part way (a crash; here an error from its
+    progress report) keeps the batches it finished, and the next run draws only the rest."""
+    monkeypatch.setattr(proofing, "STORE_EVERY", 3)
+    people = [{"name": f"{p['name']} {i}", "title": p["title"]} for i, p in enumerate(PEOPLE * 2)]
+    job_id = job_with_items(db, ws_id, owner, files(runtime), people[:7])
+
+    class Crash(Exception):
+        pass
+
+    def progress(done: int, total: int) -> None:
+        if done > 3:
+            raise Crash
+
+    with pytest.raises(Crash):
+        generate_job_proofs(runtime, job_id, owner, progress=progress)
+    stored = [it.proof_status for it in job_items(db, job_id)]
+    assert stored.count(ProofStatus.GENERATED) == 3  # the first batch, committed before the crash
+    assert Event.PROOFS_GENERATED not in event_types(db, job_id)  # the run did not finish
+
+    again = generate_job_proofs(runtime, job_id, owner)
+    assert (again.generated, again.skipped, again.total) == (4, 3, 7)
+    assert {it.proof_version for it in job_items(db, job_id)} == {1}
