@@ -619,13 +619,29 @@ class ProofResult:
 _WORKER_REGISTRY: FontRegistry | None = None
 
 
-def _init_worker(registry: FontRegistry | None) -> None:
+def _init_worker(registry: FontRegistry | None, app_pid: int | None = None) -> None:
     global _WORKER_REGISTRY
     _WORKER_REGISTRY = registry
+    if app_pid is not None:
+        threading.Thread(target=_exit_with, args=(app_pid,), name="watch-app", daemon=True).start()
     # Load the bundled fallback faces now, so the first item does not pay for them.
     reg = registry or default_registry()
     for weight in ("normal", "bold"):
         load_font(reg.resolve(LAST_RESORT_FAMILY, weight).font)  # type: ignore[arg-type]
+
+
+def _exit_with(app_pid: int) -> None:
+    """End this worker when the app that started it is gone. A worker waiting for work never notices
+    on its own (it holds its queue's write end too), and it keeps the forkserver alive, so an app
+    killed outright (SIGKILL, out of memory) would otherwise leave both behind for good."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(app_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass  # alive (another user's process cannot have taken the pid within a second)
 
 
 def _render_task(task: ProofTask, registry: FontRegistry | None = None) -> ProofResult:
@@ -677,7 +693,10 @@ class ProofPool:
             if ctx.get_start_method() == "forkserver":
                 ctx.set_forkserver_preload(["pipeline.proofs"])
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.registry,)
+                max_workers=self.workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(self.registry, os.getpid()),
             )
         return self._executor
 

@@ -75,6 +75,20 @@ def read(app: ServedApp, fn: Any) -> Any:
         db.dispose()
 
 
+def processes_of(app: ServedApp) -> list[int]:
+    """Processes still running with this server's data folder in their environment (its children)."""
+    marker = f"CRAFTSTAGE_DATA_DIR={app.data_dir}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
 def hidden_partials(files_dir: Path) -> list[Path]:
     return [p for p in files_dir.rglob(".*") if p.name.endswith(".part") or ".staging." in p.name]
 
@@ -99,6 +113,8 @@ def test_killed_during_proofs_and_export_then_restarted(tmp_path: Path) -> None:
         stored = proofed(app)
         assert 100 <= stored < 500
         files_dir = app.data_dir / "files"
+        # the proof pool's worker processes do not outlive the server
+        wait_for(lambda: not processes_of(app), timeout=15, what="the proof workers to exit")
 
         app.start()  # the restart: same data folder, same database
         text = shop.wait_thread(ref, "interrupted by a restart")
