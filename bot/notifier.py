@@ -127,6 +127,11 @@ class SlackNotifier:
                 .order_by(col(ActivityEvent.id))
                 .limit(_BATCH)
             ).all()
+            # Read the job again *after* its events: on PostgreSQL each statement sees the latest
+            # commits, so an event committed between the first read and the events query (preflight
+            # finishing right after proofs) would otherwise be posted under a card that predates it,
+            # and the cursor moving past it would leave the card stale until the job's next event.
+            s.refresh(job)
             card_text, card_blocks = job_card(summarize(s, ws, job))
         sent = 0
         ts = job.slack_ts
@@ -253,7 +258,14 @@ class SlackNotifier:
         try:
             resp = self._post(channel, thread_ts, msg, {"outbox_id": outbox_id})
         except SlackApiError as exc:
-            self._retry_later(outbox_id, str(exc.response.get("error")), seconds=30)
+            if _transient(exc):
+                # Slack rate limiting or having an outage: try again soon (never before its Retry-After),
+                # not after the backoff of up to an hour meant for refusals such as channel_not_found,
+                # which held an approval link back for minutes after a short outage had ended
+                wait = _retry_after(exc)
+                self._retry_later(outbox_id, str(exc.response.get("error")), seconds=2, cap=60, at_least=wait)
+            else:
+                self._retry_later(outbox_id, str(exc.response.get("error")), seconds=30)
             return False
         self._mark_sent(outbox_id, resp.get("ts"))
         if job is not None:
@@ -297,10 +309,29 @@ class SlackNotifier:
         except SlackApiError as exc:
             log.warning("could not update the card of job %s: %s", job_id, exc.response.get("error"))
 
-    def _retry_later(self, outbox_id: int, error: str, *, seconds: int) -> None:
+    def _retry_later(
+        self, outbox_id: int, error: str, *, seconds: int, cap: int = 3600, at_least: float = 0
+    ) -> None:
         with self.runtime.db.session() as s:
             row = s.get(Outbox, outbox_id)
             row.state = "pending"
             row.last_error = error[:500]
-            backoff = min(seconds * (2 ** min(row.attempts, 6)), 3600)
+            backoff = max(min(seconds * (2 ** min(row.attempts, 6)), cap), at_least)
             row.next_attempt_at = utcnow() + timedelta(seconds=backoff)
+
+
+def _transient(exc: SlackApiError) -> bool:
+    """Rate limited (429) or a server error (5xx): Slack will take the same message again later."""
+    status = getattr(exc.response, "status_code", 0) or 0
+    return status == 429 or status >= 500
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = {k.lower(): v for k, v in (getattr(exc.response, "headers", None) or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value)) if value is not None else 0.0
+    except ValueError:
+        return 0.0

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 
+from bot.blocks import section
+from bot.modals import info_modal
 from pipeline.runtime import Runtime
+from storage.db import UNAVAILABLE
 
 log = logging.getLogger(__name__)
+LISTENER_THREADS = 64  # Slack listeners running at once (see create_bolt_app)
 
 
 def make_client(runtime: Runtime, *, retries: int = 3) -> WebClient:
@@ -33,6 +40,57 @@ def make_client(runtime: Runtime, *, retries: int = 3) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=retries),
             ConnectionErrorRetryHandler(max_retry_count=retries),
         ],
+    )
+
+
+def failure_text(error: Exception) -> str:
+    """What went wrong, in words for the person in Slack (never a stack trace)."""
+    if isinstance(error, UNAVAILABLE):
+        return (
+            "CraftStage can't reach its database right now (it may be restarting), so this was not done. "
+            "Please try again in a minute."
+        )
+    if isinstance(error, SlackApiError):
+        return (
+            f"Slack did not let CraftStage answer ({error.response.get('error') or 'no answer'}); "
+            "Slack may be having trouble. Please try again in a minute."
+        )
+    return (
+        f"Something went wrong inside CraftStage ({type(error).__name__}). Please try again; if it keeps "
+        "happening, tell whoever runs CraftStage."
+    )
+
+
+def answer_failure(
+    error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Any
+) -> BoltResponse | None:
+    """Tell the person what failed when a listener or middleware raised. Without this, Slack gets a bare
+    500 (the person sees "failed with the error http_service_error", a window shows a generic error) or,
+    after the ack, nothing at all (e.g. `/job new` while Slack refuses views.open)."""
+    text = failure_text(error)
+    if response is None:  # already acknowledged: only the response_url still reaches the person
+        if respond is not None:
+            try:
+                respond(text=text, response_type="ephemeral", replace_original=False)
+            except Exception as exc:  # noqa: BLE001 - Slack itself may be what failed
+                log.warning("could not tell the person what failed: %s", exc)
+        return None
+    if body.get("command"):
+        return _json_response({"response_type": "ephemeral", "text": text, "blocks": [section(text)]})
+    if body.get("type") == "view_submission":
+        return _json_response(
+            {"response_action": "update", "view": info_modal("Not done", f":warning: {text}")}
+        )
+    if body.get("type") == "block_actions":
+        if respond is not None:
+            answer_failure(error, body, None, respond)
+        return BoltResponse(status=200, body="")
+    return None  # Events API: the 500 stands, so Slack delivers the event again later
+
+
+def _json_response(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200, body=json.dumps(payload), headers={"content-type": "application/json;charset=utf-8"}
     )
 
 
@@ -76,12 +134,18 @@ def create_bolt_app(runtime: Runtime, client: WebClient | None = None) -> App:
         process_before_response=False,
         raise_error_for_unhandled_request=False,
         name="craftstage",
+        # Bolt's default is 5 threads, and a listener holds one until it returns, acks included: five
+        # people clicking while Slack answers 429 (each views.open waiting out Retry-After) left the
+        # next request without a thread to ack on (Slack got a 404 "unhandled request" after 3 s)
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="slack-listener"),
     )
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> BoltResponse | None:
+    def on_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Any
+    ) -> BoltResponse | None:
         log.error("slack listener failed: %s: %s", type(error).__name__, error, exc_info=error)
-        return None
+        return answer_failure(error, body, response, respond)
 
     from handlers.slack import register
 

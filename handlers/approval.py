@@ -47,6 +47,7 @@ from pipeline.approvals import (
 )
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.runtime import Runtime
+from storage.db import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -687,6 +688,16 @@ class ApprovalPages:
         token, item_id = request.path_params["token"], request.path_params["item_id"]
         return RedirectResponse(self._page_url(request, token, item_id), status_code=303)
 
+    async def unavailable(self, request: Request, exc: Exception) -> Response:
+        """The database is away for a moment (a restart): say so, instead of a bare 500."""
+        log.warning("approval page without its database: %s", type(exc).__name__)
+        what = "Your choice could not be saved" if request.method == "POST" else "The proofs can't be shown"
+        response = self._notice(
+            request, 503, "Back in a minute", f"{what} right now. Please try again in a minute."
+        )
+        response.headers["Retry-After"] = "30"
+        return response
+
     async def not_found(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code != 404:
             return self._notice(request, exc.status_code, "Not available", "This page can't do that.")
@@ -710,7 +721,13 @@ def create_approval_app(runtime: Runtime) -> ASGIApp:
         Route("/{token}/approve-all", pages.approve_all, methods=["POST"]),
         Route("/{token}/proof/{item_id:int}/{version:int}.png", pages.proof, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.not_found})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            HTTPException: pages.not_found,
+            **dict.fromkeys(UNAVAILABLE, pages.unavailable),  # the database away for a moment
+        },
+    )
     app.state.pages = pages
     return SecurityHeaders(app)
 

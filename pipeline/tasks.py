@@ -23,11 +23,13 @@ from storage.models import Job, JobStatus, Task, utcnow
 log = logging.getLogger(__name__)
 ACTIVE = ("queued", "running")
 STALE_AFTER = timedelta(minutes=2)  # a running task without a heartbeat this long is dead
-NEVER_STARTED = timedelta(minutes=30)  # a task of this process still queued after this never ran
 HEARTBEAT_EVERY = 30.0  # seconds between heartbeats of a running task (well inside STALE_AFTER)
 WHAT = {"parse": "Parsing", "proofs": "Proof generation", "preflight": "Preflight", "export": "Export"}
 
 Progress = Callable[[int, int], None]
+# tasks this process has taken on and not finished (queued in its worker pool, or running): any other
+# active task it owns in the database ended without recording how (the database was away then)
+_mine: set[int] = set()
 
 
 class AlreadyRunning(CraftError):
@@ -83,15 +85,24 @@ def start(
         s.add(task)
         s.flush()
         task_id = task.id
+    _mine.add(task_id)
     try:
         runtime.workers.submit(run, runtime, task_id, actor, work)
     except CraftError as exc:
+        _mine.discard(task_id)
         _finish(runtime, task_id, "failed", exc.message)
         raise
     return task_id
 
 
 def run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress], Any]) -> Any:
+    try:
+        return _run(runtime, task_id, actor, work)
+    finally:
+        _mine.discard(task_id)
+
+
+def _run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress], Any]) -> Any:
     with runtime.db.session() as s:
         task = s.get(Task, task_id)
         if task.state != "queued":
@@ -142,7 +153,7 @@ def _dead(task: Task) -> bool:
     """A running task whose heartbeat stopped: nobody is working on it any more."""
     beat = task.heartbeat_at or task.started_at or task.created_at
     if task.owner == instance.tag():
-        return False
+        return task.id not in _mine
     return instance.is_dead(task.owner) or (task.state == "running" and beat < utcnow() - STALE_AFTER)
 
 
@@ -241,14 +252,10 @@ def recover(runtime: Runtime, resume: dict[str, Callable[[Runtime, Task], None]]
 
 
 def _abandoned(task: Task, cutoff: datetime) -> bool:
-    beat = task.heartbeat_at or task.created_at
     if task.owner == instance.tag():
-        # this process's own work: running without a heartbeat means its run ended without recording
-        # how (the database was away at that moment); queued this long means it never started
-        if task.state == "running":
-            return beat < cutoff
-        return task.created_at < cutoff - NEVER_STARTED
+        return task.id not in _mine  # this process's own, no longer in its hands
     # another copy's: gone if its process on this machine is, or silent for too long (another machine)
+    beat = task.heartbeat_at or task.created_at
     return instance.is_dead(task.owner) or beat < cutoff
 
 

@@ -13,9 +13,14 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
+# what a request meets while the database is away for a moment (a restart, a failover, the network):
+# answered with "try again in a minute", never a stack trace
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class Database:
@@ -60,7 +65,17 @@ class Database:
 
 def _make_engine(url: str, *, echo: bool, sqlite: bool) -> Engine:
     if not sqlite:
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # connect_timeout: an unreachable server (a partition, not a refusal) fails a request in seconds
+        # instead of hanging it; pool_timeout likewise when every connection is busy
+        return create_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=10,
+            connect_args={"connect_timeout": 5},
+        )
     db_path = make_url(url).database
     if db_path and db_path != ":memory:":
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)

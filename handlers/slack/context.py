@@ -17,7 +17,7 @@ from sqlmodel import Session
 from pipeline.actors import Actor
 from pipeline.runtime import Runtime
 from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
-from storage.models import SeenRequest
+from storage.models import SeenRequest, Workspace
 
 log = logging.getLogger(__name__)
 _CACHE_TTL_S = 60.0
@@ -33,13 +33,15 @@ class _FirstContact:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._cache: dict[tuple[str, str], tuple[float, Who]] = {}
+        self._naming: set[str] = set()
         self._lock = threading.Lock()
 
     def who(
         self, team_id: str, user_id: str, user_name: str, team_name: Callable[[], str | None] | None = None
     ) -> Who:
-        """The member behind a request (created on first contact). A new workspace is named after its
-        Slack team (`team_name`, asked once) because that name heads the customer's approval page."""
+        """The member behind a request (created on first contact). A workspace still known only by its
+        team id is named after its Slack team (`team_name`), because that name heads the customer's
+        approval page; asked in the background, so a slow Slack never delays the acknowledgement."""
         key = (team_id, user_id)
         now = time.monotonic()
         with self._lock:
@@ -49,13 +51,36 @@ class _FirstContact:
         settings = self.runtime.settings
         with self.runtime.db.session() as s:
             ws = ensure_workspace(s, team_id, timezone=settings.timezone, channel=settings.channel)
-            if ws.name == team_id and team_name is not None and (name := _safely(team_name)):
-                ws.name = name[:200]
+            unnamed = ws.name == team_id
             member = ensure_member(s, ws, user_id, user_name)
             who = Who(ws.id, actor_for(member))
+        if unnamed and team_name is not None:
+            self._name_later(who.ws_id, team_id, team_name)
         with self._lock:
             self._cache[key] = (now, who)
         return who
+
+    def _name_later(self, ws_id: int, team_id: str, team_name: Callable[[], str | None]) -> None:
+        with self._lock:
+            if team_id in self._naming:
+                return  # already being asked
+            self._naming.add(team_id)
+
+        def ask() -> None:
+            try:
+                name = _safely(team_name)
+                if name:
+                    with self.runtime.db.session() as s:
+                        ws = s.get(Workspace, ws_id)
+                        if ws is not None and ws.name == team_id:
+                            ws.name = name[:200]
+            except Exception as exc:  # noqa: BLE001 - the database may be away; asked again next time
+                log.warning("could not name the workspace: %s", exc)
+            finally:
+                with self._lock:
+                    self._naming.discard(team_id)
+
+        threading.Thread(target=ask, name="workspace-name", daemon=True).start()
 
 
 def _safely(lookup: Callable[[], str | None]) -> str | None:

@@ -421,3 +421,26 @@ def test_change_request_edit_item_and_new_proof_on_the_same_link(app: RunningApp
         item = next(i for i in page.items if i.id == first.id)
         assert item.proof_version == first.proof_version + 1 and item.values["name"] == "María Gonzalez"
         assert s.exec(select(Job)).one().status == "pending_approval"
+
+
+def test_a_new_workspace_is_named_after_its_team_without_delaying_the_answer(
+    app: RunningApp, db: Database
+) -> None:
+    from storage.models import Workspace
+
+    app.fake.add_team("T0SLOW0001", "Slow Lake Trophies", "slowlake")
+    app.fake.slow(4.0, "team.info")  # Slack answering slowly must not hold the acknowledgement up
+    started = time.monotonic()
+    resp = app.slack.slash_command("/job", "help", team_id="T0SLOW0001", user_id="U0SLOW0001")
+    assert resp.status_code == 200 and time.monotonic() - started < 2.0
+
+    def name() -> str:
+        with db.read() as s:
+            return s.exec(select(Workspace).where(Workspace.slack_team_id == "T0SLOW0001")).one().name
+
+    assert name() == "T0SLOW0001"  # known by its id until Slack answers
+    deadline = time.monotonic() + 15
+    while name() != "Slow Lake Trophies":
+        assert time.monotonic() < deadline, "the workspace was never named"
+        time.sleep(0.1)
+    assert len(app.fake.calls("team.info")) == 1
