@@ -7,9 +7,10 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from pipeline import lifecycle
 from pipeline.activity import Event, record
@@ -223,10 +224,29 @@ def check_job(session: Session, job: Job, files_dir: Path) -> Report:
     return Report(issues)
 
 
-def run_preflight(session: Session, job: Job, actor: Actor, files_dir: Path) -> Report:
-    """Check, store the results, log "Preflight completed", and move approved jobs on when clean."""
+def checked_as(session: Session, job: Job) -> tuple[Any, ...]:
+    """What a preflight report depends on, cheaply: the template version and the items' last change."""
+    count, changed = session.exec(
+        select(func.count(col(Item.id)), func.max(Item.updated_at)).where(Item.job_id == job.id)
+    ).one()
+    return (job.template_version_id, count, changed)
+
+
+def run_preflight(
+    session: Session,
+    job: Job,
+    actor: Actor,
+    files_dir: Path,
+    checked: tuple[Report, tuple[Any, ...]] | None = None,
+) -> Report:
+    """Check, store the results, log "Preflight completed", and move approved jobs on when clean.
+    `checked`: a report made beforehand (outside this write transaction, so a long check does not
+    hold the database's write lock) with `checked_as` at that moment; used when nothing changed since."""
     job = lock_job(session, job)
-    report = check_job(session, job, files_dir)
+    if checked is not None and checked[1] == checked_as(session, job):
+        report = checked[0]
+    else:
+        report = check_job(session, job, files_dir)
     session.execute(delete(PreflightIssue).where(col(PreflightIssue.job_id) == job.id))
     for issue in report.issues:
         session.add(

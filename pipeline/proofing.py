@@ -7,6 +7,7 @@ export cuts it, so all three see the same glyph run.
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,19 +19,17 @@ from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.catalog import job_template
 from pipeline.errors import InvalidInput
-from pipeline.files import write_atomic
 from pipeline.fonts import FontRegistry
 from pipeline.jobs import lock_job
-from pipeline.layout import ItemLayout, layout_item, normalize_text
+from pipeline.layout import ItemLayout
 from pipeline.proofs import (
     DEFAULT_DPI,
     ProofPool,
     ProofResult,
     ProofTask,
-    SheetEntry,
+    draw_proof_sheet,
     generate_proofs,
-    pdf_to_png,
-    render_proof_sheet,
+    reuse_layout,
     task_input_hash,
 )
 from pipeline.runtime import Runtime
@@ -89,16 +88,7 @@ def shutdown_pool() -> None:
 
 def item_layout(item: Item, template: Template, registry: FontRegistry) -> ItemLayout:
     """The item's stored layout when it was made from these values and this template, else a fresh one."""
-    values = _field_values(item, template)
-    stored = item.layout
-    if stored and stored.get("template_hash") == template.content_hash:
-        try:
-            texts = {f["key"]: f["text"] for f in stored.get("fields", [])}
-            if texts == {k: normalize_text(v) for k, v in values.items()}:
-                return ItemLayout.from_dict(stored)
-        except (KeyError, TypeError, ValueError):  # an unreadable stored layout: lay the item out again
-            pass
-    return layout_item(template, values, registry=registry)
+    return reuse_layout(item.layout, template, _field_values(item, template), registry)
 
 
 def _field_values(item: Item, template: Template) -> dict[str, str]:
@@ -135,7 +125,6 @@ def generate_job_proofs(
         registry = registry_for(ws, files_dir)
     folder = files_dir / "proofs" / f"job-{job_id}"
     tasks: list[ProofTask] = []
-    layouts: dict[int, ItemLayout] = {}
     for item in items:
         values = _field_values(item, template)
         digest = task_input_hash(template, values, registry, dpi=DEFAULT_DPI)
@@ -143,8 +132,6 @@ def generate_job_proofs(
         unchanged = digest == item.proof_input_hash and item.proof_status != ProofStatus.PENDING
         if not wanted or unchanged:
             continue
-        layout = layout_item(template, values, registry=registry)
-        layouts[item.id] = layout
         version = item.proof_version + 1
         stem = folder / f"item-{item.id}-v{version}"
         tasks.append(
@@ -155,7 +142,7 @@ def generate_job_proofs(
                 pdf_path=f"{stem}.pdf",
                 png_path=f"{stem}.png",
                 input_hash=digest,
-                layout=layout,
+                layout=None,  # laid out by the proof worker (kept off the web process's interpreter)
             )
         )
     drawn = {t.item_id: t.values for t in tasks}
@@ -174,21 +161,21 @@ def generate_job_proofs(
         rendered = generate_proofs(batch, batch_progress, pool=pool, registry=registry)
         results.extend(rendered)
         with runtime.db.session() as s:
-            done += _store(s, job, tv, template, rendered, drawn, layouts)
+            done += _store(s, job, tv, template, rendered, drawn)
     failed = [f"item {r.item_id}: {r.error}" for r in results if not r.ok]
+    sheet = preview = sheet_error = None
+    if item_ids is None:  # a whole-job run posts the sheet; a single fixed item posts its own proof
+        with runtime.db.read() as s:
+            ordered = list(s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))))
+        try:
+            sheet, preview = _proof_sheet(job, template, ordered, folder, registry)
+        except Exception as exc:  # noqa: BLE001 - the item proofs above are kept; the log says why
+            log.exception("proof sheet of %s failed", job.ref)
+            sheet_error = f"{type(exc).__name__}: {exc}"[:500]
+    elif len(results) == 1 and results[0].ok and done:
+        preview = Path(results[0].png_path)
     with runtime.db.session() as s:
         lock_job(s, job)
-        by_id = {it.id: it for it in s.exec(select(Item).where(Item.job_id == job_id))}
-        sheet = preview = sheet_error = None
-        if item_ids is None:  # a whole-job run posts the sheet; a single fixed item posts its own proof
-            ordered = sorted(by_id.values(), key=lambda it: it.position)
-            try:
-                sheet, preview = _proof_sheet(job, template, ordered, folder, registry)
-            except Exception as exc:  # noqa: BLE001 - the item proofs above are kept; the log says why
-                log.exception("proof sheet of %s failed", job.ref)
-                sheet_error = f"{type(exc).__name__}: {exc}"[:500]
-        elif len(results) == 1 and results[0].ok and done:
-            preview = Path(results[0].png_path)
         record(
             s,
             job.workspace_id,
@@ -225,7 +212,6 @@ def _store(
     template: Template,
     results: list[ProofResult],
     drawn: dict[int, dict[str, str]],
-    layouts: dict[int, ItemLayout],
 ) -> int:
     """Record finished proofs on their items; returns how many were kept."""
     # the job first, then its items: the order every other use case locks them in
@@ -254,7 +240,8 @@ def _store(
         )
         item.proof_input_hash = r.input_hash
         item.proof_status = ProofStatus.GENERATED
-        store_layout(item, layouts[item.id])
+        if r.layout is not None:
+            store_layout(item, r.layout)
         item.updated_at = utcnow()
         done += 1
     return done
@@ -278,22 +265,22 @@ def _load(s: Session, job_id: int) -> tuple[Job, Workspace, TemplateVersion, Tem
 def _proof_sheet(
     job: Job, template: Template, items: list[Item], folder: Path, registry: FontRegistry
 ) -> tuple[Path, Path]:
-    """The job proof sheet (all items, a few per page) and a PNG of its first page."""
-    entries = [
-        SheetEntry(
-            number=it.position + 1,
-            template=template,
-            layout=item_layout(it, template, registry),
-            values=_field_values(it, template),
-        )
-        for it in items
-    ]
+    """The job proof sheet (all items, a few per page) and a PNG of its first page, drawn in a proof
+    worker for a big job: the drawing is pure CPU and would hold up the web process's requests."""
+    rows = [(it.position + 1, _field_values(it, template), it.layout) for it in items]
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
     sheet = folder / f"{job.ref}_proof-sheet_{stamp}.pdf"
-    render_proof_sheet(entries, sheet, title=f"{job.ref} · {job.customer_name} · proof sheet")
     preview = sheet.with_suffix(".png")
-    write_atomic(preview, pdf_to_png(sheet.read_bytes(), 8.5, 11.0, SHEET_PREVIEW_DPI))
+    args = (rows, template, pickle.dumps(registry), str(sheet), str(preview),
+            f"{job.ref} · {job.customer_name} · proof sheet", SHEET_PREVIEW_DPI)  # fmt: skip
+    if len(items) > SHEET_INLINE_LIMIT:
+        proof_pool().call(draw_proof_sheet, *args)
+    else:
+        draw_proof_sheet(*args)
     return sheet, preview
+
+
+SHEET_INLINE_LIMIT = 20  # items; a smaller sheet is drawn right here (no worker round trip)
 
 
 def latest_proof(session: Session, item: Item) -> ProofVersion | None:

@@ -21,6 +21,7 @@ import json
 import math
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -526,6 +527,43 @@ def render_proof_sheet(
         return _render_sheet(entries, pdf_path, title)
 
 
+def reuse_layout(
+    stored: dict[str, Any] | None, template: Template, values: dict[str, str], registry: FontRegistry
+) -> ItemLayout:
+    """`stored` (an item's saved layout) when it was made from these values and this template, else a
+    fresh layout."""
+    if stored and stored.get("template_hash") == template.content_hash:
+        try:
+            texts = {f["key"]: f["text"] for f in stored.get("fields", [])}
+            if texts == {k: normalize_text(v) for k, v in values.items()}:
+                return ItemLayout.from_dict(stored)
+        except (KeyError, TypeError, ValueError):  # an unreadable stored layout: lay the item out again
+            pass
+    return layout_item(template, values, registry=registry)
+
+
+def draw_proof_sheet(
+    rows: Sequence[tuple[int, dict[str, str], dict[str, Any] | None]],
+    template: Template,
+    registry_state: bytes,
+    sheet_path: str,
+    preview_path: str,
+    title: str,
+    preview_dpi: int,
+) -> None:
+    """The proof sheet of (number, values, stored layout) rows and a PNG preview of its first page
+    (runs in a proof worker for big jobs, so it takes plain data)."""
+    registry = _worker_registry(registry_state) or default_registry()
+    entries = [
+        SheetEntry(number=n, template=template, layout=reuse_layout(stored, template, values, registry),
+                   values=values)
+        for n, values, stored in rows
+    ]  # fmt: skip
+    render_proof_sheet(entries, sheet_path, title=title)
+    png = pdf_to_png(Path(sheet_path).read_bytes(), 8.5, 11.0, preview_dpi)
+    write_atomic(Path(preview_path), png)
+
+
 def _render_sheet(entries: Sequence[SheetEntry], pdf_path: str | os.PathLike[str], title: str) -> int:
     buf = io.BytesIO()
     c = rl_canvas.Canvas(buf, pagesize=LETTER, invariant=1, pageCompression=1)
@@ -665,8 +703,24 @@ def _failed(task: ProofTask, error: str) -> ProofResult:
     return ProofResult(task.item_id, False, task.pdf_path, task.png_path, task.input_hash, None, error)
 
 
-def _render_chunk(tasks: list[ProofTask]) -> list[ProofResult]:
-    return [_render_task(t) for t in tasks]
+def _render_chunk(tasks: list[ProofTask], registry_state: bytes | None = None) -> list[ProofResult]:
+    registry = _worker_registry(registry_state)
+    return [_render_task(t, registry) for t in tasks]
+
+
+_REGISTRIES: dict[bytes, FontRegistry] = {}  # per worker: the fonts of the workspaces it drew for
+
+
+def _worker_registry(state: bytes | None) -> FontRegistry | None:
+    """The registry a chunk was sent with, unpickled once per worker (its loaded faces stay cached)."""
+    if state is None:
+        return None
+    registry = _REGISTRIES.get(state)
+    if registry is None:
+        if len(_REGISTRIES) >= 16:
+            _REGISTRIES.clear()
+        registry = _REGISTRIES[state] = pickle.loads(state)  # noqa: S301 - sent by our own app process
+    return registry
 
 
 @dataclass
@@ -700,6 +754,10 @@ class ProofPool:
             )
         return self._executor
 
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run one picklable function call on a worker and wait for its result."""
+        return self.start().submit(fn, *args).result()
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
@@ -711,16 +769,19 @@ class ProofPool:
         progress: Callable[[int, int], None] | None = None,
         *,
         chunk_size: int | None = None,
+        registry: FontRegistry | None = None,
     ) -> list[ProofResult]:
-        """Render all tasks; results in task order; ``progress(done, total)`` after each finished chunk."""
+        """Render all tasks; results in task order; ``progress(done, total)`` after each finished chunk.
+        ``registry``: the workspace's fonts for laying out tasks that come without a layout."""
         total = len(tasks)
         if total == 0:
             return []
+        state = pickle.dumps(registry) if registry is not None else None
         size = chunk_size or max(1, min(8, total // (self.workers * 6)))  # "12 of 50" stays fine-grained
         chunks = [list(range(i, min(total, i + size))) for i in range(0, total, size)]
         executor = self.start()
         pending: dict[Future, list[int]] = {
-            executor.submit(_render_chunk, [tasks[i] for i in idx]): idx for idx in chunks
+            executor.submit(_render_chunk, [tasks[i] for i in idx], state): idx for idx in chunks
         }
         results: list[ProofResult | None] = [None] * total
         done = 0
@@ -770,6 +831,6 @@ def generate_proofs(
                 progress(i + 1, total)
         return results
     if pool is not None:
-        return pool.generate(tasks, progress, chunk_size=chunk_size)
+        return pool.generate(tasks, progress, chunk_size=chunk_size, registry=registry)
     with ProofPool(workers=workers, registry=registry) as temporary:
         return temporary.generate(tasks, progress, chunk_size=chunk_size)

@@ -13,15 +13,19 @@ from pipeline.activity import Event
 from pipeline.actors import Actor
 from pipeline.files import sweep_partial
 from pipeline.items import run_parse
-from pipeline.preflight import Report, run_preflight
+from pipeline.preflight import Report, check_job, checked_as, run_preflight
 from pipeline.proofing import ProofRun, generate_job_proofs
 from pipeline.runtime import Runtime
 from storage.models import Job, Task
 
 
 def preflight_now(runtime: Runtime, job_id: int, actor: Actor) -> Report:
+    files_dir = runtime.settings.files_dir
+    with runtime.db.read() as s:  # the check itself reads only: no write lock while it runs
+        job = s.get(Job, job_id)
+        checked = (check_job(s, job, files_dir), checked_as(s, job))
     with runtime.db.session() as s:
-        report = run_preflight(s, s.get(Job, job_id), actor, runtime.settings.files_dir)
+        report = run_preflight(s, s.get(Job, job_id), actor, files_dir, checked)
     runtime.notifier.job_changed(job_id, Event.PREFLIGHT_COMPLETED)
     return report
 

@@ -34,6 +34,11 @@ def _backends() -> list[str]:
     return ["sqlite", "postgres"] if _pg_base() else ["sqlite"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end tests run last: one of them restarts the PostgreSQL server."""
+    items.sort(key=lambda item: "tests/e2e/" in item.nodeid.replace("\\", "/"))
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL schema for this test run, dropped at the end."""
@@ -41,7 +46,7 @@ def pg_url() -> Iterator[str]:
     if base is None:
         pytest.skip("PostgreSQL disabled by CRAFTSTAGE_TEST_POSTGRES=off")
     schema = f"cs_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
+    admin = create_engine(base, pool_pre_ping=True)  # the e2e fault tests restart the server
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -12,12 +12,12 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from pipeline.actors import Actor
 from pipeline.runtime import Runtime
 from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
-from storage.models import SeenRequest, Workspace
+from storage.models import Member, SeenRequest, Workspace
 
 log = logging.getLogger(__name__)
 _CACHE_TTL_S = 60.0
@@ -48,17 +48,33 @@ class _FirstContact:
             hit = self._cache.get(key)
         if hit and now - hit[0] < _CACHE_TTL_S:
             return hit[1]
-        settings = self.runtime.settings
-        with self.runtime.db.session() as s:
-            ws = ensure_workspace(s, team_id, timezone=settings.timezone, channel=settings.channel)
-            unnamed = ws.name == team_id
-            member = ensure_member(s, ws, user_id, user_name)
-            who = Who(ws.id, actor_for(member))
+        who, unnamed = self._known(team_id, user_id, user_name)
+        if who is None:
+            settings = self.runtime.settings
+            with self.runtime.db.session() as s:
+                ws = ensure_workspace(s, team_id, timezone=settings.timezone, channel=settings.channel)
+                unnamed = ws.name == team_id
+                member = ensure_member(s, ws, user_id, user_name)
+                who = Who(ws.id, actor_for(member))
         if unnamed and team_name is not None:
             self._name_later(who.ws_id, team_id, team_name)
         with self._lock:
             self._cache[key] = (now, who)
         return who
+
+    def _known(self, team_id: str, user_id: str, user_name: str) -> tuple[Who | None, bool]:
+        """A member already on record with the same name: no write transaction (on SQLite it would
+        wait behind any long write, and every Slack request passes here)."""
+        with self.runtime.db.read() as s:
+            ws = s.exec(select(Workspace).where(Workspace.slack_team_id == team_id)).first()
+            if ws is None:
+                return None, False
+            member = s.exec(
+                select(Member).where(Member.workspace_id == ws.id, Member.slack_user_id == user_id)
+            ).first()
+            if member is None or (user_name and member.display_name != user_name[:200]):
+                return None, False
+            return Who(ws.id, actor_for(member)), ws.name == team_id
 
     def _name_later(self, ws_id: int, team_id: str, team_name: Callable[[], str | None]) -> None:
         with self._lock:

@@ -50,7 +50,7 @@ def fresh_schema() -> Iterator[str]:
     """A database URL whose search path is a new, empty schema (the app migrates it at start)."""
     base = postgres_base()
     schema = f"cs_e2e_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
+    admin = create_engine(base, pool_pre_ping=True)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"

@@ -322,3 +322,32 @@ def test_a_new_template_version_is_judged_by_its_own_fields(
     use_template(db, ws_id, job_id, owner, "tiny", files)
     report = preflight(db, job_id, owner, files)
     assert only(report, "OVERFLOW") == [] and only(report, "SHRINK_WARNING")
+
+
+def test_a_report_checked_beforehand_is_used_only_when_nothing_changed_since(
+    db: Database, ws_id: int, owner: Actor, files: Path
+) -> None:
+    """The check runs outside the write transaction (work.preflight_now); an item edited in between
+    makes the stored result come from a fresh check, never from the stale one."""
+    from pipeline.preflight import checked_as
+
+    job_id = tiny_job(db, ws_id, owner, files, [{"name": "Li Wei"}, {"name": "Mo Chen"}])
+    with db.read() as s:
+        job = s.get(Job, job_id)
+        clean = (check_job(s, job, files), checked_as(s, job))
+    assert clean[0].errors == 0
+    with db.session() as s:
+        assert run_preflight(s, s.get(Job, job_id), owner, files, clean) is clean[0]  # nothing changed
+
+    with db.read() as s:
+        job = s.get(Job, job_id)
+        before = (check_job(s, job, files), checked_as(s, job))
+    item_id = job_items(db, job_id)[0].id
+    with db.session() as s:
+        edit_item(s, s.get(Job, job_id), item_id, owner, {"name": PEMBERTON})
+    with db.session() as s:
+        report = run_preflight(s, s.get(Job, job_id), owner, files, before)
+    assert report is not before[0] and [i.code for i in report.issues if i.severity == "error"] == [
+        "OVERFLOW"
+    ]
+    assert get_job(db, job_id).preflight_errors == 1
