@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from pipeline import instance
 from pipeline.activity import Event, record
@@ -54,43 +54,64 @@ def start(
     params: dict[str, Any] | None = None,
 ) -> int:
     """Record a task and run `work(progress)` on the worker pool; refuses a duplicate while one runs."""
-    with runtime.db.session() as s:
-        job = s.exec(select(Job).where(Job.id == job_id).with_for_update()).one()
-        running = s.exec(
-            select(Task).where(Task.job_id == job_id, Task.kind == kind, col(Task.state).in_(ACTIVE))
-        ).first()
-        if running is not None and _dead(running):
-            # its process died (a crash, or a restart that recover() left to a copy that may be alive):
-            # without a heartbeat for this long it is not coming back, so it must not block the job
-            running.state, running.finished_at = "failed", utcnow()
-            running.error = "stopped without finishing (the app was probably restarted); started again"
-            running = None
-        if running is not None:
-            raise AlreadyRunning(
-                f"{WHAT.get(kind, kind)} for {job.ref} is already running "
-                f"({running.done} of {running.total or '?'} done)."
-            )
-        task = Task(
-            workspace_id=ws_id,
-            job_id=job_id,
-            kind=kind,
-            owner=instance.tag(),
-            params={
-                **(params or {}),
-                "actor": actor.id,
-                "actor_display": actor.display,
-                "actor_role": actor.role,
-            },
-        )
-        s.add(task)
-        s.flush()
-        task_id = task.id
-    _mine.add(task_id)
+    task_id = _record(runtime, ws_id, job_id, kind, actor, params)
     try:
         runtime.workers.submit(run, runtime, task_id, actor, work)
     except CraftError as exc:
         _mine.discard(task_id)
         _finish(runtime, task_id, "failed", exc.message)
+        raise
+    return task_id
+
+
+def _new_task(
+    s: Session, ws_id: int, job_id: int, kind: str, actor: Actor, params: dict[str, Any] | None
+) -> int:
+    job = s.exec(select(Job).where(Job.id == job_id).with_for_update()).one()
+    running = s.exec(
+        select(Task).where(Task.job_id == job_id, Task.kind == kind, col(Task.state).in_(ACTIVE))
+    ).first()
+    if running is not None and _dead(running):
+        # nobody works on it any more (its process died, or let go of it while the database was
+        # away): it is not coming back, so it must not block the job
+        running.state, running.finished_at = "failed", utcnow()
+        running.error = "stopped without finishing (the app was probably restarted); started again"
+        running = None
+    if running is not None:
+        raise AlreadyRunning(
+            f"{WHAT.get(kind, kind)} for {job.ref} is already running "
+            f"({running.done} of {running.total or '?'} done)."
+        )
+    task = Task(
+        workspace_id=ws_id,
+        job_id=job_id,
+        kind=kind,
+        owner=instance.tag(),
+        params={
+            **(params or {}),
+            "actor": actor.id,
+            "actor_display": actor.display,
+            "actor_role": actor.role,
+        },
+    )
+    s.add(task)
+    s.flush()
+    return task.id
+
+
+def _record(
+    runtime: Runtime, ws_id: int, job_id: int, kind: str, actor: Actor, params: dict[str, Any] | None
+) -> int:
+    """The task row, committed with its id already in `_mine`: recover() in another thread must never
+    take a task of this process for nobody's."""
+    task_id: int | None = None
+    try:
+        with runtime.db.session() as s:
+            task_id = _new_task(s, ws_id, job_id, kind, actor, params)
+            _mine.add(task_id)
+    except BaseException:
+        if task_id is not None:
+            _mine.discard(task_id)
         raise
     return task_id
 
@@ -150,7 +171,7 @@ def _run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress]
 
 
 def _dead(task: Task) -> bool:
-    """A running task whose heartbeat stopped: nobody is working on it any more."""
+    """An active task nobody works on any more (see `_abandoned`, which recover() uses)."""
     beat = task.heartbeat_at or task.started_at or task.created_at
     if task.owner == instance.tag():
         return task.id not in _mine

@@ -461,3 +461,25 @@ def test_a_task_recovered_while_it_waited_in_the_queue_does_not_run(
     ran: list[int] = []
     assert tasks.run(runtime, t_id, owner, lambda progress: ran.append(1)) is None
     assert ran == [] and task(db, t_id).state == "failed"
+
+
+def test_this_process_running_and_queued_work_is_never_taken_for_abandoned(
+    db: Database, ws_id: int, owner: Actor, runtime: Runtime
+) -> None:
+    """recover() runs every minute in the serving process: work that process has running or waiting
+    in its own pool (however quiet, however long queued) is left alone."""
+    jobs_ = [new_job(db, ws_id, owner) for _ in range(4)]
+    started, release, work_fn = blocking()
+    ids = [tasks.start(runtime, ws_id, jobs_[0], "proofs", owner, work_fn)]
+    assert started.wait(10)
+    try:
+        # the pool has 2 threads: one more runs, the rest wait in its queue
+        ids += [tasks.start(runtime, ws_id, j, "proofs", owner, work_fn) for j in jobs_[1:]]
+        with db.session() as s:  # as if their heartbeats were long gone
+            for t in s.exec(select(Task)):
+                t.heartbeat_at = t.created_at = utcnow() - timedelta(hours=1)
+        assert work.recover(runtime) == 0
+    finally:
+        release.set()
+    wait_idle(runtime)
+    assert [task(db, i).state for i in ids] == ["done"] * 4
