@@ -28,7 +28,6 @@ from tests.standins.slack_requests import (
     text_value,
 )
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 EMAIL = """Hi there,
 
 Here is this year's list for the brass plates:

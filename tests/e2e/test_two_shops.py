@@ -38,7 +38,7 @@ from tests.standins.slack_requests import files_value
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+CORPUS = Path(__file__).resolve().parents[1] / "pipeline" / "parsing" / "corpus"  # real customer inputs
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -47,7 +47,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 CHANGE_NOTE = "Please add his shirt number: Björn Svensson #4"
 
-EMAIL = (SAMPLES / "email-plates.txt").read_text()
+EMAIL = (CORPUS / "sample-email-plates.txt").read_text()
 NUMBERED = re.compile(r"^(\d+)\| ?(.*)$")
 PLATE_LINE = re.compile(r"^\d+\.\s+(?P<name>.+?)(?:\s+-\s+(?P<title>.+))?$")
 
@@ -183,7 +183,7 @@ def run_both_shops(
         ref, parse_view = harbor.create_job(
             name="Dana Whitfield", email="dana@harbor-fc.example", reference="HFC-2031", due="2030-07-01"
         )
-        roster = fake.add_file("roster.csv", (SAMPLES / "roster.csv").read_bytes(), mimetype="text/csv")
+        roster = fake.add_file("roster.csv", (CORPUS / "sample-roster.csv").read_bytes(), mimetype="text/csv")
         template_view = harbor.parse_and_review(parse_view, {"order_file": {"value": files_value(roster)}})
         harbor.choose_template(template_view, "badge", {"name": "player name", "title": "position"})
         harbor.wait_thread(ref, "Preflight")
