@@ -143,30 +143,23 @@ def item_values(n: int, salt: int) -> list[dict[str, str]]:
 def fill_job(app: ServedApp, ref: str, n_items: int, salt: int) -> int:
     """Items (through submit → parse result → review gate) and the badge template, mapped 1:1."""
     db = app.db()
-    try:
-        with db.session() as s:
-            ws = ensure_workspace(s, TEAM_ID)
-            actor = actor_for(ensure_member(s, ws, DEFAULT_USER_ID, DEFAULT_USER_NAME))
-            ws_id = ws.id
-            job = s.exec(select(Job).where(Job.workspace_id == ws_id, Job.number == int(ref[2:]))).one()
-            job_id = job.id
-        files_dir = app.data_dir / "files"
-        add_items(db, job_id, actor, item_values(n_items, salt), files_dir)
-        use_template(db, ws_id, job_id, actor, "badge", files_dir)
-    finally:
-        db.dispose()
+    with db.session() as s:
+        ws = ensure_workspace(s, TEAM_ID)
+        actor = actor_for(ensure_member(s, ws, DEFAULT_USER_ID, DEFAULT_USER_NAME))
+        ws_id = ws.id
+        job = s.exec(select(Job).where(Job.workspace_id == ws_id, Job.number == int(ref[2:]))).one()
+        job_id = job.id
+    files_dir = app.data_dir / "files"
+    add_items(db, job_id, actor, item_values(n_items, salt), files_dir)
+    use_template(db, ws_id, job_id, actor, "badge", files_dir)
     return job_id
 
 
 def proofs_task(app: ServedApp, job_id: int) -> Task | None:
-    db = app.db()
-    try:
-        with db.read() as s:
-            return s.exec(
-                select(Task).where(Task.job_id == job_id, Task.kind == "proofs").order_by(col(Task.id).desc())
-            ).first()
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        return s.exec(
+            select(Task).where(Task.job_id == job_id, Task.kind == "proofs").order_by(col(Task.id).desc())
+        ).first()
 
 
 def wait_task(app: ServedApp, job_id: int, states: tuple[str, ...], timeout: float) -> Task:
@@ -182,16 +175,13 @@ def wait_task(app: ServedApp, job_id: int, states: tuple[str, ...], timeout: flo
 def approval_link(app: ServedApp, job_id: int) -> tuple[str, list[tuple[int, int]]]:
     """An approval link for the (proofed, preflighted) job; returns its token and (item id, version)s."""
     db = app.db()
-    try:
-        with db.session() as s:
-            ws = ensure_workspace(s, TEAM_ID)
-            actor = actor_for(ensure_member(s, ws, DEFAULT_USER_ID, DEFAULT_USER_NAME))
-            token = approvals.create_link(s, s.get(Job, job_id), actor, base_url=app.url).token
-        with db.read() as s:
-            items = s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))).all()
-            proofs = [(it.id, it.proof_version) for it in items]
-    finally:
-        db.dispose()
+    with db.session() as s:
+        ws = ensure_workspace(s, TEAM_ID)
+        actor = actor_for(ensure_member(s, ws, DEFAULT_USER_ID, DEFAULT_USER_NAME))
+        token = approvals.create_link(s, s.get(Job, job_id), actor, base_url=app.url).token
+    with db.read() as s:
+        items = s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))).all()
+        proofs = [(it.id, it.proof_version) for it in items]
     return token, proofs
 
 
@@ -473,22 +463,16 @@ class ProofRuns:
     def load_marks(self) -> None:
         """When each run's proof sheet was done (its "Proofs generated" event), on the monotonic clock."""
         offset = time.monotonic() - time.time()
-        db = self.app.db()
-        try:
-            with db.read() as s:
-                for ref, job_id, _, _ in self.started:
-                    ev = s.exec(
-                        select(ActivityEvent)
-                        .where(
-                            ActivityEvent.job_id == job_id, ActivityEvent.event_type == Event.PROOFS_GENERATED
-                        )
-                        .order_by(col(ActivityEvent.id).desc())
-                    ).first()
-                    if ev is not None:
-                        at = ev.created_at if ev.created_at.tzinfo else ev.created_at.replace(tzinfo=UTC)
-                        self.marks[ref] = at.timestamp() + offset
-        finally:
-            db.dispose()
+        with self.app.reading() as s:
+            for ref, job_id, _, _ in self.started:
+                ev = s.exec(
+                    select(ActivityEvent)
+                    .where(ActivityEvent.job_id == job_id, ActivityEvent.event_type == Event.PROOFS_GENERATED)
+                    .order_by(col(ActivityEvent.id).desc())
+                ).first()
+                if ev is not None:
+                    at = ev.created_at if ev.created_at.tzinfo else ev.created_at.replace(tzinfo=UTC)
+                    self.marks[ref] = at.timestamp() + offset
 
     def phase_at(self, at: float) -> str:
         """What the proof run was doing at `at`: laying items out in the server process (before the first
@@ -570,15 +554,13 @@ def machine_busy() -> tuple[float, float, float, float]:
 def postmaster_started(app: ServedApp) -> str:
     """When the PostgreSQL server the app uses was started (to notice a restart during the window)."""
     db = app.db()
+    if db.is_sqlite:
+        return "sqlite"
     try:
-        if db.is_sqlite:
-            return "sqlite"
         with db.engine.connect() as conn:
             return str(conn.execute(text("SELECT pg_postmaster_start_time()")).scalar())
     except Exception as exc:  # noqa: BLE001 - unreachable counts as "changed"
         return f"unreachable ({type(exc).__name__})"
-    finally:
-        db.dispose()
 
 
 @dataclass

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import os
-
 
 class CraftError(Exception):
     """A refusal with a message meant for people."""
@@ -36,13 +33,3 @@ class Conflict(CraftError):
 
 class PermissionDenied(CraftError):
     pass
-
-
-class DiskFull(CraftError, OSError):
-    """No space left on device, said in words for the shop. Still an OSError (errno ENOSPC), so code
-    that handles file-system errors keeps working; the task runner shows `message` (a CraftError)
-    instead of "an unexpected error (OSError)"."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.errno, self.strerror = errno.ENOSPC, os.strerror(errno.ENOSPC)

@@ -3,6 +3,7 @@ never leaves a job stuck (see `recover`) and a second click finds the work alrea
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -155,19 +156,22 @@ def _run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress]
         return None
     except Exception as exc:  # noqa: BLE001 - reported on the card and in the thread, never a traceback
         log.exception("task %s (%s) failed", task_id, kind)
-        _fail(
-            runtime,
-            task_id,
-            job_id,
-            kind,
-            actor,
-            f"an unexpected error ({type(exc).__name__}); nothing already saved was lost — try again",
-        )
+        _fail(runtime, task_id, job_id, kind, actor, _in_words(exc))
         return None
     finally:
         stop.set()
     _finish(runtime, task_id, "done", None)
     return result
+
+
+def _in_words(exc: Exception) -> str:
+    """An unexpected failure of background work, as the shop reads it on the card and in the thread."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            "the disk is full (no space left on device). Nothing already saved was lost and no partial "
+            "files are kept: free some space, then try again."
+        )
+    return f"an unexpected error ({type(exc).__name__}); nothing already saved was lost — try again"
 
 
 def _dead(task: Task) -> bool:
@@ -244,11 +248,7 @@ def recover(runtime: Runtime, resume: dict[str, Callable[[Runtime, Task], None]]
         if not _claim(runtime, task.id, "interrupted by a restart"):
             continue  # another copy recovered it first
         found += 1
-        actor = Actor.user(
-            task.params.get("actor", ""),
-            task.params.get("actor_display", ""),
-            task.params.get("actor_role", "member"),
-        )
+        actor = task_actor(task)
         what = WHAT.get(task.kind, task.kind)
         handler = (resume or {}).get(task.kind)
         if handler is not None:
@@ -270,6 +270,12 @@ def recover(runtime: Runtime, resume: dict[str, Callable[[Runtime, Task], None]]
             f"{what} was interrupted by a restart; start it again (everything saved is kept)",
         )
     return found
+
+
+def task_actor(task: Task) -> Actor:
+    """Who started the task (recorded in its params by `start`)."""
+    p = task.params
+    return Actor.user(p.get("actor", ""), p.get("actor_display", ""), p.get("actor_role", "member"))
 
 
 def _abandoned(task: Task, cutoff: datetime) -> bool:

@@ -18,6 +18,8 @@ from pipeline.proofing import ProofRun, generate_job_proofs
 from pipeline.runtime import Runtime
 from storage.models import Job, Task
 
+log = logging.getLogger(__name__)
+
 
 def preflight_now(runtime: Runtime, job_id: int, actor: Actor) -> Report:
     files_dir = runtime.settings.files_dir
@@ -87,30 +89,19 @@ def start_preflight(runtime: Runtime, ws_id: int, job_id: int, actor: Actor) -> 
 
 
 def _resume_proofs(runtime: Runtime, task: Task) -> None:
-    actor = Actor.user(
-        task.params.get("actor", ""),
-        task.params.get("actor_display", ""),
-        task.params.get("actor_role", "member"),
-    )
+    actor = tasks.task_actor(task)
     ids = task.params.get("item_ids")
     start_proofs(runtime, task.workspace_id, task.job_id or 0, actor, set(ids) if ids else None)
 
 
 def _resume_preflight(runtime: Runtime, task: Task) -> None:
-    actor = Actor.user(
-        task.params.get("actor", ""),
-        task.params.get("actor_display", ""),
-        task.params.get("actor_role", "member"),
-    )
+    actor = tasks.task_actor(task)
     start_preflight(runtime, task.workspace_id, task.job_id or 0, actor)
 
 
 # Proofs skip what is already rendered, so an interrupted run simply continues; parsing and export
 # are marked failed (the shop starts them again: the input and everything saved are kept).
 RESUMABLE = {"proofs": _resume_proofs, "preflight": _resume_preflight}
-
-
-log = logging.getLogger(__name__)
 
 
 def recover(runtime: Runtime) -> int:

@@ -70,6 +70,13 @@ def ensure_member(session: Session, ws: Workspace, user_id: str, display: str = 
     return member
 
 
+def known_member(session: Session, team_id: str, user_id: str) -> tuple[Workspace, Member] | None:
+    """The workspace and member already on record for a Slack team and user (reads only)."""
+    ws = session.exec(select(Workspace).where(Workspace.slack_team_id == team_id)).first()
+    member = _member(session, ws.id, user_id) if ws is not None else None
+    return (ws, member) if ws is not None and member is not None else None
+
+
 def _member(session: Session, workspace_id: int | None, user_id: str) -> Member | None:
     stmt = select(Member).where(Member.workspace_id == workspace_id, Member.slack_user_id == user_id)
     return session.exec(stmt).first()

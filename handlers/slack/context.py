@@ -12,12 +12,12 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from pipeline.actors import Actor
 from pipeline.runtime import Runtime
-from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
-from storage.models import Member, SeenRequest, Workspace
+from pipeline.workspaces import actor_for, ensure_member, ensure_workspace, known_member
+from storage.models import SeenRequest, Workspace
 
 log = logging.getLogger(__name__)
 _CACHE_TTL_S = 60.0
@@ -66,14 +66,10 @@ class _FirstContact:
         """A member already on record with the same name: no write transaction (on SQLite it would
         wait behind any long write, and every Slack request passes here)."""
         with self.runtime.db.read() as s:
-            ws = s.exec(select(Workspace).where(Workspace.slack_team_id == team_id)).first()
-            if ws is None:
+            found = known_member(s, team_id, user_id)
+            if found is None or (user_name and found[1].display_name != user_name[:200]):
                 return None, False
-            member = s.exec(
-                select(Member).where(Member.workspace_id == ws.id, Member.slack_user_id == user_id)
-            ).first()
-            if member is None or (user_name and member.display_name != user_name[:200]):
-                return None, False
+            ws, member = found
             return Who(ws.id, actor_for(member)), ws.name == team_id
 
     def _name_later(self, ws_id: int, team_id: str, team_name: Callable[[], str | None]) -> None:
@@ -84,27 +80,19 @@ class _FirstContact:
 
         def ask() -> None:
             try:
-                name = _safely(team_name)
+                name = team_name()
                 if name:
                     with self.runtime.db.session() as s:
                         ws = s.get(Workspace, ws_id)
                         if ws is not None and ws.name == team_id:
                             ws.name = name[:200]
-            except Exception as exc:  # noqa: BLE001 - the database may be away; asked again next time
-                log.warning("could not name the workspace: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - Slack or the database may be away; asked again later
+                log.warning("could not name the workspace after its Slack team: %s", exc)
             finally:
                 with self._lock:
                     self._naming.discard(team_id)
 
         threading.Thread(target=ask, name="workspace-name", daemon=True).start()
-
-
-def _safely(lookup: Callable[[], str | None]) -> str | None:
-    try:
-        return lookup()
-    except Exception as exc:  # noqa: BLE001 - a nicer name is not worth failing the request; asked again later
-        log.warning("could not look up the Slack workspace's name: %s", exc)
-        return None
 
 
 def _ids(body: dict[str, Any]) -> tuple[str | None, str | None, str]:

@@ -13,7 +13,6 @@ Files live under ``files_dir/exports/job-<id>/``: the sheets and manifest of exp
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import shutil
@@ -32,7 +31,7 @@ from pipeline import instance, lifecycle
 from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.catalog import job_template
-from pipeline.errors import DiskFull, InvalidInput, NotFound, TransitionRefused
+from pipeline.errors import InvalidInput, NotFound, TransitionRefused
 from pipeline.export import dxf, pdf, svg
 from pipeline.export.artwork import Artwork, ArtworkError, load_artwork
 from pipeline.export.bed import BedPlan, Slot, plan_bed
@@ -505,8 +504,8 @@ def export_job(
 
     ``output_format``/``text_mode`` default to the profile's; ``registry`` to the workspace's fonts.
     Refusals: TransitionRefused (status, preflight not run or with errors), NotFound (profile),
-    InvalidInput (format, mode, template, items, glyphs, overflow, bed too small, artwork, fonts);
-    DiskFull (an OSError too) when the disk fills up while the files are written.
+    InvalidInput (format, mode, template, items, glyphs, overflow, bed too small, artwork, fonts).
+    A file-system error (the disk full…) leaves no file of this export behind.
     """
     started = time.perf_counter()
     files_dir = Path(files_dir)
@@ -550,19 +549,13 @@ def export_job(
             _relative(zip_path, files_dir),
             [_relative(p, files_dir) for p in files],
         )
-    except BaseException as exc:
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for path in written:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            # said in words: otherwise the shop only hears of "an unexpected error (OSError)"
-            raise DiskFull(
-                "the disk is full (no space left on device) while writing the export files. Nothing was "
-                "exported and the job is unchanged: free some space, then export again."
-            ) from exc
         raise
     return ExportResult(
         export_id=row.id,

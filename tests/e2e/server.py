@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import httpx
 from sqlalchemy import create_engine, func, text
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from storage.db import Database
 from storage.models import ActivityEvent, Job, Outbox, Task
@@ -79,6 +79,7 @@ class ServedApp:
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     _log: IO[bytes] | None = None
+    _db: Database | None = None
 
     @property
     def url(self) -> str:
@@ -140,7 +141,21 @@ class ServedApp:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def db(self) -> Database:
-        return Database(self.database_url)
+        """One database handle for the test's own reads (kept across restarts of the server)."""
+        if self._db is None:
+            self._db = Database(self.database_url)
+        return self._db
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self.db().read() as s:
+            yield s
+
+    def close(self) -> None:
+        self.stop()
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
 
     def slack_client(self) -> SlackClient:
         return SlackClient(f"{self.url}/slack/events", fake=self.fake, timeout=30)
@@ -149,20 +164,16 @@ class ServedApp:
         """Wait until no task is queued or running, no outbox row is waiting, every job's thread has
         been told about its last event, and Slack has heard nothing new for a moment."""
         deadline = time.monotonic() + timeout
-        db = self.db()
-        try:
-            quiet_since, calls = time.monotonic(), -1
-            while time.monotonic() < deadline:
-                busy = _busy(db)
-                now_calls = len(self.fake.calls())
-                if now_calls != calls:
-                    calls, quiet_since = now_calls, time.monotonic()
-                if not busy and time.monotonic() - quiet_since > 1.0:
-                    return
-                time.sleep(0.2)
-            raise AssertionError(f"the app did not settle ({_busy(db)}):\n{self.log()[-3000:]}")
-        finally:
-            db.dispose()
+        quiet_since, calls = time.monotonic(), -1
+        while time.monotonic() < deadline:
+            busy = _busy(self.db())
+            now_calls = len(self.fake.calls())
+            if now_calls != calls:
+                calls, quiet_since = now_calls, time.monotonic()
+            if not busy and time.monotonic() - quiet_since > 1.0:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the app did not settle ({_busy(self.db())}):\n{self.log()[-3000:]}")
 
 
 def _busy(db: Database) -> str:
@@ -214,7 +225,7 @@ def served_app(
         try:
             yield app
         finally:
-            app.stop()
+            app.close()
 
 
 @contextmanager

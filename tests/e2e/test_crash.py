@@ -53,12 +53,8 @@ def new_shop(app: ServedApp) -> Shop:
 
 
 def task_row(app: ServedApp, kind: str) -> Task | None:
-    db = app.db()
-    try:
-        with db.read() as s:
-            return s.exec(select(Task).where(Task.kind == kind).order_by(Task.id.desc())).first()  # type: ignore[union-attr]
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        return s.exec(select(Task).where(Task.kind == kind).order_by(Task.id.desc())).first()  # type: ignore[union-attr]
 
 
 def proofed(app: ServedApp) -> int:
@@ -67,12 +63,8 @@ def proofed(app: ServedApp) -> int:
 
 
 def read(app: ServedApp, fn: Any) -> Any:
-    db = app.db()
-    try:
-        with db.read() as s:
-            return fn(s)
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        return fn(s)
 
 
 def processes_of(app: ServedApp) -> list[int]:

@@ -193,16 +193,12 @@ def _updated_view(resp: httpx.Response, callback_id: str) -> dict[str, Any]:
 
 
 def _review_batch(app: ServedApp, ref: str) -> int | None:
-    db = app.db()
-    try:
-        with db.read() as s:
-            job = s.exec(select(Job).where(Job.number == int(ref[2:]))).one()
-            batch = s.exec(
-                select(ParseBatch).where(ParseBatch.job_id == job.id, ParseBatch.state == "review")
-            ).first()
-            return batch.id if batch else None
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        job = s.exec(select(Job).where(Job.number == int(ref[2:]))).one()
+        batch = s.exec(
+            select(ParseBatch).where(ParseBatch.job_id == job.id, ParseBatch.state == "review")
+        ).first()
+        return batch.id if batch else None
 
 
 @contextmanager
@@ -237,24 +233,18 @@ def expected_posts(app: ServedApp) -> dict[str, tuple[tuple[str, Any], Counter[s
     """Per job: its card (text, blocks) as it should be now, and the thread replies that should be
     there (each event's and each sent outbox row's message text, counted)."""
     out: dict[str, tuple[tuple[str, Any], Counter[str]]] = {}
-    db = app.db()
-    try:
-        with db.read() as s:
-            for job in s.exec(select(Job).order_by(col(Job.id))):
-                ws = s.get(Workspace, job.workspace_id)
-                texts: Counter[str] = Counter()
-                for ev in s.exec(
-                    select(ActivityEvent)
-                    .where(ActivityEvent.job_id == job.id)
-                    .order_by(col(ActivityEvent.id))
-                ):
-                    texts.update(m.text for m in messages.thread_messages(ev, job))
-                for row in s.exec(select(Outbox).where(Outbox.job_id == job.id)):
-                    assert row.state == "sent", (row.kind, row.state, row.last_error)
-                    texts[_outbox_text(row)] += 1
-                out[job.ref] = (job_card(summarize(s, ws, job)), texts)
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        for job in s.exec(select(Job).order_by(col(Job.id))):
+            ws = s.get(Workspace, job.workspace_id)
+            texts: Counter[str] = Counter()
+            for ev in s.exec(
+                select(ActivityEvent).where(ActivityEvent.job_id == job.id).order_by(col(ActivityEvent.id))
+            ):
+                texts.update(m.text for m in messages.thread_messages(ev, job))
+            for row in s.exec(select(Outbox).where(Outbox.job_id == job.id)):
+                assert row.state == "sent", (row.kind, row.state, row.last_error)
+                texts[_outbox_text(row)] += 1
+            out[job.ref] = (job_card(summarize(s, ws, job)), texts)
     return out
 
 
@@ -292,21 +282,13 @@ def last_delivery(fake: FakeSlack) -> float:
 
 
 def failed_tasks(app: ServedApp) -> list[tuple[str, str | None]]:
-    db = app.db()
-    try:
-        with db.read() as s:
-            return [(t.kind, t.error) for t in s.exec(select(Task).where(Task.state == "failed"))]
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        return [(t.kind, t.error) for t in s.exec(select(Task).where(Task.state == "failed"))]
 
 
 def job_row(app: ServedApp, ref: str) -> Job:
-    db = app.db()
-    try:
-        with db.read() as s:
-            return s.exec(select(Job).where(Job.number == int(ref[2:]))).one()
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        return s.exec(select(Job).where(Job.number == int(ref[2:]))).one()
 
 
 # -- 1. Slack answers 429, then 500, for a while --------------------------------------------------------
@@ -388,14 +370,10 @@ def test_slack_429_then_500_outage_loses_and_repeats_nothing(tmp_path: Path) -> 
 
 
 def _pending_link(app: ServedApp) -> str:
-    db = app.db()
-    try:
-        with db.read() as s:
-            row = s.exec(select(Outbox).where(Outbox.kind == "approval_link")).one()
-            assert row.state != "sent"
-            return row.payload["url"]
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        row = s.exec(select(Outbox).where(Outbox.kind == "approval_link")).one()
+        assert row.state != "sent"
+        return row.payload["url"]
 
 
 # -- 2. the OpenAI API hangs during a parse ------------------------------------------------------------
@@ -426,10 +404,8 @@ def test_openai_hanging_falls_back_to_rules_and_acks_stay_fast(tmp_path: Path) -
         fell_back = time.monotonic() - started
         for ref, view_id in jobs:
             batch_id = _review_batch(app, ref)
-            db = app.db()
-            with db.read() as s:
+            with app.reading() as s:
                 batch = s.get(ParseBatch, batch_id)
-            db.dispose()
             assert batch.engine == "rules" and len(batch.items) == 4
             assert "AI parser failed (timeout after 2 s); used the rule-based parser" in batch.engine_note
             # the review window shows it, and so does the job's thread
@@ -542,15 +518,11 @@ class Prober(threading.Thread):
 
 
 def counts(app: ServedApp) -> dict[str, int]:
-    db = app.db()
-    try:
-        with db.read() as s:
-            return {
-                model.__name__: len(s.exec(select(model.id)).all())
-                for model in (Job, Item, ActivityEvent, ParseBatch, Outbox, Export)
-            }
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        return {
+            model.__name__: len(s.exec(select(model.id)).all())
+            for model in (Job, Item, ActivityEvent, ParseBatch, Outbox, Export)
+        }
 
 
 def test_postgres_restart_during_activity(tmp_path: Path) -> None:
@@ -666,26 +638,18 @@ def test_postgres_restart_during_activity(tmp_path: Path) -> None:
 
 def _proofs_done(app: ServedApp, ref: str, n: int) -> bool:
     job = job_row(app, ref)
-    db = app.db()
-    try:
-        with db.read() as s:
-            items = s.exec(select(Item).where(Item.job_id == job.id)).all()
-            return len(items) == n and all(i.proof_status != "pending" for i in items)
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        items = s.exec(select(Item).where(Item.job_id == job.id)).all()
+        return len(items) == n and all(i.proof_status != "pending" for i in items)
 
 
 def _task_state(app: ServedApp, ref: str, kind: str) -> str | None:
     job = job_row(app, ref)
-    db = app.db()
-    try:
-        with db.read() as s:
-            task = s.exec(
-                select(Task).where(Task.job_id == job.id, Task.kind == kind).order_by(col(Task.id).desc())
-            ).first()
-            return task.state if task else None
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        task = s.exec(
+            select(Task).where(Task.job_id == job.id, Task.kind == kind).order_by(col(Task.id).desc())
+        ).first()
+        return task.state if task else None
 
 
 # -- 4. the disk fills up while an export is written ----------------------------------------------------

@@ -287,33 +287,21 @@ def _job(s: Any, team: str) -> Job:
 
 
 def job_status(app: ServedApp, team: str) -> str:
-    db = app.db()
-    try:
-        with db.read() as s:
-            return _job(s, team).status
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        return _job(s, team).status
 
 
 def exports(app: ServedApp, team: str) -> list[Export]:
-    db = app.db()
-    try:
-        with db.read() as s:
-            return list(s.exec(select(Export).where(Export.job_id == _job(s, team).id).order_by("id")))
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        return list(s.exec(select(Export).where(Export.job_id == _job(s, team).id).order_by("id")))
 
 
 def item_proof_version(app: ServedApp, team: str, name: str) -> int:
-    db = app.db()
-    try:
-        with db.read() as s:
-            items = s.exec(select(Item).where(Item.job_id == _job(s, team).id)).all()
-            return next(
-                (i.proof_version or 0 for i in items if name in json.dumps(i.values, ensure_ascii=False)), 0
-            )
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        items = s.exec(select(Item).where(Item.job_id == _job(s, team).id)).all()
+        return next(
+            (i.proof_version or 0 for i in items if name in json.dumps(i.values, ensure_ascii=False)), 0
+        )
 
 
 # -- the checks ---------------------------------------------------------------------------------------
@@ -391,30 +379,26 @@ def check_files(app: ServedApp, fake: FakeSlack, lakeside: Shop, harbor: Shop) -
     leftovers = [p for p in files_dir.rglob(".*") if p.name.endswith(".part") or ".staging." in p.name]
     assert leftovers == []
 
-    db = app.db()
-    try:
-        with db.read() as s:
-            for team, count in (("T0LAKE0001", 6), ("T0HARB0001", 6)):
-                job = _job(s, team)
-                items = s.exec(select(Item).where(Item.job_id == job.id).order_by("position")).all()
-                assert len(items) == count
-                for item in items:
-                    versions = s.exec(select(ProofVersion).where(ProofVersion.item_id == item.id)).all()
-                    assert [v.version for v in versions] == list(range(1, item.proof_version + 1))
-                    for v in versions:
-                        pdf = pdfium.PdfDocument(str(files_dir / v.pdf_path))
-                        assert len(pdf) == 1
-                        with Image.open(files_dir / v.png_path) as png:
-                            assert png.width > 300 and png.height > 100
-                    latest = pdfium.PdfDocument(str(files_dir / versions[-1].pdf_path))
-                    words = latest[0].get_textpage().get_text_range()
-                    first = (item.values.get("name") or item.values.get("player name") or "").split()[0]
-                    assert first in words, (first, words)
-                tasks = s.exec(select(Task).where(Task.job_id == job.id)).all()
-                assert [t for t in tasks if t.state != "done"] == []
-            check_exports(s, files_dir, fake, lakeside, harbor)
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        for team, count in (("T0LAKE0001", 6), ("T0HARB0001", 6)):
+            job = _job(s, team)
+            items = s.exec(select(Item).where(Item.job_id == job.id).order_by("position")).all()
+            assert len(items) == count
+            for item in items:
+                versions = s.exec(select(ProofVersion).where(ProofVersion.item_id == item.id)).all()
+                assert [v.version for v in versions] == list(range(1, item.proof_version + 1))
+                for v in versions:
+                    pdf = pdfium.PdfDocument(str(files_dir / v.pdf_path))
+                    assert len(pdf) == 1
+                    with Image.open(files_dir / v.png_path) as png:
+                        assert png.width > 300 and png.height > 100
+                latest = pdfium.PdfDocument(str(files_dir / versions[-1].pdf_path))
+                words = latest[0].get_textpage().get_text_range()
+                first = (item.values.get("name") or item.values.get("player name") or "").split()[0]
+                assert first in words, (first, words)
+            tasks = s.exec(select(Task).where(Task.job_id == job.id)).all()
+            assert [t for t in tasks if t.state != "done"] == []
+        check_exports(s, files_dir, fake, lakeside, harbor)
 
 
 def check_exports(s: Any, files_dir: Path, fake: FakeSlack, lakeside: Shop, harbor: Shop) -> None:
@@ -449,20 +433,16 @@ def check_exports(s: Any, files_dir: Path, fake: FakeSlack, lakeside: Shop, harb
 
 
 def check_activity(app: ServedApp, lakeside: Shop, harbor: Shop) -> None:
-    db = app.db()
-    try:
-        with db.read() as s:
-            logs = {
-                team: [
-                    (e.event_type, e.actor_kind, e.actor_id, e.details)
-                    for e in s.exec(
-                        select(ActivityEvent).where(ActivityEvent.job_id == _job(s, team).id).order_by("id")
-                    )
-                ]
-                for team in ("T0LAKE0001", "T0HARB0001")
-            }
-    finally:
-        db.dispose()
+    with app.reading() as s:
+        logs = {
+            team: [
+                (e.event_type, e.actor_kind, e.actor_id, e.details)
+                for e in s.exec(
+                    select(ActivityEvent).where(ActivityEvent.job_id == _job(s, team).id).order_by("id")
+                )
+            ]
+            for team in ("T0LAKE0001", "T0HARB0001")
+        }
     anna, bruno, clara = ("user", "U0ANNA0001"), ("user", "U0BRUNO001"), ("user", "U0CLARA001")
     system = ("system", "system")
 
