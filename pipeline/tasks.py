@@ -72,7 +72,7 @@ def _new_task(
     running = s.exec(
         select(Task).where(Task.job_id == job_id, Task.kind == kind, col(Task.state).in_(ACTIVE))
     ).first()
-    if running is not None and _dead(running):
+    if running is not None and _abandoned(running, utcnow() - STALE_AFTER):
         # nobody works on it any more (its process died, or let go of it while the database was
         # away): it is not coming back, so it must not block the job
         running.state, running.finished_at = "failed", utcnow()
@@ -174,14 +174,6 @@ def _in_words(exc: Exception) -> str:
     return f"an unexpected error ({type(exc).__name__}); nothing already saved was lost — try again"
 
 
-def _dead(task: Task) -> bool:
-    """An active task nobody works on any more (see `_abandoned`, which recover() uses)."""
-    beat = task.heartbeat_at or task.started_at or task.created_at
-    if task.owner == instance.tag():
-        return task.id not in _mine
-    return instance.is_dead(task.owner) or (task.state == "running" and beat < utcnow() - STALE_AFTER)
-
-
 def _heartbeat(runtime: Runtime, task_id: int, stop: threading.Event) -> None:
     """Keep a running task's heartbeat fresh while its work runs, progress or not (a long parse has
     none), so that only tasks of a dead process ever look stale."""
@@ -279,6 +271,7 @@ def task_actor(task: Task) -> Actor:
 
 
 def _abandoned(task: Task, cutoff: datetime) -> bool:
+    """Nobody works on this active task any more (`cutoff`: heartbeats older than this are silence)."""
     if task.owner == instance.tag():
         return task.id not in _mine  # this process's own, no longer in its hands
     # another copy's: gone if its process on this machine is, or silent for too long (another machine)
