@@ -514,10 +514,11 @@ class ApprovalPages:
 
     # -- POST /approve/<token>/items/<item>
 
-    async def decide(self, request: Request) -> Response:
+    async def _posted(self, request: Request, token: str) -> Response | dict[str, str]:
+        """The checks every decision passes first (rate limit, a live link, a form of sane size, the
+        CSRF token): the form, or the page that refuses it."""
         if response := self._limited(request):
             return response
-        token, item_id = request.path_params["token"], request.path_params["item_id"]
         link_id = await self._run(self._link_id, token)
         if link_id is None:
             return self.neutral(request)
@@ -526,6 +527,13 @@ class ApprovalPages:
             return self._too_large(request, token)
         if not self.csrf.check(link_id, form.get("csrf")):
             return self._csrf_failed(request, token)
+        return form
+
+    async def decide(self, request: Request) -> Response:
+        token, item_id = request.path_params["token"], request.path_params["item_id"]
+        form = await self._posted(request, token)
+        if isinstance(form, Response):
+            return form
         version = _int(form.get("version"))
         decision, note = form.get("decision", ""), form.get("note")
         return await self._run(self._decide, request, token, item_id, version or 0, decision, note)
@@ -631,17 +639,10 @@ class ApprovalPages:
         return self._html(request, "confirm_all.html", ready=ready, changed=changed, **ctx)
 
     async def approve_all(self, request: Request) -> Response:
-        if response := self._limited(request):
-            return response
         token = request.path_params["token"]
-        link_id = await self._run(self._link_id, token)
-        if link_id is None:
-            return self.neutral(request)
-        form = await read_form(request)
-        if form is None:
-            return self._too_large(request, token)
-        if not self.csrf.check(link_id, form.get("csrf")):
-            return self._csrf_failed(request, token)
+        form = await self._posted(request, token)
+        if isinstance(form, Response):
+            return form
         shown = parse_shown(form.get("shown"))
         if form.get("confirm") != "yes":
             url = f"{self._base(request)}/{token}/approve-all?{urlencode({'shown': form.get('shown', '')})}"
