@@ -1,4 +1,4 @@
-"""The Home tab: the dashboard of product.md §2, within Slack's 100-block limit."""
+"""The Home tab: the dashboard of docs/slack.md ("Home tab"), within Slack's 100-block limit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Customer approval (product.md §8): links, the page's data, decisions, and the shop's own shortcuts.
+"""Customer approval (docs/proofs-and-approval.md): links, the page's data, decisions, and the shop's
+own shortcuts.
 
 No HTTP here: `handlers/approval.py` is the door. Tokens are never stored or logged; a link is found by
 the sha256 of its token. Decisions are bound to the proof version the customer saw, and the unique key

@@ -297,7 +297,8 @@ def _remove_items(session: Session, job: Job) -> int:
 
 
 def mark_items_changed(session: Session, job: Job, actor: Actor, *, reason: str) -> None:
-    """Items, mapping or template changed: preflight is stale and approvals lapse (product.md §2)."""
+    """Items, mapping or template changed: preflight is stale and approvals lapse
+    (docs/jobs.md, "What a change does")."""
     if job.status == S.COMPLETED:  # only an admin's reopen (completed → proofing) may change a done order
         raise InvalidInput({"job": f"{job.ref} is completed: an owner or admin reopens it before it changes"})
     job.preflight_ran_at = None

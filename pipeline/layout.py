@@ -1,4 +1,4 @@
-"""The layout engine: fit each field's text into its box with real font metrics (product.md §6).
+"""The layout engine: fit each field's text into its box with real font metrics (docs/layout.md).
 
 One glyph run per (fonts, text), shaped once with HarfBuzz (kerning and ligatures on), is what
 everything is computed from and what the proof and the laser export draw. The rules:

@@ -1,4 +1,5 @@
-"""The job status table of product.md §2 and its guards. Nothing moves a job's status but `move`."""
+"""The job status table of docs/jobs.md ("Transition table") and its guards. Nothing moves a job's
+status but `move`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Machine profiles (product.md §10): how a workspace's lasers want their files.
+"""Machine profiles (docs/export.md, "Machine profiles"): how a workspace's lasers want their files.
 
 Lengths are entered in the profile's unit (``mm`` or ``in``: bed size, margin and gap alike) and
 stored in millimetres; ``units`` remembers how the shop entered them so they can be shown back the
@@ -48,8 +48,8 @@ class Builtin:
     text_mode: str
 
 
-# Curves for both: the laser PC then needs no fonts (product.md §10); a shop that wants live text
-# switches the mode per export or edits the profile.
+# Curves for both: the laser PC then needs no fonts (docs/export.md, "Curves and text"); a shop that
+# wants live text switches the mode per export or edits the profile.
 BUILTINS = (
     Builtin("CO2 600×400", 600, 400, "mm", 5, 3, "svg", "curves"),
     Builtin("Bed 24×12 in", 24, 12, "in", 0.25, 0.125, "pdf", "curves"),

@@ -1,4 +1,5 @@
-"""Field mapping (product.md §4): parsed columns → a template's field keys, with transforms and serials.
+"""Field mapping (docs/parsing.md, "Field mapping"): parsed columns → a template's field keys, with
+transforms and serials.
 
 The mapping is stored per job as JSON (`FieldMapping.to_dict()` / `from_dict()`); raw parsed values
 stay with the items so a mapping can be changed later without loss.

@@ -1,4 +1,4 @@
-"""Preflight (product.md §9): every item checked against its template, from the same layout results
+"""Preflight (docs/preflight.md): every item checked against its template, from the same layout results
 the proof drew. Errors block production_ready and export; warnings do not; info is for awareness."""
 
 from __future__ import annotations

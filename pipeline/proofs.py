@@ -1,4 +1,5 @@
-"""Proofs (product.md §7): a true-size PDF and PNG per item, the job proof sheet, and batch generation.
+"""Proofs (docs/proofs-and-approval.md, "Proofs"): a true-size PDF and PNG per item, the job proof
+sheet, and batch generation.
 
 The PDF draws the base artwork, then every glyph of the item's layout as a filled outline (the same
 glyph run the laser export draws), then a diagonal "PROOF" watermark. Fields that overflow or hold

@@ -1,4 +1,4 @@
-"""The scheduler's scans (product.md §11 "Scheduler"): due dates, preflight errors that sit, approvals that
+"""The scheduler's scans (docs/slack.md, "Scheduler"): due dates, preflight errors that sit, approvals that
 wait, approval links that expire, and the daily digest.
 
 Slack-free: a scan works out what to say (the `Alert` classes below), has it rendered by the caller's

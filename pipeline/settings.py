@@ -1,4 +1,4 @@
-"""One typed settings object, read from the environment variables named in architecture.md."""
+"""One typed settings object, read from the environment variables named in README.md ("Configuration")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The database tables: everything product.md §1 names, with the whole product in mind.
+"""The database tables: everything docs/jobs.md ("Words") names, with the whole product in mind.
 
 Times are timezone-aware UTC (`utcnow()`); sqlmodel's UTCDateTime keeps them so on both databases.
 JSON columns hold structured values (parsed values, layouts, mappings, details) that are read whole.

@@ -1,4 +1,4 @@
-"""The machine-ready export (product.md §10): items on laser beds as SVG, PDF or DXF sheets, plus a
+"""The machine-ready export (docs/export.md): items on laser beds as SVG, PDF or DXF sheets, plus a
 manifest, packed as a zip. ``export_job`` is the use case; the modules below it are:
 
 * ``bed``: the grid placement; ``sheet``: what a writer draws;

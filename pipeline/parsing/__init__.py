@@ -1,4 +1,4 @@
-"""Parsing messy orders into items (product.md §3).
+"""Parsing messy orders into items (docs/parsing.md).
 
 parse_order(text=..., ai=AiSettings.from_env())    pick the engine and parse
 parse_text(text)                                    rule-based, pasted text

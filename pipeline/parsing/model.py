@@ -1,4 +1,4 @@
-"""Result types shared by both parsing engines (the contract of product.md §3)."""
+"""Result types shared by both parsing engines (the contract of docs/parsing.md, "Output")."""
 
 from __future__ import annotations
 

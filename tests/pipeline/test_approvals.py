@@ -1,4 +1,5 @@
-"""Customer approval use cases (product.md §8), on SQLite and PostgreSQL, with real PNG proofs."""
+"""Customer approval use cases (docs/proofs-and-approval.md), on SQLite and PostgreSQL, with real
+PNG proofs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The machine-ready export (product.md §10), on SQLite and PostgreSQL, checked by opening the files."""
+"""The machine-ready export (docs/export.md), on SQLite and PostgreSQL, checked by opening the files."""
 
 from __future__ import annotations
 

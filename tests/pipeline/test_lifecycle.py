@@ -1,4 +1,5 @@
-"""Every transition of product.md §2, allowed and refused, with its guard and its log entry."""
+"""Every transition of docs/jobs.md ("Transition table"), allowed and refused, with its guard and
+its log entry."""
 
 from __future__ import annotations
 

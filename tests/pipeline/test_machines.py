@@ -1,4 +1,4 @@
-"""Machine profiles (product.md §10) on SQLite and PostgreSQL."""
+"""Machine profiles (docs/export.md, "Machine profiles") on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

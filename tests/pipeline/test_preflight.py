@@ -1,4 +1,4 @@
-"""Preflight on both databases: every code of product.md §9 from real layouts of a small custom
+"""Preflight on both databases: every code of docs/preflight.md from real layouts of a small custom
 template, what run_preflight stores and logs, and how it moves a job on (or never does)."""
 
 from __future__ import annotations
