@@ -137,6 +137,8 @@ def _work(data: bytes, filename: str) -> dict[str, Any]:
 def main() -> None:
     """The worker: bytes on stdin; file name, memory and CPU limits in argv; one JSON object on stdout."""
     filename, memory_limit, cpu_limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    from . import files, workbook  # noqa: F401 - imported before the limits, which are for the file
+
     _limit(memory_limit, cpu_limit)
     data = sys.stdin.buffer.read()
     try:
@@ -145,5 +147,12 @@ def main() -> None:
         answer = {"error": str(exc)}
     except MemoryError:
         answer = {"error": TOO_BIG}
+    except Exception as exc:  # a reader library failing on a damaged file: a sentence, the rest in the log
+        import traceback
+
+        traceback.print_exc()
+        answer = {
+            "error": f"The file could not be read ({type(exc).__name__}); save it again and re-upload it."
+        }
     sys.stdout.write(json.dumps(answer, ensure_ascii=False))
     sys.stdout.flush()
