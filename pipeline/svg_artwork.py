@@ -2,8 +2,9 @@
 
 Artwork comes from a shop's template import, so it is untrusted. It must be self-contained: the
 loader refuses any reference to something outside the file (other files, URLs, entities, XInclude,
-stylesheets, scripts, foreign objects) and names it, so the shop can fix the file. The only
-outside data allowed is an inline PNG or JPEG (`data:image/png;base64,...`). Size and element caps
+stylesheets, scripts, foreign objects) and names it, so the shop can fix the file. Embedded
+raster images (`data:` links) are refused too: the proof renderer cannot draw them, and a picture
+belongs in PNG or JPEG artwork. Only links inside the file (`#id`) are followed. Size and element caps
 keep a huge file from stalling an import. The checked tree is handed to svglib with no file path,
 so svglib has nothing to resolve references against.
 """
@@ -19,12 +20,11 @@ from lxml import etree
 
 MAX_SVG_BYTES = 1024 * 1024
 MAX_SVG_ELEMENTS = 2_000
-SELF_CONTAINED = "artwork must be self-contained (embed images as data:image/png or data:image/jpeg)"
+SELF_CONTAINED = "artwork must be self-contained (only links inside the file, like #id, are allowed)"
 
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 _FORBIDDEN_TAGS = {"script", "foreignObject", "iframe", "object", "embed", "audio", "video", "handler"}
-_INLINE_IMAGE = re.compile(r"^\s*data:image/(png|jpe?g);base64,", re.IGNORECASE)
 _URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
 _IMPORT = re.compile(r"@import\s+(?:url\()?\s*['\"]?([^'\")\s;]*)", re.IGNORECASE)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -95,7 +95,7 @@ def _check_node(node: Any) -> None:
     for name, value in node.attrib.items():
         attr = etree.QName(name).localname
         if attr == "href" or name == _XLINK_HREF:
-            _check_href(qname.localname, value)
+            _check_href(value)
         elif attr.lower().startswith("on"):
             raise ArtworkRefused(f"artwork has a script attribute ({attr}); {SELF_CONTAINED}")
         else:
@@ -104,12 +104,15 @@ def _check_node(node: Any) -> None:
         _check_css(node.text)
 
 
-def _check_href(tag: str, value: str) -> None:
+def _check_href(value: str) -> None:
     ref = value.strip()
     if ref.startswith("#") and len(ref) > 1:
         return  # a part of this same file
-    if tag == "image" and _INLINE_IMAGE.match(ref):
-        return
+    if ref.lower().startswith("data:"):
+        raise ArtworkRefused(
+            f"artwork embeds an image ({ref[:30]}...); SVG artwork must be vectors only "
+            "(use a PNG or JPEG file as the artwork for a picture)"
+        )
     raise _refer(ref or "an empty link")
 
 
