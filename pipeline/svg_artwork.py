@@ -52,13 +52,17 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def check_svg_bytes(data: bytes) -> Any:
-    """Parse and check SVG bytes; the lxml root element, or ArtworkRefused with the reason."""
-    if len(data) > MAX_SVG_BYTES:
+def _check_size(size: int) -> None:
+    if size > MAX_SVG_BYTES:
         raise ArtworkRefused(
-            f"the SVG is {len(data) / 1_048_576:.1f} MB; artwork may be at most "
+            f"the SVG is {size / 1_048_576:.1f} MB; artwork may be at most "
             f"{MAX_SVG_BYTES // 1024:,} KB (simplify it or save it as a PNG)"
         )
+
+
+def check_svg_bytes(data: bytes) -> Any:
+    """Parse and check SVG bytes; the lxml root element, or ArtworkRefused with the reason."""
+    _check_size(len(data))
     if _ENTITY.search(data) or _DOCTYPE_SUBSET.search(data):
         raise ArtworkRefused(f"artwork declares XML entities (<!ENTITY ...>); {SELF_CONTAINED}")
     try:
@@ -128,6 +132,7 @@ def _check_css(text: str) -> None:
 def check_svg_file(path: Path) -> Any:
     """Check an SVG file without reading more than the size cap; the lxml root element."""
     try:
+        _check_size(path.stat().st_size)
         with open(path, "rb") as fh:
             data = fh.read(MAX_SVG_BYTES + 1)
     except OSError as exc:

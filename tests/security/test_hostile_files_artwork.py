@@ -168,7 +168,10 @@ def test_a_big_svg_is_refused_at_once(tmp_path: Path) -> None:
     started = time.monotonic()
     problem = check_artwork(folder / "art.svg")
     elapsed = time.monotonic() - started
-    assert problem is not None and "MB; artwork may be at most 1,024 KB" in problem
+    assert (
+        problem is not None
+        and f"is {len(data) / 1_048_576:.1f} MB; artwork may be at most 1,024 KB" in problem
+    )
     assert elapsed < 3.0, f"refusing a {len(data):,}-byte SVG took {elapsed:.1f} s"
 
 
