@@ -81,6 +81,8 @@ def parse_upload(
             raise ParseError(TOO_SLOW if proc.returncode in (-24, 152) else TOO_BIG)
         raise ParseError(TOO_BIG if "MemoryError" in tail else "The file could not be read; save it again.")
     if "error" in answer:
+        if proc.stderr:  # a reader library failed: keep its traceback for the operator
+            log.warning("parsing %r failed: %s", filename, proc.stderr.decode("utf-8", "replace")[-2000:])
         raise ParseError(str(answer["error"]))
     if "text" in answer:
         return Upload(text=answer["text"], encoding=answer["encoding"])
@@ -151,8 +153,13 @@ def main() -> None:
         import traceback
 
         traceback.print_exc()
-        answer = {
-            "error": f"The file could not be read ({type(exc).__name__}); save it again and re-upload it."
-        }
+        # under the address-space limit, C libraries (zlib, libxml2) report failed allocations as their
+        # own errors ("Out of memory while decompressing data", "Memory allocation failed")
+        if any(word in str(exc).lower() for word in ("memory", "alloc")):
+            answer = {"error": TOO_BIG}
+        else:
+            answer = {
+                "error": f"The file could not be read ({type(exc).__name__}); save it again and re-upload it."
+            }
     sys.stdout.write(json.dumps(answer, ensure_ascii=False))
     sys.stdout.flush()
