@@ -136,14 +136,16 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     from pipeline.items import ai_settings
     from pipeline.parsing import ParseError, parse_order
+    from pipeline.parsing.files import MAX_FILE_BYTES
 
     settings = _settings()
     try:
+        # one byte over the limit is enough for the size check to refuse it
         if args.file == "-":
-            data, name = sys.stdin.buffer.read(), "stdin.txt"
+            data, name = sys.stdin.buffer.read(MAX_FILE_BYTES + 1), "stdin.txt"
         else:
             with open(args.file, "rb") as fh:
-                data, name = fh.read(), os.path.basename(args.file)
+                data, name = fh.read(MAX_FILE_BYTES + 1), os.path.basename(args.file)
         result = parse_order(data=data, filename=name, ai=ai_settings(settings))
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)

@@ -523,6 +523,11 @@ class UploadedFontInfo:
     sha256: str
 
 
+_SFNT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true")
+"""The first bytes of a single TrueType or OpenType face; fontTools also opens WOFF, which is refused."""
+_WEB_FONT_MAGIC = {b"wOFF": "WOFF", b"wOF2": "WOFF2"}
+
+
 def validate_font_bytes(data: bytes, filename: str = "font.ttf") -> UploadedFontInfo:
     """Check that ``data`` is one TTF/OTF face with a cmap and outlines, else raise FontValidationError."""
     label = Path(filename).name or "the file"
@@ -537,6 +542,15 @@ def validate_font_bytes(data: bytes, filename: str = "font.ttf") -> UploadedFont
         raise FontValidationError(f"{label}: the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     if data[:4] == b"ttcf":
         raise FontValidationError(f"{label}: font collections (.ttc) are not supported; upload a single face")
+    if data[:4] in _WEB_FONT_MAGIC:
+        raise FontValidationError(
+            f"{label}: this is a {_WEB_FONT_MAGIC[data[:4]]} web font renamed {ext}; "
+            "upload the original TrueType (.ttf) or OpenType (.otf) file"
+        )
+    if data[:4] not in _SFNT_MAGIC:
+        raise FontValidationError(
+            f"{label}: this is not a font file (it does not start like a TrueType or OpenType font)"
+        )
     try:
         tt = TTFont(io.BytesIO(data), lazy=False)
     except Exception:

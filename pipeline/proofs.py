@@ -45,11 +45,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
-from svglib.svglib import svg2rlg
 
 from pipeline.files import write_atomic
 from pipeline.fonts import LAST_RESORT_FAMILY, FontRegistry, LoadedFont, default_registry, load_font
 from pipeline.layout import FieldLayout, ItemLayout, layout_item, normalize_text
+from pipeline.svg_artwork import ArtworkRefused, load_svg
 from pipeline.templates import Template
 
 PROOF_RENDER_VERSION = 1  # part of every proof input hash: bump when drawing changes
@@ -276,9 +276,10 @@ def _artwork(path: Path) -> Any:
     art = _ARTWORK.get(key)
     if art is None:
         if path.suffix.lower() == ".svg":
-            art = svg2rlg(str(path))
-            if art is None or art.width <= 0 or art.height <= 0:
-                raise ProofError(f"artwork {path} is not a usable SVG")
+            try:
+                art = load_svg(path)
+            except ArtworkRefused as exc:
+                raise ProofError(f"artwork {path.name}: {exc}") from None
         else:
             art = ImageReader(str(path))
         _ARTWORK[key] = art

@@ -17,7 +17,6 @@ import json
 import math
 import re
 import tomllib
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, fields
 from dataclasses import field as dc_field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, Literal, get_args
 import tomli_w
 
 from pipeline.fonts import FontRegistry, Weight, file_sha256
+from pipeline.svg_artwork import ArtworkRefused, load_svg
 
 Align = Literal["left", "center", "right"]
 VAlign = Literal["top", "middle", "bottom"]
@@ -367,19 +367,9 @@ def check_artwork(path: Path) -> str | None:
         return "file not found"
     if ext == ".svg":
         try:
-            root = ET.parse(path).getroot()
-        except (ET.ParseError, OSError) as exc:
-            return f"not a readable SVG ({exc})"
-        if not root.tag.endswith("svg"):
-            return "not an SVG document (the root element is not <svg>)"
-        from svglib.svglib import svg2rlg
-
-        try:
-            drawing = svg2rlg(str(path))
-        except Exception as exc:  # svglib raises assorted errors on odd input
-            return f"the SVG could not be converted ({type(exc).__name__}: {exc})"
-        if drawing is None or drawing.width <= 0 or drawing.height <= 0:
-            return "the SVG has no size (give it width/height or a viewBox)"
+            load_svg(path)
+        except ArtworkRefused as exc:
+            return str(exc)
         return None
     from PIL import Image, UnidentifiedImageError
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from threading import Lock
 
 from reportlab.graphics import shapes as rl
-from svglib.svglib import svg2rlg
 
+from pipeline.svg_artwork import ArtworkRefused, load_svg
 from pipeline.templates import Template
 
 MM_PER_PT = 25.4 / 72.0
@@ -355,9 +355,10 @@ def _walk(node: object, m: Matrix, shapes: list[ArtShape], warnings: set[str]) -
 
 
 def _vector(path: Path, width_mm: float, height_mm: float) -> Artwork:
-    drawing = svg2rlg(str(path))
-    if drawing is None or drawing.width <= 0 or drawing.height <= 0:
-        raise ArtworkError(f"artwork {path.name} is not a usable SVG")
+    try:
+        drawing = load_svg(path)
+    except ArtworkRefused as exc:
+        raise ArtworkError(f"artwork {path.name}: {exc}") from None
     # drawing space (y up, drawing.width x drawing.height) -> item mm (y down), stretched like the proof
     m: Matrix = (width_mm / drawing.width, 0.0, 0.0, -height_mm / drawing.height, 0.0, height_mm)
     shapes: list[ArtShape] = []

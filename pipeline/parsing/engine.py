@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 from .ai import AiSettings, parse_with_ai
-from .files import is_table_upload, parse_file, read_text_file
 from .lexicon import is_header_cell
 from .model import ParseError, ParseResult
 from .rules import check_text, parse_text
+from .sandbox import parse_upload
 
 
 def parse_order(
@@ -29,17 +29,16 @@ def parse_order(
     """
     notes: list[str] = []
     if data is not None:
-        name = filename or "upload"
-        if is_table_upload(data, name):
-            result = parse_file(data, name)
+        # the file is read in a separate process with memory and time limits (sandbox.py)
+        upload = parse_upload(data, filename or "upload")
+        if upload.result is not None:
             if ai:
-                result.engine_note = (
+                upload.result.engine_note = (
                     "rule-based table reader (the file has its columns already; AI not needed)"
                 )
-            return result
-        decoded = read_text_file(data, name)
-        text = decoded.text
-        notes.append(f"Read as {decoded.encoding}.")
+            return upload.result
+        text = upload.text
+        notes.append(f"Read as {upload.encoding}.")
     if text is None:
         raise ParseError("Nothing to parse: paste the order's text or upload a file.")
     check_text(text)

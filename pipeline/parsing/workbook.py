@@ -1,4 +1,9 @@
-"""Excel workbooks (.xlsx) through openpyxl in read-only mode, with cached formula values."""
+"""Excel workbooks (.xlsx) through openpyxl in read-only mode, with cached formula values.
+
+The archive is checked first (pipeline/parsing/archive.py); sheets are then streamed row by row,
+never padded to the width a sheet declares, and reading stops with a sentence at the row, column
+and cell caps.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,18 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
+from .archive import check_workbook_archive
 from .lexicon import check_name, last_first, normalize_text
 from .model import ParseError, ParseResult
 from .tables import MAX_ROWS, Row, build_table
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+\d+:[A-Z]+\d+)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+MAX_COLUMNS = 256
+"""Columns read per sheet; cells further right are refused (an order list has a handful)."""
+MAX_CELLS = 1_000_000
+"""Filled cells read per sheet."""
+_SCAN_CHUNK = 1024 * 1024
 _ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!", "#CALC!"})
 
 
@@ -35,30 +46,57 @@ def cell_text(value: Any) -> str:
     return normalize_text(str(value))
 
 
-def _sheet_xml(archive: zipfile.ZipFile | None, ws: Any) -> bytes:
+def _scan_sheet(archive: zipfile.ZipFile | None, ws: Any) -> tuple[list[bytes], bool]:
+    """The merged ranges of a sheet and whether it holds formulas, read in chunks (never whole)."""
     path = getattr(ws, "_worksheet_path", None)
     if archive is None or not path:
-        return b""
+        return [], False
+    merges: list[bytes] = []
+    formulas = False
+    tail = b""
     try:
-        return archive.read(path.lstrip("/"))
+        with archive.open(path.lstrip("/")) as fh:
+            while chunk := fh.read(_SCAN_CHUNK):
+                window = tail + chunk
+                formulas = formulas or bool(_FORMULA.search(window))
+                # a tag cut at the window's end is found whole in the next window
+                cut = max(0, len(window) - 200)
+                merges.extend(m.group(1) for m in _MERGE.finditer(window) if m.end() <= cut)
+                tail = window[cut:]
+            merges.extend(m.group(1) for m in _MERGE.finditer(tail))
     except KeyError:
-        return b""
+        return [], False
+    return list(dict.fromkeys(merges)), formulas
 
 
 def _read_sheet(ws: Any) -> list[list[Any]]:
+    ws.reset_dimensions()  # the declared <dimension> is not trusted: rows come as wide as their cells
     rows: list[list[Any]] = []
+    cells = 0
     for values in ws.iter_rows(min_row=1, min_col=1, values_only=True):
-        rows.append(list(values))
+        row = list(values)
+        while row and row[-1] in (None, ""):
+            row.pop()
+        if len(row) > MAX_COLUMNS:
+            raise ParseError(
+                f"The sheet {ws.title!r} has cells beyond column {get_column_letter(MAX_COLUMNS)} "
+                f"(row {len(rows) + 1}); export just the columns the order uses."
+            )
+        cells += sum(v not in (None, "") for v in row)
+        if cells > MAX_CELLS:
+            raise ParseError(
+                f"The sheet {ws.title!r} has more than {MAX_CELLS:,} filled cells; "
+                "split it into smaller files."
+            )
+        rows.append(row)
         if len(rows) > MAX_ROWS:
             raise ParseError(
                 f"The sheet {ws.title!r} has more than {MAX_ROWS:,} rows; split it into smaller files."
             )
-    while rows and all(v is None or v == "" for v in rows[-1]):
+    while rows and not rows[-1]:
         rows.pop()
-    width = max(
-        (max((i + 1 for i, v in enumerate(r) if v not in (None, "")), default=0) for r in rows), default=0
-    )
-    return [r[:width] + [None] * (width - len(r)) for r in rows]
+    width = max((len(r) for r in rows), default=0)
+    return [r + [None] * (width - len(r)) for r in rows]
 
 
 def _list_score(rows: list[list[Any]]) -> int:
@@ -74,6 +112,7 @@ def _list_score(rows: list[list[Any]]) -> int:
 
 def parse_xlsx(data: bytes) -> ParseResult:
     """Read the sheet that holds the list (first non-empty, or the most list-like of several)."""
+    check_workbook_archive(data)
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for damaged files
@@ -103,9 +142,9 @@ def parse_xlsx(data: bytes) -> ParseResult:
         )
         note = f"Read sheet {ws.title!r} of {len(sheets)} ({names}): {why}."
     notes = [note]
-    xml = _sheet_xml(archive, ws)
-    _fill_merged(rows, xml, notes)
-    flags = _formula_flags(data, ws.title, rows) if _FORMULA.search(xml) else {}
+    merges, has_formulas = _scan_sheet(archive, ws)
+    _fill_merged(rows, merges, notes)
+    flags = _formula_flags(data, ws.title, rows) if has_formulas else {}
     table_rows = []
     for r, values in enumerate(rows, 1):
         cells = [cell_text(v) for v in values]
@@ -122,9 +161,9 @@ def parse_xlsx(data: bytes) -> ParseResult:
     return result
 
 
-def _fill_merged(rows: list[list[Any]], xml: bytes, notes: list[str]) -> None:
+def _fill_merged(rows: list[list[Any]], merges: list[bytes], notes: list[str]) -> None:
     """Cells merged down several rows hold their value only in the top cell; copy it down."""
-    for ref in _MERGE.findall(xml):
+    for ref in merges:
         min_col, min_row, max_col, max_row = range_boundaries(ref.decode())
         if max_row == min_row or min_row > len(rows):
             continue
@@ -141,8 +180,11 @@ def _formula_flags(data: bytes, title: str, rows: list[list[Any]]) -> dict[int, 
     """Formula cells that have no cached value (the file was never recalculated and saved by Excel)."""
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     flags: dict[int, list[str]] = {}
+    width = max(1, max((len(r) for r in rows), default=0))
     try:
-        for r, formulas in enumerate(wb[title].iter_rows(min_row=1, min_col=1, values_only=True), 1):
+        sheet = wb[title]
+        sheet.reset_dimensions()
+        for r, formulas in enumerate(sheet.iter_rows(min_row=1, max_col=width, values_only=True), 1):
             if r > len(rows):
                 break
             for c, f in enumerate(formulas, 1):
