@@ -10,6 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import modals
+from bot.channels import PICK_A_CHANNEL, channel_for
 from bot.modals import V
 from handlers.slack import downloads, jobflow
 from handlers.slack.context import Who, first_time_in
@@ -95,7 +96,9 @@ def register(app: App, runtime: Runtime) -> None:
         ack(response_action="errors", errors=mapped)
 
     @app.view(V.NEW_JOB)
-    def new_job(ack: Ack, view: dict[str, Any], context: BoltContext, body: dict[str, Any]) -> None:
+    def new_job(
+        ack: Ack, view: dict[str, Any], context: BoltContext, body: dict[str, Any], client: WebClient
+    ) -> None:
         who: Who = context["who"]
         v = values_of(view)
         fields = {k: v.get(k) for k in ("customer_name", "customer_email", "reference", "due_date", "notes")}
@@ -111,8 +114,12 @@ def register(app: App, runtime: Runtime) -> None:
             errors(ack, exc, set(fields), "customer_name")
             return
         runtime.notifier.job_changed(job_id, Event.JOB_CREATED)
+        with runtime.db.read() as s:
+            ws = s.get(Workspace, who.ws_id)
+        # no channel of its own and the default one belongs to another workspace: say where to set one
+        notice = None if channel_for(runtime, client, ws) else PICK_A_CHANNEL
         # straight into parse: the same window turns into the parse step
-        ack(response_action="update", view=modals.parse_modal(ref, customer, has_items=False))
+        ack(response_action="update", view=modals.parse_modal(ref, customer, has_items=False, error=notice))
 
     @app.view(V.PARSE)
     def parse(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
