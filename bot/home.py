@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.blocks import A, Block, button, clip, context, esc, list_line, options, plain, section
+from bot.channels import PICK_A_CHANNEL, known_not_owner
 from pipeline import jobs
 from pipeline.activity import recent
 from pipeline.jobs import JobPage
@@ -143,11 +144,8 @@ def render_home(runtime: Runtime, ws_id: int, state: HomeState) -> dict[str, Any
         ids = {ev.job_id for ev in events if ev.job_id}
         refs = {j.id: j.ref for j in s.exec(select(Job).where(col(Job.id).in_(ids)))} if ids else {}
         problems = []
-        if not (ws.production_channel or runtime.settings.channel):
-            problems.append(
-                "No production channel is configured, so job cards and alerts are waiting. "
-                "An admin can type `/job channel` in the channel where they should go."
-            )
+        if not ws.production_channel and known_not_owner(runtime, ws.slack_team_id):
+            problems.append(PICK_A_CHANNEL)
     return home_view(state, page, counts, events, refs, problems)
 
 

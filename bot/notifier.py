@@ -23,6 +23,7 @@ from sqlmodel import col, func, select
 
 from bot import messages
 from bot.blocks import job_card
+from bot.channels import channel_for
 from bot.home import VIEWERS, render_home
 from pipeline.runtime import Runtime
 from pipeline.summary import summarize
@@ -91,7 +92,7 @@ class SlackNotifier:
                     lock_conn.commit()
 
     def _channel(self, ws: Workspace) -> str | None:
-        return ws.production_channel or self.runtime.settings.channel
+        return channel_for(self.runtime, self.client, ws)
 
     # activity events → card + thread replies ----------------------------------------------------
     def _send_events(self) -> int:

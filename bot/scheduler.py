@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.blocks import Block, clip, context, esc, list_line, section
+from bot.channels import adopt_defaults
 from pipeline.lifecycle import LABELS
 from pipeline.runtime import Runtime
 from pipeline.scheduler import (
@@ -171,17 +172,28 @@ class SchedulerService:
         self.interval_s = interval_s or runtime.settings.scheduler_interval_s
         self._scheduler: BackgroundScheduler | None = None
         self._sender: Any = None
+        self._client: Any = None
         self._lock = threading.Lock()
 
     def run_once(self, now: datetime | None = None) -> ScanResult:
         """One scan now (or at `now`); safe to call while the background job runs."""
         with self._lock:
+            # the default channel stands in only for the workspace that owns it (see bot/channels.py)
+            adopt_defaults(self.runtime, self._slack_client())
             return scan(
                 self.runtime.db,
                 render_alert,
                 now or self.clock(),
-                fallback_channel=self.runtime.settings.channel,
             )
+
+    def _slack_client(self) -> Any:
+        if self.runtime.settings.slack_bot_token is None or not self.runtime.settings.channel:
+            return None
+        if self._client is None:
+            from bot.slack_app import make_client
+
+            self._client = make_client(self.runtime)
+        return self._client
 
     def run_once_and_send(self) -> tuple[ScanResult, int]:
         """`python app.py scheduler --once`: one scan, then one round of the Slack sender (if Slack is

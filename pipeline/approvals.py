@@ -27,7 +27,7 @@ from sqlalchemy import Text, and_, bindparam, cast, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from pipeline import lifecycle
+from pipeline import cleantext, lifecycle
 from pipeline.activity import Event, record
 from pipeline.actors import SYSTEM, Actor
 from pipeline.errors import Conflict, CraftError, InvalidInput, NotFound
@@ -549,12 +549,14 @@ def proof_png(session: Session, token: str, item_id: int, version: int) -> str |
 
 
 def clean_note(note: str | None, *, required: bool) -> str | None:
-    """Trimmed, NFC, no control characters; refused when missing (if required) or too long."""
+    """Trimmed, NFC; refused when it holds control characters or lone surrogates, when missing (if
+    required) or too long."""
     text = note or ""
     if len(text) > NOTE_LIMIT * 4:  # clearly too long: say so without normalizing megabytes
         raise InvalidInput({"note": _too_long(len(text.strip()))})
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    cleantext.check("note", text, allow=cleantext.MULTILINE, label="Your note")
+    text = text.strip()
     if not text:
         if required:
             raise InvalidInput({"note": "Please describe the change you need."})

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
-from pipeline import lifecycle
+from pipeline import cleantext, lifecycle
 from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, NotFound, TransitionRefused
@@ -52,7 +52,9 @@ def submit_input(session: Session, job: Job, actor: Actor, order: Input, files_d
         raise InvalidInput({"order_text": "paste the order or upload a file"})
     if order.data is not None and not order.data:
         raise InvalidInput({"order_text": "the uploaded file is empty: upload the order again"})
-    size = len(order.data) if order.data is not None else len((order.text or "").encode())
+    if order.data is None:
+        cleantext.check("order_text", order.text, allow="\r\n\t", label="The order")
+    size = len(order.data) if order.data is not None else len((order.text or "").encode("utf-8", "replace"))
     if size > MAX_PASTE:
         raise InvalidInput({"order_text": f"the order is {size / 1e6:.1f} MB; the limit is 5 MB"})
     job = lock_job(session, job)
@@ -125,7 +127,10 @@ def _check_size(result: ParseResult) -> None:
 def parse_into_batch(session: Session, job: Job, actor: Actor, result: ParseResult) -> ParseBatch:
     """Store a parse result at the review gate and log "Items parsed"."""
     _check_size(result)
-    items = [{**it.to_json(), "source_line": it.source_line, "raw": it.raw[:500]} for it in result.items]
+    items = [
+        _flag_unclean({**it.to_json(), "source_line": it.source_line, "raw": it.raw[:500]})
+        for it in result.items
+    ]
     for old in session.exec(
         select(ParseBatch).where(ParseBatch.job_id == job.id, ParseBatch.state == "review")
     ):
@@ -135,8 +140,8 @@ def parse_into_batch(session: Session, job: Job, actor: Actor, result: ParseResu
         engine=result.engine,
         engine_note=result.engine_note,
         items=items,
-        skipped_lines=result.skipped_lines[:2000],
-        columns=result.columns,
+        skipped_lines=[cleantext.flagged(line, allow="\t")[0] for line in result.skipped_lines[:2000]],
+        columns=[cleantext.flagged(c)[0] if isinstance(c, str) else c for c in result.columns],
         created_by=actor.display,
     )
     session.add(batch)
@@ -157,6 +162,28 @@ def parse_into_batch(session: Session, job: Job, actor: Actor, result: ParseResu
         engine_note=result.engine_note,
     )
     return batch
+
+
+def _flag_unclean(item: dict[str, Any]) -> dict[str, Any]:
+    """A parsed item whose text holds control characters or lone surrogates goes to review, flagged
+    with the reason (U+FFFD marks each such character: never stored as is, never dropped silently)."""
+    values, reasons = {}, []
+    for key, value in (item.get("values") or {}).items():
+        if isinstance(value, str):
+            value, what = cleantext.flagged(value)
+            if what:
+                reasons.append(f"{key} had {what} (shown as \ufffd); check it against the order")
+        values[key] = value
+    raw, _ = cleantext.flagged(str(item.get("raw") or ""), allow=cleantext.MULTILINE)
+    if not reasons:
+        return {**item, "raw": raw}
+    return {
+        **item,
+        "values": values,
+        "raw": raw,
+        "reasons": [*item.get("reasons", []), *reasons],
+        "confidence": min(float(item.get("confidence", 0)), ACCEPTED - 0.01),
+    }
 
 
 def parse_failed(session: Session, job: Job, actor: Actor, error: str) -> Job:
@@ -202,6 +229,10 @@ def accept_batch(
         )
     batch = pending_batch(session, job, batch_id)
     fixes = {int(k): v for k, v in (fixes or {}).items()}
+    for i, fix in fixes.items():
+        for value in fix.values():
+            if isinstance(value, str) and (what := cleantext.problem(value)) is not None:
+                raise InvalidInput({f"fix:{i}": cleantext.message(f"The fix for item {i + 1}", what)})
     acked = set(acknowledged)
     unresolved = [
         i + 1
@@ -328,6 +359,7 @@ def edit_item(session: Session, job: Job, item_id: int, actor: Actor, values: di
         if len(value) > 1000:
             raise InvalidInput({key: f"is {len(value):,} characters long; the limit is 1,000"})
         clean[key] = value.strip()
+    cleantext.check_all(clean)
     if clean == {k: item.values.get(k, "") for k in clean}:
         return item
     item.values = {**item.values, **clean}

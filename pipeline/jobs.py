@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
+from pipeline import cleantext
 from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -62,9 +63,7 @@ def _clean_text(field: str, value: Any, *, required: bool, multiline: bool = Fal
         if required:
             raise InvalidInput({field: "is required"})
         return None
-    allowed = "\n\t" if multiline else ""
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-        raise InvalidInput({field: "contains control characters"})
+    cleantext.check(field, value, allow=cleantext.MULTILINE if multiline else "")
     if len(value) > LIMITS[field]:
         raise InvalidInput({field: f"is {len(value):,} characters long; the limit is {LIMITS[field]:,}"})
     return value

@@ -9,11 +9,13 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-# Slack tokens, OpenAI keys, approval links: masked wherever they appear in a log line.
+# Slack tokens (bot xoxb-, user xoxp-, workspace xoxa-, refresh xoxr-, expiring xoxe.xoxp- and their
+# xoxe- refresh tokens, legacy xoxo-/xoxs-, app-level xapp-), OpenAI keys (sk-, sk-proj-), approval links:
+# masked wherever they appear in a log line, a message argument's repr or an exception's traceback.
 SECRET_PATTERNS = [
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
-    re.compile(r"xapp-[A-Za-z0-9-]+"),
-    re.compile(r"sk-[A-Za-z0-9_-]{8,}"),
+    re.compile(r"\bxox[a-z](?:\.xox[a-z])?-[A-Za-z0-9.-]+"),
+    re.compile(r"\bxapp-[A-Za-z0-9-]+"),
+    re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),
     re.compile(r"(/approve/)[A-Za-z0-9_-]{8,}"),
 ]
 
@@ -31,11 +33,19 @@ class RedactingFilter(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not hide the line (or leak its args)
+            text = f"{record.msg!s} (arguments not shown)"
+        record.msg = self.redact(text)
         record.args = ()
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 

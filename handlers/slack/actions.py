@@ -16,6 +16,7 @@ from bot.blocks import A
 from bot.messages import EDIT_ITEM
 from handlers.slack import jobflow
 from handlers.slack.context import Who
+from handlers.slack.tenancy import own_view_id
 from handlers.slack.views import review_view
 from pipeline.errors import CraftError
 from pipeline.runtime import Runtime
@@ -145,4 +146,6 @@ def register(app: App, runtime: Runtime) -> None:
             new_view = jobflow.template_view(runtime, context["who"], meta.get("job", ""), chosen)
         except CraftError as exc:
             new_view = modals.info_modal("Template", f":warning: {B.esc(exc.message)}")
-        client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+        view_id = own_view_id(view, context["tenant"].team_id)
+        if view_id is not None:  # a view of this workspace only
+            client.views_update(view_id=view_id, hash=view.get("hash"), view=new_view)

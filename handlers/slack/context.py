@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from handlers.slack.tenancy import not_set_up_response, tenant_of
 from pipeline.actors import Actor
 from pipeline.runtime import Runtime
 from pipeline.workspaces import actor_for, ensure_member, ensure_workspace, known_member
@@ -52,7 +53,7 @@ class _FirstContact:
         if who is None:
             settings = self.runtime.settings
             with self.runtime.db.session() as s:
-                ws = ensure_workspace(s, team_id, timezone=settings.timezone, channel=settings.channel)
+                ws = ensure_workspace(s, team_id, timezone=settings.timezone)
                 unnamed = ws.name == team_id
                 member = ensure_member(s, ws, user_id, user_name)
                 who = Who(ws.id, actor_for(member))
@@ -61,6 +62,12 @@ class _FirstContact:
         with self._lock:
             self._cache[key] = (now, who)
         return who
+
+    def known(self, team_id: str, user_id: str) -> Who | None:
+        """A member already on record (never created here)."""
+        with self.runtime.db.read() as s:
+            found = known_member(s, team_id, user_id)
+            return Who(found[0].id, actor_for(found[1])) if found is not None else None
 
     def _known(self, team_id: str, user_id: str, user_name: str) -> tuple[Who | None, bool]:
         """A member already on record with the same name: no write transaction (on SQLite it would
@@ -95,16 +102,15 @@ class _FirstContact:
         threading.Thread(target=ask, name="workspace-name", daemon=True).start()
 
 
-def _ids(body: dict[str, Any]) -> tuple[str | None, str | None, str]:
-    """(team id, user id, user name) from a command, an interactive payload or an event."""
+def _user(body: dict[str, Any]) -> tuple[str | None, str]:
+    """(user id, user name) from a command, an interactive payload or an event."""
     if "command" in body:
-        return body.get("team_id"), body.get("user_id"), body.get("user_name", "")
+        return body.get("user_id"), body.get("user_name", "")
     user = body.get("user") or {}
     if isinstance(user, dict) and user.get("id"):
-        team = (body.get("team") or {}).get("id") or user.get("team_id")
-        return team, user["id"], user.get("name") or user.get("username", "")
+        return user["id"], user.get("name") or user.get("username", "")
     event = body.get("event") or {}
-    return body.get("team_id"), event.get("user"), ""
+    return (event.get("user") if isinstance(event, dict) else None), ""
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -122,15 +128,27 @@ def register(app: App, runtime: Runtime) -> None:
         body: dict[str, Any],
         context: BoltContext,
         client: WebClient,
+        respond: Any,
         next: Callable[[], BoltResponse],  # noqa: A002
     ) -> BoltResponse | None:
-        team_id, user_id, user_name = _ids(body)
-        if team_id and user_id:
+        user_id, user_name = _user(body)
+        if not user_id or not isinstance(user_id, str):
+            return next()  # an event about no one (the listeners that care ask for `who` themselves)
+        tenant = tenant_of(body, context.team_id, context.enterprise_id, client)
+        if tenant is None:
+            return not_set_up_response(body, respond)
+        if tenant.grid:  # an organization payload: only a member already on record acts, nobody enrols
+            found = contacts.known(tenant.team_id, user_id)
+            if found is None:
+                return not_set_up_response(body, respond)
+            context["who"] = found
+        else:
 
             def team_name() -> str | None:
-                return client.team_info(team=team_id)["team"]["name"]
+                return client.team_info(team=tenant.team_id)["team"]["name"]
 
-            context["who"] = contacts.who(team_id, user_id, user_name, team_name)
+            context["who"] = contacts.who(tenant.team_id, user_id, str(user_name or ""), team_name)
+        context["tenant"] = tenant
         return next()
 
 

@@ -273,7 +273,9 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             if not files:
                 raise InvalidInput({"font": "Upload a .ttf or .otf file."})
-            data, name = download(client, files[0], "font", (".ttf", ".otf"), 30_000_000)
+            data, name = download(
+                client, files[0], "font", (".ttf", ".otf"), 30_000_000, context=context, runtime=runtime
+            )
             with runtime.db.session() as s:
                 font = workspace_fonts.upload_font(
                     s, s.get(Workspace, who.ws_id), who.actor, data, name, runtime.settings.files_dir
@@ -336,7 +338,15 @@ def register(app: App, runtime: Runtime) -> None:
             files = v.get("file") or []
             if not files:
                 raise InvalidInput({"file": "Upload the template file."})
-            data, _ = download(client, files[0], "file", (".toml", ".txt"), MAX_TEMPLATE_BYTES)
+            data, _ = download(
+                client,
+                files[0],
+                "file",
+                (".toml", ".txt"),
+                MAX_TEMPLATE_BYTES,
+                context=context,
+                runtime=runtime,
+            )
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError:
@@ -344,7 +354,13 @@ def register(app: App, runtime: Runtime) -> None:
             artwork = None
             if v.get("artwork"):
                 artwork = download(
-                    client, v["artwork"][0], "artwork", (".svg", ".png", ".jpg", ".jpeg"), MAX_ARTWORK_BYTES
+                    client,
+                    v["artwork"][0],
+                    "artwork",
+                    (".svg", ".png", ".jpg", ".jpeg"),
+                    MAX_ARTWORK_BYTES,
+                    context=context,
+                    runtime=runtime,
                 )
                 artwork = (artwork[1], artwork[0])
             with runtime.db.session() as s:

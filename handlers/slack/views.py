@@ -6,14 +6,15 @@ import contextlib
 import logging
 from typing import Any
 
-import httpx
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import modals
+from bot.channels import PICK_A_CHANNEL, channel_for
 from bot.modals import V
-from handlers.slack import jobflow
+from handlers.slack import downloads, jobflow
 from handlers.slack.context import Who, first_time_in
+from handlers.slack.tenancy import Tenant, own_view_id
 from pipeline import approvals, catalog, jobs, work
 from pipeline import items as item_flow
 from pipeline.activity import Event
@@ -65,24 +66,28 @@ def review_view(runtime: Runtime, who: Who, job_id: int, batch_id: int | None) -
 
 
 def download(
-    client: WebClient, file: dict[str, Any], field: str, extensions: tuple[str, ...], limit: int
+    client: WebClient,
+    file: dict[str, Any],
+    field: str,
+    extensions: tuple[str, ...],
+    limit: int,
+    *,
+    context: BoltContext,
+    runtime: Runtime,
 ) -> tuple[bytes, str]:
-    """Fetch a file the user uploaded through a modal, with the bot token."""
-    name = file.get("name") or "upload"
-    if not name.lower().endswith(extensions):
-        raise InvalidInput({field: f"{name} is not a {' / '.join(extensions)} file"})
-    if (file.get("size") or 0) > limit:
-        raise InvalidInput({field: f"the file is over {limit // 1_000_000} MB"})
-    url = file.get("url_private_download") or file.get("url_private")
-    if not url:
-        info = client.files_info(file=file["id"])
-        url = info["file"].get("url_private_download") or info["file"].get("url_private")
-    resp = httpx.get(
-        url, headers={"Authorization": f"Bearer {client.token}"}, timeout=30, follow_redirects=True
+    """Fetch a file the person uploaded through a modal, from Slack only (see handlers/slack/downloads.py)."""
+    tenant: Tenant = context["tenant"]
+    who: Who = context["who"]
+    return downloads.fetch(
+        client,
+        file,
+        field,
+        extensions,
+        limit,
+        team_id=tenant.team_id,
+        user_id=who.actor.id,
+        api_url=runtime.settings.slack_api_url,
     )
-    if resp.status_code != 200 or len(resp.content) > limit:
-        raise InvalidInput({field: "the file could not be downloaded from Slack; try uploading it again"})
-    return resp.content, name
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -91,13 +96,15 @@ def register(app: App, runtime: Runtime) -> None:
         ack(response_action="errors", errors=mapped)
 
     @app.view(V.NEW_JOB)
-    def new_job(ack: Ack, view: dict[str, Any], context: BoltContext, body: dict[str, Any]) -> None:
+    def new_job(
+        ack: Ack, view: dict[str, Any], context: BoltContext, body: dict[str, Any], client: WebClient
+    ) -> None:
         who: Who = context["who"]
         v = values_of(view)
         fields = {k: v.get(k) for k in ("customer_name", "customer_email", "reference", "due_date", "notes")}
         try:
             with runtime.db.session() as s:
-                if not first_time_in(s, f"view:{view['id']}:{view.get('hash', '')}"):
+                if not first_time_in(s, f"view:{who.ws_id}:{view['id']}:{view.get('hash', '')}"):
                     ack()  # the same modal submitted twice: the first one already created the job
                     return
                 ws = s.get(Workspace, who.ws_id)
@@ -107,8 +114,12 @@ def register(app: App, runtime: Runtime) -> None:
             errors(ack, exc, set(fields), "customer_name")
             return
         runtime.notifier.job_changed(job_id, Event.JOB_CREATED)
+        with runtime.db.read() as s:
+            ws = s.get(Workspace, who.ws_id)
+        # no channel of its own and the default one belongs to another workspace: say where to set one
+        notice = None if channel_for(runtime, client, ws) else PICK_A_CHANNEL
         # straight into parse: the same window turns into the parse step
-        ack(response_action="update", view=modals.parse_modal(ref, customer, has_items=False))
+        ack(response_action="update", view=modals.parse_modal(ref, customer, has_items=False, error=notice))
 
     @app.view(V.PARSE)
     def parse(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -123,7 +134,9 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             order = item_flow.Input(text=text)
             if files:
-                data, name = download(client, files[0], "order_file", FILE_TYPES, MAX_UPLOAD)
+                data, name = download(
+                    client, files[0], "order_file", FILE_TYPES, MAX_UPLOAD, context=context, runtime=runtime
+                )
                 order = item_flow.Input(data=data, filename=name)
             with runtime.db.session() as s:
                 job = jobs.get_job(s, s.get(Workspace, who.ws_id), meta.get("job", ""))
@@ -144,7 +157,7 @@ def register(app: App, runtime: Runtime) -> None:
             ),
         )
         runtime.notifier.job_changed(job_id, Event.INPUT_SUBMITTED)
-        jobflow.start_parse(runtime, who, job_id, view.get("id"), client)
+        jobflow.start_parse(runtime, who, job_id, own_view_id(view, context["tenant"].team_id), client)
 
     @app.view(V.REVIEW)
     def review(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -184,6 +184,7 @@ def test_app_py_scheduler_copies_post_each_alert_once(
         soon = add_job(s, ws_id, owner, now=now, due=tomorrow).id
         add_job(s, ws_id, owner, now=now, status=JobStatus.PRODUCTION_READY)
     with FakeSlack() as fake:
+        fake.add_channel(PRODUCTION_CHANNEL_ID, team_id="T0001")  # the default channel is this shop's
         env = _env(
             DATABASE_URL=db.url,
             CRAFTSTAGE_DATA_DIR=str(tmp_path / "data"),
@@ -227,6 +228,7 @@ def test_app_py_scheduler_once(db: Database, ws_id: int, owner: Actor, tmp_path:
     with db.session() as s:
         add_job(s, ws_id, owner, now=datetime.now(UTC), due=datetime.now(UTC).date())
     with FakeSlack() as fake:
+        fake.add_channel(PRODUCTION_CHANNEL_ID, team_id="T0001")  # the default channel is this shop's
         env = _env(
             DATABASE_URL=db.url,
             CRAFTSTAGE_DATA_DIR=str(tmp_path / "data"),

@@ -29,6 +29,7 @@ CH = PRODUCTION_CHANNEL_ID
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
     with FakeSlack() as f:
+        f.add_channel(CH, team_id="T0001")  # the default channel belongs to the shop under test
         yield f
 
 

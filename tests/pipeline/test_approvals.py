@@ -566,6 +566,8 @@ def test_a_failing_notifier_never_breaks_the_customer(caplog: pytest.LogCaptureF
     assert "notifier failed" in caplog.text
 
 
-def test_clean_note_strips_control_characters_and_normalizes() -> None:
-    assert approvals.clean_note("  Zoe\u0308\x00\x07 \r\nline two ", required=True) == "Zoë \nline two"
+def test_clean_note_refuses_control_characters_and_normalizes() -> None:
+    assert approvals.clean_note("  Zoe\u0308 \r\nline two ", required=True) == "Zoë \nline two"
+    with pytest.raises(InvalidInput, match="note"):
+        approvals.clean_note("Zoe\x00\x07", required=True)
     assert approvals.clean_note("   ", required=False) is None

@@ -130,6 +130,7 @@ class _File:
     initial_comment: str | None = None
     completed: bool = False
     preloaded: bool = False
+    team: str = TEAM_ID
 
 
 @dataclass
@@ -339,8 +340,11 @@ class FakeSlack:
 
     # configuration -------------------------------------------------------------------------------
 
-    def add_team(self, team_id: str, name: str, domain: str) -> dict[str, Any]:
-        """A workspace ``team.info`` knows (an org-wide install of the app reaches several)."""
+    def add_team(
+        self, team_id: str, name: str, domain: str, *, enterprise_id: str | None = None
+    ) -> dict[str, Any]:
+        """A workspace ``team.info`` knows (an org-wide install of the app reaches several); with
+        ``enterprise_id`` it belongs to that Enterprise Grid organization, as team.info says."""
         team = {
             "id": team_id,
             "name": name,
@@ -351,6 +355,9 @@ class FakeSlack:
             "avatar_base_url": "https://ca.slack-edge.com/",
             "is_verified": False,
         }
+        if enterprise_id:
+            team["enterprise_id"] = enterprise_id
+            team["enterprise_name"] = f"Org {enterprise_id}"
         with self._lock:
             self.teams[team_id] = team
         return team
@@ -363,7 +370,10 @@ class FakeSlack:
         is_member: bool = True,
         is_private: bool = False,
         team_id: str = TEAM_ID,
+        shared_team_ids: Iterable[str] | None = None,
     ) -> dict[str, Any]:
+        """A channel of workspace ``team_id`` (``context_team_id`` in conversations.info, as Slack names
+        the workspace a channel belongs to); ``shared_team_ids`` for one shared across an organization."""
         channel = {
             "id": channel_id,
             "name": name or channel_id.lower(),
@@ -377,6 +387,7 @@ class FakeSlack:
             "created": 1700000000,
             "creator": DEFAULT_USER_ID,
             "context_team_id": team_id,
+            "shared_team_ids": list(shared_team_ids) if shared_team_ids is not None else [team_id],
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0},
         }
@@ -439,6 +450,7 @@ class FakeSlack:
         channel: str | None = None,
         user: str = DEFAULT_USER_ID,
         title: str | None = None,
+        team_id: str = TEAM_ID,
     ) -> dict[str, Any]:
         """Pre-register a file (e.g. a customer's order sheet) and return its Slack file object.
 
@@ -458,6 +470,7 @@ class FakeSlack:
                 channels=[channel] if channel else [],
                 completed=True,
                 preloaded=True,
+                team=team_id,
             )
             self._files[file_id] = record
             return self._file_object(record)
@@ -1181,7 +1194,7 @@ class FakeSlack:
 
     def _file_object(self, f: _File) -> dict[str, Any]:
         name_q = quote(f.name)
-        base = f"{self.root_url}/files-pri/{TEAM_ID}-{f.id}"
+        base = f"{self.root_url}/files-pri/{f.team}-{f.id}"
         shares: dict[str, Any] = {}
         if f.completed and f.channels:
             kind = (
@@ -1192,7 +1205,7 @@ class FakeSlack:
                     {
                         "ts": f"{f.created}.000000",
                         "channel_name": self.channels.get(c, {}).get("name", c),
-                        "team_id": TEAM_ID,
+                        "team_id": f.team,
                         "share_user_id": f.user,
                         **({"thread_ts": f.thread_ts} if f.thread_ts else {}),
                     }
@@ -1209,7 +1222,7 @@ class FakeSlack:
             "filetype": _filetype(f.name),
             "pretty_type": _filetype(f.name).upper(),
             "user": f.user,
-            "user_team": TEAM_ID,
+            "user_team": f.team,
             "editable": False,
             "size": len(f.content) if f.content is not None else (f.length or 0),
             "mode": "hosted",
