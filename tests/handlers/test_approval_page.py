@@ -526,7 +526,8 @@ def test_rate_limit_answers_429_with_a_friendly_page(
         wait = int(limited.headers["retry-after"])  # until the current fixed window ends
         assert 1 <= wait <= 600
         minutes = max(1, -(-wait // 60))
-        assert "Please wait a moment" in limited.text and f"try again in about {minutes} minute" in limited.text
+        assert "Please wait a moment" in limited.text
+        assert f"try again in about {minutes} minute" in limited.text
         _assert_security_headers(limited)
         assert c.post(f"/approve/{token}/items/{first}", data={}).status_code == 429
         assert c.get(f"/approve/{token}/proof/{first}/1.png").status_code == 429
