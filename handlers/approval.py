@@ -121,7 +121,8 @@ class CsrfSigner:
         return hmac.new(self.secret, f"approval-form:{link_id}".encode(), hashlib.sha256).hexdigest()
 
     def check(self, link_id: int, candidate: str | None) -> bool:
-        return bool(candidate) and hmac.compare_digest(self.token(link_id), str(candidate))
+        given = str(candidate or "").encode("utf-8", "replace")  # typed text may be any characters
+        return bool(candidate) and hmac.compare_digest(self.token(link_id).encode(), given)
 
 
 def _load_or_create_secret(path: Path) -> bytes:
