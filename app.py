@@ -70,7 +70,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # default action skipped, leaving the proof workers behind
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        uvicorn.run(web, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        # proxy_headers off: handlers/clients.py decides whose X-Forwarded-For to believe
+        uvicorn.run(
+            web,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
     finally:
         if scheduler is not None:
             scheduler.stop()

@@ -20,6 +20,7 @@ from pipeline.runtime import Runtime
 from storage.models import ActivityEvent, Job, JobStatus, Workspace
 
 PER_PAGE = 15
+MAX_PAGE = 10_000  # a page number from a payload is capped here (the database's OFFSET overflows)
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ class HomeState:
                 status=data.get("status"),
                 search=data.get("search"),
                 sort=data.get("sort") or "due",
-                page=max(1, int(data.get("page") or 1)),
+                page=min(MAX_PAGE, max(1, int(data.get("page") or 1))),
             )
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError, AttributeError):
             return cls()
 
 

@@ -16,8 +16,7 @@ import os
 import re
 import secrets
 import threading
-import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handlers.clients import client_address, trusted_networks
 from pipeline import approvals
 from pipeline.approvals import (
     AlreadyDecided,
@@ -46,6 +46,7 @@ from pipeline.approvals import (
     StaleProof,
 )
 from pipeline.errors import InvalidInput, NotFound
+from pipeline.ratelimit import Limit, RateLimits
 from pipeline.runtime import Runtime
 from storage.db import UNAVAILABLE
 
@@ -105,47 +106,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class RateLimiter:
-    """At most `limit` counted requests per client address in any sliding `window_s` seconds."""
-
-    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = max(1, limit)
-        self.window = float(window_s)
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._calls = 0
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        return hits
-
-    def wait(self, key: str, *, count: bool = True) -> float | None:
-        """None when the request may go ahead (counted if `count`), else seconds until it may."""
-        with self._lock:
-            now = self.clock()
-            hits = self._recent(key, now)
-            if len(hits) >= self.limit:
-                return max(1.0, hits[0] + self.window - now)
-            if count:
-                hits.append(now)
-            self._calls += 1
-            if self._calls % 1000 == 0:
-                self._prune(now)
-            return None
-
-    def count(self, key: str) -> None:
-        with self._lock:
-            now = self.clock()
-            self._recent(key, now).append(now)
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-            del self._hits[key]
-
-
 class CsrfSigner:
     """CSRF tokens for the approval forms: HMAC-SHA256 of the link id under a deployment secret.
 
@@ -161,7 +121,8 @@ class CsrfSigner:
         return hmac.new(self.secret, f"approval-form:{link_id}".encode(), hashlib.sha256).hexdigest()
 
     def check(self, link_id: int, candidate: str | None) -> bool:
-        return bool(candidate) and hmac.compare_digest(self.token(link_id), str(candidate))
+        given = str(candidate or "").encode("utf-8", "replace")  # typed text may be any characters
+        return bool(candidate) and hmac.compare_digest(self.token(link_id).encode(), given)
 
 
 def _load_or_create_secret(path: Path) -> bytes:
@@ -322,10 +283,6 @@ def _int(value: Any) -> int | None:
     return int(text) if text.isdigit() and len(text) < 10 else None
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
@@ -338,7 +295,13 @@ class ApprovalPages:
         self.runtime = runtime
         settings = runtime.settings
         self.files_dir = settings.files_dir
-        self.limiter = RateLimiter(settings.approval_rate_limit, settings.approval_rate_window_s)
+        window = settings.approval_rate_window_s
+        self.limits = RateLimits(runtime.db)
+        self.per_link = Limit("link", settings.approval_rate_limit, window)
+        # unknown links: per client, and in all (many addresses guessing together)
+        self.guesses = Limit("guess", settings.approval_guess_limit, window)
+        self.all_guesses = Limit("guess-all", settings.approval_guess_limit * 20, window)
+        self.proxies = trusted_networks(settings.trusted_proxies)
         self.csrf = CsrfSigner(settings.data_dir)
         self.env = build_templates()
         versions = _asset_versions()
@@ -364,7 +327,13 @@ class ApprovalPages:
         return HTMLResponse(html, status_code=status)
 
     def neutral(self, request: Request) -> Response:
-        """The one answer for unknown, malformed, expired, revoked and replaced links."""
+        """The one answer for unknown, malformed, expired, revoked and replaced links. Each counts as a
+        guess of the client's (429 once it guessed too often, or everyone together did)."""
+        client = client_address(request, self.proxies)
+        wait = self.limits.hit((self.guesses, client), (self.all_guesses, "*"))
+        if wait is not None:
+            log.warning("approval link guesses over the limit (%s)", "this client or all clients")
+            return self._too_many(request, wait)
         message = "This link isn't available. Please contact the shop that sent it to you."
         if _wants_json(request):
             return JSONResponse({"ok": False, "message": message}, status_code=404)
@@ -377,10 +346,20 @@ class ApprovalPages:
             return JSONResponse({"ok": False, "message": message}, status_code=status)
         return self._html(request, "notice.html", status, title=title, message=message, back=back)
 
-    def _limited(self, request: Request, *, count: bool = True) -> Response | None:
-        wait = self.limiter.wait(_client(request), count=count)
-        if wait is None:
-            return None
+    async def _neutral(self, request: Request) -> Response:
+        return await self._run(self.neutral, request)
+
+    async def _limited(self, request: Request, *, count: bool = True) -> Response | None:
+        """The 429 page when this link was asked for too often (every client together), else None.
+        With `count=False` the request is checked but not counted."""
+        token = str(request.path_params.get("token", ""))
+        if count:
+            wait = await self._run(self.limits.hit, (self.per_link, token))
+        else:
+            wait = await self._run(self.limits.over, self.per_link, token)
+        return None if wait is None else self._too_many(request, wait)
+
+    def _too_many(self, request: Request, wait: float) -> Response:
         retry = str(math.ceil(wait))
         if _wants_json(request):
             response: Response = JSONResponse(
@@ -437,7 +416,7 @@ class ApprovalPages:
     # -- GET /approve/<token>
 
     async def show(self, request: Request) -> Response:
-        if response := self._limited(request):
+        if response := await self._limited(request):
             return response
         return await self._run(self._show, request, request.path_params["token"])
 
@@ -495,7 +474,7 @@ class ApprovalPages:
     async def proof(self, request: Request) -> Response:
         # Only refused image requests count against the limit: a page of 100 proofs must not use up
         # a customer's allowance, while guessing through image URLs is counted like any other guess.
-        if response := self._limited(request, count=False):
+        if response := await self._limited(request, count=False):
             return response
         token = request.path_params["token"]
         item_id, version = request.path_params["item_id"], request.path_params["version"]
@@ -508,8 +487,7 @@ class ApprovalPages:
 
         path = await self._run(find)
         if path is None:
-            self.limiter.count(_client(request))
-            return self.neutral(request)
+            return await self._neutral(request)
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
     # -- POST /approve/<token>/items/<item>
@@ -517,11 +495,11 @@ class ApprovalPages:
     async def _posted(self, request: Request, token: str) -> Response | dict[str, str]:
         """The checks every decision passes first (rate limit, a live link, a form of sane size, the
         CSRF token): the form, or the page that refuses it."""
-        if response := self._limited(request):
+        if response := await self._limited(request):
             return response
         link_id = await self._run(self._link_id, token)
         if link_id is None:
-            return self.neutral(request)
+            return await self._neutral(request)
         form = await read_form(request)
         if form is None:
             return self._too_large(request, token)
@@ -621,12 +599,12 @@ class ApprovalPages:
     # -- GET and POST /approve/<token>/approve-all
 
     async def confirm_all(self, request: Request) -> Response:
-        if response := self._limited(request):
+        if response := await self._limited(request):
             return response
         token = request.path_params["token"]
         view = await self._run(self._load, token)
         if view is None:
-            return self.neutral(request)
+            return await self._neutral(request)
         shown = parse_shown(request.query_params.get("shown"))
         ready = [i for i in view.remaining if shown.get(i.id) == i.proof_version]
         changed = [i for i in view.remaining if shown.get(i.id) != i.proof_version]
@@ -684,7 +662,7 @@ class ApprovalPages:
 
     async def item_get(self, request: Request) -> Response:
         """A reload of a form's address (after a refused note) lands back on the page."""
-        if response := self._limited(request):
+        if response := await self._limited(request):
             return response
         token, item_id = request.path_params["token"], request.path_params["item_id"]
         return RedirectResponse(self._page_url(request, token, item_id), status_code=303)
@@ -702,8 +680,7 @@ class ApprovalPages:
     async def not_found(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code != 404:
             return self._notice(request, exc.status_code, "Not available", "This page can't do that.")
-        self.limiter.count(_client(request))
-        return self.neutral(request)
+        return await self._neutral(request)
 
 
 async def icon(request: Request) -> Response:

@@ -34,8 +34,10 @@ class Settings(BaseModel):
     openai_model: str = "gpt-4o-mini"
     openai_timeout: float = 30.0
     timezone: str = "UTC"
-    approval_rate_limit: int = 100
+    approval_rate_limit: int = 300  # requests per approval link per window
     approval_rate_window_s: int = 15 * 60
+    approval_guess_limit: int = 30  # unknown links per client per window (and 20x that in all)
+    trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed
     worker_threads: int = 4
     log_level: str = "INFO"
     scheduler: bool = True  # `serve` runs the scheduler too (CRAFTSTAGE_SCHEDULER=off: it does not)
@@ -48,6 +50,18 @@ class Settings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        import ipaddress
+
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{part!r} is not an IP address or CIDR range") from exc
         return value
 
     @field_validator("slack_api_url")
@@ -95,6 +109,8 @@ class Settings(BaseModel):
             "CRAFTSTAGE_TIMEZONE": "timezone",
             "CRAFTSTAGE_APPROVAL_RATE_LIMIT": "approval_rate_limit",
             "CRAFTSTAGE_APPROVAL_RATE_WINDOW": "approval_rate_window_s",
+            "CRAFTSTAGE_APPROVAL_GUESS_LIMIT": "approval_guess_limit",
+            "CRAFTSTAGE_TRUSTED_PROXIES": "trusted_proxies",
             "CRAFTSTAGE_WORKERS": "worker_threads",
             "LOG_LEVEL": "log_level",
             "CRAFTSTAGE_SCHEDULER": "scheduler",

@@ -361,3 +361,13 @@ class SeenRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class RateLimit(SQLModel, table=True):
+    """Requests counted in fixed windows, shared by every copy of the app (see pipeline/ratelimit.py)."""
+
+    __tablename__ = "rate_limit"
+    kind: str = Field(max_length=16, primary_key=True)  # link | guess | guess-all
+    key: str = Field(max_length=64, primary_key=True)  # a hash of the link token or client address
+    window_start: int = Field(primary_key=True)  # Unix seconds, a multiple of the window length
+    hits: int = 0

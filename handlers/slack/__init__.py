@@ -8,9 +8,10 @@ from pipeline.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
-    from handlers.slack import actions, commands, context, events, templates, views
+    from handlers.slack import actions, commands, context, events, payloads, templates, views
 
     context.register(app, runtime)
+    payloads.register(app)  # after the workspace is known: a request naming none is answered
     commands.register(app, runtime)
     actions.register(app, runtime)
     views.register(app, runtime)

@@ -16,6 +16,7 @@ from bot.blocks import A
 from bot.messages import EDIT_ITEM
 from handlers.slack import jobflow
 from handlers.slack.context import Who
+from handlers.slack.payloads import read_metadata, small_int
 from handlers.slack.tenancy import own_view_id
 from handlers.slack.views import review_view
 from pipeline.errors import CraftError
@@ -126,11 +127,11 @@ def register(app: App, runtime: Runtime) -> None:
         respond: Respond,
     ) -> None:
         ack()
-        ref, _, item_id = (action.get("value") or "").partition(":")
+        ref, _, item_id = str(action.get("value") or "").partition(":")
         try:
-            view = jobflow.edit_item_view(runtime, context["who"], ref, int(item_id or 0))
-        except (CraftError, ValueError) as exc:
-            _tell(body, client, respond, getattr(exc, "message", "That item is not there any more."))
+            view = jobflow.edit_item_view(runtime, context["who"], ref, small_int(item_id) or 0)
+        except CraftError as exc:
+            _tell(body, client, respond, exc.message)
             return
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -140,7 +141,7 @@ def register(app: App, runtime: Runtime) -> None:
     ) -> None:
         ack()
         view = body.get("view") or {}
-        meta = modals.read_metadata(view)
+        meta = read_metadata(view)
         chosen = (action.get("selected_option") or {}).get("value")
         try:
             new_view = jobflow.template_view(runtime, context["who"], meta.get("job", ""), chosen)

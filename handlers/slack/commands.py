@@ -15,6 +15,7 @@ from bot import blocks as B
 from bot import modals
 from handlers.slack import jobflow
 from handlers.slack.context import Who
+from handlers.slack.payloads import page_number
 from pipeline import jobs, workspaces
 from pipeline.errors import CraftError, InvalidInput
 from pipeline.runtime import Runtime
@@ -70,7 +71,7 @@ def job_list(c: Command) -> None:
         elif low.startswith("--sort="):
             sort = low.split("=", 1)[1]
         elif low == "--page":
-            page = _int(next(args, ""), "page")
+            page = page_number(next(args, ""))
         elif low == "--deleted":
             deleted = True
         else:
@@ -84,13 +85,6 @@ def job_list(c: Command) -> None:
     if words:
         heading += f" matching “{' '.join(words)}”"
     c.reply_blocks(*B.job_list(result, heading=heading))
-
-
-def _int(value: str, field: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput({field: f"{value!r} is not a number"}) from None
 
 
 def job_show(c: Command) -> None:

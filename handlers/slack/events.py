@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.blocks import A
 from bot.home import VIEWERS, HomeState, render_home
 from handlers.slack.context import Who
+from handlers.slack.payloads import MAX_PAGE, small_int
 from pipeline.runtime import Runtime
 
 
@@ -64,4 +65,5 @@ def register(app: App, runtime: Runtime) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
         ack()
-        update(body, context, client, page=max(1, int(action.get("value") or 1)))
+        page = min(MAX_PAGE, max(1, small_int(action.get("value")) or 1))
+        update(body, context, client, page=page)

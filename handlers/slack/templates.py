@@ -11,6 +11,7 @@ from bot import blocks as B
 from bot import modals
 from bot.modals import V
 from handlers.slack.context import Who
+from handlers.slack.payloads import read_metadata, values_of
 from pipeline import catalog, machines, workspace_fonts
 from pipeline.errors import CraftError, InvalidInput, PermissionDenied
 from pipeline.runtime import Runtime
@@ -264,7 +265,7 @@ SUBCOMMANDS = {
 
 
 def register(app: App, runtime: Runtime) -> None:
-    from handlers.slack.views import download, values_of
+    from handlers.slack.views import download
 
     @app.view(FONT_UPLOAD)
     def font_uploaded(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -298,7 +299,7 @@ def register(app: App, runtime: Runtime) -> None:
     def profile_saved(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         who: Who = context["who"]
         v = values_of(view)
-        existing = modals.read_metadata(view).get("existing")
+        existing = read_metadata(view).get("existing")
         values: dict[str, Any] = {k: v.get(k) for k in machines.FIELDS if k in v}
         for flag in ("cut_outline", "include_artwork"):
             values[flag] = v.get(flag) != "no"

@@ -14,6 +14,7 @@ from bot.channels import PICK_A_CHANNEL, channel_for
 from bot.modals import V
 from handlers.slack import downloads, jobflow
 from handlers.slack.context import Who, first_time_in
+from handlers.slack.payloads import meta_int, read_metadata, small_int, values_of
 from handlers.slack.tenancy import Tenant, own_view_id
 from pipeline import approvals, catalog, jobs, work
 from pipeline import items as item_flow
@@ -27,26 +28,6 @@ from storage.models import Job, Workspace
 log = logging.getLogger(__name__)
 MAX_UPLOAD = 5 * 1024 * 1024
 FILE_TYPES = (".csv", ".tsv", ".txt", ".xlsx")
-
-
-def values_of(view: dict[str, Any]) -> dict[str, Any]:
-    """{block_id: value} from a submitted view's state (text, date, select, radio, checkboxes, files)."""
-    out: dict[str, Any] = {}
-    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
-        for element in actions.values():
-            kind = element.get("type")
-            if kind == "plain_text_input":
-                out[block_id] = element.get("value")
-            elif kind == "datepicker":
-                out[block_id] = element.get("selected_date")
-            elif kind in ("static_select", "radio_buttons"):
-                option = element.get("selected_option") or {}
-                out[block_id] = option.get("value")
-            elif kind == "checkboxes":
-                out[block_id] = [o.get("value") for o in element.get("selected_options") or []]
-            elif kind == "file_input":
-                out[block_id] = element.get("files") or []
-    return out
 
 
 def review_view(runtime: Runtime, who: Who, job_id: int, batch_id: int | None) -> dict[str, Any]:
@@ -124,7 +105,7 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(V.PARSE)
     def parse(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         who: Who = context["who"]
-        meta = modals.read_metadata(view)
+        meta = read_metadata(view)
         v = values_of(view)
         text = (v.get("order_text") or "").strip()
         files = v.get("order_file") or []
@@ -162,12 +143,13 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(V.REVIEW)
     def review(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         who: Who = context["who"]
-        meta = modals.read_metadata(view)
+        meta = read_metadata(view)
         v = values_of(view)
         fixes: dict[int, dict[str, str]] = {}
         for block_id, value in v.items():
-            if block_id.startswith("fix:") and value and value.strip():
-                fixes[int(block_id[4:])] = {"name": value.strip()}
+            number = small_int(block_id[4:]) if block_id.startswith("fix:") else None
+            if number is not None and isinstance(value, str) and value.strip():
+                fixes[number] = {"name": value.strip()}
         try:
             with runtime.db.session() as s:
                 job = jobs.get_job(s, s.get(Workspace, who.ws_id), meta.get("job", ""))
@@ -175,7 +157,7 @@ def register(app: App, runtime: Runtime) -> None:
                     s,
                     job,
                     who.actor,
-                    int(meta.get("batch", 0)),
+                    meta_int(meta, "batch"),
                     mode=v.get("mode") or "append",
                     acknowledge_all="all" in (v.get("ack") or []),
                     fixes=fixes,
@@ -193,7 +175,7 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(V.TEMPLATE)
     def template(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         who: Who = context["who"]
-        meta = modals.read_metadata(view)
+        meta = read_metadata(view)
         v = values_of(view)
         key = v.get("template") or meta.get("template")
         if not key:
@@ -241,13 +223,13 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(V.EDIT_ITEM)
     def edit_item(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         who: Who = context["who"]
-        meta = modals.read_metadata(view)
+        meta = read_metadata(view)
         v = values_of(view)
         values = {b[2:]: (v[b] or "") for b in v if b.startswith("v:")}
         try:
             with runtime.db.session() as s:
                 job = jobs.get_job(s, s.get(Workspace, who.ws_id), meta.get("job", ""))
-                item = item_flow.edit_item(s, job, int(meta.get("item", 0)), who.actor, values)
+                item = item_flow.edit_item(s, job, meta_int(meta, "item"), who.actor, values)
                 job_id, item_id = job.id, item.id
         except InvalidInput as exc:
             errors(ack, exc, {f"v:{k}" for k in values}, next(iter(f"v:{k}" for k in values), "v:name"))
@@ -264,7 +246,7 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(V.APPROVAL)
     def approval(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         who: Who = context["who"]
-        meta = modals.read_metadata(view)
+        meta = read_metadata(view)
         raw = (values_of(view).get("expires_days") or "30").strip()
         try:
             days = float(raw)
@@ -304,7 +286,7 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(V.RECORD_APPROVAL)
     def record_approval(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         who: Who = context["who"]
-        meta = modals.read_metadata(view)
+        meta = read_metadata(view)
         v = values_of(view)
         how, note = v.get("how") or "phone", v.get("note") or ""
         try:
@@ -327,7 +309,7 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(V.EXPORT)
     def export(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         who: Who = context["who"]
-        meta = modals.read_metadata(view)
+        meta = read_metadata(view)
         v = values_of(view)
         fmt = None if v.get("format") in (None, "profile") else v["format"]
         mode = None if v.get("mode") in (None, "profile") else v["mode"]

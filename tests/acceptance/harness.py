@@ -79,7 +79,13 @@ def running_app(db: Database, data_dir: Path, **settings: Any) -> Iterator[Runni
         web = create_web_app(runtime, bolt)
         server = uvicorn.Server(
             uvicorn.Config(
-                web, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+                web,
+                host="127.0.0.1",
+                port=port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                proxy_headers=False,
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)

@@ -175,7 +175,9 @@ def serve(runtime: Runtime, notifier: RecordingNotifier) -> Iterator[LiveServer]
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_web_app(runtime), log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(
+        create_web_app(runtime), log_level="warning", lifespan="off", access_log=False, proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
