@@ -14,6 +14,7 @@ import csv
 import re
 from dataclasses import dataclass
 
+from .blocks import is_closing_block
 from .content import line_content
 from .lexicon import (
     check_name,
@@ -205,7 +206,9 @@ class _TextParser:
         start = len(self.items)
         for n, paragraph in enumerate(paragraphs):
             before = len(self.items)
-            self._paragraph(paragraph, state, last=n == len(paragraphs) - 1)
+            last = n == len(paragraphs) - 1
+            closing = last and before > start and is_closing_block([b for _, b in paragraph])
+            self._paragraph(paragraph, state, last=last, closing=closing)
             if kind != "fresh":
                 self._mark_zone(self.items[before:], kind)
             if n == len(paragraphs) - 1 and n > 0:
@@ -228,9 +231,11 @@ class _TextParser:
             else:
                 item.reasons.append("taken from the forwarded message")
 
-    def _paragraph(self, par: list[tuple[int, str]], state: _State, last: bool) -> None:
+    def _paragraph(
+        self, par: list[tuple[int, str]], state: _State, last: bool, closing: bool = False
+    ) -> None:
         # contact lines make the closing paragraph a signature (elsewhere they are skipped one by one)
-        signature = (
+        signature = closing or (
             last
             and len(par) > 1
             and any(is_contact_only(s) for _, s in par)
