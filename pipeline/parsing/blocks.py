@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import check_name
+from .lexicon import check_name, has_title_word
 from .lines import is_signoff, strip_marker
+from .model import ParsedItem
 
 _CLOSING_END = re.compile(r"[,!]\s*$")
 _DASH_NAME = re.compile(r"^[-–—~]\s*(?=\S)")
@@ -35,3 +36,98 @@ def is_closing_block(lines: list[str]) -> bool:
     name = _DASH_NAME.sub("", second)
     check = check_name(name)
     return check.ok and len(name.split()) <= 4
+
+
+_SPLIT = re.compile(r"(?<!\s)\s*:\s+|(?<!\s)\s+(?:--?|–|—|−)\s+")
+
+
+def _sides(raw: str) -> tuple[str, str] | None:
+    """The two sides of 'A: B' or 'A – B' on a list line (marker removed), or None."""
+    body = strip_marker(raw.strip())[1]
+    parts = _SPLIT.split(body, maxsplit=1)
+    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+        return None
+    return parts[0].strip(), parts[1].strip()
+
+
+def _person_like(text: str) -> bool:
+    check = check_name(text)
+    return check.ok and check.core >= 2 and not has_title_word(text)
+
+
+def vote_shape(items: list[ParsedItem]) -> None:
+    """Read a block's two-part lines one way: 'Name – Title' or 'Title – Name', by majority.
+
+    Each line votes with the side that looks like a person (two or more name words, no award or
+    job words); the block's reading is applied to every line, so one line whose award happens to
+    look like a name ('Best Newcomer: Tilly') or whose title was not recognised is read like its
+    neighbours. Lines read against their own evidence keep a reason and stay below the accept line.
+    """
+    split = [(item, _sides(item.raw)) for item in items if "name" in item.values]
+    split = [(item, sides) for item, sides in split if sides]
+    if len(split) < 2:
+        return
+    left = sum(_person_like(a) and not _person_like(b) for _, (a, b) in split)
+    right = sum(_person_like(b) and not _person_like(a) for _, (a, b) in split)
+    if right <= left or right * 2 < len(split):
+        return
+    for item, (a, b) in split:
+        name = item.values["name"]
+        if name == b and not item.values.get("title"):
+            item.values["title"] = a
+            item.reasons.append(f"{a!r} read as the second line, as in the other lines of its block")
+        elif name == a and item.values.get("title") == b:
+            item.values["name"], item.values["title"] = b, a
+            item.reasons.append("read as 'Title – Name', as most lines of its block are")
+            if not _person_like(b):
+                item.cap(0.8, f"{b!r} does not look like a person's name but sits where the names are")
+        else:
+            continue
+        item.reasons[:] = [r for r in item.reasons if "also looks like a name" not in r]
+        item.confidence = max(item.confidence, 0.85 if _person_like(item.values["name"]) else 0.0)
+
+
+def flag_odd_lines(items: list[ParsedItem]) -> None:
+    """Within one block, an item without the second line most of its neighbours have is flagged."""
+    if len(items) < 3:
+        return
+    titled = sum(bool(it.values.get("title")) for it in items)
+    if titled * 3 < len(items) * 2:
+        return
+    for item in items:
+        if not item.values.get("title"):
+            item.cap(0.8, "no second line, while the other lines of its block have one")
+
+
+# 'Please put the team name on the second line', 'team name underneath', 'group as line 2'
+HEADING_AS_TITLE = re.compile(
+    r"\b(?:team|group|class|squad|category|division|section|heading|house|year)(?:'s)?\s+names?\s+"
+    r"(?:on|as|in|under(?:neath)?|below)\b[^.\n]{0,30}?(?:second|2nd|next|bottom|other|line\s*2|underneath|below)"
+    r"|\b(?:second|2nd)\s+line\s*(?::|=|is|should\s+be|with)?\s*(?:the\s+)?(?:team|group|class|squad|category)",
+    re.IGNORECASE,
+)
+
+
+def heading_over_group(lines: list[str]) -> str | None:
+    """'U10 Falcons' over '- Leo Grant', '- Mia Johansson': the unmarked first line of a block whose
+    other lines are all list items is a heading over that group (not itself a piece)."""
+    if len(lines) < 3 or strip_marker(lines[0])[0]:
+        return None
+    if not all(strip_marker(ln)[0] for ln in lines[1:]):
+        return None
+    head = lines[0].strip().rstrip(":").strip()
+    if not head or len(head.split()) > 6 or check_name(head).ok and check_name(head).core >= 2:
+        return None
+    return head
+
+
+def title_from_heading(items: list[ParsedItem], heading: str, asked: bool) -> None:
+    """Put a group's heading on its items' second line when the order asks for it."""
+    for item in items:
+        if not asked:
+            item.reasons.append(
+                f"listed under the heading {heading!r} (not engraved: the order does not ask)"
+            )
+        elif not item.values.get("title"):
+            item.values["title"] = heading
+            item.reasons.append(f"second line {heading!r} from the heading over its group, as the order asks")

@@ -60,6 +60,9 @@ TITLE_WORDS = wordset(
     service recognition honoree inductee associate principal superintendent deputy governor mayor
     senator scientist researcher professor lecturer manager-at-large trustee board committee panelist
     moderator physio therapist counselor counsellor librarian pharmacist dentist surgeon technician
+    prize prizes trophy medal best most newcomer runner-up runners-up fellow honorary finalist
+    preis pokal meister meisterin sieger siegerin prix vainqueur finaliste premio campeón campeona
+    campeones campeonas subcampeón subcampeones subcampeonas nagroda prijs winnaar kampioen
     mechanic cashier clerk receptionist driver chef pilot officer-in-charge analyst-in-training
     engineering department dept team bride groom bridesmaid bridesmaids groomsman groomsmen maid matron
     usher officiant bearer man mother girl boy memory memoriam loving beloved"""

@@ -14,7 +14,14 @@ import csv
 import re
 from dataclasses import dataclass
 
-from .blocks import is_closing_block
+from .blocks import (
+    HEADING_AS_TITLE,
+    flag_odd_lines,
+    heading_over_group,
+    is_closing_block,
+    title_from_heading,
+    vote_shape,
+)
 from .content import line_content
 from .lexicon import (
     check_name,
@@ -90,6 +97,7 @@ class _TextParser:
         self.notes: list[str] = []
         self.table_columns: list[str] = []
         self.name_column: str | None = None
+        self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
 
     # ------------------------------------------------------------------ zones
 
@@ -254,6 +262,11 @@ class _TextParser:
             self._line(par[i][0], par[i][1], state, signature, bare_markers)
             i += 1
         self._single_word_check(self.items[first_item:])
+        heading = None if signature else heading_over_group([b for _, b in par])
+        if heading:
+            title_from_heading(self.items[first_item:], heading, self.heading_is_title)
+        vote_shape(self.items[first_item:])
+        flag_odd_lines(self.items[first_item:])
 
     def _table_run(self, par: list[tuple[int, str]], i: int) -> tuple[int, list[Row], bool | None]:
         """A run of table lines starting at i: tabs, wide spaces, or a header line with delimiters."""
@@ -310,6 +323,8 @@ class _TextParser:
                 return self._skip(no, "chat message header (time and sender)")
             if sep and message.strip() and check_name(sender).ok:
                 s = message.strip()  # '[10:14] Karen: Gerald Fitzpatrick' → the message
+        if signature:
+            return self._skip(no, "looks like a signature")
         marker, rest = strip_marker(s)
         guessed_qty = None
         if not marker and (m := BARE_NUMBER.match(s)):
