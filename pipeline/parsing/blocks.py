@@ -10,6 +10,7 @@ so it needs no list of sign-off words.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from .lexicon import check_name, has_title_word
 from .lines import is_signoff, strip_marker
@@ -131,3 +132,70 @@ def title_from_heading(items: list[ParsedItem], heading: str, asked: bool) -> No
         elif not item.values.get("title"):
             item.values["title"] = heading
             item.reasons.append(f"second line {heading!r} from the heading over its group, as the order asks")
+
+
+_LINE_LABEL = re.compile(
+    r"^(?:line|zeile|ligne|l[íi]nea|regel|linia|riga|row)\s*([1-4])\s*[:=–—-]\s*(.*)$", re.IGNORECASE
+)
+_BLANK = re.compile(
+    r"^[(\[]?\s*(?:leave\s+)?(?:blank|empty|none|nothing|n/?a|-+|–)\s*[)\]]?\.?$", re.IGNORECASE
+)
+_COUNT_LINE = re.compile(
+    r"^(?:[x×]\s?(\d{1,3})|(\d{1,3})\s?[x×]?|(?:qty|quantity)\.?\s*[:=]?\s*(\d{1,3}))"
+    r"(?:\s+(?:please|pls|of\s+(?:these|this|them)|copies|pieces|plates|needed))?\s*[.!]?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Record:
+    """One piece written as a block of lines: the name, its second line, a count, the lines used."""
+
+    name: str
+    title: str
+    qty: str | None
+    lines: list[int]
+    reasons: list[str] = field(default_factory=list)
+
+
+def labelled_record(lines: list[tuple[int, str]]) -> Record | None:
+    """'Line 1: Harold & Vera Jennings' / 'Line 2: Together Forever' (a heading such as 'Brick 1:'
+    above is allowed). Each labelled line is taken as written; '(leave blank)' means no second line."""
+    body = lines[1:] if lines and lines[0][1].rstrip().endswith(":") and len(lines) > 1 else lines
+    found = [(no, _LINE_LABEL.match(text.strip())) for no, text in body]
+    if not found or not all(m for _, m in found):
+        return None
+    by_number = {int(m.group(1)): m.group(2).strip() for _, m in found if m}
+    name = by_number.get(1, "")
+    if not name or _BLANK.match(name):
+        return None
+    title = by_number.get(2, "")
+    title = "" if _BLANK.match(title) else title
+    reasons = ["lines read from their 'Line 1' / 'Line 2' labels"]
+    if _BLANK.match(by_number.get(2, "x")):
+        reasons.append("second line left blank, as written")
+    return Record(name, title, None, [no for no, _ in lines], reasons)
+
+
+def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
+    """A block of a name, then its second line, then perhaps a count ('x2', '3 please')."""
+    if not 2 <= len(lines) <= 3:
+        return None
+    texts = [t.strip() for _, t in lines]
+    if any(strip_marker(t)[0] for t in texts) or texts[0].endswith(":"):
+        return None
+    first = check_name(texts[0])
+    if not first.ok or len(texts[0].split()) > 5:
+        return None
+    second = check_name(texts[1])
+    if second.ok and second.core >= 2 or is_signoff(texts[1]) or texts[1].endswith((":", "?")):
+        return None
+    if _COUNT_LINE.match(texts[1]):
+        return None
+    qty = None
+    if len(texts) == 3:
+        m = _COUNT_LINE.match(texts[2])
+        if not m:
+            return None
+        qty = next(g for g in m.groups() if g)
+    return Record(texts[0], texts[1], qty, [no for no, _ in lines])

@@ -40,6 +40,7 @@ from .lines import (
     stop_count,
     take_quantity,
 )
+from .people import starts_with_given_name
 from .tables import DATE, EMAIL
 
 BASE_CONFIDENCE = 0.95
@@ -264,7 +265,7 @@ def _structured(parts: list[str], *, colon: bool, columns: bool = False) -> Draf
         tail = rest[0] if len(rest) == 1 else ""
         tail_check = check_name(PAREN.sub("", tail).strip())
         if tail_check.ok and tail_check.core >= 2 and not columns:
-            draft.deduct(0.2, f"{tail!r} also looks like a name: which one is the name?")
+            _which_is_the_name(draft, left, tail)
     elif len(parts) == 2 and rest and not columns:
         draft = name_part(rest[0], min_core=1 if has_title_word(left) else 2)
         if draft:
@@ -273,6 +274,23 @@ def _structured(parts: list[str], *, colon: bool, columns: bool = False) -> Draf
     if draft and qty:
         draft.values["qty"] = qty
     return draft
+
+
+def _which_is_the_name(draft: Draft, left: str, tail: str) -> None:
+    """Both sides of 'A – B' look like names: a known given name at the start of one side decides."""
+    left_given, tail_given = starts_with_given_name(left), starts_with_given_name(tail)
+    if left_given and not tail_given:
+        draft.reasons.append(f"{draft.values['name'].split()[0]!r} is a known given name; {tail!r} is not")
+    elif tail_given and not left_given and "title" in draft.values and draft.values["title"] == tail:
+        name = name_part(tail, min_core=2)
+        if name is None:
+            draft.deduct(0.2, f"{tail!r} also looks like a name: which one is the name?")
+            return
+        draft.values["name"], draft.values["title"] = name.values["name"], left.strip()
+        draft.reasons[:] = [r for r in draft.reasons if not r.startswith("guessed title")]
+        draft.deduct(0.05, f"read as 'Title – Name': {tail.split()[0]!r} is a known given name")
+    else:
+        draft.deduct(0.2, f"{tail!r} also looks like a name: which one is the name?")
 
 
 def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 
 from .blocks import (
     HEADING_AS_TITLE,
+    Record,
     flag_odd_lines,
     heading_over_group,
     is_closing_block,
+    labelled_record,
+    stacked_record,
     title_from_heading,
     vote_shape,
 )
@@ -212,15 +215,59 @@ class _TextParser:
                 paragraphs.append([])
         paragraphs = [p for p in paragraphs if p]
         start = len(self.items)
+        records = self._records(paragraphs)
         for n, paragraph in enumerate(paragraphs):
             before = len(self.items)
             last = n == len(paragraphs) - 1
+            if n in records and not state.after_signoff:
+                self._record(records[n])
+                continue
             closing = last and before > start and is_closing_block([b for _, b in paragraph])
             self._paragraph(paragraph, state, last=last, closing=closing)
             if kind != "fresh":
                 self._mark_zone(self.items[before:], kind)
             if n == len(paragraphs) - 1 and n > 0:
                 self._lone_closing_name(paragraph, self.items[before:], before - start)
+
+    @staticmethod
+    def _records(paragraphs: list[list[tuple[int, str]]]) -> dict[int, Record]:
+        """Blocks that each hold one piece over several lines ('Line 1:' / 'Line 2:' labels, or a
+        name, its second line and a count). Unlabelled blocks count only when two or more share the
+        shape; a lone one is still read that way when it is not the message's last block, but flagged."""
+        labelled = {n: r for n, p in enumerate(paragraphs) if (r := labelled_record(p))}
+        stacked = {n: r for n, p in enumerate(paragraphs) if n not in labelled and (r := stacked_record(p))}
+        if len(stacked) == 1:
+            n, record = next(iter(stacked.items()))
+            if n == len(paragraphs) - 1 or n == 0:
+                stacked = {}
+            else:
+                record.reasons.append(f"second line {record.title!r} guessed from the line under the name")
+        else:
+            for record in stacked.values():
+                record.reasons.append("name, then its second line: the shape of every block here")
+        return labelled | stacked
+
+    def _record(self, record: Record) -> None:
+        values = {"name": record.name}
+        if record.title:
+            values["title"] = record.title
+        if record.qty:
+            values["qty"] = record.qty
+        item = ParsedItem(
+            values=values,
+            confidence=0.9,
+            reasons=list(record.reasons),
+            source_line=record.lines[0],
+            raw="\n".join(self.lines[no - 1].strip() for no in record.lines),
+        )
+        if any("guessed" in r for r in record.reasons):
+            item.cap(0.8, "a single block read as name and second line")
+        check = check_name(record.name)
+        if not check.ok:
+            item.cap(0.8, f"{record.name!r} does not look like a name ({check.why})")
+        self.items.append(item)
+        for no in record.lines[1:]:
+            self._skip(no, "part of the block above (second line or count)")
 
     @staticmethod
     def _lone_closing_name(paragraph: list[tuple[int, str]], items: list[ParsedItem], earlier: int) -> None:

@@ -27,13 +27,13 @@ TARGET_CEILINGS = {"correct flagged": 0.10, "characters changed": 0, "lines drop
 
 # Figures reached on all blind batches together; raise them when the parser improves.
 RATCHET = {
-    "recall": 0.798,
-    "precision": 0.865,
-    "titles right": 0.947,
-    "quantities > 1 right": 0.533,
-    "wrong flagged": 0.462,
+    "recall": 0.811,
+    "precision": 0.882,
+    "titles right": 0.968,
+    "quantities > 1 right": 0.567,
+    "wrong flagged": 0.476,
 }
-RATCHET_CEILINGS = {"correct flagged": 0.081, "characters changed": 3, "lines dropped": 8}
+RATCHET_CEILINGS = {"correct flagged": 0.033, "characters changed": 3, "lines dropped": 7}
 
 
 @pytest.fixture(scope="module")
