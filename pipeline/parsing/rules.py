@@ -26,6 +26,7 @@ from .blocks import (
     vote_shape,
 )
 from .content import line_content
+from .instructions import apply_instructions, is_instruction
 from .lexicon import (
     check_name,
     is_header_cell,
@@ -372,6 +373,8 @@ class _TextParser:
                 s = message.strip()  # '[10:14] Karen: Gerald Fitzpatrick' → the message
         if signature:
             return self._skip(no, "looks like a signature")
+        if is_instruction(s):
+            return self._skip(no, "an instruction about the list")
         marker, rest = strip_marker(s)
         guessed_qty = None
         if not marker and (m := BARE_NUMBER.match(s)):
@@ -437,6 +440,7 @@ class _TextParser:
             if line.strip() and no not in used and no not in reported:
                 self._skip(no, "not used")
         self.items.sort(key=lambda it: it.source_line or 0)
+        self.items = apply_instructions(self.items, self.lines, self.skipped)
         self.skipped.sort(key=lambda s: s.line or 0)
         items = expand_quantities(self.items)
         seen = {k for it in items for k in it.values}

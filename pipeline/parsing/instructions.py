@@ -1,0 +1,198 @@
+"""Order-level instructions written around the list: corrections, removals and additions.
+
+Customers fix their lists in words after (or above) them: "oops, Jon should be John", "Catherine
+spelled Zoltan wrong, it's Zoltán", "Rob's should say Robert Lister", "scratch Megan", "please drop
+Tom", "please also add Priya Raman – Innovation Award". The lines themselves are not items (they are
+sentences), so the line reader skips them; this pass reads them against the items already found and
+applies each one only when it names exactly the item(s) it changes. Every change keeps its evidence
+(the sentence) in the item's reasons; an instruction that mentions an item but cannot be applied
+flags that item for review instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .lexicon import check_name
+from .model import ParsedItem, SkippedLine
+from .people import starts_with_given_name
+
+_WORD = r"[^\W\d_][\w'’\-]*"
+_NAME = rf"{_WORD}(?:\s+{_WORD}){{0,3}}"
+
+_RENAME = (
+    # 'Jon should be John', "Rob's should say Robert Lister", 'Zoltan should read Zoltán'
+    re.compile(
+        rf"\b(?P<old>{_WORD})(?:'s|’s)?\s+(?:should|must|needs to)\s+(?:be|say|read)\s+(?P<new>{_NAME})",
+    ),
+    # 'spelled Zoltan wrong, it's Zoltán'
+    re.compile(rf"\bspel(?:led|t)\s+(?P<old>{_WORD})\s+wrong\W+(?:it'?s|it’s|should be)\s+(?P<new>{_NAME})"),
+    # 'change Jon to John', 'not Jon but John'
+    re.compile(rf"\bchange\s+(?P<old>{_WORD})\s+to\s+(?P<new>{_NAME})", re.IGNORECASE),
+    re.compile(rf"\bnot\s+(?P<old>{_WORD})\s*,?\s+but\s+(?P<new>{_NAME})"),
+)
+_REMOVE = re.compile(
+    rf"\b(?:scratch|drop|remove|delete|cancel|take\s+off|leave\s+(?:off|out)|cross\s+(?:off|out)"
+    rf"|no\s+(?:plate|badge|trophy|plaque|medal)\s+for|streichen|quitar|eliminar|supprimer|usuń|verwijder)"
+    rf"\s+(?P<who>{_NAME})",
+    re.IGNORECASE,
+)
+_ADD = re.compile(
+    r"\b(?:also\s+)?add(?:\s+(?:one|another)\s+more)?(?:\s+(?:one|another))?\s*[:,]?\s+(?:for\s+)?(?P<rest>.+)$",
+    re.IGNORECASE,
+)
+_REMARK = re.compile(r"\s*\([^)]*\)")
+_SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
+_INSTRUCTION = re.compile(
+    r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|drop"
+    r"|remove|delete|cancel|no longer|actually|full name|accent|add)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Sentence:
+    line: int
+    text: str
+
+
+def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
+    """The sentences of the skipped lines that may be instructions (1-based line numbers)."""
+    out: list[Sentence] = []
+    for no in sorted(candidates):
+        text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip().lstrip("-•*– ").strip()
+        for part in re.split(r"(?<=[.!?;])\s+", text):
+            if part and _INSTRUCTION.search(part):
+                out.append(Sentence(no, part))
+    return out
+
+
+def _first_words(item: ParsedItem) -> list[str]:
+    return item.values.get("name", "").split()
+
+
+def _mentions(item: ParsedItem, word: str) -> bool:
+    return word in _first_words(item)
+
+
+def apply_instructions(
+    items: list[ParsedItem], lines: list[str], skipped: list[SkippedLine]
+) -> list[ParsedItem]:
+    """Apply the corrections, removals and additions written in the order's skipped lines."""
+    if not items:
+        return items
+    used = {it.source_line for it in items}
+    candidates = {s.line for s in skipped if s.line and s.line not in used and _is_prose(s.why)}
+    applied: set[int] = set()
+    for sentence in sentences(lines, candidates):
+        text = sentence.text
+        for pattern in _RENAME:
+            for m in pattern.finditer(text):
+                if _rename(items, m.group("old"), m.group("new").strip(), text):
+                    applied.add(id(m))
+        for m in _REMOVE.finditer(text):
+            items = _remove(items, m.group("who"), text, sentence.line, skipped)
+        m = _ADD.search(text)
+        if m:
+            added = _addition(m.group("rest"), text, sentence.line)
+            if added and not any(it.values.get("name") == added.values["name"] for it in items):
+                items.append(added)
+        _flag_mentions(items, text)
+    return items
+
+
+def _is_prose(why: str) -> bool:
+    return why in (
+        "an instruction about the list",
+        "chatter",
+        "no name found",
+        "not used",
+        "mentions a name but is not part of the list",
+    ) or ("quoted" in why or "introduces" in why)
+
+
+def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
+    new = new.split(",")[0].strip()
+    new_words = new.split()
+    # stop at words that are plainly not part of the name ('John — my mistake', 'Robert Lister, he's')
+    while new_words and not new_words[-1][:1].isupper():
+        new_words.pop()
+    if not new_words:
+        return False
+    matching = [it for it in items if _mentions(it, old)]
+    if not matching or len({it.values["name"] for it in matching}) != 1:
+        return False
+    for item in matching:
+        name = item.values["name"]
+        words = name.split()
+        if len(new_words) >= 2 and words[0] == old:
+            fixed = " ".join(new_words)
+        else:
+            fixed = " ".join(new_words[0] if w == old else w for w in words)
+        if fixed == name:
+            continue
+        item.values["name"] = fixed
+        item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
+        item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
+    return True
+
+
+def _remove(
+    items: list[ParsedItem], who: str, text: str, line: int, skipped: list[SkippedLine]
+) -> list[ParsedItem]:
+    words = who.split()
+    while words and not words[-1][:1].isupper():
+        words.pop()
+    if not words:
+        return items
+    target = " ".join(words)
+    matching = [it for it in items if it.values.get("name") == target or _mentions(it, words[0])]
+    names = {it.values["name"] for it in matching}
+    if len(names) != 1:
+        return items
+    for item in matching:
+        skipped.append(SkippedLine(item.raw, f"removed as the order says: {text!r}", item.source_line))
+    return [it for it in items if it not in matching]
+
+
+def _addition(rest: str, text: str, line: int) -> ParsedItem | None:
+    rest = _REMARK.sub("", rest).strip().rstrip(".!")
+    parts = _SEPARATOR.split(rest, maxsplit=1)
+    name = parts[0].strip().rstrip(",")
+    name_words = name.split()
+    while name_words and not name_words[-1][:1].isupper():
+        name_words.pop()
+    name = " ".join(name_words)
+    check = check_name(name)
+    if not check.ok or check.core < 2:
+        return None
+    values = {"name": name}
+    if len(parts) == 2 and parts[1].strip():
+        values["title"] = parts[1].strip().split(". ")[0].strip()
+    item = ParsedItem(values=values, confidence=0.9, source_line=line, raw=text)
+    item.reasons.append(f"added as the order says: {text!r}")
+    if not starts_with_given_name(name):
+        item.cap(0.75, f"added from a sentence, and {name.split()[0]!r} is not a known given name")
+    return item
+
+
+def _flag_mentions(items: list[ParsedItem], text: str) -> None:
+    """An item named again in an instruction that was not applied: someone should look."""
+    for item in items:
+        if any(f"as the order says: {text!r}" in r for r in item.reasons):
+            continue
+        words = [w for w in _first_words(item) if len(w) >= 3 and w[:1].isupper()]
+        if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in words):
+            item.cap(0.75, f"mentioned again in the order: {text!r} (a change for this piece?)")
+
+
+def is_instruction(line: str) -> bool:
+    """A sentence that changes the list ('Jon should be John', 'scratch Megan', 'please also add …')."""
+    text = line.strip().lstrip("-•*– ").strip()
+    if len(text.split()) < 3:
+        return False
+    if any(p.search(text) for p in _RENAME) or _REMOVE.search(text):
+        return True
+    m = _ADD.search(text)
+    return bool(m) and m.start() < 20  # 'add …' near the start, not 'in addition to …' mid-sentence
