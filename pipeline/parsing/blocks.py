@@ -199,3 +199,14 @@ def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
             return None
         qty = next(g for g in m.groups() if g)
     return Record(texts[0], texts[1], qty, [no for no, _ in lines])
+
+
+def is_salutation(lines: list[tuple[int, str]]) -> bool:
+    """'Greg,' alone at the top of a message: the reader being addressed, not a piece."""
+    if len(lines) != 1:
+        return False
+    text = lines[0][1].strip()
+    if not text.endswith(",") or strip_marker(text)[0]:
+        return False
+    name = text.rstrip(",").strip()
+    return len(name.split()) <= 2 and check_name(name).ok

@@ -57,6 +57,8 @@ _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
 _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
+# 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
+_POSTNOMINAL = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Z][A-Za-z]{0,4}\.?(?:[ ,]+[A-Z][A-Za-z]{0,4}\.?)*$")
 _QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
 
 
@@ -312,7 +314,12 @@ def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:
         and len(parts) <= 4
         and not take_quantity(second)[0]
         and not QUOTED_LABEL.match(second)
-        and (has_title_word(second) or has_org_word(second) or not check_name(second).ok)
+        and (
+            has_title_word(second)
+            or has_org_word(second)
+            or not check_name(second).ok
+            or _role_word(parts[0], second)
+        )
         and not split_and(second, min_core=1)
         and not _is_name_list(parts[2:])
     ):
@@ -342,6 +349,12 @@ def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:
         for j in junk:
             d.deduct(0.1 if len(real) * 2 <= len(parts) else 0.05, f"line had extra text: {j!r}")
     return drafts
+
+
+def _role_word(name: str, second: str) -> bool:
+    """'Dr. Ana Lucía Ferreira, Orthodontist': one word after a name that starts with a known given
+    name, and the word itself is no given name: a role, not a second person."""
+    return len(second.split()) == 1 and starts_with_given_name(name) and not starts_with_given_name(second)
 
 
 def _is_name_list(parts: list[str], min_core: int = 2) -> bool:
@@ -386,9 +399,14 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
         email = m.group(0)
         text = re.sub(r"[<(\[]\s*$", "", text[: m.start()]) + re.sub(r"^\s*[>)\]]", "", text[m.end() :])
     extras: list[str] = []
+    postnominal = ""
     for m in reversed(list(PAREN.finditer(text))):
         if text[m.end() :].strip() and m.start() > 0:
             continue  # a nickname inside the name stays: William (Bill) Turner
+        if _POSTNOMINAL.match(m.group(1).strip()) and not text[m.end() :].strip():
+            postnominal = f" ({m.group(1).strip()})"  # 'Dr Samuel Okonkwo (OBE)': engraved as written
+            text = text[: m.start()].rstrip()
+            continue
         extras.insert(0, m.group(1).strip())
         text = text[: m.start()] + text[m.end() :]
     number = None
@@ -400,7 +418,9 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
     check = check_name(name)
     if not check.ok or check.core < min_core or EMAIL_IN.search(name) or URL_IN.search(name):
         return None
-    d = Draft({"name": name})
+    d = Draft({"name": name + postnominal})
+    if postnominal:
+        d.reasons.append(f"post-nominal letters{postnominal} kept with the name, as written")
     if reordered:
         d.deduct(0.15, "reordered Last, First")
     if pronouns:

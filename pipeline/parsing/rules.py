@@ -20,6 +20,7 @@ from .blocks import (
     flag_odd_lines,
     heading_over_group,
     is_closing_block,
+    is_salutation,
     labelled_record,
     stacked_record,
     title_from_heading,
@@ -112,6 +113,13 @@ class _TextParser:
                 deferred.append(lines)
             else:
                 self._segment(lines, kind)
+        if deferred and self.items and self._only_lone_names():
+            # 'Sorry, Jon should be John. / Gareth' above the quoted list: the list is the quoted one
+            for item in self.items:
+                item.cap(0.6, "a name alone in the reply above the quoted list: the sender?")
+            for lines in deferred:
+                self._segment(lines, "quoted")
+            deferred = []
         if deferred:
             if self.items:
                 for lines in deferred:
@@ -122,6 +130,23 @@ class _TextParser:
                 for lines in deferred:
                     self._segment(lines, "quoted")
         return self._result()
+
+    def _only_lone_names(self) -> bool:
+        """The fresh text found only a name or two, each alone, with nothing else on its line."""
+        return len(self.items) <= 2 and all(
+            set(it.values) == {"name"} and self._alone(it.source_line or 0, it.raw) for it in self.items
+        )
+
+    def _alone(self, no: int, raw: str) -> bool:
+        """Line `no` is a paragraph of its own, unmarked, and not under a line that introduces a list."""
+
+        def blank(k: int) -> bool:
+            return not (1 <= k <= len(self.lines)) or not self.lines[k - 1].strip()
+
+        if not (blank(no - 1) and blank(no + 1)) or strip_marker(raw)[0]:
+            return False
+        earlier = [ln.strip() for ln in self.lines[: no - 1] if ln.strip()]
+        return not (earlier and earlier[-1].endswith(":"))
 
     def _zones(self) -> list[tuple[str, list[tuple[int, str]]]]:
         zones: list[tuple[str, list[tuple[int, str]]]] = []
@@ -220,6 +245,9 @@ class _TextParser:
         for n, paragraph in enumerate(paragraphs):
             before = len(self.items)
             last = n == len(paragraphs) - 1
+            if n == 0 and len(paragraphs) > 1 and is_salutation(paragraph):
+                self._skip(paragraph[0][0], "greeting (the reader's name)")
+                continue
             if n in records and not state.after_signoff:
                 self._record(records[n])
                 continue
