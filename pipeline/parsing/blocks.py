@@ -70,6 +70,9 @@ def vote_shape(items: list[ParsedItem]) -> None:
         return
     left = sum(_person_like(a) and not _person_like(b) for _, (a, b) in split)
     right = sum(_person_like(b) and not _person_like(a) for _, (a, b) in split)
+    if left > right and left * 2 >= len(split):
+        _settle_name_first(split)
+        return
     if right <= left or right * 2 < len(split):
         return
     for item, (a, b) in split:
@@ -86,6 +89,18 @@ def vote_shape(items: list[ParsedItem]) -> None:
             continue
         item.reasons[:] = [r for r in item.reasons if "also looks like a name" not in r]
         item.confidence = max(item.confidence, 0.85 if _person_like(item.values["name"]) else 0.0)
+
+
+def _settle_name_first(split: list[tuple[ParsedItem, tuple[str, str]]]) -> None:
+    """Most lines of the block are 'Name – Title': a line whose title also looked like a name
+    ('Oscar Lindqvist – Long Jump Gold') is read the same way, and its doubt is lifted."""
+    for item, (a, _b) in split:
+        doubt = [r for r in item.reasons if "also looks like a name" in r]
+        if item.values.get("name") != a or not doubt:
+            continue
+        item.reasons[:] = [r for r in item.reasons if r not in doubt]
+        item.reasons.append("read as 'Name – Title', as most lines of its block are")
+        item.confidence = round(min(0.95, item.confidence + 0.2), 2)
 
 
 def flag_odd_lines(items: list[ParsedItem]) -> None:

@@ -56,9 +56,11 @@ _NOT_ORDER = wordset(
 _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
 _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
+# 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
+_AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
-_POSTNOMINAL = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Z][A-Za-z]{0,4}\.?(?:[ ,]+[A-Z][A-Za-z]{0,4}\.?)*$")
+_POSTNOMINAL = re.compile(r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$")
 _QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
 
 
@@ -121,7 +123,12 @@ def split_and(text: str, min_core: int = 2) -> list[str] | None:
     """'Tomás Ruiz and Ingrid Bergström' → two names; 'Mr. and Mrs. Smith' stays one."""
     pieces = _AND.split(PAREN.sub("", text).strip() if text.rstrip().endswith(")") else text)
     if len(pieces) < 2:
-        return None
+        other = _AND_OTHER.split(text.strip())
+        if len(other) < 2 or not all(len(p.split()) >= 2 and p[:1].isupper() for p in other):
+            return None
+        pieces = other
+    if len(pieces) == 2 and len(pieces[0].split()) == 1 and len(pieces[1].split()) >= 2:
+        return None  # 'Malcolm & Jean Burrows': a couple sharing a surname is one engraving
     checks = [check_name(p) for p in pieces]
     return pieces if all(c.ok and c.core >= min_core for c in checks) else None
 
@@ -419,6 +426,8 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
     if not check.ok or check.core < min_core or EMAIL_IN.search(name) or URL_IN.search(name):
         return None
     d = Draft({"name": name + postnominal})
+    if joiner := _AND.search(name) or _AND_OTHER.search(name):
+        d.reasons.append(f"two names joined by {joiner.group(0).strip()!r}: kept as one couple")
     if postnominal:
         d.reasons.append(f"post-nominal letters{postnominal} kept with the name, as written")
     if reordered:

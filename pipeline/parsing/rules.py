@@ -27,6 +27,7 @@ from .blocks import (
     vote_shape,
 )
 from .content import line_content
+from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
 from .lexicon import (
     check_name,
@@ -54,7 +55,8 @@ from .lines import (
     strip_marker,
 )
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
-from .quantities import expand_quantities
+from .quantities import COUNT_FOR, count_value, expand_quantities
+from .sentences import pieces_in_sentence
 from .tables import Row, build_table, looks_like_header
 
 MAX_TEXT_CHARS = 200_000
@@ -414,10 +416,26 @@ class _TextParser:
             why = self._not_content(s, state, signature)
             if why:
                 return self._skip(no, why)
-        drafts = line_content(rest, listed=bool(marker))
+        described = pieces_in_sentence(rest)
+        if described:
+            for d in described:
+                self.items.append(
+                    ParsedItem(
+                        values=d.values, confidence=d.confidence, reasons=d.reasons, source_line=no, raw=s
+                    )
+                )
+            return None
+        counted = None
+        if m := COUNT_FOR.match(rest):  # 'two plaques for Eleanor Vance, "Single Sculls Champion"'
+            counted, rest = count_value(m.group("n")), rest[m.end() :]
+        drafts = line_content(rest, listed=bool(marker) or counted is not None)
         if isinstance(drafts, str) or not drafts:
             return self._skip(no, drafts or "no name found")
         for d in drafts:
+            if counted and "qty" not in d.values and len(drafts) == 1:
+                if counted > 1:
+                    d.values["qty"] = str(counted)
+                d.reasons.append(f"quantity {counted} written before the name: {s[: len(s) - len(rest)]!r}")
             if guessed_qty and "qty" not in d.values and len(drafts) == 1:
                 d.values["qty"] = guessed_qty
                 d.deduct(0.15, f"guessed quantity {guessed_qty} from the number before the name")
@@ -469,6 +487,7 @@ class _TextParser:
                 self._skip(no, "not used")
         self.items.sort(key=lambda it: it.source_line or 0)
         self.items = apply_instructions(self.items, self.lines, self.skipped)
+        check_items(self.items)
         self.skipped.sort(key=lambda s: s.line or 0)
         items = expand_quantities(self.items)
         seen = {k for it in items for k in it.values}
