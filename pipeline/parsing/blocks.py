@@ -200,7 +200,7 @@ def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
     if any(strip_marker(t)[0] for t in texts) or texts[0].endswith(":"):
         return None
     first = check_name(texts[0])
-    if not first.ok or len(texts[0].split()) > 5:
+    if len(texts[0].split()) > 5 or not texts[0][:1].isupper() or any(ch.isdigit() for ch in texts[0]):
         return None
     second = check_name(texts[1])
     if second.ok and second.core >= 2 or is_signoff(texts[1]) or texts[1].endswith((":", "?")):
@@ -213,7 +213,8 @@ def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
         if not m:
             return None
         qty = next(g for g in m.groups() if g)
-    return Record(texts[0], texts[1], qty, [no for no, _ in lines])
+    reasons = [] if first.ok else [f"{texts[0]!r} does not look like a person's name ({first.why})"]
+    return Record(texts[0], texts[1], qty, [no for no, _ in lines], reasons)
 
 
 def is_salutation(lines: list[tuple[int, str]]) -> bool:

@@ -61,6 +61,7 @@ _AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
 _POSTNOMINAL = re.compile(r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$")
+_COUNT_REMARK = re.compile(r"\s*\(\s*(?:[x×]\s?(\d{1,3})|(\d{1,3})\s?[x×])\b[^()]*\)\s*$", re.IGNORECASE)
 _QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
 
 
@@ -463,6 +464,12 @@ def _assign(d: Draft, parts: list[str], columns: bool = False) -> None:
     notes: list[str] = []
     for piece in pieces:
         piece = piece.strip()
+        if (m := _COUNT_REMARK.search(piece)) and m.start() > 0:
+            # 'Dental Nurse (x2 please, she works at both sites)': the count and remark come off
+            d.values["qty"] = next(g for g in m.groups() if g)
+            notes.append(m.group(0).strip().strip("()"))
+            d.reasons.append(f"quantity {d.values['qty']} from the remark {m.group(0).strip()!r}")
+            piece = piece[: m.start()].strip()
         if is_phone(piece):
             key = "phone"
         elif EMAIL.match(piece):

@@ -42,11 +42,15 @@ _ADD = re.compile(
     r"\b(?:also\s+)?add(?:\s+(?:one|another)\s+more)?(?:\s+(?:one|another))?\s*[:,]?\s+(?:for\s+)?(?P<rest>.+)$",
     re.IGNORECASE,
 )
+# 'Jack and Ollie want separate plates', 'one each for Ana & Luis'
+_SPLIT = re.compile(
+    rf"\b(?P<a>{_WORD})\s+(?:and|&)\s+(?P<b>{_WORD})\b[^.]*?\b(?:separate|one\s+each|individual|split)\b"
+)
 _REMARK = re.compile(r"\s*\([^)]*\)")
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 _INSTRUCTION = re.compile(
     r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|drop"
-    r"|remove|delete|cancel|no longer|actually|full name|accent|add)\b",
+    r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split)\b",
     re.IGNORECASE,
 )
 
@@ -93,6 +97,8 @@ def apply_instructions(
                     applied.add(id(m))
         for m in _REMOVE.finditer(text):
             items = _remove(items, m.group("who"), text, sentence.line, skipped)
+        for m in _SPLIT.finditer(text):
+            items = _split_couple(items, m.group("a"), m.group("b"), text)
         m = _ADD.search(text)
         if m:
             added = _addition(m.group("rest"), text, sentence.line)
@@ -113,6 +119,7 @@ def _is_prose(why: str) -> bool:
 
 
 def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
+    old = re.sub(r"['’]s$", "", old)  # "Rob's should say Robert Lister"
     new = new.split(",")[0].strip()
     new_words = new.split()
     # stop at words that are plainly not part of the name ('John — my mistake', 'Robert Lister, he's')
@@ -154,6 +161,23 @@ def _remove(
     for item in matching:
         skipped.append(SkippedLine(item.raw, f"removed as the order says: {text!r}", item.source_line))
     return [it for it in items if it not in matching]
+
+
+def _split_couple(items: list[ParsedItem], a: str, b: str, text: str) -> list[ParsedItem]:
+    """'Jack & Ollie Bradshaw' → 'Jack Bradshaw' and 'Ollie Bradshaw', each with the same values."""
+    out: list[ParsedItem] = []
+    for item in items:
+        words = item.values.get("name", "").split()
+        if len(words) >= 4 and words[0] == a and words[1] in ("&", "and", "+") and words[2] == b:
+            surname = " ".join(words[3:])
+            for given in (a, b):
+                values = dict(item.values, name=f"{given} {surname}")
+                reasons = [r for r in item.reasons if "kept as one couple" not in r]
+                reasons.append(f"split into one piece each as the order says: {text!r}")
+                out.append(ParsedItem(values, item.confidence, reasons, item.source_line, item.raw))
+        else:
+            out.append(item)
+    return out
 
 
 def _addition(rest: str, text: str, line: int) -> ParsedItem | None:

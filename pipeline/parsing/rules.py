@@ -267,6 +267,11 @@ class _TextParser:
         shape; a lone one is still read that way when it is not the message's last block, but flagged."""
         labelled = {n: r for n, p in enumerate(paragraphs) if (r := labelled_record(p))}
         stacked = {n: r for n, p in enumerate(paragraphs) if n not in labelled and (r := stacked_record(p))}
+        if (
+            sum(not any("does not look like" in r for r in rec.reasons) for rec in stacked.values())
+            < len(stacked) / 2
+        ):
+            stacked = {}  # blocks whose first lines are mostly not names: not name-and-title blocks
         if len(stacked) == 1:
             n, record = next(iter(stacked.items()))
             if n == len(paragraphs) - 1 or n == 0:
