@@ -203,7 +203,8 @@ def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
     if len(texts[0].split()) > 5 or not texts[0][:1].isupper() or any(ch.isdigit() for ch in texts[0]):
         return None
     second = check_name(texts[1])
-    if second.ok and second.core >= 2 or is_signoff(texts[1]) or texts[1].endswith((":", "?")):
+    signoff = is_signoff(texts[1]) and not has_title_word(texts[1])  # 'Best Vegetable Plot' is no sign-off
+    if second.ok and second.core >= 2 or signoff or texts[1].endswith((":", "?")):
         return None
     if _COUNT_LINE.match(texts[1]):
         return None

@@ -154,9 +154,10 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             drafts = line_content(s[m.end() :], listed=listed or bool(set(words(left)) & _ORDER_HINTS))
             if isinstance(drafts, str):
                 break  # nothing after the intro: try the line as a whole
-            if len(drafts) == 1 and has_title_word(left) and "title" not in drafts[0].values:
-                drafts[0].values["title"] = left.strip()
-                drafts[0].deduct(0.1, "name came after the title")
+            if has_title_word(left) and all("title" not in d.values for d in drafts):
+                for d in drafts:  # 'Campeones: Álvaro Jiménez y Sergio Muñoz'
+                    d.values["title"] = left.strip()
+                    d.deduct(0.1, "name came after the title")
             else:
                 for d in drafts:
                     d.deduct(0.05, f"line had extra text: {left.strip()!r}")

@@ -56,7 +56,7 @@ from .lines import (
 )
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
 from .quantities import COUNT_FOR, count_value, expand_quantities
-from .sentences import pieces_in_sentence
+from .sentences import extend_titles, pieces_in_sentence
 from .tables import Row, build_table, looks_like_header
 
 MAX_TEXT_CHARS = 200_000
@@ -422,6 +422,13 @@ class _TextParser:
             if why:
                 return self._skip(no, why)
         described = pieces_in_sentence(rest)
+        longer = extend_titles(rest, {it.values.get("title", "") for it in self.items}) if described else {}
+        if longer:
+            for item in self.items:
+                if item.values.get("title") in longer:
+                    item.values["title"] = longer[item.values["title"]]
+                    item.reasons.append(f"second line written out in full later: {rest!r}")
+            return self._skip(no, "second lines for the pieces above")
         if described:
             for d in described:
                 self.items.append(

@@ -26,9 +26,9 @@ _LEAD_OUT = re.compile(
 
 
 def pieces_in_sentence(text: str) -> list[Draft]:
-    """The pieces a sentence orders with a count and quoted engraving text, or [] when none."""
-    if not _QUOTED.search(text):
-        return []
+    """The pieces a sentence orders with a count and quoted engraving text (or a person's full
+    name right after 'for': 'necesitamos dos placas para Nuria Gómez (Directora de Operaciones)'),
+    or [] when none."""
     openers = list(_OPENER.finditer(text))
     drafts: list[Draft] = []
     for k, m in enumerate(openers):
@@ -48,11 +48,11 @@ def pieces_in_sentence(text: str) -> list[Draft]:
 def _piece(segment: str) -> Draft | None:
     quotes = _QUOTED.findall(segment)
     if not quotes:
-        return None
+        return _person(segment)
     first = _QUOTED.search(segment)
     assert first is not None
     before = _lead_out(segment[: first.start()])
-    check = check_name(before) if before else None
+    check = check_name(before) if before and before[:1].isupper() else None
     if check and check.ok and (check.core >= 2 or starts_with_given_name(before)):
         d = Draft({"name": before, "title": quotes[0].strip()})
         d.confidence = 0.9
@@ -74,3 +74,44 @@ def _lead_out(text: str) -> str:
         if trimmed == text:
             return text
         text = trimmed
+
+
+_NAME_RUN = re.compile(r"^((?:[^\W\d_][\w'’.-]*)(?:\s+(?:[^\W\d_][\w'’.-]*)){1,4})(?:\s*\(([^()]+)\))?")
+
+
+_DASH_TITLE = re.compile(r"^\s*(?:[–—:]|\s-)\s*([^.;]+?)\s*[.;]?$")
+
+
+def _person(segment: str) -> Draft | None:
+    """'Nuria Gómez (Directora de Operaciones), una para ella …': a full name, and a bracketed title."""
+    m = _NAME_RUN.match(segment.strip())
+    if not m:
+        return None
+    words = m.group(1).split()
+    while words and not words[-1][:1].isupper():
+        words.pop()
+    name = " ".join(words).rstrip(".,")
+    check = check_name(name)
+    if not (check.ok and check.core >= 2 and starts_with_given_name(name)):
+        return None
+    d = Draft({"name": name})
+    if m.group(2) and len(words) == len(m.group(1).split()):
+        d.values["title"] = m.group(2).strip()
+    elif tail := _DASH_TITLE.match(segment.strip()[len(name) :]):
+        d.values["title"] = tail.group(1).strip()
+    d.cap(0.85, "a full name after a count in a sentence")
+    return d
+
+
+def extend_titles(text: str, titles: set[str]) -> dict[str, str]:
+    """'… y debajo "Campeones Torneo de Primavera" o "Subcampeonas Torneo de Primavera"': each quote
+    starts with a second line already read ('Campeones'); the quote is that line written out in full.
+    Returns {old title: new title} when every quote extends one, else {}."""
+    quotes = [q.strip() for q in _QUOTED.findall(text)]
+    found: dict[str, str] = {}
+    for quote in quotes:
+        bases = [t for t in titles if t and quote.casefold().startswith(t.casefold() + " ")]
+        if len(bases) != 1:
+            return {}
+        found[bases[0]] = quote
+    return found
