@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .lexicon import check_name
 from .model import ParsedItem, SkippedLine
 from .people import starts_with_given_name
+from .quantities import COUNT_IN_SENTENCE, count_value
 
 _WORD = r"[^\W\d_][\w'’\-]*"
 _NAME = rf"{_WORD}(?:\s+{_WORD}){{0,3}}"
@@ -46,6 +47,10 @@ _ADD = re.compile(
 _SPLIT = re.compile(
     rf"\b(?P<a>{_WORD})\s+(?:and|&)\s+(?P<b>{_WORD})\b[^.]*?\b(?:separate|one\s+each|individual|split)\b"
 )
+# "Players' Player goes to Ffion Tudor instead", 'give Most Improved to Kasia Nowicka'
+_REASSIGN = re.compile(
+    rf"(?P<title>[A-Z][\w'’]*(?:\s+[\w'’]+){{0,4}}?)\s+(?:goes|go|should\s+go)\s+to\s+(?P<name>{_NAME})"
+)
 _REMARK = re.compile(r"\s*\([^)]*\)")
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 _INSTRUCTION = re.compile(
@@ -72,6 +77,46 @@ def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     return out
 
 
+def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
+    """Sentences of the skipped lines that give a count ('Van Sanne hebben we er 2 nodig')."""
+    out: list[Sentence] = []
+    for no in sorted(candidates):
+        text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
+        for part in re.split(r"(?<=[.!?;])\s+", text):
+            if COUNT_IN_SENTENCE.search(part):
+                out.append(Sentence(no, part))
+    return out
+
+
+def _count_for_one(items: list[ParsedItem], text: str) -> None:
+    """A count in a sentence that names exactly one item sets that item's quantity."""
+    m = COUNT_IN_SENTENCE.search(text)
+    if not m:
+        return
+    count = count_value(m.group("n") or m.group("m"))
+    if not count or count < 2:
+        return
+    named = {
+        it.values["name"]
+        for it in items
+        if it.values.get("name")
+        and any(
+            re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)
+            for w in it.values["name"].split()[:1]
+            if len(w) >= 3 and w[:1].isupper()
+        )
+    }
+    if len(named) != 1:
+        return
+    (name,) = named
+    if sum(it.values.get("name") == name for it in items) >= count:
+        return  # the pieces are there already (an award given to them, a line of its own)
+    for item in items:
+        if item.values.get("name") in named and "qty" not in item.values:
+            item.values["qty"] = str(count)
+            item.reasons.append(f"quantity {count} from the sentence: {text!r}")
+
+
 def _first_words(item: ParsedItem) -> list[str]:
     return item.values.get("name", "").split()
 
@@ -88,15 +133,20 @@ def apply_instructions(
         return items
     used = {it.source_line for it in items}
     candidates = {s.line for s in skipped if s.line and s.line not in used and _is_prose(s.why)}
-    applied: set[int] = set()
+    removed: dict[str, int] = {}  # a removed piece's second line → where it stood
     for sentence in sentences(lines, candidates):
         text = sentence.text
         for pattern in _RENAME:
             for m in pattern.finditer(text):
-                if _rename(items, m.group("old"), m.group("new").strip(), text):
-                    applied.add(id(m))
+                _rename(items, m.group("old"), m.group("new").strip(), text)
         for m in _REMOVE.finditer(text):
+            before = list(items)
             items = _remove(items, m.group("who"), text, sentence.line, skipped)
+            for k, item in enumerate(before):
+                if item not in items and item.values.get("title"):
+                    removed[item.values["title"]] = k
+        for m in _REASSIGN.finditer(text):
+            items = _reassign(items, m.group("title").strip(), m.group("name"), text, removed)
         for m in _SPLIT.finditer(text):
             items = _split_couple(items, m.group("a"), m.group("b"), text)
         m = _ADD.search(text)
@@ -105,6 +155,8 @@ def apply_instructions(
             if added and not any(it.values.get("name") == added.values["name"] for it in items):
                 items.append(added)
         _flag_mentions(items, text)
+    for sentence in count_sentences(lines, candidates):
+        _count_for_one(items, sentence.text)
     return items
 
 
@@ -161,6 +213,26 @@ def _remove(
     for item in matching:
         skipped.append(SkippedLine(item.raw, f"removed as the order says: {text!r}", item.source_line))
     return [it for it in items if it not in matching]
+
+
+def _reassign(
+    items: list[ParsedItem], title: str, who: str, text: str, removed: dict[str, int]
+) -> list[ParsedItem]:
+    """A removed piece's award given to someone already on the list: a new piece for that person."""
+    if title not in removed:
+        return items
+    words = who.split()
+    while words and not words[-1][:1].isupper():
+        words.pop()
+    person = [it for it in items if it.values.get("name") == " ".join(words)]
+    if not person:
+        return items
+    values = dict(person[0].values, title=title)
+    values.pop("qty", None)
+    new = ParsedItem(values, 0.85, [f"{title!r} given to {values['name']} as the order says: {text!r}"])
+    new.source_line, new.raw = person[0].source_line, person[0].raw
+    at = min(removed.pop(title), len(items))
+    return [*items[:at], new, *items[at:]]
 
 
 def _split_couple(items: list[ParsedItem], a: str, b: str, text: str) -> list[ParsedItem]:
