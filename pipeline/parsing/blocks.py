@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from .lexicon import check_name, has_title_word
 from .lines import is_signoff, strip_marker
 from .model import ParsedItem
+from .people import starts_with_given_name
 
 _CLOSING_END = re.compile(r"[,!]\s*$")
 _DASH_NAME = re.compile(r"^[-–—~]\s*(?=\S)")
@@ -104,15 +105,18 @@ def _settle_name_first(split: list[tuple[ParsedItem, tuple[str, str]]]) -> None:
 
 
 def flag_odd_lines(items: list[ParsedItem]) -> None:
-    """Within one block, an item without the second line most of its neighbours have is flagged."""
+    """Within one block, an item without the second line most of its neighbours have is flagged
+    when its line held more than the name (so something on it may have been read wrongly)."""
     if len(items) < 3:
         return
     titled = sum(bool(it.values.get("title")) for it in items)
     if titled * 3 < len(items) * 2:
         return
     for item in items:
-        if not item.values.get("title"):
-            item.cap(0.8, "no second line, while the other lines of its block have one")
+        bare = strip_marker(item.raw.strip())[1].strip()
+        if item.values.get("title") or bare == item.values.get("name"):
+            continue  # a line holding just the name: nothing on it was lost
+        item.cap(0.8, "no second line, while the other lines of its block have one")
 
 
 # 'Please put the team name on the second line', 'team name underneath', 'group as line 2'
@@ -125,14 +129,18 @@ HEADING_AS_TITLE = re.compile(
 
 
 def heading_over_group(lines: list[str]) -> str | None:
-    """'U10 Falcons' over '- Leo Grant', '- Mia Johansson': the unmarked first line of a block whose
-    other lines are all list items is a heading over that group (not itself a piece)."""
+    """'U10 Falcons' over '- Leo Grant', '- Mia Johansson' (or 'SIXTH FORM' over 'Prize – Name'
+    lines): the first line of a block, unmarked and single, whose other lines all share a list
+    shape, is a heading over that group (not itself a piece)."""
     if len(lines) < 3 or strip_marker(lines[0])[0]:
         return None
-    if not all(strip_marker(ln)[0] for ln in lines[1:]):
+    if _sides(lines[0]) or not (
+        all(strip_marker(ln)[0] for ln in lines[1:]) or all(_sides(ln) for ln in lines[1:])
+    ):
         return None
     head = lines[0].strip().rstrip(":").strip()
-    if not head or len(head.split()) > 6 or check_name(head).ok and check_name(head).core >= 2:
+    named = check_name(head).ok and check_name(head).core >= 2
+    if not head or len(head.split()) > 6 or named and starts_with_given_name(head):
         return None
     return head
 

@@ -347,6 +347,11 @@ class _TextParser:
         self._single_word_check(self.items[first_item:])
         heading = None if signature else heading_over_group([b for _, b in par])
         if heading:
+            top = par[0][0]
+            own = [it for it in self.items[first_item:] if it.source_line == top]
+            if own:  # the heading was read as a name: it is not a piece
+                self.items[first_item:] = [it for it in self.items[first_item:] if it not in own]
+                self._skip(top, "heading over a group")
             title_from_heading(self.items[first_item:], heading, self.heading_is_title)
         vote_shape(self.items[first_item:])
         flag_odd_lines(self.items[first_item:])
