@@ -153,9 +153,40 @@ Rules:
 - title = job title, role or award; company = organization, department or team; qty = how many pieces
   as digits when the customer asks for more than one ("2x", "qty 3"); other fields null when absent.
 - line = the number of the line the item comes from.
-- confidence from 0 to 1; below 0.85 when unsure, with the reasons.
+- Read the whole order before the lines. Greetings, sign-offs and signatures in any language
+  ("saludos cordiales", "Mit freundlichen Grüßen", "Teşekkürler,", "God bless,") and the sender's
+  name, role and company under them are not items. Neither are instruction sentences ("please keep
+  the CAPS exactly"), headings over groups ("GOLD", "YEAR 7", "U10 Falcons"), markdown table
+  separator rows, or a forwarded message's mail headers.
+- Quoted earlier messages ("> " lines, "-----Original Message-----", "On … wrote:") hold the list when
+  the new text above them only comments on it; then the newer text's corrections apply to it.
+- In a list, read every line the same way as its neighbours: if most lines are "Award: Name" or
+  "Award – Name", the name is on the right on every line, even when the award looks like a name
+  ("Best Newcomer: Tilly"). In nested outlines ("1) Varsity Basketball" then "a. Name – Award") the
+  heading is not an item and the "a." marker is not part of the name.
+- A heading over a group of names becomes each name's title only when the customer asks for it
+  ("put the team name on the second line"); otherwise it is not engraved.
+- "Name, Title, Company": the company is not an item. "Name (Role)" puts the role in title. Post-nominals
+  in brackets ("(OBE)", "(FRS)") stay in the name when the customer says to engrave them as shown.
+- Blocks of lines (name, then its second line, then a count such as "x2") are one item; "Line 1:" /
+  "Line 2:" labels give name and title; "(leave blank)" means no title.
+- Couples and households joined with "&", "and", "y", "et", "und" ("Mr. & Mrs. Smith", "Malcolm &
+  Jean Burrows", "Grandma & Grandpa Reyes") are ONE item, unless the customer asks for one each or the
+  line joins two full names meant as separate pieces ("Álvaro Jiménez y Sergio Muñoz" on a medal list).
+  Chat one-liners ("Chloé, Kai, Priya and Tom.") give one item per name.
+- Quantities said anywhere count: "x3", "(2)", "qty 4", "2 stuks", "2 szt.", "two plaques for …",
+  "make it three", "Van Sanne hebben we er 2 nodig", a quantity column. A total row is not an item.
+  A number inside a name ("Rex 2", "Agent 99", "Henry VIII") is part of the name.
+- Apply the customer's own corrections, additions and removals written after the list ("oops, Jon
+  should be John", "add one more: …", "please drop …", "X goes to Y instead") and say so in reasons.
+- Tables: use the column the customer marks for engraving ("Name to engrave", "Preferred name")
+  rather than a legal or billing name; ignore timestamp and e-mail columns of form exports and join
+  separate first/last name columns.
+- confidence from 0 to 1. Every guess (a reading you chose among several, a name found in prose, a
+  quantity or correction you applied, a value that does not look like a name) gets a confidence
+  below 0.85 and a reason in words; clear items get 0.85 or more.
 - Every line that gives no item goes into unused_lines with a short why: greeting, sign-off,
-  signature, contact details, chatter, quoted earlier message, heading.
+  signature, contact details, chatter, quoted earlier message, heading, instruction.
 """
 
 

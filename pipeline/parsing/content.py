@@ -40,6 +40,7 @@ from .lines import (
     stop_count,
     take_quantity,
 )
+from .people import starts_with_given_name
 from .tables import DATE, EMAIL
 
 BASE_CONFIDENCE = 0.95
@@ -55,7 +56,12 @@ _NOT_ORDER = wordset(
 _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
 _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
+# 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
+_AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
+# 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
+_POSTNOMINAL = re.compile(r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$")
+_COUNT_REMARK = re.compile(r"\s*\(\s*(?:[x×]\s?(\d{1,3})|(\d{1,3})\s?[x×])\b[^()]*\)\s*$", re.IGNORECASE)
 _QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
 
 
@@ -118,7 +124,12 @@ def split_and(text: str, min_core: int = 2) -> list[str] | None:
     """'Tomás Ruiz and Ingrid Bergström' → two names; 'Mr. and Mrs. Smith' stays one."""
     pieces = _AND.split(PAREN.sub("", text).strip() if text.rstrip().endswith(")") else text)
     if len(pieces) < 2:
-        return None
+        other = _AND_OTHER.split(text.strip())
+        if len(other) < 2 or not all(len(p.split()) >= 2 and p[:1].isupper() for p in other):
+            return None
+        pieces = other
+    if len(pieces) == 2 and len(pieces[0].split()) == 1 and len(pieces[1].split()) >= 2:
+        return None  # 'Malcolm & Jean Burrows': a couple sharing a surname is one engraving
     checks = [check_name(p) for p in pieces]
     return pieces if all(c.ok and c.core >= min_core for c in checks) else None
 
@@ -143,9 +154,10 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             drafts = line_content(s[m.end() :], listed=listed or bool(set(words(left)) & _ORDER_HINTS))
             if isinstance(drafts, str):
                 break  # nothing after the intro: try the line as a whole
-            if len(drafts) == 1 and has_title_word(left) and "title" not in drafts[0].values:
-                drafts[0].values["title"] = left.strip()
-                drafts[0].deduct(0.1, "name came after the title")
+            if has_title_word(left) and all("title" not in d.values for d in drafts):
+                for d in drafts:  # 'Campeones: Álvaro Jiménez y Sergio Muñoz'
+                    d.values["title"] = left.strip()
+                    d.deduct(0.1, "name came after the title")
             else:
                 for d in drafts:
                     d.deduct(0.05, f"line had extra text: {left.strip()!r}")
@@ -264,7 +276,7 @@ def _structured(parts: list[str], *, colon: bool, columns: bool = False) -> Draf
         tail = rest[0] if len(rest) == 1 else ""
         tail_check = check_name(PAREN.sub("", tail).strip())
         if tail_check.ok and tail_check.core >= 2 and not columns:
-            draft.deduct(0.2, f"{tail!r} also looks like a name: which one is the name?")
+            _which_is_the_name(draft, left, tail)
     elif len(parts) == 2 and rest and not columns:
         draft = name_part(rest[0], min_core=1 if has_title_word(left) else 2)
         if draft:
@@ -273,6 +285,23 @@ def _structured(parts: list[str], *, colon: bool, columns: bool = False) -> Draf
     if draft and qty:
         draft.values["qty"] = qty
     return draft
+
+
+def _which_is_the_name(draft: Draft, left: str, tail: str) -> None:
+    """Both sides of 'A – B' look like names: a known given name at the start of one side decides."""
+    left_given, tail_given = starts_with_given_name(left), starts_with_given_name(tail)
+    if left_given and not tail_given:
+        draft.reasons.append(f"{draft.values['name'].split()[0]!r} is a known given name; {tail!r} is not")
+    elif tail_given and not left_given and "title" in draft.values and draft.values["title"] == tail:
+        name = name_part(tail, min_core=2)
+        if name is None:
+            draft.deduct(0.2, f"{tail!r} also looks like a name: which one is the name?")
+            return
+        draft.values["name"], draft.values["title"] = name.values["name"], left.strip()
+        draft.reasons[:] = [r for r in draft.reasons if not r.startswith("guessed title")]
+        draft.deduct(0.05, f"read as 'Title – Name': {tail.split()[0]!r} is a known given name")
+    else:
+        draft.deduct(0.2, f"{tail!r} also looks like a name: which one is the name?")
 
 
 def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:
@@ -294,7 +323,12 @@ def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:
         and len(parts) <= 4
         and not take_quantity(second)[0]
         and not QUOTED_LABEL.match(second)
-        and (has_title_word(second) or has_org_word(second) or not check_name(second).ok)
+        and (
+            has_title_word(second)
+            or has_org_word(second)
+            or not check_name(second).ok
+            or _role_word(parts[0], second)
+        )
         and not split_and(second, min_core=1)
         and not _is_name_list(parts[2:])
     ):
@@ -324,6 +358,12 @@ def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:
         for j in junk:
             d.deduct(0.1 if len(real) * 2 <= len(parts) else 0.05, f"line had extra text: {j!r}")
     return drafts
+
+
+def _role_word(name: str, second: str) -> bool:
+    """'Dr. Ana Lucía Ferreira, Orthodontist': one word after a name that starts with a known given
+    name, and the word itself is no given name: a role, not a second person."""
+    return len(second.split()) == 1 and starts_with_given_name(name) and not starts_with_given_name(second)
 
 
 def _is_name_list(parts: list[str], min_core: int = 2) -> bool:
@@ -368,9 +408,14 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
         email = m.group(0)
         text = re.sub(r"[<(\[]\s*$", "", text[: m.start()]) + re.sub(r"^\s*[>)\]]", "", text[m.end() :])
     extras: list[str] = []
+    postnominal = ""
     for m in reversed(list(PAREN.finditer(text))):
         if text[m.end() :].strip() and m.start() > 0:
             continue  # a nickname inside the name stays: William (Bill) Turner
+        if _POSTNOMINAL.match(m.group(1).strip()) and not text[m.end() :].strip():
+            postnominal = f" ({m.group(1).strip()})"  # 'Dr Samuel Okonkwo (OBE)': engraved as written
+            text = text[: m.start()].rstrip()
+            continue
         extras.insert(0, m.group(1).strip())
         text = text[: m.start()] + text[m.end() :]
     number = None
@@ -382,7 +427,11 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
     check = check_name(name)
     if not check.ok or check.core < min_core or EMAIL_IN.search(name) or URL_IN.search(name):
         return None
-    d = Draft({"name": name})
+    d = Draft({"name": name + postnominal})
+    if joiner := _AND.search(name) or _AND_OTHER.search(name):
+        d.reasons.append(f"two names joined by {joiner.group(0).strip()!r}: kept as one couple")
+    if postnominal:
+        d.reasons.append(f"post-nominal letters{postnominal} kept with the name, as written")
     if reordered:
         d.deduct(0.15, "reordered Last, First")
     if pronouns:
@@ -416,6 +465,12 @@ def _assign(d: Draft, parts: list[str], columns: bool = False) -> None:
     notes: list[str] = []
     for piece in pieces:
         piece = piece.strip()
+        if (m := _COUNT_REMARK.search(piece)) and m.start() > 0:
+            # 'Dental Nurse (x2 please, she works at both sites)': the count and remark come off
+            d.values["qty"] = next(g for g in m.groups() if g)
+            notes.append(m.group(0).strip().strip("()"))
+            d.reasons.append(f"quantity {d.values['qty']} from the remark {m.group(0).strip()!r}")
+            piece = piece[: m.start()].strip()
         if is_phone(piece):
             key = "phone"
         elif EMAIL.match(piece):

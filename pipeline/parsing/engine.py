@@ -5,11 +5,14 @@
 - Free text (a paste, a .txt file) goes to the AI parser when an API key is configured, except when
   the paste is itself a table (tab-separated rows from a spreadsheet), for the same reason.
 - Otherwise the rule-based parser. Every result says which engine ran and why (`engine_note`).
+- When the AI ran, the rule-based parser reads the text too and items they read differently are
+  flagged with both readings (crosscheck.py).
 """
 
 from __future__ import annotations
 
 from .ai import AiSettings, parse_with_ai
+from .crosscheck import cross_check
 from .lexicon import is_header_cell
 from .model import ParseError, ParseResult
 from .rules import check_text, parse_text
@@ -61,6 +64,12 @@ def parse_order(
             chunk_chars=ai.chunk_chars,
             concurrency=ai.concurrency,
         )
+        if result.engine == "ai":
+            disagreements = cross_check(result, parse_text(text))
+            if disagreements:
+                notes.append(
+                    f"The rule-based parser read {disagreements} item(s) differently; they are flagged."
+                )
     result.notes[:0] = notes
     return result
 

@@ -60,6 +60,9 @@ TITLE_WORDS = wordset(
     service recognition honoree inductee associate principal superintendent deputy governor mayor
     senator scientist researcher professor lecturer manager-at-large trustee board committee panelist
     moderator physio therapist counselor counsellor librarian pharmacist dentist surgeon technician
+    prize prizes trophy medal best most newcomer runner-up runners-up fellow honorary finalist
+    preis pokal meister meisterin sieger siegerin prix vainqueur finaliste premio campeón campeona
+    campeones campeonas subcampeón subcampeones subcampeonas nagroda prijs winnaar kampioen
     mechanic cashier clerk receptionist driver chef pilot officer-in-charge analyst-in-training
     engineering department dept team bride groom bridesmaid bridesmaids groomsman groomsmen maid matron
     usher officiant bearer man mother girl boy memory memoriam loving beloved"""
@@ -88,7 +91,11 @@ HEADER_WORDS = wordset(
 _SPLIT_WORDS = re.compile(r"[^\w#'’.\-]+")
 _EXTRA_NAME_CHARS = frozenset("'’‘`-‐‑.")
 _NICKNAME = re.compile(r'^["“”‘’\'(](?:[^\W\d_]|[-.])+["“”‘’\')]$')
-_COUPLE = re.compile(r"^((?:\S+\.?\s+)(?:and|&)\s+\S+\.?)\s+(?=\S)", re.IGNORECASE)
+# 'Mr. & Mrs. Smith', 'Malcolm & Jean Burrows', 'Drs. Lisa & Mark Chen', 'Ana y Luis García'
+_COUPLE = re.compile(
+    r"^((?:\S+\.\s+)?\S+\.?\s+(?:and|&|y|et|und|en|og|och)\s+\S+\.?)\s+(?=\S)", re.IGNORECASE
+)
+_JOINER_WORDS = frozenset({"and", "&", "y", "et", "und", "en", "og", "och"})
 _HAS_DIGIT = re.compile(r"\d")
 _POSSESSIVE = re.compile(r"['’]s$")
 
@@ -168,6 +175,13 @@ def check_name(text: str) -> NameCheck:
         text = (
             "Mr. " + text[couple.end() :]
         )  # 'Mr. & Mrs. Daniel Thompson' is checked as 'Mr. Daniel Thompson'
+    elif couple and all(
+        is_name_token(t) or t.casefold() in HONORIFICS
+        for t in couple.group(1).split()
+        if t.casefold() not in _JOINER_WORDS
+    ):
+        # two given names sharing one surname: checked as the second person's full name
+        text = couple.group(1).split()[-1] + " " + text[couple.end() :]
     tokens = text.replace(",", " ").split()
     if len(tokens) == 1 and tokens[0].casefold() in HONORIFICS:
         return NameCheck(False, why="an honorific alone")

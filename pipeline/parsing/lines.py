@@ -28,7 +28,7 @@ SIGNOFF = re.compile(
     r"|(?:kind|warm|warmest|best|many)\s+regards|best|regards|sincerely|yours(?:\s+(?:truly|sincerely|faithfully))?"
     r"|all\s+the\s+best|take\s+care|cordially|respectfully|talk\s+soon|speak\s+soon|much\s+appreciated"
     r"|appreciate\s+it|have\s+a\s+(?:good|great|nice)\s+(?:day|one|weekend)|saludos|un\s+saludo|atentamente"
-    r"|gracias|pozdrawiam|pozdrowienia|dzi[eę]kuj[eę]|(?:mit\s+)?(?:freundlichen\s+|liebe\s+|viele\s+)?gr[üu](?:ß|ss)e"
+    r"|gracias|pozdrawiam|pozdrowienia|dzi[eę]kuj[eę]|(?:mit\s+)?(?:freundlichen\s+|liebe\s+|viele\s+)?gr[üu](?:ß|ss)en?"
     r"|danke(?:\s+sch[öo]n)?|cordialement|merci(?:\s+beaucoup)?|bisous|groetjes|met\s+vriendelijke\s+groet"
     r"|h[äa]lsningar|mvh|obrigad[oa]|abra[çc]os|grazie|cordiali\s+saluti|спасибо|с\s+уважением|ευχαριστώ"
     r"|c[ảa]m\s+[ơo]n|go\s+raibh\s+maith\s+agat|sl[áa]n|mahalo|ng[āa]\s+mihi)(?![\w'’])"

@@ -62,3 +62,46 @@ def expand_quantities(
                 reasons = [*item.reasons, f"quantity {qty}: expanded into {qty} items ({n} of {qty})"]
                 out.append(replace(item, values=dict(values), reasons=reasons))
     return out
+
+
+# Counts written as words, in the languages orders arrive in (1–12; 'a'/'an' for one).
+NUMBER_WORDS = {
+    **dict.fromkeys(
+        ("a", "an", "one", "single", "un", "une", "uno", "una", "ein", "eine", "een", "jeden"), 1
+    ),
+    **dict.fromkeys(("two", "pair", "dos", "deux", "zwei", "twee", "dwa", "dwie", "due", "duas", "iki"), 2),
+    **dict.fromkeys(("three", "tres", "trois", "drei", "drie", "trzy", "tre", "três", "üç"), 3),
+    **dict.fromkeys(("four", "cuatro", "quatre", "vier", "cztery", "quattro", "quatro", "dört"), 4),
+    **dict.fromkeys(("five", "cinco", "cinq", "fünf", "vijf", "pięć", "cinque", "beş"), 5),
+    **dict.fromkeys(("six", "seis", "sechs", "zes", "sześć", "sei", "altı"), 6),
+    **dict.fromkeys(("seven", "siete", "sept", "sieben", "zeven", "siedem", "sette", "sete"), 7),
+    **dict.fromkeys(("eight", "ocho", "huit", "acht", "osiem", "otto", "oito"), 8),
+    **dict.fromkeys(("nine", "nueve", "neuf", "neun", "negen", "dziewięć", "nove"), 9),
+    **dict.fromkeys(("ten", "diez", "dix", "zehn", "tien", "dziesięć", "dieci", "dez"), 10),
+    "eleven": 11,
+    "twelve": 12,
+}
+_COUNT = r"(?P<n>\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
+_PIECES = (
+    r"(?:plaques?|plates?|badges?|tags?|trophies|trophy|medals?|shields?|cups?|pieces?|copies|ones?"
+    r"|placas?|plaquettes?|schilder|schild|plaketten?|bordjes?|tabliczki|tabliczek|stuks?|szt\.?|stück)"
+)
+# 'two plaques for Eleanor Vance', 'a plaque for Theo', 'one for Tobias', 'four identical plates for'
+COUNT_FOR = re.compile(
+    rf"^{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?(?:{_PIECES}\s+)?(?:for|para|pour|für|voor|dla|per)\s+(?=\S)",
+    re.IGNORECASE,
+)
+# a count in a sentence about one item: 'we need 2 for Sanne', 'Voor Pip graag 2 stuks', 'make it three'
+COUNT_IN_SENTENCE = re.compile(
+    rf"(?<![\w.,]){_COUNT}\s*(?:[x×]\b|{_PIECES}\b|of\s+(?:these|them|each)\b|nodig\b|needed\b)"
+    rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b",
+    re.IGNORECASE,
+)
+
+
+def count_value(word: str) -> int | None:
+    """3 for '3' or 'three' (or 'drei', 'tres' …)."""
+    word = word.casefold()
+    if word.isdigit():
+        return int(word)
+    return NUMBER_WORDS.get(word)

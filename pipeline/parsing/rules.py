@@ -14,7 +14,21 @@ import csv
 import re
 from dataclasses import dataclass
 
+from .blocks import (
+    HEADING_AS_TITLE,
+    Record,
+    flag_odd_lines,
+    heading_over_group,
+    is_closing_block,
+    is_salutation,
+    labelled_record,
+    stacked_record,
+    title_from_heading,
+    vote_shape,
+)
 from .content import line_content
+from .evidence import check_items
+from .instructions import apply_instructions, is_instruction
 from .lexicon import (
     check_name,
     is_header_cell,
@@ -41,7 +55,8 @@ from .lines import (
     strip_marker,
 )
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
-from .quantities import expand_quantities
+from .quantities import COUNT_FOR, count_value, expand_quantities
+from .sentences import extend_titles, pieces_in_sentence
 from .tables import Row, build_table, looks_like_header
 
 MAX_TEXT_CHARS = 200_000
@@ -89,6 +104,7 @@ class _TextParser:
         self.notes: list[str] = []
         self.table_columns: list[str] = []
         self.name_column: str | None = None
+        self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
 
     # ------------------------------------------------------------------ zones
 
@@ -99,6 +115,13 @@ class _TextParser:
                 deferred.append(lines)
             else:
                 self._segment(lines, kind)
+        if deferred and self.items and self._only_lone_names():
+            # 'Sorry, Jon should be John. / Gareth' above the quoted list: the list is the quoted one
+            for item in self.items:
+                item.cap(0.6, "a name alone in the reply above the quoted list: the sender?")
+            for lines in deferred:
+                self._segment(lines, "quoted")
+            deferred = []
         if deferred:
             if self.items:
                 for lines in deferred:
@@ -109,6 +132,23 @@ class _TextParser:
                 for lines in deferred:
                     self._segment(lines, "quoted")
         return self._result()
+
+    def _only_lone_names(self) -> bool:
+        """The fresh text found only a name or two, each alone, with nothing else on its line."""
+        return len(self.items) <= 2 and all(
+            set(it.values) == {"name"} and self._alone(it.source_line or 0, it.raw) for it in self.items
+        )
+
+    def _alone(self, no: int, raw: str) -> bool:
+        """Line `no` is a paragraph of its own, unmarked, and not under a line that introduces a list."""
+
+        def blank(k: int) -> bool:
+            return not (1 <= k <= len(self.lines)) or not self.lines[k - 1].strip()
+
+        if not (blank(no - 1) and blank(no + 1)) or strip_marker(raw)[0]:
+            return False
+        earlier = [ln.strip() for ln in self.lines[: no - 1] if ln.strip()]
+        return not (earlier and earlier[-1].endswith(":"))
 
     def _zones(self) -> list[tuple[str, list[tuple[int, str]]]]:
         zones: list[tuple[str, list[tuple[int, str]]]] = []
@@ -203,13 +243,67 @@ class _TextParser:
                 paragraphs.append([])
         paragraphs = [p for p in paragraphs if p]
         start = len(self.items)
+        records = self._records(paragraphs)
         for n, paragraph in enumerate(paragraphs):
             before = len(self.items)
-            self._paragraph(paragraph, state, last=n == len(paragraphs) - 1)
+            last = n == len(paragraphs) - 1
+            if n == 0 and len(paragraphs) > 1 and is_salutation(paragraph):
+                self._skip(paragraph[0][0], "greeting (the reader's name)")
+                continue
+            if n in records and not state.after_signoff:
+                self._record(records[n])
+                continue
+            closing = last and before > start and is_closing_block([b for _, b in paragraph])
+            self._paragraph(paragraph, state, last=last, closing=closing)
             if kind != "fresh":
                 self._mark_zone(self.items[before:], kind)
             if n == len(paragraphs) - 1 and n > 0:
                 self._lone_closing_name(paragraph, self.items[before:], before - start)
+
+    @staticmethod
+    def _records(paragraphs: list[list[tuple[int, str]]]) -> dict[int, Record]:
+        """Blocks that each hold one piece over several lines ('Line 1:' / 'Line 2:' labels, or a
+        name, its second line and a count). Unlabelled blocks count only when two or more share the
+        shape; a lone one is still read that way when it is not the message's last block, but flagged."""
+        labelled = {n: r for n, p in enumerate(paragraphs) if (r := labelled_record(p))}
+        stacked = {n: r for n, p in enumerate(paragraphs) if n not in labelled and (r := stacked_record(p))}
+        if (
+            sum(not any("does not look like" in r for r in rec.reasons) for rec in stacked.values())
+            < len(stacked) / 2
+        ):
+            stacked = {}  # blocks whose first lines are mostly not names: not name-and-title blocks
+        if len(stacked) == 1:
+            n, record = next(iter(stacked.items()))
+            if n == len(paragraphs) - 1 or n == 0:
+                stacked = {}
+            else:
+                record.reasons.append(f"second line {record.title!r} guessed from the line under the name")
+        else:
+            for record in stacked.values():
+                record.reasons.append("name, then its second line: the shape of every block here")
+        return labelled | stacked
+
+    def _record(self, record: Record) -> None:
+        values = {"name": record.name}
+        if record.title:
+            values["title"] = record.title
+        if record.qty:
+            values["qty"] = record.qty
+        item = ParsedItem(
+            values=values,
+            confidence=0.9,
+            reasons=list(record.reasons),
+            source_line=record.lines[0],
+            raw="\n".join(self.lines[no - 1].strip() for no in record.lines),
+        )
+        if any("guessed" in r for r in record.reasons):
+            item.cap(0.8, "a single block read as name and second line")
+        check = check_name(record.name)
+        if not check.ok:
+            item.cap(0.8, f"{record.name!r} does not look like a name ({check.why})")
+        self.items.append(item)
+        for no in record.lines[1:]:
+            self._skip(no, "part of the block above (second line or count)")
 
     @staticmethod
     def _lone_closing_name(paragraph: list[tuple[int, str]], items: list[ParsedItem], earlier: int) -> None:
@@ -228,9 +322,11 @@ class _TextParser:
             else:
                 item.reasons.append("taken from the forwarded message")
 
-    def _paragraph(self, par: list[tuple[int, str]], state: _State, last: bool) -> None:
+    def _paragraph(
+        self, par: list[tuple[int, str]], state: _State, last: bool, closing: bool = False
+    ) -> None:
         # contact lines make the closing paragraph a signature (elsewhere they are skipped one by one)
-        signature = (
+        signature = closing or (
             last
             and len(par) > 1
             and any(is_contact_only(s) for _, s in par)
@@ -249,6 +345,16 @@ class _TextParser:
             self._line(par[i][0], par[i][1], state, signature, bare_markers)
             i += 1
         self._single_word_check(self.items[first_item:])
+        heading = None if signature else heading_over_group([b for _, b in par])
+        if heading:
+            top = par[0][0]
+            own = [it for it in self.items[first_item:] if it.source_line == top]
+            if own:  # the heading was read as a name: it is not a piece
+                self.items[first_item:] = [it for it in self.items[first_item:] if it not in own]
+                self._skip(top, "heading over a group")
+            title_from_heading(self.items[first_item:], heading, self.heading_is_title)
+        vote_shape(self.items[first_item:])
+        flag_odd_lines(self.items[first_item:])
 
     def _table_run(self, par: list[tuple[int, str]], i: int) -> tuple[int, list[Row], bool | None]:
         """A run of table lines starting at i: tabs, wide spaces, or a header line with delimiters."""
@@ -305,6 +411,10 @@ class _TextParser:
                 return self._skip(no, "chat message header (time and sender)")
             if sep and message.strip() and check_name(sender).ok:
                 s = message.strip()  # '[10:14] Karen: Gerald Fitzpatrick' → the message
+        if signature:
+            return self._skip(no, "looks like a signature")
+        if is_instruction(s):
+            return self._skip(no, "an instruction about the list")
         marker, rest = strip_marker(s)
         guessed_qty = None
         if not marker and (m := BARE_NUMBER.match(s)):
@@ -316,10 +426,33 @@ class _TextParser:
             why = self._not_content(s, state, signature)
             if why:
                 return self._skip(no, why)
-        drafts = line_content(rest, listed=bool(marker))
+        described = pieces_in_sentence(rest)
+        longer = extend_titles(rest, {it.values.get("title", "") for it in self.items}) if described else {}
+        if longer:
+            for item in self.items:
+                if item.values.get("title") in longer:
+                    item.values["title"] = longer[item.values["title"]]
+                    item.reasons.append(f"second line written out in full later: {rest!r}")
+            return self._skip(no, "second lines for the pieces above")
+        if described:
+            for d in described:
+                self.items.append(
+                    ParsedItem(
+                        values=d.values, confidence=d.confidence, reasons=d.reasons, source_line=no, raw=s
+                    )
+                )
+            return None
+        counted = None
+        if m := COUNT_FOR.match(rest):  # 'two plaques for Eleanor Vance, "Single Sculls Champion"'
+            counted, rest = count_value(m.group("n")), rest[m.end() :]
+        drafts = line_content(rest, listed=bool(marker) or counted is not None)
         if isinstance(drafts, str) or not drafts:
             return self._skip(no, drafts or "no name found")
         for d in drafts:
+            if counted and "qty" not in d.values and len(drafts) == 1:
+                if counted > 1:
+                    d.values["qty"] = str(counted)
+                d.reasons.append(f"quantity {counted} written before the name: {s[: len(s) - len(rest)]!r}")
             if guessed_qty and "qty" not in d.values and len(drafts) == 1:
                 d.values["qty"] = guessed_qty
                 d.deduct(0.15, f"guessed quantity {guessed_qty} from the number before the name")
@@ -370,6 +503,8 @@ class _TextParser:
             if line.strip() and no not in used and no not in reported:
                 self._skip(no, "not used")
         self.items.sort(key=lambda it: it.source_line or 0)
+        self.items = apply_instructions(self.items, self.lines, self.skipped)
+        check_items(self.items)
         self.skipped.sort(key=lambda s: s.line or 0)
         items = expand_quantities(self.items)
         seen = {k for it in items for k in it.values}

@@ -41,8 +41,28 @@ DATE = re.compile(
 _QTY_HEADERS = frozenset(
     {"anzahl", "menge", "stück", "cantidad", "quantité", "qté", "aantal", "ilość", "quantità", "quantidade"}
 ) | frozenset({"qty", "qty.", "quantity", "quantities", "count", "copies", "pcs", "pieces", "how many"})
-_QTY_HEADER_RE = re.compile(r"^(?:no\.?|number|#) of (?:plates|badges|tags|items|pieces|copies|trophies)$")
+_QTY_HEADER_RE = re.compile(
+    r"^#$|^(?:no\.?|number|#) of (?:plates|badges|tags|items|pieces|copies|trophies)$"
+)
 _NAME_EXACT = ("name", "full name", "fullname", "name on plate", "engraving name", "display name", "names")
+# 'name' in the languages orders arrive in ('imię i nazwisko', 'Nom à graver', 'Naam')
+_NAME_WORDS = frozenset(
+    {"name", "names", "nom", "nombre", "naam", "imię", "nazwisko", "nome", "navn", "namn"}
+)
+# a header that says which of several name columns goes on the piece
+_ENGRAVE_MARK = re.compile(
+    r"engrav|graver|gravier|grabar|graveren|grawer|on (?:the )?(?:plate|plaque|badge|trophy|medal)"
+    r"|preferred|display|recognition|as it should appear|to appear",
+    re.IGNORECASE,
+)
+# columns a form or HR export adds that are never engraved
+_NOT_ENGRAVED = re.compile(
+    r"^(?:timestamp|horodateur|zeitstempel|marca temporal|tijdstempel|sygnatura czasowa"
+    r"|e-?mail(?: address)?|adresse e-?mail|e-?mail-adresse|correo(?: electrónico)?"
+    r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#))$",
+    re.IGNORECASE,
+)
+_LAST_FIRST_HEADER = re.compile(r"\blast\s*,\s*first\b|\bsurname\s*,\s*(?:first|given)", re.IGNORECASE)
 _NAME_NOT = frozenset(
     {"first", "given", "fore", "last", "family", "sur", "company", "team", "org", "organization"}
     | {"organisation", "department", "business", "file", "user", "product", "event", "school", "club"}
@@ -66,6 +86,10 @@ _FIRST_NAME = re.compile(r"\b(?:first|given|fore)\s*name\b|^(?:first|vorname|nom
 _LAST_NAME = re.compile(
     r"\b(?:last|family|sur)\s*name\b"
     r"|^(?:last|surname|nachname|apellidos?|nom|nom de famille|achternaam|nazwisko)$"
+)
+_RULE_CELL = re.compile(r"^\s*:?[-=]*:?\s*$")
+_PIECE_COUNT_HEADER = frozenset(
+    {"badges", "plates", "plaques", "tags", "trophies", "medals", "pieces", "pcs", "stuks", "szt", "szt."}
 )
 _TOTAL = re.compile(r"^\s*(?:grand\s+)?totals?\b", re.IGNORECASE)
 
@@ -217,7 +241,18 @@ def _unique_keys(names: Iterable[str]) -> list[str]:
 
 
 def find_name_column(keys: Sequence[str]) -> str | None:
-    """The header that names the person or pet: 'name', 'full name', 'player name', 'recipient' …"""
+    """The header that names the person or pet: 'name', 'full name', 'player name', 'recipient' …
+
+    When several headers name a person, the one that says it is the engraving ('Name to engrave',
+    'Preferred name', 'Nom à graver') wins over a legal, billing or buyer's name.
+    """
+    named = [k for k in keys if set(words(k)) & _NAME_WORDS or k in _NAME_EXACT]
+    for key in named:
+        if _ENGRAVE_MARK.search(key):
+            return key
+    for key in keys:
+        if _LAST_FIRST_HEADER.search(key):
+            return key  # 'Name (Last, First)'
     for key in keys:
         if key in _NAME_EXACT:
             return key
@@ -227,11 +262,34 @@ def find_name_column(keys: Sequence[str]) -> str | None:
             return key
     for key in keys:
         ws = words(key)
-        if "name" in ws and not (set(ws) & _NAME_NOT):
+        if set(ws) & _NAME_WORDS and not (set(ws) & _NAME_NOT):
             return key  # 'Your full name (as it should appear on the badge)'
     for role in _NAME_ROLES:
         for key in keys:
             if role in words(key):
+                return key
+    return None
+
+
+def _not_engraved(keys: Sequence[str], name_key: str | None, join: tuple[str, str] | None) -> set[str]:
+    """Columns that are not part of the engraving: form timestamps and e-mails, record ids, the parts
+    of a joined first/last name, and other name columns beside the one the header says to engrave."""
+    hidden = {k for k in keys if _NOT_ENGRAVED.match(k)}
+    if join:
+        hidden |= set(join)
+    if name_key and _ENGRAVE_MARK.search(name_key):
+        hidden |= {
+            k for k in keys if k != name_key and set(words(k)) & _NAME_WORDS and not _ENGRAVE_MARK.search(k)
+        }
+    return hidden - {name_key}
+
+
+def _piece_count_column(keys: Sequence[str], rows: Sequence[Sequence[str]]) -> str | None:
+    """A column headed by the piece ('Badges', 'Plates') whose cells are all small counts."""
+    for i, key in enumerate(keys):
+        if key in _PIECE_COUNT_HEADER:
+            cells = [r[i] for r in rows if i < len(r) and r[i]]
+            if cells and all(c.isdigit() and 0 < int(c) < 100 for c in cells):
                 return key
     return None
 
@@ -293,7 +351,13 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
     for r in rows:
         if not any(c.strip() for c in r.cells):
             result.skipped.append(SkippedLine(r.raw, "empty row", r.line))
+        elif all(_RULE_CELL.match(c) for c in r.cells):
+            result.skipped.append(SkippedLine(r.raw, "table separator row", r.line))
     rows = [r for r in rows if any(c.strip() for c in r.cells)]
+    rows = [r for r in rows if not all(_RULE_CELL.match(c) for c in r.cells)]
+    if rows and all(len(r.cells) > 2 and not r.cells[0].strip() and not r.cells[-1].strip() for r in rows):
+        # '| a | b |' rows (Markdown, Notion, Confluence): the outer pipes open no columns
+        rows = [Row(r.cells[1:-1], r.line, r.raw, r.flags) for r in rows]
     if not rows:
         return result
     trimmed = [r.trimmed() for r in rows]
@@ -307,6 +371,17 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
         header = looks_like_header(trimmed[start], trimmed[start + 1 : start + 11])
     if header:
         head = trimmed[start]
+        second = trimmed[start + 1] if start + 1 < len(rows) else []
+        if (
+            _filled(second) >= 2
+            and all(is_header_cell(c) for c in second if c)
+            and looks_like_header(second, trimmed[start + 2 : start + 12])
+        ):
+            # two header rows (merged group cells over the column names): the lower row names columns
+            group, head = head, trimmed[start + 1]
+            head = [c or (group[i] if i < len(group) else "") for i, c in enumerate(head)]
+            result.skipped.append(SkippedLine(rows[start].raw, "group header row", rows[start].line))
+            start += 1
         width = max(width, len(head))
         keys = _unique_keys(head + [""] * (width - len(head)))
         result.skipped.append(SkippedLine(rows[start].raw, "header row", rows[start].line))
@@ -318,13 +393,20 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
         if width > 1:
             guessed = ", ".join(keys)
             result.notes.append(f"No header row; columns guessed from their content ({guessed}).")
-    join = _first_last_columns(keys) if name_key is None else None
+    join = _first_last_columns(keys)
+    if join and name_key is not None and name_key not in join:
+        join = None  # a full-name column beside the parts: the full name is the one to engrave
     if join:
         name_key = "name" if "name" not in keys else "full name"
-    qty_key = find_qty_column(keys)
+    hidden = _not_engraved(keys, name_key, join) if header else set()
+    if hidden:
+        shown = ", ".join(repr(h) for h in keys if h in hidden)
+        result.notes.append(f"Columns not engraved (kept out of the items): {shown}.")
+    qty_key = find_qty_column(keys) or _piece_count_column(keys, trimmed[start:])
     columns = [name_key, *keys] if join and name_key else list(keys)
+    columns = [c for c in columns if c not in hidden]
     for row, cells in zip(rows[start:], trimmed[start:], strict=True):
-        item = _row_item(row, cells, keys, width, name_key, join)
+        item = _row_item(row, cells, keys, width, name_key, join, hidden)
         if isinstance(item, str):
             result.skipped.append(SkippedLine(row.raw, item, row.line))
             continue
@@ -351,6 +433,7 @@ def _row_item(
     width: int,
     name_key: str | None,
     join: tuple[str, str] | None,
+    hidden: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> ParsedItem | str:
     """The row's item, or why the row is skipped."""
     filled = [c for c in cells if c]
@@ -367,7 +450,7 @@ def _row_item(
     if join and name_key:
         item.values[name_key] = " ".join(p for p in (values[join[0]], values[join[1]]) if p)
         item.reasons.append(f"name joined from the {join[0]!r} and {join[1]!r} columns")
-    item.values.update(values)
+    item.values.update({k: v for k, v in values.items() if k not in hidden})
     if len(row.cells) < width:
         item.deduct(0.15, f"row has {len(row.cells)} cells, the table has {width}")
     elif len(cells) > width:
@@ -396,7 +479,10 @@ def _check_name_cell(item: ParsedItem, key: str, name: str) -> None:
     reordered = last_first(name)
     if reordered:
         item.values[key] = name = reordered
-        item.deduct(0.15, "reordered Last, First")
+        if _LAST_FIRST_HEADER.search(key):
+            item.reasons.append("reordered Last, First as the column header says")
+        else:
+            item.deduct(0.15, "reordered Last, First")
     check = check_name(name)
     if not check.ok:
         item.deduct(0.3, f"does not look like a name ({check.why})")

@@ -158,7 +158,10 @@ def score_order(path: Path) -> Score:
     missing = {expected[a].name for a in range(len(expected)) if a not in pairs.values()}
     extra = {produced[b].name for b in range(len(produced)) if b not in pairs}
     folded_missing = {_fold(n): n for n in missing}
-    score.characters_changed = sum(1 for n in extra if _fold(n) in folded_missing)
+    # an extra piece whose name is exactly a missing one is out of place, not changed
+    score.characters_changed = sum(
+        1 for n in extra if _fold(n) in folded_missing and folded_missing[_fold(n)] != n
+    )
 
     text = _nfc(data.decode("utf-8", errors="replace"))
     seen = " ".join([*(v for item in result.items for v in item.values.values()), *result.skipped_lines])

@@ -237,6 +237,29 @@ def test_parse_order_uses_ai_when_a_key_is_configured(openai_api: OpenAIStandIn)
     assert result.engine == "ai"
 
 
+def test_items_the_two_parsers_read_differently_are_flagged_with_both_readings(
+    openai_api: OpenAIStandIn,
+) -> None:
+    answer = {
+        "items": [
+            item(3, name="Maria Gonzalez", title="Head Coach"),
+            item(4, 0.95, ["reordered Last, First"], name="Linh Nguyen", title="Team Captain"),
+            item(5, name="Zoe Muller"),  # the model dropped the accents
+        ],
+        "unused_lines": [{"line": 1, "why": "greeting"}, {"line": 7, "why": "sign-off"}],
+    }
+    openai_api.script(Reply.json(answer))
+    settings = AiSettings(api_key="sk", base_url=openai_api.base_url, timeout=1, max_retries=0)
+    result = parse_order(text=EMAIL, ai=settings)
+    assert result.engine == "ai"
+    agreed, _reordered, differs = result.items
+    assert agreed.confidence == 0.95 and not any("disagree" in r for r in agreed.reasons)
+    assert differs.confidence < 0.85
+    (reason,) = [r for r in differs.reasons if "disagree" in r]
+    assert "'Zoe Muller'" in reason and "'Zoë Müller'" in reason
+    assert any("read 1 item(s) differently" in n for n in result.notes)
+
+
 def test_parse_order_without_key_uses_rules() -> None:
     result = parse_order(text=EMAIL)
     assert result.engine == "rules"

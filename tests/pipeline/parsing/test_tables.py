@@ -82,14 +82,12 @@ def test_last_first_cells_are_reordered() -> None:
 
 
 def test_first_and_last_name_columns_are_joined() -> None:
-    result = parse_delimited("First Name,Last Name\nBjörk,Guðmundsdóttir\n")
-    assert result.items[0].values == {
-        "name": "Björk Guðmundsdóttir",
-        "first name": "Björk",
-        "last name": "Guðmundsdóttir",
-    }
+    result = parse_delimited("First Name,Last Name,Award\nBjörk,Guðmundsdóttir,Best Voice\n")
+    # the parts are in the joined name; kept as columns they would read as extra lines to engrave
+    assert result.items[0].values == {"name": "Björk Guðmundsdóttir", "award": "Best Voice"}
     assert result.name_column == "name"
-    assert result.columns[0] == "name"
+    assert result.columns == ["name", "award"]
+    assert any("'first name', 'last name'" in n for n in result.notes)
 
 
 def test_quantity_column_expands_and_is_dropped() -> None:

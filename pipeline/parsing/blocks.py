@@ -1,0 +1,237 @@
+"""Regions of a message that are read as a whole before its lines: the closing block (sign-off and
+signature), multi-line blocks (name, then its second line, then a count), headings over groups.
+
+Why here and not line by line: a line such as 'Teşekkürler,' or 'Diolch,' is a perfectly good
+one-word name on its own; it is its place (the last block, a short line ending in a comma or '!',
+then a name and perhaps a role) that says it closes the message. That shape holds in any language,
+so it needs no list of sign-off words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .lexicon import check_name, has_title_word
+from .lines import is_signoff, strip_marker
+from .model import ParsedItem
+from .people import starts_with_given_name
+
+_CLOSING_END = re.compile(r"[,!]\s*$")
+_DASH_NAME = re.compile(r"^[-–—~]\s*(?=\S)")
+
+
+def is_closing_block(lines: list[str]) -> bool:
+    """The message's last block: 'Teşekkürler,' / 'Osu!' / '… Thx!' then a name (and role lines).
+
+    The first line is short and ends in ',' or '!' (or is a known sign-off); the next is a name,
+    possibly written '- Morgan'; at most two more lines (role, organisation) follow.
+    """
+    if not 2 <= len(lines) <= 4:
+        return False
+    first, second = lines[0].strip(), lines[1].strip()
+    if strip_marker(first)[0] or any(ch.isdigit() for ch in first):
+        return False
+    closes = is_signoff(first) or (_CLOSING_END.search(first) is not None and len(first.split()) <= 6)
+    if not closes:
+        return False
+    name = _DASH_NAME.sub("", second)
+    check = check_name(name)
+    return check.ok and len(name.split()) <= 4
+
+
+_SPLIT = re.compile(r"(?<!\s)\s*:\s+|(?<!\s)\s+(?:--?|–|—|−)\s+")
+
+
+def _sides(raw: str) -> tuple[str, str] | None:
+    """The two sides of 'A: B' or 'A – B' on a list line (marker removed), or None."""
+    body = strip_marker(raw.strip())[1]
+    parts = _SPLIT.split(body, maxsplit=1)
+    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+        return None
+    return parts[0].strip(), parts[1].strip()
+
+
+def _person_like(text: str) -> bool:
+    check = check_name(text)
+    return check.ok and check.core >= 2 and not has_title_word(text)
+
+
+def vote_shape(items: list[ParsedItem]) -> None:
+    """Read a block's two-part lines one way: 'Name – Title' or 'Title – Name', by majority.
+
+    Each line votes with the side that looks like a person (two or more name words, no award or
+    job words); the block's reading is applied to every line, so one line whose award happens to
+    look like a name ('Best Newcomer: Tilly') or whose title was not recognised is read like its
+    neighbours. Lines read against their own evidence keep a reason and stay below the accept line.
+    """
+    split = [(item, _sides(item.raw)) for item in items if "name" in item.values]
+    split = [(item, sides) for item, sides in split if sides]
+    if len(split) < 2:
+        return
+    left = sum(_person_like(a) and not _person_like(b) for _, (a, b) in split)
+    right = sum(_person_like(b) and not _person_like(a) for _, (a, b) in split)
+    if left > right and left * 2 >= len(split):
+        _settle_name_first(split)
+        return
+    if right <= left or right * 2 < len(split):
+        return
+    for item, (a, b) in split:
+        name = item.values["name"]
+        if name == b and not item.values.get("title"):
+            item.values["title"] = a
+            item.reasons.append(f"{a!r} read as the second line, as in the other lines of its block")
+        elif name == a and item.values.get("title") == b:
+            item.values["name"], item.values["title"] = b, a
+            item.reasons.append("read as 'Title – Name', as most lines of its block are")
+            if not _person_like(b):
+                item.cap(0.8, f"{b!r} does not look like a person's name but sits where the names are")
+        else:
+            continue
+        item.reasons[:] = [r for r in item.reasons if "also looks like a name" not in r]
+        item.confidence = max(item.confidence, 0.85 if _person_like(item.values["name"]) else 0.0)
+
+
+def _settle_name_first(split: list[tuple[ParsedItem, tuple[str, str]]]) -> None:
+    """Most lines of the block are 'Name – Title': a line whose title also looked like a name
+    ('Oscar Lindqvist – Long Jump Gold') is read the same way, and its doubt is lifted."""
+    for item, (a, _b) in split:
+        doubt = [r for r in item.reasons if "also looks like a name" in r]
+        if item.values.get("name") != a or not doubt:
+            continue
+        item.reasons[:] = [r for r in item.reasons if r not in doubt]
+        item.reasons.append("read as 'Name – Title', as most lines of its block are")
+        item.confidence = round(min(0.95, item.confidence + 0.2), 2)
+
+
+def flag_odd_lines(items: list[ParsedItem]) -> None:
+    """Within one block, an item without the second line most of its neighbours have is flagged
+    when its line held more than the name (so something on it may have been read wrongly)."""
+    if len(items) < 3:
+        return
+    titled = sum(bool(it.values.get("title")) for it in items)
+    if titled * 3 < len(items) * 2:
+        return
+    for item in items:
+        bare = strip_marker(item.raw.strip())[1].strip()
+        if item.values.get("title") or bare == item.values.get("name"):
+            continue  # a line holding just the name: nothing on it was lost
+        item.cap(0.8, "no second line, while the other lines of its block have one")
+
+
+# 'Please put the team name on the second line', 'team name underneath', 'group as line 2'
+HEADING_AS_TITLE = re.compile(
+    r"\b(?:team|group|class|squad|category|division|section|heading|house|year)(?:'s)?\s+names?\s+"
+    r"(?:on|as|in|under(?:neath)?|below)\b[^.\n]{0,30}?(?:second|2nd|next|bottom|other|line\s*2|underneath|below)"
+    r"|\b(?:second|2nd)\s+line\s*(?::|=|is|should\s+be|with)?\s*(?:the\s+)?(?:team|group|class|squad|category)",
+    re.IGNORECASE,
+)
+
+
+def heading_over_group(lines: list[str]) -> str | None:
+    """'U10 Falcons' over '- Leo Grant', '- Mia Johansson' (or 'SIXTH FORM' over 'Prize – Name'
+    lines): the first line of a block, unmarked and single, whose other lines all share a list
+    shape, is a heading over that group (not itself a piece)."""
+    if len(lines) < 3 or strip_marker(lines[0])[0]:
+        return None
+    if _sides(lines[0]) or not (
+        all(strip_marker(ln)[0] for ln in lines[1:]) or all(_sides(ln) for ln in lines[1:])
+    ):
+        return None
+    head = lines[0].strip().rstrip(":").strip()
+    named = check_name(head).ok and check_name(head).core >= 2
+    if not head or len(head.split()) > 6 or named and starts_with_given_name(head):
+        return None
+    return head
+
+
+def title_from_heading(items: list[ParsedItem], heading: str, asked: bool) -> None:
+    """Put a group's heading on its items' second line when the order asks for it."""
+    for item in items:
+        if not asked:
+            item.reasons.append(
+                f"listed under the heading {heading!r} (not engraved: the order does not ask)"
+            )
+        elif not item.values.get("title"):
+            item.values["title"] = heading
+            item.reasons.append(f"second line {heading!r} from the heading over its group, as the order asks")
+
+
+_LINE_LABEL = re.compile(
+    r"^(?:line|zeile|ligne|l[íi]nea|regel|linia|riga|row)\s*([1-4])\s*[:=–—-]\s*(.*)$", re.IGNORECASE
+)
+_BLANK = re.compile(
+    r"^[(\[]?\s*(?:leave\s+)?(?:blank|empty|none|nothing|n/?a|-+|–)\s*[)\]]?\.?$", re.IGNORECASE
+)
+_COUNT_LINE = re.compile(
+    r"^(?:[x×]\s?(\d{1,3})|(\d{1,3})\s?[x×]?|(?:qty|quantity)\.?\s*[:=]?\s*(\d{1,3}))"
+    r"(?:\s+(?:please|pls|of\s+(?:these|this|them)|copies|pieces|plates|needed))?\s*[.!]?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Record:
+    """One piece written as a block of lines: the name, its second line, a count, the lines used."""
+
+    name: str
+    title: str
+    qty: str | None
+    lines: list[int]
+    reasons: list[str] = field(default_factory=list)
+
+
+def labelled_record(lines: list[tuple[int, str]]) -> Record | None:
+    """'Line 1: Harold & Vera Jennings' / 'Line 2: Together Forever' (a heading such as 'Brick 1:'
+    above is allowed). Each labelled line is taken as written; '(leave blank)' means no second line."""
+    body = lines[1:] if lines and lines[0][1].rstrip().endswith(":") and len(lines) > 1 else lines
+    found = [(no, _LINE_LABEL.match(text.strip())) for no, text in body]
+    if not found or not all(m for _, m in found):
+        return None
+    by_number = {int(m.group(1)): m.group(2).strip() for _, m in found if m}
+    name = by_number.get(1, "")
+    if not name or _BLANK.match(name):
+        return None
+    title = by_number.get(2, "")
+    title = "" if _BLANK.match(title) else title
+    reasons = ["lines read from their 'Line 1' / 'Line 2' labels"]
+    if _BLANK.match(by_number.get(2, "x")):
+        reasons.append("second line left blank, as written")
+    return Record(name, title, None, [no for no, _ in lines], reasons)
+
+
+def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
+    """A block of a name, then its second line, then perhaps a count ('x2', '3 please')."""
+    if not 2 <= len(lines) <= 3:
+        return None
+    texts = [t.strip() for _, t in lines]
+    if any(strip_marker(t)[0] for t in texts) or texts[0].endswith(":"):
+        return None
+    first = check_name(texts[0])
+    if len(texts[0].split()) > 5 or not texts[0][:1].isupper() or any(ch.isdigit() for ch in texts[0]):
+        return None
+    second = check_name(texts[1])
+    signoff = is_signoff(texts[1]) and not has_title_word(texts[1])  # 'Best Vegetable Plot' is no sign-off
+    if second.ok and second.core >= 2 or signoff or texts[1].endswith((":", "?")):
+        return None
+    if _COUNT_LINE.match(texts[1]):
+        return None
+    qty = None
+    if len(texts) == 3:
+        m = _COUNT_LINE.match(texts[2])
+        if not m:
+            return None
+        qty = next(g for g in m.groups() if g)
+    reasons = [] if first.ok else [f"{texts[0]!r} does not look like a person's name ({first.why})"]
+    return Record(texts[0], texts[1], qty, [no for no, _ in lines], reasons)
+
+
+def is_salutation(lines: list[tuple[int, str]]) -> bool:
+    """'Greg,' alone at the top of a message: the reader being addressed, not a piece."""
+    if len(lines) != 1:
+        return False
+    text = lines[0][1].strip()
+    if not text.endswith(",") or strip_marker(text)[0]:
+        return False
+    name = text.rstrip(",").strip()
+    return len(name.split()) <= 2 and check_name(name).ok

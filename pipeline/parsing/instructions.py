@@ -1,0 +1,294 @@
+"""Order-level instructions written around the list: corrections, removals and additions.
+
+Customers fix their lists in words after (or above) them: "oops, Jon should be John", "Catherine
+spelled Zoltan wrong, it's Zoltán", "Rob's should say Robert Lister", "scratch Megan", "please drop
+Tom", "please also add Priya Raman – Innovation Award". The lines themselves are not items (they are
+sentences), so the line reader skips them; this pass reads them against the items already found and
+applies each one only when it names exactly the item(s) it changes. Every change keeps its evidence
+(the sentence) in the item's reasons; an instruction that mentions an item but cannot be applied
+flags that item for review instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .lexicon import check_name
+from .model import ParsedItem, SkippedLine
+from .people import starts_with_given_name
+from .quantities import COUNT_IN_SENTENCE, count_value
+
+_WORD = r"[^\W\d_][\w'’\-]*"
+_NAME = rf"{_WORD}(?:\s+{_WORD}){{0,3}}"
+
+_RENAME = (
+    # 'Jon should be John', "Rob's should say Robert Lister", 'Zoltan should read Zoltán'
+    re.compile(
+        rf"\b(?P<old>{_WORD})(?:'s|’s)?\s+(?:should|must|needs to)\s+(?:be|say|read)\s+(?P<new>{_NAME})",
+    ),
+    # 'spelled Zoltan wrong, it's Zoltán'
+    re.compile(rf"\bspel(?:led|t)\s+(?P<old>{_WORD})\s+wrong\W+(?:it'?s|it’s|should be)\s+(?P<new>{_NAME})"),
+    # 'change Jon to John', 'not Jon but John'
+    re.compile(rf"\bchange\s+(?P<old>{_WORD})\s+to\s+(?P<new>{_NAME})", re.IGNORECASE),
+    re.compile(rf"\bnot\s+(?P<old>{_WORD})\s*,?\s+but\s+(?P<new>{_NAME})"),
+)
+_REMOVE = re.compile(
+    rf"\b(?:scratch|drop|remove|delete|cancel|take\s+off|leave\s+(?:off|out)|cross\s+(?:off|out)"
+    rf"|no\s+(?:plate|badge|trophy|plaque|medal)\s+for|streichen|quitar|eliminar|supprimer|usuń|verwijder)"
+    rf"\s+(?P<who>{_NAME})",
+    re.IGNORECASE,
+)
+_ADD = re.compile(
+    r"\b(?:also\s+)?add(?:\s+(?:one|another)\s+more)?(?:\s+(?:one|another))?\s*[:,]?\s+(?:for\s+)?(?P<rest>.+)$",
+    re.IGNORECASE,
+)
+# 'Jack and Ollie want separate plates', 'one each for Ana & Luis'
+_SPLIT = re.compile(
+    rf"\b(?P<a>{_WORD})\s+(?:and|&)\s+(?P<b>{_WORD})\b[^.]*?\b(?:separate|one\s+each|individual|split)\b"
+)
+# "Players' Player goes to Ffion Tudor instead", 'give Most Improved to Kasia Nowicka'
+_REASSIGN = re.compile(
+    rf"(?P<title>[A-Z][\w'’]*(?:\s+[\w'’]+){{0,4}}?)\s+(?:goes|go|should\s+go)\s+to\s+(?P<name>{_NAME})"
+)
+_REMARK = re.compile(r"\s*\([^)]*\)")
+_SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
+_INSTRUCTION = re.compile(
+    r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|drop"
+    r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Sentence:
+    line: int
+    text: str
+
+
+def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
+    """The sentences of the skipped lines that may be instructions (1-based line numbers)."""
+    out: list[Sentence] = []
+    for no in sorted(candidates):
+        text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip().lstrip("-•*– ").strip()
+        for part in re.split(r"(?<=[.!?;])\s+", text):
+            if part and _INSTRUCTION.search(part):
+                out.append(Sentence(no, part))
+    return out
+
+
+def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
+    """Sentences of the skipped lines that give a count ('Van Sanne hebben we er 2 nodig')."""
+    out: list[Sentence] = []
+    for no in sorted(candidates):
+        text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
+        for part in re.split(r"(?<=[.!?;])\s+", text):
+            if COUNT_IN_SENTENCE.search(part):
+                out.append(Sentence(no, part))
+    return out
+
+
+def _count_for_one(items: list[ParsedItem], text: str) -> None:
+    """A count in a sentence that names exactly one item sets that item's quantity."""
+    m = COUNT_IN_SENTENCE.search(text)
+    if not m:
+        return
+    count = count_value(m.group("n") or m.group("m"))
+    if not count or count < 2:
+        return
+    named = {
+        it.values["name"]
+        for it in items
+        if it.values.get("name")
+        and any(
+            re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)
+            for w in it.values["name"].split()[:1]
+            if len(w) >= 3 and w[:1].isupper()
+        )
+    }
+    if len(named) != 1:
+        return
+    (name,) = named
+    if sum(it.values.get("name") == name for it in items) >= count:
+        return  # the pieces are there already (an award given to them, a line of its own)
+    for item in items:
+        if item.values.get("name") in named and "qty" not in item.values:
+            item.values["qty"] = str(count)
+            item.reasons.append(f"quantity {count} from the sentence: {text!r}")
+
+
+def _first_words(item: ParsedItem) -> list[str]:
+    return item.values.get("name", "").split()
+
+
+def _mentions(item: ParsedItem, word: str) -> bool:
+    return word in _first_words(item)
+
+
+def apply_instructions(
+    items: list[ParsedItem], lines: list[str], skipped: list[SkippedLine]
+) -> list[ParsedItem]:
+    """Apply the corrections, removals and additions written in the order's skipped lines."""
+    if not items:
+        return items
+    used = {it.source_line for it in items}
+    candidates = {s.line for s in skipped if s.line and s.line not in used and _is_prose(s.why)}
+    removed: dict[str, int] = {}  # a removed piece's second line → where it stood
+    for sentence in sentences(lines, candidates):
+        text = sentence.text
+        for pattern in _RENAME:
+            for m in pattern.finditer(text):
+                _rename(items, m.group("old"), m.group("new").strip(), text)
+        for m in _REMOVE.finditer(text):
+            before = list(items)
+            items = _remove(items, m.group("who"), text, sentence.line, skipped)
+            for k, item in enumerate(before):
+                if item not in items and item.values.get("title"):
+                    removed[item.values["title"]] = k
+        for m in _REASSIGN.finditer(text):
+            items = _reassign(items, m.group("title").strip(), m.group("name"), text, removed)
+        for m in _SPLIT.finditer(text):
+            items = _split_couple(items, m.group("a"), m.group("b"), text)
+        m = _ADD.search(text)
+        if m:
+            added = _addition(m.group("rest"), text, sentence.line)
+            if added and not any(it.values.get("name") == added.values["name"] for it in items):
+                items.append(added)
+        _flag_mentions(items, text)
+    for sentence in count_sentences(lines, candidates):
+        _count_for_one(items, sentence.text)
+    return items
+
+
+def _is_prose(why: str) -> bool:
+    return why in (
+        "an instruction about the list",
+        "chatter",
+        "no name found",
+        "not used",
+        "mentions a name but is not part of the list",
+    ) or ("quoted" in why or "introduces" in why)
+
+
+def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
+    old = re.sub(r"['’]s$", "", old)  # "Rob's should say Robert Lister"
+    new = new.split(",")[0].strip()
+    new_words = new.split()
+    # stop at words that are plainly not part of the name ('John — my mistake', 'Robert Lister, he's')
+    while new_words and not new_words[-1][:1].isupper():
+        new_words.pop()
+    if not new_words:
+        return False
+    matching = [it for it in items if _mentions(it, old)]
+    if not matching or len({it.values["name"] for it in matching}) != 1:
+        return False
+    for item in matching:
+        name = item.values["name"]
+        words = name.split()
+        if len(new_words) >= 2 and words[0] == old:
+            fixed = " ".join(new_words)
+        else:
+            fixed = " ".join(new_words[0] if w == old else w for w in words)
+        if fixed == name:
+            continue
+        item.values["name"] = fixed
+        item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
+        item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
+    return True
+
+
+def _remove(
+    items: list[ParsedItem], who: str, text: str, line: int, skipped: list[SkippedLine]
+) -> list[ParsedItem]:
+    words = who.split()
+    while words and not words[-1][:1].isupper():
+        words.pop()
+    if not words:
+        return items
+    target = " ".join(words)
+    matching = [it for it in items if it.values.get("name") == target or _mentions(it, words[0])]
+    names = {it.values["name"] for it in matching}
+    if len(names) != 1:
+        return items
+    for item in matching:
+        skipped.append(SkippedLine(item.raw, f"removed as the order says: {text!r}", item.source_line))
+    return [it for it in items if it not in matching]
+
+
+def _reassign(
+    items: list[ParsedItem], title: str, who: str, text: str, removed: dict[str, int]
+) -> list[ParsedItem]:
+    """A removed piece's award given to someone already on the list: a new piece for that person."""
+    if title not in removed:
+        return items
+    words = who.split()
+    while words and not words[-1][:1].isupper():
+        words.pop()
+    person = [it for it in items if it.values.get("name") == " ".join(words)]
+    if not person:
+        return items
+    values = dict(person[0].values, title=title)
+    values.pop("qty", None)
+    new = ParsedItem(values, 0.85, [f"{title!r} given to {values['name']} as the order says: {text!r}"])
+    new.source_line, new.raw = person[0].source_line, person[0].raw
+    at = min(removed.pop(title), len(items))
+    return [*items[:at], new, *items[at:]]
+
+
+def _split_couple(items: list[ParsedItem], a: str, b: str, text: str) -> list[ParsedItem]:
+    """'Jack & Ollie Bradshaw' → 'Jack Bradshaw' and 'Ollie Bradshaw', each with the same values."""
+    out: list[ParsedItem] = []
+    for item in items:
+        words = item.values.get("name", "").split()
+        if len(words) >= 4 and words[0] == a and words[1] in ("&", "and", "+") and words[2] == b:
+            surname = " ".join(words[3:])
+            for given in (a, b):
+                values = dict(item.values, name=f"{given} {surname}")
+                reasons = [r for r in item.reasons if "kept as one couple" not in r]
+                reasons.append(f"split into one piece each as the order says: {text!r}")
+                out.append(ParsedItem(values, item.confidence, reasons, item.source_line, item.raw))
+        else:
+            out.append(item)
+    return out
+
+
+def _addition(rest: str, text: str, line: int) -> ParsedItem | None:
+    rest = _REMARK.sub("", rest).strip().rstrip(".!")
+    parts = _SEPARATOR.split(rest, maxsplit=1)
+    name = parts[0].strip().rstrip(",")
+    name_words = name.split()
+    while name_words and not name_words[-1][:1].isupper():
+        name_words.pop()
+    name = " ".join(name_words)
+    check = check_name(name)
+    if not check.ok or check.core < 2:
+        return None
+    values = {"name": name}
+    if len(parts) == 2 and parts[1].strip():
+        values["title"] = parts[1].strip().split(". ")[0].strip()
+    item = ParsedItem(values=values, confidence=0.9, source_line=line, raw=text)
+    item.reasons.append(f"added as the order says: {text!r}")
+    if not starts_with_given_name(name):
+        item.cap(0.75, f"added from a sentence, and {name.split()[0]!r} is not a known given name")
+    return item
+
+
+def _flag_mentions(items: list[ParsedItem], text: str) -> None:
+    """An item named again in an instruction that was not applied: someone should look."""
+    for item in items:
+        if any(f"as the order says: {text!r}" in r for r in item.reasons):
+            continue
+        words = [w for w in _first_words(item) if len(w) >= 3 and w[:1].isupper()]
+        if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text) for w in words):
+            item.cap(0.75, f"mentioned again in the order: {text!r} (a change for this piece?)")
+
+
+def is_instruction(line: str) -> bool:
+    """A sentence that changes the list ('Jon should be John', 'scratch Megan', 'please also add …')."""
+    text = line.strip().lstrip("-•*– ").strip()
+    if len(text.split()) < 3:
+        return False
+    if any(p.search(text) for p in _RENAME) or _REMOVE.search(text):
+        return True
+    m = _ADD.search(text)
+    return bool(m) and m.start() < 20  # 'add …' near the start, not 'in addition to …' mid-sentence

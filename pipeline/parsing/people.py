@@ -1,0 +1,43 @@
+"""Is this a person's name? Evidence from a list of given names.
+
+The shape of a phrase cannot tell 'Genel Müdür' (general manager) from 'Ayşe Yılmaz': both are two
+capitalised words. Whether the first word is someone's given name can. The list comes from the
+`gender-guesser` package, which ships about 45,000 given names from 50-odd countries (Europe, Turkey,
+the Arab world, India, East Asia in romanisation) as a data file inside the package: offline, no
+model to download, loaded once (about 0.2 s) and only when free text is parsed. We use only whether a
+name is in the list, never the gender it guesses. A hand-made list of names would only know the names
+its author thought of; `names-dataset` is far larger (hundreds of MB in memory) than this needs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .lexicon import HONORIFICS, PARTICLES
+
+
+@lru_cache(maxsize=1)
+def _detector():  # noqa: ANN202 - the package has no type hints
+    import gender_guesser.detector as detector
+
+    return detector.Detector(case_sensitive=False)
+
+
+@lru_cache(maxsize=65536)
+def is_given_name(word: str) -> bool:
+    """Is `word` a given name in some country (case-insensitive)?"""
+    word = word.strip(".,;:'’\"()")
+    if len(word) < 2 or not word[:1].isalpha():
+        return False
+    return _detector().get_gender(word) != "unknown"
+
+
+def starts_with_given_name(text: str) -> bool:
+    """'Dr. Ana Lucía Ferreira' → True ('Ana'); 'Genel Müdür' → True too ('Genel' is a name
+    somewhere): the evidence is one-sided, so callers compare both sides of a line."""
+    for token in text.split():
+        low = token.casefold()
+        if low in HONORIFICS or low in PARTICLES:
+            continue
+        return is_given_name(token.split("-")[0])
+    return False
