@@ -625,6 +625,7 @@ def _manifest(prep: _Prepared, job: Job, files_meta: list[dict[str, Any]]) -> di
             "rows": plan.rows,
             "per_sheet": plan.per_sheet,
             "files": files_meta,
+            **({"dxf_version": dxf.DXF_VERSION_NOTE} if prep.fmt == "dxf" else {}),
         },
         approval={
             "approved": approved,

@@ -21,10 +21,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 
+from pipeline.export.regions import Piece, item_regions
 from pipeline.export.sheet import CUT_HAIRLINE_MM, PlacedItem, Sheet, Style, num, rgb
 from pipeline.fonts import FontError, load_font
-from pipeline.layout import FieldLayout, glyph_placements
-from pipeline.proofs import glyph_fill_ops
 
 PT_PER_MM = 72.0 / 25.4
 _LOCK = Lock()
@@ -69,36 +68,16 @@ def text_font(path: str, sha256: str) -> str:
     return name
 
 
-def _glyph_ops(fl: FieldLayout, ox: float, oy: float, page_h: float) -> list[str]:
-    """Fill operators for a field's glyphs; (ox, oy) is the item's top-left in pt, y down."""
-    out = []
-    for p in glyph_placements(fl):
-        lf = load_font(p.font_path)
-        if lf.sha256 != p.font_sha256:
-            raise FontError(f"font file {p.font_path} changed since the layout was computed")
-        ops = glyph_fill_ops(lf, p.gid)
-        if ops:
-            k = num(p.size / p.units_per_em, 7)
-            out.append(f"q {k} 0 0 {k} {num(ox + p.x, 4)} {num(page_h - oy - p.y, 4)} cm {ops} Q")
-    return out
+def _piece_ops(piece: Piece, ox: float, oy: float, page_h: float) -> str:
+    """One piece filled: its outline (item mm, y down) mapped onto the page by a ``cm``.
 
-
-def _artwork_ops(sheet: Sheet, style: Style, page_h: float) -> list[str]:
-    art = style.artwork
-    if art is None or not art.shapes:
-        return []
-    out = []
-    for item in sheet.items:
-        for shape in art.shapes:
-            path = []
-            for contour in shape.contours:
-                pts = [((item.x + x) * PT_PER_MM, page_h - (item.y + y) * PT_PER_MM) for x, y in contour]
-                path.append(f"{num(pts[0][0])} {num(pts[0][1])} m")
-                path.extend(f"{num(x)} {num(y)} l" for x, y in pts[1:])
-                path.append("h")
-            path.append("f*" if shape.evenodd else "f")
-            out.append(" ".join(path))
-    return out
+    (ox, oy) is the item's top-left in mm; glyph pieces are 1 pt tall outlines (6 decimals keep
+    1 µm at any size), united pieces are in mm (4 decimals)."""
+    k = piece.scale * PT_PER_MM
+    places = 4 if piece.scale == 1.0 else 6
+    x = (ox + piece.x) * PT_PER_MM
+    y = page_h - (oy + piece.y) * PT_PER_MM
+    return f"q {num(k, 7)} 0 0 {num(-k, 7)} {num(x, 4)} {num(y, 4)} cm {piece.outline.pdf(places)} f Q"
 
 
 def _text(c: rl_canvas.Canvas, item: PlacedItem, style: Style, page_h: float) -> None:
@@ -129,7 +108,13 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
         c.setCreator("CraftStage")
         art = style.artwork
         engrave = _color(style.engrave_color)
-        ops = _artwork_ops(sheet, style, page_h)
+        curves = style.text_mode == "curves"
+        regions = [item_regions(item.layout if curves else None, art) for item in sheet.items]
+        ops = [
+            _piece_ops(Piece(reg.artwork, 0.0, 0.0, 1.0), item.x, item.y, page_h)
+            for item, reg in zip(sheet.items, regions, strict=True)
+            if not reg.artwork.empty
+        ]
         if ops:
             c.addLiteral(f"q {engrave} rg\n" + "\n".join(ops) + "\nQ")
         if art is not None and art.image is not None:
@@ -142,12 +127,13 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
                     sheet.item_height * PT_PER_MM,
                     mask="auto",
                 )
-        if style.text_mode == "curves":
-            glyphs: list[str] = []
-            for item in sheet.items:
-                ox, oy = item.x * PT_PER_MM, item.y * PT_PER_MM
-                for fl in item.layout.fields:
-                    glyphs += _glyph_ops(fl, ox, oy, page_h)
+        if curves:
+            glyphs = [
+                _piece_ops(piece, item.x, item.y, page_h)
+                for item, reg in zip(sheet.items, regions, strict=True)
+                for _key, pieces in reg.fields
+                for piece in pieces
+            ]
             if glyphs:
                 c.addLiteral(f"q {engrave} rg\n" + "\n".join(glyphs) + "\nQ")
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from xml.sax.saxutils import escape, quoteattr
 
-from pipeline.export.glyphs import MM_PER_PT, field_glyphs, svg_path_data
+from pipeline.export.regions import MM_PER_PT, ItemRegions, Piece, item_regions, svg_path_data
 from pipeline.export.sheet import (
     CUT_HAIRLINE_MM,
     GROUP_ARTWORK,
@@ -27,21 +27,17 @@ from pipeline.export.sheet import (
 _ANCHOR = {"left": ("start", 0.0), "center": ("middle", 0.5), "right": ("end", 1.0)}
 
 
-def _artwork(sheet: Sheet, style: Style) -> list[str]:
+def _artwork(sheet: Sheet, style: Style, regions: list[ItemRegions]) -> list[str]:
     art = style.artwork
     if art is None:
         return []
     out = [f'<g id="{GROUP_ARTWORK}">']
     fill = style.engrave_color
-    for item in sheet.items:
+    for item, reg in zip(sheet.items, regions, strict=True):
         x, y = item.x, item.y
-        for k, shape in enumerate(art.shapes, start=1):
-            values: list[float] = [0.0] * (2 * len(shape.xs))
-            values[0::2] = [x + v for v in shape.xs]
-            values[1::2] = [y + v for v in shape.ys]
-            rule = ' fill-rule="evenodd"' if shape.evenodd else ""
-            d = shape.svg % tuple(values)
-            out.append(f'<path id="art-{item.number}-{k}" d="{d}" fill="{fill}"{rule} stroke="none"/>')
+        if not reg.artwork.empty:
+            d = svg_path_data([Piece(reg.artwork, 0.0, 0.0, 1.0)], x, y)
+            out.append(f'<path id="art-{item.number}" d="{d}" fill="{fill}" stroke="none"/>')
         if art.image is not None:
             data = base64.b64encode(art.image).decode("ascii")
             out.append(
@@ -53,12 +49,12 @@ def _artwork(sheet: Sheet, style: Style) -> list[str]:
     return out
 
 
-def _curves(item: PlacedItem, fill: str) -> list[str]:
+def _curves(item: PlacedItem, reg: ItemRegions, fill: str) -> list[str]:
     out = []
-    for fl in item.layout.fields:
-        d = svg_path_data(list(field_glyphs(fl, item.x, item.y)))
+    for key, pieces in reg.fields:
+        d = svg_path_data(pieces, item.x, item.y)
         if d:
-            out.append(f'<path id="item-{item.number}-{fl.key}" d="{d}" fill="{fill}" stroke="none"/>')
+            out.append(f'<path id="item-{item.number}-{key}" d="{d}" fill="{fill}" stroke="none"/>')
     return out
 
 
@@ -90,10 +86,12 @@ def render_svg(sheet: Sheet, style: Style) -> bytes:
     ]
     if sheet.title:
         parts.append(f"<title>{escape(sheet.title)}</title>")
-    parts += _artwork(sheet, style)
+    curves = style.text_mode == "curves"
+    regions = [item_regions(item.layout if curves else None, style.artwork) for item in sheet.items]
+    parts += _artwork(sheet, style, regions)
     parts.append(f'<g id="{GROUP_ENGRAVE}">')
-    for item in sheet.items:
-        parts += _curves(item, style.engrave_color) if style.text_mode == "curves" else _text(item, style)
+    for item, reg in zip(sheet.items, regions, strict=True):
+        parts += _curves(item, reg, style.engrave_color) if curves else _text(item, style)
     parts.append("</g>")
     if style.cut_outline:
         parts.append(f'<g id="{GROUP_CUT}">')

@@ -1,0 +1,228 @@
+"""Laser-clean files: every item's engraved shapes fill the same under even-odd and non-zero winding.
+
+Laser programs (LightBurn and most others) fill the closed shapes of one colour by nesting, i.e.
+even-odd: any overlap left in a file engraves as a hole. Each sample template is exported with hard
+text (Vietnamese horns, Å, kerning pairs, ligatures, a glyph only the fallback font has, two-line
+wraps) in SVG, PDF and DXF; the files are read back with independent readers (XML path data,
+pdfplumber's path operators, ezdxf) and skia-pathops measures, per item, the area filled under
+each rule. DXF files must also pass ``ezdxf.audit`` and say where their extents are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import ezdxf
+import pathops
+import pdfplumber
+import pytest
+
+from pipeline.actors import Actor
+from storage.db import Database
+from tests.pipeline.export_helpers import MM_PER_PT, SVG_NS, parse_svg, seed_job
+from tests.pipeline.test_export import make_profile, manifest_of, run_export
+
+AREA_TOLERANCE = 0.01  # mm²
+HARD = [
+    "Ơn Ưng",
+    "Åsa Ångström",
+    "AVATAR Wolf Tomás",
+    "office fit",
+    "Champion ✓",
+    "Outstanding Contribution to the Regional Volunteer Programme",
+    "Ngô Bảo Châu",
+]
+TEMPLATES = {
+    "badge": ["name", "title"],
+    "plaque": ["title", "recipient", "citation", "date"],
+    "trophy-plate": ["name", "achievement", "year"],
+}
+SHORT = {"date": "2024", "year": "2024"}
+WRAPS = {"badge:name", "plaque:citation"}  # fields with room for a two-line wrap
+
+
+def hard_values(template_key: str) -> list[dict[str, str]]:
+    """One item per hard text, each field taking a different one (short fields keep short text)."""
+    fields = TEMPLATES[template_key]
+    out = []
+    for k in range(len(HARD)):
+        values = {}
+        for i, key in enumerate(fields):
+            text = HARD[(k + i) % len(HARD)]
+            if key in SHORT or (len(text) > 20 and f"{template_key}:{key}" not in WRAPS):
+                text = SHORT.get(key, "Champion ✓")
+            values[key] = text
+        out.append(values)
+    return out
+
+
+# -- readers -------------------------------------------------------------------------------------------
+_TOKEN = re.compile(r"[MLQCZ]|-?\d+(?:\.\d+)?")
+
+
+def _svg_path(d: str, path: pathops.Path) -> None:
+    tokens = _TOKEN.findall(d)
+    i = 0
+    while i < len(tokens):
+        op = tokens[i]
+        i += 1
+        n = {"M": 2, "L": 2, "Q": 4, "C": 6, "Z": 0}[op]
+        v = [float(t) for t in tokens[i : i + n]]
+        i += n
+        if op == "M":
+            path.moveTo(*v)
+        elif op == "L":
+            path.lineTo(*v)
+        elif op == "Q":
+            path.quadTo(*v)
+        elif op == "C":
+            path.cubicTo(*v)
+        else:
+            path.close()
+
+
+def svg_items(file: Path) -> dict[int, list[pathops.Path]]:
+    root = parse_svg(file)
+    out: dict[int, list[pathops.Path]] = defaultdict(list)
+    for group in ("ARTWORK", "ENGRAVE"):
+        for el in root.findall(f"{SVG_NS}g[@id='{group}']/{SVG_NS}path"):
+            assert el.get("fill-rule") in (None, "nonzero")
+            p = pathops.Path()
+            _svg_path(el.get("d"), p)
+            out[int(el.get("id").split("-")[1])].append(p)
+    return out
+
+
+def _item_of(box: tuple[float, float, float, float], items: list[dict[str, Any]]) -> int:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for e in items:
+        if e["x_mm"] <= cx <= e["x_mm"] + e["width_mm"] and e["y_mm"] <= cy <= e["y_mm"] + e["height_mm"]:
+            return e["number"]
+    raise AssertionError(f"a shape at {box} is on no item")
+
+
+def pdf_items(file: Path, items: list[dict[str, Any]]) -> dict[int, list[pathops.Path]]:
+    out: dict[int, list[pathops.Path]] = defaultdict(list)
+    with pdfplumber.open(file) as doc:
+        page = doc.pages[0]
+        for obj in page.curves + page.rects:
+            if not obj["fill"]:
+                continue
+            assert not obj.get("fill_rule_evenodd", False)
+            p = pathops.Path()
+            for seg in obj["path"]:
+                pts = [(x * MM_PER_PT, y * MM_PER_PT) for x, y in seg[1:]]
+                if seg[0] == "m":
+                    p.moveTo(*pts[0])
+                elif seg[0] == "l":
+                    p.lineTo(*pts[0])
+                elif seg[0] == "c":
+                    p.cubicTo(*pts[0], *pts[1], *pts[2])
+                elif seg[0] == "h":
+                    p.close()
+            box = (
+                obj["x0"] * MM_PER_PT,
+                obj["top"] * MM_PER_PT,
+                obj["x1"] * MM_PER_PT,
+                obj["bottom"] * MM_PER_PT,
+            )
+            out[_item_of(box, items)].append(p)
+    return out
+
+
+def dxf_items(file: Path, items: list[dict[str, Any]], bed_h: float) -> dict[int, list[pathops.Path]]:
+    doc = ezdxf.readfile(file)
+    auditor = doc.audit()
+    assert not auditor.errors and not auditor.fixes, [str(e) for e in auditor.errors + auditor.fixes]
+    out: dict[int, list[pathops.Path]] = defaultdict(list)
+    for ent in doc.modelspace().query("LWPOLYLINE"):
+        if ent.dxf.layer not in ("ARTWORK", "ENGRAVE"):
+            continue
+        assert ent.closed
+        pts = [(x, bed_h - y) for x, y in ent.get_points("xy")]
+        p = pathops.Path()
+        p.moveTo(*pts[0])
+        for q in pts[1:]:
+            p.lineTo(*q)
+        p.close()
+        xs, ys = [q[0] for q in pts], [q[1] for q in pts]
+        out[_item_of((min(xs), min(ys), max(xs), max(ys)), items)].append(p)
+    return out
+
+
+def fill_areas(paths: list[pathops.Path]) -> tuple[float, float]:
+    """(non-zero area, even-odd area) of all the shapes together, as one colour layer."""
+    areas = []
+    for rule in (pathops.FillType.WINDING, pathops.FillType.EVEN_ODD):
+        whole = pathops.Path(fillType=rule)
+        for p in paths:
+            whole.addPath(p)
+        areas.append(pathops.simplify(whole).area)
+    return areas[0], areas[1]
+
+
+def check_items(by_item: dict[int, list[pathops.Path]], count: int, label: str) -> None:
+    assert sorted(by_item) == list(range(1, count + 1)), label
+    for number, paths in by_item.items():
+        nonzero, evenodd = fill_areas(paths)
+        assert nonzero > 1, (label, number)
+        assert abs(nonzero - evenodd) <= AREA_TOLERANCE, (label, number, nonzero, evenodd)
+
+
+# -- the test ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("template_key", sorted(TEMPLATES))
+def test_every_item_fills_the_same_under_even_odd_and_non_zero(
+    db: Database, ws_id: int, owner: Actor, tmp_path: Path, template_key: str
+) -> None:
+    files_dir = tmp_path / "files"
+    make_profile(db, ws_id, owner, bed_width=900, bed_height=700)
+    values = hard_values(template_key)
+    job_id = seed_job(
+        db, ws_id, owner, files_dir, values=values, template_key=template_key, approve_all="link"
+    )
+    areas: dict[str, dict[int, float]] = {}
+    for fmt in ("svg", "pdf", "dxf"):
+        result = run_export(db, ws_id, job_id, owner, files_dir, output_format=fmt)
+        m = manifest_of(result)
+        by_item: dict[int, list[pathops.Path]] = defaultdict(list)
+        for sheet_no, file in enumerate(result.files[:-1], start=1):
+            on_sheet = [e for e in m["items"] if e["sheet"] == sheet_no]
+            if fmt == "svg":
+                found = svg_items(file)
+            elif fmt == "pdf":
+                found = pdf_items(file, on_sheet)
+            else:
+                found = dxf_items(file, on_sheet, m["profile"]["bed_height_mm"])
+            for number, paths in found.items():
+                by_item[number] += paths
+        check_items(by_item, len(values), f"{template_key} {fmt}")
+        areas[fmt] = {n: fill_areas(p)[0] for n, p in by_item.items()}
+    # the three formats engrave the same area (DXF's flattening to 10 µm costs a little)
+    for n, svg_area in areas["svg"].items():
+        assert abs(areas["pdf"][n] - svg_area) <= 0.001 * svg_area + 0.01, n
+        assert abs(areas["dxf"][n] - svg_area) <= 0.005 * svg_area, n
+
+
+def test_dxf_header_names_its_extents_and_version(
+    db: Database, ws_id: int, owner: Actor, tmp_path: Path
+) -> None:
+    files_dir = tmp_path / "files"
+    make_profile(db, ws_id, owner, output_format="dxf")
+    job_id = seed_job(db, ws_id, owner, files_dir, values=hard_values("badge"), approve_all="link")
+    result = run_export(db, ws_id, job_id, owner, files_dir)
+    m = manifest_of(result)
+    assert m["output"]["dxf_version"].startswith("DXF R2010 (AC1024)")
+    for file in result.files[:-1]:
+        doc = ezdxf.readfile(file)
+        assert doc.dxfversion == "AC1024"
+        extents = ezdxf.bbox.extents(doc.modelspace())
+        assert tuple(doc.header["$EXTMIN"])[:2] == pytest.approx(
+            (extents.extmin.x, extents.extmin.y), abs=1e-3
+        )
+        assert tuple(doc.header["$EXTMAX"])[:2] == pytest.approx(
+            (extents.extmax.x, extents.extmax.y), abs=1e-3
+        )
+        assert int(doc.header["$HANDSEED"], 16) > max(int(e.dxf.handle, 16) for e in doc.entitydb.values())
