@@ -25,15 +25,28 @@ TARGETS = {
 }
 TARGET_CEILINGS = {"correct flagged": 0.10, "characters changed": 0, "lines dropped": 0}
 
-# Figures reached on all blind batches together; raise them when the parser improves.
+# Figures reached per batch; raise them when the parser improves. batch-b was held out while the
+# parser was tuned on batch-a: its figures are its first-run score.
 RATCHET = {
-    "recall": 0.926,
-    "precision": 0.96,
-    "titles right": 0.993,
-    "quantities > 1 right": 0.867,
-    "wrong flagged": 0.929,
+    "batch-a": {
+        "recall": 0.926,
+        "precision": 0.96,
+        "titles right": 0.993,
+        "quantities > 1 right": 0.867,
+        "wrong flagged": 0.929,
+    },
+    "batch-b": {
+        "recall": 0.553,
+        "precision": 0.635,
+        "titles right": 0.785,
+        "quantities > 1 right": 0.265,
+        "wrong flagged": 0.434,
+    },
 }
-RATCHET_CEILINGS = {"correct flagged": 0.028, "characters changed": 0, "lines dropped": 0}
+RATCHET_CEILINGS = {
+    "batch-a": {"correct flagged": 0.028, "characters changed": 0, "lines dropped": 0},
+    "batch-b": {"correct flagged": 0.039, "characters changed": 0, "lines dropped": 1},
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +54,7 @@ def figures() -> dict[str, float | int]:
     total = Score()
     for folder in FOLDERS:
         total.add(score_folder(folder))
-    assert total.orders >= 50, "the blind batches are missing"
+    assert total.orders >= 90, "the blind batches are missing"
     return total.figures()
 
 
@@ -59,6 +72,7 @@ def test_blind_orders_meet_the_targets(figures: dict[str, float | int]) -> None:
     assert not missed, "; ".join(missed)
 
 
-def test_blind_orders_do_not_get_worse(figures: dict[str, float | int]) -> None:
-    worse = _shortfalls(figures, RATCHET, RATCHET_CEILINGS)
+@pytest.mark.parametrize("batch", sorted(RATCHET))
+def test_blind_orders_do_not_get_worse(batch: str) -> None:
+    worse = _shortfalls(score_folder(BLIND / batch).figures(), RATCHET[batch], RATCHET_CEILINGS[batch])
     assert not worse, "; ".join(worse)
