@@ -154,8 +154,10 @@ def main() -> None:
 
         traceback.print_exc()
         # under the address-space limit, C libraries (zlib, libxml2) report failed allocations as their
-        # own errors ("Out of memory while decompressing data", "Memory allocation failed")
-        if any(word in str(exc).lower() for word in ("memory", "alloc")):
+        # own errors ("Out of memory while decompressing data", "Memory allocation failed", or zlib's
+        # bare "Error -4", Z_MEM_ERROR)
+        text = str(exc).lower()
+        if any(word in text for word in ("memory", "alloc")) or "error -4 " in f"{text} ":
             answer = {"error": TOO_BIG}
         else:
             answer = {

@@ -51,6 +51,10 @@ class Shop:
         p = person or self.owner
         return {"team_id": self.team_id, "user_id": p.user_id, "user_name": p.name}
 
+    def upload(self, name: str, content: bytes, **kwargs: Any) -> dict[str, Any]:
+        """A file the shop's owner uploaded in this workspace (the app downloads only those)."""
+        return self.fake.add_file(name, content, user=self.owner.user_id, team_id=self.team_id, **kwargs)
+
     # requests ------------------------------------------------------------------------------------
     def command(self, text: str, *, by: Person | None = None, channel: str | None = None) -> httpx.Response:
         resp = self.slack.slash_command(

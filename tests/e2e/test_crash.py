@@ -94,7 +94,7 @@ def test_killed_during_proofs_and_export_then_restarted(tmp_path: Path) -> None:
             reference="NYL-500",
             due="2031-03-01",
         )
-        upload = fake.add_file("northside.csv", roster(500), mimetype="text/csv")
+        upload = shop.upload("northside.csv", roster(500), mimetype="text/csv")
         template_view = shop.parse_and_review(parse_view, {"order_file": {"value": files_value(upload)}})
         shop.choose_template(template_view, "badge", {"name": "name", "title": "role"})
 

@@ -183,7 +183,7 @@ def run_both_shops(
         ref, parse_view = harbor.create_job(
             name="Dana Whitfield", email="dana@harbor-fc.example", reference="HFC-2031", due="2030-07-01"
         )
-        roster = fake.add_file("roster.csv", (CORPUS / "sample-roster.csv").read_bytes(), mimetype="text/csv")
+        roster = harbor.upload("roster.csv", (CORPUS / "sample-roster.csv").read_bytes(), mimetype="text/csv")
         template_view = harbor.parse_and_review(parse_view, {"order_file": {"value": files_value(roster)}})
         harbor.choose_template(template_view, "badge", {"name": "player name", "title": "position"})
         harbor.wait_thread(ref, "Preflight")
