@@ -92,6 +92,8 @@ def check_parseable(body: bytes, content_type: str) -> str:
 
 # the fields Bolt and the middleware read before any listener runs, with the types Slack sends
 _OBJECTS = ("team", "enterprise", "user", "event", "view", "container", "channel", "message", "state")
+# present only as objects when Slack sends them (team, enterprise, user and channel may be null)
+_NEVER_NULL = ("event", "view", "container", "message", "state")
 _STRINGS = ("type", "team_id", "user_id", "enterprise_id", "api_app_id", "command", "text", "event_id")
 
 
@@ -102,6 +104,9 @@ def check_shape(payload: object) -> None:
     for name in _OBJECTS:
         if payload.get(name) is not None and not isinstance(payload[name], dict):
             raise Refused(400, f"{name} is not an object")
+    for name in _NEVER_NULL:  # Bolt reads these with `.get(name, {})`, so a null would reach `.get`
+        if name in payload and payload[name] is None:
+            raise Refused(400, f"{name} is null")
     for name in _STRINGS:
         if payload.get(name) is not None and not isinstance(payload[name], str):
             raise Refused(400, f"{name} is not a string")
