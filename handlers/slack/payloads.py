@@ -14,11 +14,11 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
+from bot.home import MAX_PAGE
 from bot.modals import info_modal
 from pipeline.errors import InvalidInput
 
 log = logging.getLogger(__name__)
-MAX_PAGE = 10_000  # no list is longer; larger numbers only overflow the database's OFFSET
 NO_WORKSPACE = (
     "This request did not say which Slack workspace it came from, so CraftStage did nothing. "
     "Please try again from Slack."
