@@ -86,6 +86,11 @@ class SlackNotifier:
                     return 0
             try:
                 return self._send_events() + self._send_outbox()
+            except Exception:
+                # a reply may have reached Slack without its cursor being recorded (the database went
+                # away between the two): look at the threads again before posting to them
+                self._verified_jobs.clear()
+                raise
             finally:
                 if not self.runtime.db.is_sqlite:
                     lock_conn.execute(text(_LOCK_SQL.format(fn="pg_advisory_unlock")), {"k": _SENDER_LOCK})

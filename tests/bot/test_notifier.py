@@ -4,6 +4,7 @@ Slack fails, nothing posted twice after a crash."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -179,3 +180,52 @@ def test_no_channel_waits(db: Database, tmp_path: Path, fake: FakeSlack, ws_id: 
         s.get(Workspace, ws_id).production_channel = CH
     sender(runtime).flush()
     assert any(m["text"].startswith(job.ref) for m in fake.messages(CH))
+
+
+class _DatabaseGoesAway(Exception):
+    pass
+
+
+def test_database_lost_after_posting_does_not_post_twice(
+    runtime: Runtime, fake: FakeSlack, ws_id: int, owner: Actor
+) -> None:
+    """The same sender (no restart) posts a reply, then cannot record it: its next round finds the
+    reply in the thread instead of posting it again."""
+    job = new_job(runtime, ws_id, owner)
+
+    class CursorLost(SlackNotifier):
+        lose_next_write = False
+
+        def _post(self, *args, **kwargs):
+            resp = super()._post(*args, **kwargs)
+            self.lose_next_write = True
+            return resp
+
+    notifier = CursorLost(runtime, make_client(runtime, retries=0))
+    real_session = runtime.db.session
+
+    @contextmanager
+    def session():
+        if notifier.lose_next_write:
+            notifier.lose_next_write = False
+            raise _DatabaseGoesAway("server closed the connection unexpectedly")
+        with real_session() as s:
+            yield s
+
+    notifier.flush()  # the card
+    with runtime.db.session() as s:
+        record(s, ws_id, job.id, Event.JOB_COMPLETED, owner)
+    notifier.flush()  # checked the thread once: nothing posted before
+    with runtime.db.session() as s:
+        record(s, ws_id, job.id, Event.JOB_COMPLETED, owner)
+    runtime.db.session = session
+    try:
+        with pytest.raises(_DatabaseGoesAway):
+            notifier.flush()
+    finally:
+        runtime.db.session = real_session
+    notifier.flush()
+    marks = [
+        m["metadata"]["event_payload"]["event_id"] for m in thread(fake, job, runtime) if m.get("metadata")
+    ]
+    assert len(marks) == len(set(marks)) == 2, marks

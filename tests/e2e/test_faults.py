@@ -525,11 +525,6 @@ def counts(app: ServedApp) -> dict[str, int]:
         }
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="under a full-suite load, a PostgreSQL restart can make the thread sender post one "
-    "'chose the template' reply twice; the exactly-once path around the restart is being examined",
-)
 def test_postgres_restart_during_activity(tmp_path: Path) -> None:
     with (
         postgres_restartable() as version,
