@@ -63,6 +63,14 @@ MAX_TEXT_CHARS = 200_000
 """About 5,000 lines of email; longer lists belong in a CSV or XLSX file (worst-case parse stays ~1 s)."""
 KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pronouns", "note", "qty")
 _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
+_PIPE_ROW = re.compile(r"^\|.*\|$")
+_PIPE_RULE = re.compile(r"^\|(?:\s*:?-{2,}:?\s*\|)+$")
+# a table column that holds the piece's second line when a table sits inside a message
+_TITLE_HEADER = re.compile(
+    r"\b(?:title|award|role|position|category|line 2|second line|achievement|honou?r"
+    r"|prize|prix|premio|preis)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -96,6 +104,24 @@ def _has_name_column(rows: list[Row]) -> bool:
     return any(sum(check_name(r.cells[c].strip()).ok for r in rows) * 2 > len(rows) for c in range(width))
 
 
+def _as_message_keys(table: ParseResult) -> None:
+    """A table among other lines of a message speaks the message's keys: its name column becomes
+    `name`, and its one text column beside it (or the one headed like a second line: 'Award',
+    'Line 2') `title`."""
+    name = table.name_column
+    if not name or not table.items:
+        return
+    others = [c for c in table.columns if c != name and c not in KEY_ORDER]
+    title = others[0] if len(others) == 1 else next((c for c in others if _TITLE_HEADER.search(c)), None)
+    if "title" in table.columns:
+        title = None
+    rename = {name: "name"} | ({title: "title"} if title else {})
+    for item in table.items:
+        item.values = {rename.get(k, k): v for k, v in item.values.items()}
+    table.columns = [rename.get(c, c) for c in table.columns]
+    table.name_column = "name"
+
+
 class _TextParser:
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
@@ -104,6 +130,7 @@ class _TextParser:
         self.notes: list[str] = []
         self.table_columns: list[str] = []
         self.name_column: str | None = None
+        self.tables: list[ParseResult] = []
         self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
 
     # ------------------------------------------------------------------ zones
@@ -365,6 +392,13 @@ class _TextParser:
                 j += 1
             if j - i >= 2:
                 return j, [Row(b.split("\t"), n, b) for n, b in par[i:j]], None
+        if _PIPE_ROW.match(s):  # '| Name | Award |' (Markdown, Notion, Confluence)
+            j = i
+            while j < len(par) and _PIPE_ROW.match(par[j][1]):
+                j += 1
+            if j - i >= 2:
+                rule = j - i >= 3 and _PIPE_RULE.match(par[i + 1][1])
+                return j, [Row(b.split("|"), n, b) for n, b in par[i:j]], True if rule else None
         for delim in (",", ";", "|", "\t"):
             cells = [c.strip() for c in s.split(delim)]
             if len(cells) >= 2 and all(c and is_header_cell(c) for c in cells):
@@ -386,6 +420,7 @@ class _TextParser:
 
     def _table(self, rows: list[Row], header: bool | None) -> None:
         table = build_table(rows, header=header)
+        self.tables.append(table)
         self.items.extend(table.items)
         self.skipped.extend(table.skipped)
         self.notes.extend(table.notes)
@@ -497,6 +532,11 @@ class _TextParser:
     # ----------------------------------------------------------------- result
 
     def _result(self) -> ParseResult:
+        if sum(len(t.items) for t in self.tables) < len(self.items):
+            # items from the text around a table: the table speaks the message's keys
+            for table in self.tables:
+                _as_message_keys(table)
+            self.table_columns = [c for t in self.tables for c in t.columns]
         used = {it.source_line for it in self.items}
         reported = {s.line for s in self.skipped}
         for no, line in enumerate(self.lines, 1):
