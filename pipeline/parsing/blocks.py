@@ -18,6 +18,7 @@ from .model import ParsedItem
 from .people import starts_with_given_name
 
 _CLOSING_END = re.compile(r"[,!]\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Þ])")
 _DASH_NAME = re.compile(r"^[-–—~]\s*(?=\S)")
 
 
@@ -30,7 +31,11 @@ def is_closing_block(lines: list[str]) -> bool:
     if not 2 <= len(lines) <= 4:
         return False
     first, second = lines[0].strip(), lines[1].strip()
-    if strip_marker(first)[0] or any(ch.isdigit() for ch in first):
+    if strip_marker(first)[0]:
+        return False
+    # 'Need these by the 28th. Thanks!': the line's last sentence is what closes the message
+    first = _SENTENCE_END.split(first)[-1].strip() or first
+    if any(ch.isdigit() for ch in first):
         return False
     closes = is_signoff(first) or (_CLOSING_END.search(first) is not None and len(first.split()) <= 6)
     if not closes:
@@ -134,6 +139,9 @@ def heading_over_group(lines: list[str]) -> str | None:
     shape, is a heading over that group (not itself a piece)."""
     if len(lines) < 3 or strip_marker(lines[0])[0]:
         return None
+    label = _GROUP_LABEL.match(lines[0].strip())
+    if label and all(strip_marker(ln)[0] or _sides(ln) for ln in lines[1:]):
+        return label.group(1).strip()  # 'TEAM: Thunderbolts', 'Division – U12'
     if _sides(lines[0]) or not (
         all(strip_marker(ln)[0] for ln in lines[1:]) or all(_sides(ln) for ln in lines[1:])
     ):
@@ -143,6 +151,34 @@ def heading_over_group(lines: list[str]) -> str | None:
     if not head or len(head.split()) > 6 or named and starts_with_given_name(head):
         return None
     return head
+
+
+# 'TEAM: Thunderbolts', 'Group – Blue', 'Klasse: 4b': a label naming a group, then the group's name
+_GROUP_LABEL = re.compile(
+    r"^(?:team|group|class|squad|division|category|section|house|year|grade|level|tier|league|age group"
+    r"|équipe|equipo|mannschaft|gruppe|klasse|groupe|grupo|squadra|ploeg|drużyna)\s*(?::|–|—|-)\s*(\S.{0,40})$",
+    re.IGNORECASE,
+)
+_NUMERAL_MARKER = re.compile(r"^(?:\d{1,3}|[ivx]{1,4})[.)]$", re.IGNORECASE)
+_LETTER_MARKER = re.compile(r"^[a-z][.)]$|^[-*+•·●▪◦‣∙○■□–—]$")
+
+
+def outline_headings(lines: list[str]) -> list[int]:
+    """Lines of a nested outline that head a sub-list: '1) Varsity Basketball' over 'a. Name – Award'
+    lines. A numbered line with no 'A – B' shape, followed by lines with a different (lettered or
+    bulleted) marker, is the group's heading, not a piece."""
+    heads = []
+    for i, line in enumerate(lines[:-1]):
+        marker = strip_marker(line.strip())[0]
+        below = strip_marker(lines[i + 1].strip())[0]
+        if (
+            _NUMERAL_MARKER.match(marker)
+            and _LETTER_MARKER.match(below)
+            and not _sides(line)
+            and len(strip_marker(line.strip())[1].split()) <= 6
+        ):
+            heads.append(i)
+    return heads
 
 
 def title_from_heading(items: list[ParsedItem], heading: str, asked: bool) -> None:

@@ -10,7 +10,7 @@ import unicodedata
 from .lexicon import check_name, is_header_cell, words
 
 NUMBERED = re.compile(
-    r"^(?:#\s?\d{1,4}[.):]?|\(\d{1,4}\)|\d{1,4}\s?[.):\]](?!\d)|\d{1,3}\s?[-–](?=\s)|[a-z][)])\s*(?=\S)",
+    r"^(?:#\s?\d{1,4}[.):]?|\(\d{1,4}\)|\d{1,4}\s?[.):\]](?!\d)|\d{1,3}\s?[-–](?=\s)|[a-z][)]|(?-i:[a-z]\.(?=\s)))\s*(?=\S)",
     re.IGNORECASE,
 )
 BULLET = re.compile(r"^(?:[-*+](?:\s+|(?=[^\W\d_]))|[•·●▪◦‣∙○■□➤►→✓✔☐–—]\s*)(?=\S)")

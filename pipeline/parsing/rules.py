@@ -22,6 +22,7 @@ from .blocks import (
     is_closing_block,
     is_salutation,
     labelled_record,
+    outline_headings,
     stacked_record,
     title_from_heading,
     vote_shape,
@@ -362,6 +363,8 @@ class _TextParser:
         numbers = [int(m.group(1)) for _, s in par if (m := BARE_NUMBER.match(s))]
         bare_markers = len(numbers) >= 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
         first_item = len(self.items)
+        outline = set() if signature else set(outline_headings([b for _, b in par]))
+        group: tuple[str, int] | None = None
         i = 0
         while i < len(par):
             end, rows, header = (i, [], None) if state.after_signoff or signature else self._table_run(par, i)
@@ -369,7 +372,15 @@ class _TextParser:
                 self._table(rows, header)
                 i = end
                 continue
+            if i in outline:
+                group = (strip_marker(par[i][1])[1], len(self.items))
+                self._skip(par[i][0], "heading over a group (nested list)")
+                i += 1
+                continue
+            before = len(self.items)
             self._line(par[i][0], par[i][1], state, signature, bare_markers)
+            if group:
+                title_from_heading(self.items[before:], group[0], self.heading_is_title)
             i += 1
         self._single_word_check(self.items[first_item:])
         heading = None if signature else heading_over_group([b for _, b in par])
