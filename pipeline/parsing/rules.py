@@ -64,6 +64,9 @@ MAX_TEXT_CHARS = 200_000
 """About 5,000 lines of email; longer lists belong in a CSV or XLSX file (worst-case parse stays ~1 s)."""
 KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pronouns", "note", "qty")
 _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
+_DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
+_MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _PIPE_ROW = re.compile(r"^\|.*\|$")
 _PIPE_RULE = re.compile(r"^\|(?:\s*:?-{2,}:?\s*\|)+$")
 # a table column that holds the piece's second line when a table sits inside a message
@@ -287,6 +290,9 @@ class _TextParser:
                 self._mark_zone(self.items[before:], kind)
             if n == len(paragraphs) - 1 and n > 0:
                 self._lone_closing_name(paragraph, self.items[before:], before - start)
+                if before > start and len(paragraph) == 1 and _DASH_SENDER.match(paragraph[0][1]):
+                    self.items[before:] = []  # '— Events team' closing the message: the sender
+                    self._skip(paragraph[0][0], "signature (a dash before the sender's name)")
 
     @staticmethod
     def _records(paragraphs: list[list[tuple[int, str]]]) -> dict[int, Record]:
@@ -442,6 +448,9 @@ class _TextParser:
 
     def _line(self, no: int, s: str, state: _State, signature: bool, bare_markers: bool) -> None:
         s = strip_decoration(s) or s
+        if _MD_HEADING.match(s):
+            return self._skip(no, "heading (Markdown)")
+        s = _MD_EMPHASIS.sub(r"\2", s)  # '**Dr. Ingrid Solberg** — Keynote': the stars are markup
         if SIG_SEPARATOR.match(s):
             state.after_signoff = True
             return self._skip(no, "signature separator")
