@@ -27,10 +27,11 @@ from .blocks import (
     title_from_heading,
     vote_shape,
 )
-from .content import line_content
+from .content import _POSTNOMINAL, Draft, line_content
 from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
 from .lexicon import (
+    SUFFIXES,
     check_name,
     is_header_cell,
     normalize_text,
@@ -52,8 +53,10 @@ from .lines import (
     is_greeting,
     is_heading,
     is_signoff,
+    split_outside,
     strip_decoration,
     strip_marker,
+    take_quantity,
 )
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
 from .quantities import COUNT_FOR, count_value, expand_quantities
@@ -108,6 +111,48 @@ def _has_name_column(rows: list[Row]) -> bool:
     return any(sum(check_name(r.cells[c].strip()).ok for r in rows) * 2 > len(rows) for c in range(width))
 
 
+def comma_shape(lines: list[str]) -> dict[int, list[str]]:
+    """'Name, Title, Company' lines: runs of (bulleted or plain) lines that all split into the same
+    number of comma parts, whose first parts are mostly full names and whose other parts are not all
+    names or post-nominals (else it is a comma list of names, or 'Name, CPA'). Line index → parts.
+    The block's shape decides, not each line on its own."""
+    shaped: dict[int, list[str]] = {}
+    i = 0
+    while i < len(lines):
+        j, width, parts = i, 0, []
+        while j < len(lines):
+            cells = [c.strip() for c in split_outside(strip_marker(lines[j])[1], ",")]
+            if len(cells) < 2 or not all(cells) or (width and len(cells) != width):
+                break
+            width = len(cells)
+            parts.append(cells)
+            j += 1
+        if j - i >= 2:
+            first = sum(check_name(c[0]).ok and check_name(c[0]).core >= 2 for c in parts)
+            texts = [
+                c for row in parts for c in row[1:] if not (_POSTNOMINAL.match(c) or c.casefold() in SUFFIXES)
+            ]
+            named = all(check_name(c).ok and check_name(c).core >= 2 for c in texts)
+            if first * 3 >= len(parts) * 2 and texts and not named:
+                shaped.update({k: cells for k, cells in zip(range(i, j), parts, strict=True)})
+        i = max(j, i + 1)
+    return shaped
+
+
+def _draft_from_parts(parts: list[str]) -> Draft:
+    """One piece from a 'Name, Title, Company' line read by its block's shape."""
+    keys = ("name", "title", "company")
+    values = {k: v for k, v in zip(keys, parts, strict=False)}
+    for n, extra in enumerate(parts[3:], 4):
+        values[f"column {n}"] = extra
+    d = Draft(values, reasons=["read as 'Name, Title, …' by the shape of every line in its block"])
+    last = "company" if "company" in values else "title"
+    qty, rest = take_quantity(values[last])
+    if qty and rest:
+        values[last], values["qty"] = rest, qty
+    return d
+
+
 def _as_message_keys(table: ParseResult) -> None:
     """A table among other lines of a message speaks the message's keys: its name column becomes
     `name`, and its one text column beside it (or the one headed like a second line: 'Award',
@@ -135,6 +180,7 @@ class _TextParser:
         self.table_columns: list[str] = []
         self.name_column: str | None = None
         self.tables: list[ParseResult] = []
+        self.shaped: dict[int, list[str]] = {}
         self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
 
     # ------------------------------------------------------------------ zones
@@ -370,6 +416,7 @@ class _TextParser:
         bare_markers = len(numbers) >= 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
         first_item = len(self.items)
         outline = set() if signature else set(outline_headings([b for _, b in par]))
+        self.shaped = {par[k][0]: parts for k, parts in comma_shape([b for _, b in par]).items()}
         group: tuple[str, int] | None = None
         i = 0
         while i < len(par):
@@ -501,6 +548,12 @@ class _TextParser:
         if m := COUNT_FOR.match(rest):  # 'two plaques for Eleanor Vance, "Single Sculls Champion"'
             counted, rest = count_value(m.group("n")), rest[m.end() :]
         drafts = line_content(rest, listed=bool(marker) or counted is not None)
+        parts = self.shaped.get(no)
+        same = (
+            parts and isinstance(drafts, list) and len(drafts) == 1 and drafts[0].values["name"] == parts[0]
+        )
+        if parts and not same:
+            drafts = [_draft_from_parts(parts)]
         if isinstance(drafts, str) or not drafts:
             return self._skip(no, drafts or "no name found")
         for d in drafts:
