@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .lexicon import check_name
 from .model import ParsedItem, SkippedLine
 from .people import starts_with_given_name
-from .quantities import COUNT_IN_SENTENCE, count_value
+from .quantities import COUNT_IN_SENTENCE, EACH, count_value
 
 _WORD = r"[^\W\d_][\w'’\-]*"
 _NAME = rf"{_WORD}(?:\s+{_WORD}){{0,3}}"
@@ -88,14 +88,16 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     return out
 
 
-def _count_for_one(items: list[ParsedItem], text: str) -> None:
-    """A count in a sentence that names exactly one item sets that item's quantity."""
+def _count_for_one(items: list[ParsedItem], text: str, last: set[str]) -> set[str]:
+    """A count in a sentence that names exactly one item (by its name, or by its second line) sets
+    that item's quantity; a sentence that names none but follows one that did ('actually make it
+    three') changes the same item; 'two of each' sets every piece's. Returns the names it was about."""
     m = COUNT_IN_SENTENCE.search(text)
     if not m:
-        return
+        return set()
     count = count_value(m.group("n") or m.group("m"))
     if not count or count < 2:
-        return
+        return set()
     named = {
         it.values["name"]
         for it in items
@@ -106,15 +108,37 @@ def _count_for_one(items: list[ParsedItem], text: str) -> None:
             if len(w) >= 3 and w[:1].isupper()
         )
     }
+    how = "from the sentence"
+    if not named:  # 'Para el Máximo Goleador necesitamos 2 placas': the piece named by its second line
+        titled = {it.values["title"] for it in items if len(it.values.get("title", "")) >= 4}
+        named = {
+            it.values["name"]
+            for it in items
+            if it.values.get("title") in titled and it.values["title"] in text
+        }
+        how = "from the sentence naming its second line"
+    if not named and last:
+        named, how = last, "from the sentence after the one that named it"
+    if not named and EACH.search(text):
+        for item in items:
+            if "qty" not in item.values:
+                item.values["qty"] = str(count)
+                item.reasons.append(f"quantity {count} for every piece, as the order says: {text!r}")
+        return set()
     if len(named) != 1:
-        return
+        return set()
     (name,) = named
     if sum(it.values.get("name") == name for it in items) >= count:
-        return  # the pieces are there already (an award given to them, a line of its own)
+        return named  # the pieces are there already (an award given to them, a line of its own)
     for item in items:
-        if item.values.get("name") in named and "qty" not in item.values:
+        if item.values.get("name") in named and ("qty" not in item.values or _from_sentence(item)):
             item.values["qty"] = str(count)
-            item.reasons.append(f"quantity {count} from the sentence: {text!r}")
+            item.reasons.append(f"quantity {count} {how}: {text!r}")
+    return named
+
+
+def _from_sentence(item: ParsedItem) -> bool:
+    return any(r.startswith("quantity ") and "sentence" in r for r in item.reasons)
 
 
 def _first_words(item: ParsedItem) -> list[str]:
@@ -155,8 +179,12 @@ def apply_instructions(
             if added and not any(it.values.get("name") == added.values["name"] for it in items):
                 items.append(added)
         _flag_mentions(items, text)
+    last: set[str] = set()
+    last_line = 0
     for sentence in count_sentences(lines, candidates):
-        _count_for_one(items, sentence.text)
+        about = _count_for_one(items, sentence.text, last if sentence.line - last_line <= 2 else set())
+        if about:
+            last, last_line = about, sentence.line
     return items
 
 
