@@ -19,6 +19,7 @@ from .people import starts_with_given_name
 
 _CLOSING_END = re.compile(r"[,!]\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Þ])")
+_PAREN_REMARK = re.compile(r"\s*\([^)]*\)\s*$")
 _DASH_NAME = re.compile(r"^[-–—~]\s*(?=\S)")
 
 
@@ -40,8 +41,10 @@ def is_closing_block(lines: list[str]) -> bool:
     closes = is_signoff(first) or (_CLOSING_END.search(first) is not None and len(first.split()) <= 6)
     if not closes:
         return False
-    name = _DASH_NAME.sub("", second)
+    name = _PAREN_REMARK.sub("", _DASH_NAME.sub("", second)).strip()  # 'Sarah (soon to be Thompson!)'
     check = check_name(name)
+    if is_signoff(first) and not any(ch.isdigit() for ch in name) and len(name.split()) <= 5:
+        return not strip_marker(name)[0]  # 'With gratitude,' / 'The Vance family'
     return check.ok and len(name.split()) <= 4
 
 
@@ -215,6 +218,8 @@ class Record:
     qty: str | None
     lines: list[int]
     reasons: list[str] = field(default_factory=list)
+    intro: int | None = None
+    """The line above that introduces the piece ('Engraving:'), if any."""
 
 
 def labelled_record(lines: list[tuple[int, str]]) -> Record | None:
@@ -236,8 +241,13 @@ def labelled_record(lines: list[tuple[int, str]]) -> Record | None:
     return Record(name, title, None, [no for no, _ in lines], reasons)
 
 
-def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
-    """A block of a name, then its second line, then perhaps a count ('x2', '3 please')."""
+def stacked_record(lines: list[tuple[int, str]], loose: bool = False) -> Record | None:
+    """A block of a name, then its second line, then perhaps a count ('x2', '3 please'); a line
+    that introduces it ('Engraving:') may stand above. `loose`: the second line may look like a name
+    too ('Forever Together'), for blocks among others of this shape."""
+    intro = None
+    if len(lines) == 3 and lines[0][1].strip().endswith(":") and not strip_marker(lines[0][1].strip())[0]:
+        intro, lines = lines[0][0], lines[1:]
     if not 2 <= len(lines) <= 3:
         return None
     texts = [t.strip() for _, t in lines]
@@ -248,7 +258,9 @@ def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
         return None
     second = check_name(texts[1])
     signoff = is_signoff(texts[1]) and not has_title_word(texts[1])  # 'Best Vegetable Plot' is no sign-off
-    if second.ok and second.core >= 2 or signoff or texts[1].endswith((":", "?")):
+    if second.ok and second.core >= 2 and not loose or signoff or texts[1].endswith((":", "?")):
+        return None
+    if loose and not (first.ok and first.core >= 2):
         return None
     if _COUNT_LINE.match(texts[1]):
         return None
@@ -259,7 +271,7 @@ def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
             return None
         qty = next(g for g in m.groups() if g)
     reasons = [] if first.ok else [f"{texts[0]!r} does not look like a person's name ({first.why})"]
-    return Record(texts[0], texts[1], qty, [no for no, _ in lines], reasons)
+    return Record(texts[0], texts[1], qty, [no for no, _ in lines], reasons, intro)
 
 
 def is_salutation(lines: list[tuple[int, str]]) -> bool:

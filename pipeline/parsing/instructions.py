@@ -51,6 +51,7 @@ _SPLIT = re.compile(
 _REASSIGN = re.compile(
     rf"(?P<title>[A-Z][\w'’]*(?:\s+[\w'’]+){{0,4}}?)\s+(?:goes|go|should\s+go)\s+to\s+(?P<name>{_NAME})"
 )
+_THESE = re.compile(r"\bof\s+(?:these|this|those|them)\b|\bde\s+(?:estos|estas|ces)\b", re.IGNORECASE)
 _REMARK = re.compile(r"\s*\([^)]*\)")
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 _INSTRUCTION = re.compile(
@@ -88,7 +89,7 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     return out
 
 
-def _count_for_one(items: list[ParsedItem], text: str, last: set[str]) -> set[str]:
+def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]) -> set[str]:
     """A count in a sentence that names exactly one item (by its name, or by its second line) sets
     that item's quantity; a sentence that names none but follows one that did ('actually make it
     three') changes the same item; 'two of each' sets every piece's. Returns the names it was about."""
@@ -119,6 +120,9 @@ def _count_for_one(items: list[ParsedItem], text: str, last: set[str]) -> set[st
         how = "from the sentence naming its second line"
     if not named and last:
         named, how = last, "from the sentence after the one that named it"
+    above = [it for it in items if it.source_line and it.source_line < line]
+    if not named and above and _THESE.search(text):  # 'We need 80 of these please.' under the piece
+        named, how = {above[-1].values.get("name", "")} - {""}, "for the piece right above the sentence"
     if not named and EACH.search(text):
         for item in items:
             if "qty" not in item.values:
@@ -182,7 +186,9 @@ def apply_instructions(
     last: set[str] = set()
     last_line = 0
     for sentence in count_sentences(lines, candidates):
-        about = _count_for_one(items, sentence.text, last if sentence.line - last_line <= 2 else set())
+        about = _count_for_one(
+            items, sentence.text, sentence.line, last if sentence.line - last_line <= 2 else set()
+        )
         if about:
             last, last_line = about, sentence.line
     return items

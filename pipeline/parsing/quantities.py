@@ -96,7 +96,7 @@ COUNT_FOR = re.compile(
 # 'do 2 for Maria', 'so 2 of hers'; or about all of them: 'two of each please'
 COUNT_IN_SENTENCE = re.compile(
     rf"(?<![\w.,]){_COUNT}\s*(?:[x×]\b|{_PIECES}\b|of\s+(?:these|them|each|his|hers|theirs)\b|nodig\b"
-    rf"|needed\b|for\s+(?=[A-ZÀ-Þ]|him\b|her\b|them\b))"
+    rf"|needed\b|(?:[\w-]+\s+){{0,2}}?for\s+(?=[A-ZÀ-Þ]|him\b|her\b|them\b))"
     rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b",
     re.IGNORECASE,
 )

@@ -352,6 +352,13 @@ class _TextParser:
             < len(stacked) / 2
         ):
             stacked = {}  # blocks whose first lines are mostly not names: not name-and-title blocks
+        if len(stacked) >= 2:  # a block of the same shape whose second line also reads as a name
+            for n, p in enumerate(paragraphs):
+                if n not in labelled and n not in stacked and (r := stacked_record(p, loose=True)):
+                    r.reasons.append(
+                        f"{r.title!r} also reads as a name; taken as the second line like the other blocks"
+                    )
+                    stacked[n] = r
         if len(stacked) == 1:
             n, record = next(iter(stacked.items()))
             if n == len(paragraphs) - 1 or n == 0:
@@ -378,6 +385,10 @@ class _TextParser:
         )
         if any("guessed" in r for r in record.reasons):
             item.cap(0.8, "a single block read as name and second line")
+        if any("also reads as a name" in r for r in record.reasons):
+            item.cap(0.8, "its second line could be a second name")
+        if record.intro:
+            self._skip(record.intro, "introduces the piece below")
         check = check_name(record.name)
         if not check.ok:
             item.cap(0.8, f"{record.name!r} does not look like a name ({check.why})")
