@@ -58,6 +58,8 @@ _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 # 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
 _AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
+_TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
+_BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
 _POSTNOMINAL = re.compile(r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$")
@@ -142,6 +144,18 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
     s = s.strip().strip(",;").strip()
     if not s:
         return "nothing after the list marker"
+    for tail in filter(None, (_TAIL_QTY.search(s), _BRACKET_COUNT.search(s))):
+        qty = quantity_only(tail.group("q")) or tail.groupdict().get("n")
+        if not qty or tail.start() == 0:
+            continue
+        # 'Name – Title – 2 szt.', 'Name, Title, qty 2', 'Name – Date (2 — one for each of us!)'
+        drafts = line_content(s[: tail.start()], listed)
+        if isinstance(drafts, list) and len(drafts) == 1 and "qty" not in drafts[0].values:
+            drafts[0].values["qty"] = qty
+            if note := (tail.groupdict().get("note") or "").strip():
+                drafts[0].values["note"] = note
+            return drafts
+        break
     for pattern in (COLON, DASH):
         m = pattern.search(s)
         if not m or m.end() >= len(s):

@@ -129,7 +129,8 @@ def take_quantity(text: str) -> tuple[str | None, str]:
 
 
 _QTY_ONLY = re.compile(
-    r"^(?:(?:qty|quantity|qnty)\.?\s*[:=]?\s*(\d{1,6})|(\d{1,6})\s?[x×]|[x×]\s?(\d{1,6})|(\d{1,6})\s*(?:pcs|pieces|copies))$",
+    r"^(?:(?:qty|quantity|qnty)\.?\s*[:=]?\s*(\d{1,6})|(\d{1,6})\s?[x×]|[x×]\s?(\d{1,6})"
+    r"|(\d{1,6})\s*(?:pcs\.?|pieces|copies|szt\.?|sztuki|stk\.?|stuks?|stück|uds\.?|unid\.?|pz\.?|ks\.?))$",
     re.IGNORECASE,
 )
 
