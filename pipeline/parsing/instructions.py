@@ -33,6 +33,19 @@ _RENAME = (
     re.compile(rf"\bchange\s+(?P<old>{_WORD})\s+to\s+(?P<new>{_NAME})", re.IGNORECASE),
     re.compile(rf"\bnot\s+(?P<old>{_WORD})\s*,?\s+but\s+(?P<new>{_NAME})"),
 )
+_Q = "\"“”'‘’«»„"
+# 'it's "Siobhan" not "Shivon"', 'say "Head Coach" not "Coach"', 'sorry Priya not Pria!!'
+_NEW_NOT_OLD = (
+    re.compile(
+        rf"[{_Q}](?P<new>[^{_Q}]{{1,60}})[{_Q}]\s*,?\s+(?:not|instead of|rather than)\s+"
+        rf"[{_Q}](?P<old>[^{_Q}]{{1,60}})[{_Q}]"
+    ),
+    re.compile(
+        rf"(?<![{_Q}\w])(?P<new>[A-ZÀ-Þ][\w'’\-]+)\s*,?\s+not\s+(?P<old>[A-ZÀ-Þ][\w'’\-]+)(?![{_Q}\w])"
+    ),
+)
+# 'Mariel would like her full name on it: Mariel Santos-Whitaker'
+_FULL_NAME = re.compile(rf"\bfull\s+name\b[^:]*:\s*(?P<new>{_NAME})")
 _REMOVE = re.compile(
     rf"\b(?:scratch|drop|remove|delete|cancel|take\s+off|leave\s+(?:off|out)|cross\s+(?:off|out)"
     rf"|no\s+(?:plate|badge|trophy|plaque|medal)\s+for|streichen|quitar|eliminar|supprimer|usuń|verwijder)"
@@ -167,6 +180,14 @@ def apply_instructions(
         for pattern in _RENAME:
             for m in pattern.finditer(text):
                 _rename(items, m.group("old"), m.group("new").strip(), text)
+        for pattern in _NEW_NOT_OLD:
+            for m in pattern.finditer(text):
+                new, old = m.group("new").strip(), m.group("old").strip()
+                if not _retitle(items, old, new, text) and len(old.split()) == 1:
+                    _rename(items, old, new, text)
+        for m in _FULL_NAME.finditer(text):
+            new = m.group("new").strip()
+            _rename(items, new.split()[0], new, text)
         for m in _REMOVE.finditer(text):
             before = list(items)
             items = _remove(items, m.group("who"), text, sentence.line, skipped)
@@ -229,6 +250,27 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
         item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
         item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
     return True
+
+
+def _retitle(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
+    """'make Ana's plate say "Head Coach" not "Coach"': the one item named in the sentence whose
+    second line is the old text gets the new one."""
+    matching = [
+        it
+        for it in items
+        if it.values.get("title") == old
+        and any(_mentioned(w, text) for w in _first_words(it)[:1] if len(w) >= 3)
+    ]
+    if len({it.values["name"] for it in matching}) != 1:
+        return False
+    for item in matching:
+        item.values["title"] = new
+        item.reasons.append(f"second line corrected from {old!r} as the order says: {text!r}")
+    return True
+
+
+def _mentioned(word: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?:'s|’s)?(?!\w)", text) is not None
 
 
 def _remove(
@@ -322,7 +364,7 @@ def is_instruction(line: str) -> bool:
     text = line.strip().lstrip("-•*– ").strip()
     if len(text.split()) < 3:
         return False
-    if any(p.search(text) for p in _RENAME) or _REMOVE.search(text):
+    if any(p.search(text) for p in (*_RENAME, *_NEW_NOT_OLD, _FULL_NAME)) or _REMOVE.search(text):
         return True
     m = _ADD.search(text)
     return bool(m) and m.start() < 20  # 'add …' near the start, not 'in addition to …' mid-sentence
