@@ -199,6 +199,24 @@ def title_from_heading(items: list[ParsedItem], heading: str, asked: bool) -> No
 _LINE_LABEL = re.compile(
     r"^(?:line|zeile|ligne|l[íi]nea|regel|linia|riga|row)\s*([1-4])\s*[:=–—-]\s*(.*)$", re.IGNORECASE
 )
+# 'Name: Frank Müller' / 'Second line: 32 Years of Dedicated Service' (a form filled in by hand)
+_FIELD_LABEL = re.compile(
+    r"^(name|first line|1st line|line one|second line|2nd line|line two|third line|3rd line|line three)"
+    r"\s*[:=–—-]\s*(.*)$",
+    re.IGNORECASE,
+)
+_LINE_WORDS = {"name": 1, "first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2}
+_LINE_WORDS |= {"third": 3, "3rd": 3, "three": 3}
+
+
+def _line_number(label: str) -> int:
+    """1 for '1' or 'Name' or 'First line', 2 for 'Second line' …"""
+    if label.isdigit():
+        return int(label)
+    words = label.casefold().split()
+    return next((_LINE_WORDS[w] for w in words if w in _LINE_WORDS), 0)
+
+
 _BLANK = re.compile(
     r"^[(\[]?\s*(?:leave\s+)?(?:blank|empty|none|nothing|n/?a|-+|–)\s*[)\]]?\.?$", re.IGNORECASE
 )
@@ -226,16 +244,18 @@ def labelled_record(lines: list[tuple[int, str]]) -> Record | None:
     """'Line 1: Harold & Vera Jennings' / 'Line 2: Together Forever' (a heading such as 'Brick 1:'
     above is allowed). Each labelled line is taken as written; '(leave blank)' means no second line."""
     body = lines[1:] if lines and lines[0][1].rstrip().endswith(":") and len(lines) > 1 else lines
-    found = [(no, _LINE_LABEL.match(text.strip())) for no, text in body]
+    found = [(no, _LINE_LABEL.match(text.strip()) or _FIELD_LABEL.match(text.strip())) for no, text in body]
     if not found or not all(m for _, m in found):
         return None
-    by_number = {int(m.group(1)): m.group(2).strip() for _, m in found if m}
+    by_number = {_line_number(m.group(1)): m.group(2).strip() for _, m in found if m}
+    if len(by_number) != len(found) or (len(found) == 1 and _FIELD_LABEL.match(body[0][1].strip())):
+        return None  # a lone 'Name: …' is a line like any other
     name = by_number.get(1, "")
     if not name or _BLANK.match(name):
         return None
     title = by_number.get(2, "")
     title = "" if _BLANK.match(title) else title
-    reasons = ["lines read from their 'Line 1' / 'Line 2' labels"]
+    reasons = ["lines read from their labels ('Line 1', 'Name', 'Second line' …)"]
     if _BLANK.match(by_number.get(2, "x")):
         reasons.append("second line left blank, as written")
     return Record(name, title, None, [no for no, _ in lines], reasons)

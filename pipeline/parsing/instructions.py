@@ -124,17 +124,17 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
     }
     how = "from the sentence"
     if not named:  # 'Para el Máximo Goleador necesitamos 2 placas': the piece named by its second line
-        titled = {it.values["title"] for it in items if len(it.values.get("title", "")) >= 4}
         named = {
             it.values["name"]
             for it in items
-            if it.values.get("title") in titled and it.values["title"] in text
+            if len(it.values.get("title", "")) >= 4 and it.values["title"].casefold() in text.casefold()
         }
         how = "from the sentence naming its second line"
     if not named and last:
         named, how = last, "from the sentence after the one that named it"
     above = [it for it in items if it.source_line and it.source_line < line]
-    if not named and above and _THESE.search(text):  # 'We need 80 of these please.' under the piece
+    if not named and above and (_THESE.search(text) or above[-1].source_line == line - 1):
+        # 'We need 80 of these please.' under the piece, or '* needs 2 copies' on the line under it
         named, how = {above[-1].values.get("name", "")} - {""}, "for the piece right above the sentence"
     if not named and EACH.search(text):
         for item in items:
@@ -222,6 +222,7 @@ def _is_prose(why: str) -> bool:
         "no name found",
         "not used",
         "mentions a name but is not part of the list",
+        "a count for a piece",
     ) or ("quoted" in why or "introduces" in why)
 
 

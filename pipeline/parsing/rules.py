@@ -59,7 +59,7 @@ from .lines import (
     take_quantity,
 )
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
-from .quantities import COUNT_FOR, count_value, expand_quantities
+from .quantities import COUNT_FOR, COUNT_IN_SENTENCE, count_value, expand_quantities
 from .sentences import extend_titles, pieces_in_sentence
 from .tables import Row, build_table, looks_like_header
 
@@ -535,6 +535,8 @@ class _TextParser:
                 marker, rest = m.group(1), s[m.end() :]
             else:
                 guessed_qty, rest = m.group(1), s[m.end() :]
+        if COUNT_IN_SENTENCE.search(rest) and not any(c.isupper() or c in "\"“”'‘’«»" for c in rest):
+            return self._skip(no, "a count for a piece")  # '* needs 2 copies' under a piece
         if not marker:
             why = self._not_content(s, state, signature)
             if why:
