@@ -142,6 +142,9 @@ def heading_over_group(lines: list[str]) -> str | None:
     shape, is a heading over that group (not itself a piece)."""
     if len(lines) < 3 or strip_marker(lines[0])[0]:
         return None
+    tier = lines[0].strip().rstrip(":")
+    if _is_caps_heading(tier) and not any(_is_caps_heading(ln.strip()) for ln in lines[1:]):
+        return tier  # 'GOLD' over a donor list, 'YEAR 7' over pupils
     label = _GROUP_LABEL.match(lines[0].strip())
     if label and all(strip_marker(ln)[0] or _sides(ln) for ln in lines[1:]):
         return label.group(1).strip()  # 'TEAM: Thunderbolts', 'Division – U12'
@@ -164,6 +167,12 @@ _GROUP_LABEL = re.compile(
 )
 _NUMERAL_MARKER = re.compile(r"^(?:\d{1,3}|[ivx]{1,4})[.)]$", re.IGNORECASE)
 _LETTER_MARKER = re.compile(r"^[a-z][.)]$|^[-*+•·●▪◦‣∙○■□–—]$")
+
+
+def _is_caps_heading(text: str) -> bool:
+    """'GOLD', 'BRONZE TIER', 'YEAR 7': one to three words in capitals, nothing else."""
+    letters = [c for c in text if c.isalpha()]
+    return 0 < len(text.split()) <= 3 and len(letters) >= 3 and all(c.isupper() for c in letters)
 
 
 def outline_headings(lines: list[str]) -> list[int]:

@@ -67,6 +67,8 @@ MAX_TEXT_CHARS = 200_000
 """About 5,000 lines of email; longer lists belong in a CSV or XLSX file (worst-case parse stays ~1 s)."""
 KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pronouns", "note", "qty")
 _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
+# a line that may stand for a piece: capitalised, short, not a sentence
+_LABEL_LINE = re.compile(r"^[A-ZÀ-Þ\"“][^.!?:;,@()\[\]–—]{1,60}$")
 _DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -446,6 +448,7 @@ class _TextParser:
             if group:
                 title_from_heading(self.items[before:], group[0], self.heading_is_title)
             i += 1
+        self._labels_in_list(par, first_item)
         self._single_word_check(self.items[first_item:])
         heading = None if signature else heading_over_group([b for _, b in par])
         if heading:
@@ -603,6 +606,32 @@ class _TextParser:
         self.skipped.append(SkippedLine(self.lines[no - 1].strip(), why, no))
 
     # --------------------------------------------------------------- content
+
+    def _labels_in_list(self, par: list[tuple[int, str]], first_item: int) -> None:
+        """A short capitalised line among the names of a list block ('The Harrington Family
+        Foundation', 'In Memory of Walter Brennan' on a donor list) is kept as a flagged piece: it
+        stands where the pieces are, but is not a person's name."""
+        items = self.items[first_item:]
+        if (
+            len(items) < 2
+            or len(items) * 2 < len(par)
+            or sum("title" in it.values for it in items) * 2 > len(items)
+        ):
+            return  # only in a list of bare names (a donor wall), not beside 'Name – Title' lines
+        lines = {no for no, _ in par}
+        found = [s for s in self.skipped if s.line in lines and s.why in ("chatter", "no name found")]
+        starts = {it.source_line for it in items}
+        if len(found) >= 2 and all((s.line or 0) - 1 in starts for s in found):
+            return  # every other line: each name's second line, not pieces of their own
+        for skipped in found:
+            text = skipped.text.strip()
+            if not _LABEL_LINE.match(text) or is_instruction(text):
+                continue
+            self.skipped.remove(skipped)
+            item = ParsedItem(values={"name": text}, confidence=0.6, source_line=skipped.line, raw=text)
+            item.reasons.append("not a person's name, but it stands in a list of names (a family, a group?)")
+            self.items.append(item)
+        self.items[first_item:] = sorted(self.items[first_item:], key=lambda it: it.source_line or 0)
 
     @staticmethod
     def _single_word_check(items: list[ParsedItem]) -> None:
