@@ -69,7 +69,7 @@ _REMARK = re.compile(r"\s*\([^)]*\)")
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 _INSTRUCTION = re.compile(
     r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|drop"
-    r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split)\b",
+    r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split|not|too)\b",
     re.IGNORECASE,
 )
 
@@ -109,7 +109,7 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
     m = COUNT_IN_SENTENCE.search(text)
     if not m:
         return set()
-    count = count_value(m.group("n") or m.group("m"))
+    count = count_value(m.group("n") or m.group("m") or m.group("k") or m.group("j"))
     if not count or count < 2:
         return set()
     named = {
@@ -124,11 +124,7 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
     }
     how = "from the sentence"
     if not named:  # 'Para el Máximo Goleador necesitamos 2 placas': the piece named by its second line
-        named = {
-            it.values["name"]
-            for it in items
-            if len(it.values.get("title", "")) >= 4 and it.values["title"].casefold() in text.casefold()
-        }
+        named = {it.values["name"] for it in items if _names_second_line(it, text)}
         how = "from the sentence naming its second line"
     if not named and last:
         named, how = last, "from the sentence after the one that named it"
@@ -152,6 +148,22 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
             item.values["qty"] = str(count)
             item.reasons.append(f"quantity {count} {how}: {text!r}")
     return named
+
+
+def _names_second_line(item: ParsedItem, text: str) -> bool:
+    """The sentence names the item's second line ('the Victoria Cross plaque'), or its last two words
+    or more ('per il doppio misto' for 'Vincitori Doppio Misto'), in any case."""
+    line = item.values.get("title") or item.values.get("note") or ""
+    words, low = line.casefold().split(), text.casefold()
+    for k in range(len(words)):
+        tail = " ".join(words[k:])
+        if (
+            (k == 0 or len(words) - k >= 2)
+            and len(tail) >= 4
+            and re.search(rf"(?<!\w){re.escape(tail)}(?!\w)", low)
+        ):
+            return True
+    return False
 
 
 def _from_sentence(item: ParsedItem) -> bool:

@@ -177,7 +177,7 @@ def is_signoff(text: str) -> bool:
     m = SIGNOFF.match(text)
     if not m:
         return False
-    name = m.group("name").strip().rstrip("!.")
+    name = re.sub(r"\s*\([^)]*\)$", "", m.group("name").strip()).rstrip("!.")  # 'Thanks, Jo (club secretary)'
     return not name or (len(name.split()) <= 3 and check_name(name).ok)
 
 

@@ -97,7 +97,9 @@ COUNT_FOR = re.compile(
 COUNT_IN_SENTENCE = re.compile(
     rf"(?<![\w.,]){_COUNT}\s*(?:[x×]\b|{_PIECES}\b|of\s+(?:these|them|each|his|hers|theirs)\b|nodig\b"
     rf"|needed\b|(?:[\w-]+\s+){{0,2}}?for\s+(?=[A-ZÀ-Þ]|him\b|her\b|them\b))"
-    rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b",
+    rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b"
+    rf"|\bneeds?\s+{_COUNT.replace('?P<n>', '?P<k>')}(?=\s*(?:[(.,!;]|$|please|pls|copies))"
+    rf"|(?<![\w.,]){_COUNT.replace('?P<n>', '?P<j>')}\s+of\s+the\s+(?=[A-ZÀ-Þ])",
     re.IGNORECASE,
 )
 
