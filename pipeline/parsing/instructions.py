@@ -106,11 +106,12 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
     """A count in a sentence that names exactly one item (by its name, or by its second line) sets
     that item's quantity; a sentence that names none but follows one that did ('actually make it
     three') changes the same item; 'two of each' sets every piece's. Returns the names it was about."""
-    m = COUNT_IN_SENTENCE.search(text)
-    if not m:
-        return set()
-    count = count_value(m.group("n") or m.group("m") or m.group("k") or m.group("j"))
-    if not count or count < 2:
+    counts = [
+        count_value(m.group("n") or m.group("m") or m.group("k") or m.group("j")) or 0
+        for m in COUNT_IN_SENTENCE.finditer(text)
+    ]
+    count = next((c for c in counts if c >= 2), 0)  # 'a spare for Luna …, so 2 of hers': the 2
+    if not count:
         return set()
     named = {
         it.values["name"]
