@@ -65,6 +65,12 @@ _REASSIGN = re.compile(
     rf"(?P<title>[A-Z][\w'’]*(?:\s+[\w'’]+){{0,4}}?)\s+(?:goes|go|should\s+go)\s+to\s+(?P<name>{_NAME})"
 )
 _THESE = re.compile(r"\bof\s+(?:these|this|those|them)\b|\bde\s+(?:estos|estas|ces)\b", re.IGNORECASE)
+_CHAT_HEAD = re.compile(r"^\[[^\]]{1,40}\]\s*[^:\[\]]{1,40}:\s+")
+# chat additions: 'oh and Alfie too, he starts in April', 'also Jonas Berg as well'
+_ALSO = re.compile(
+    r"^(?:(?:oh|ah|and|also|plus|p\.?s\.?)\b[\s,]*)+(?P<who>[A-ZÀ-Þ][\w'’\-]+(?:\s+[A-ZÀ-Þ][\w'’\-]+){0,3})"
+    r"\s+(?:too|as\s+well)\b"
+)
 _REMARK = re.compile(r"\s*\([^)]*\)")
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 _INSTRUCTION = re.compile(
@@ -85,6 +91,7 @@ def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     out: list[Sentence] = []
     for no in sorted(candidates):
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip().lstrip("-•*– ").strip()
+        text = _CHAT_HEAD.sub("", text)
         for part in re.split(r"(?<=[.!?;])\s+", text):
             if part and _INSTRUCTION.search(part):
                 out.append(Sentence(no, part))
@@ -211,9 +218,11 @@ def apply_instructions(
             items = _reassign(items, m.group("title").strip(), m.group("name"), text, removed)
         for m in _SPLIT.finditer(text):
             items = _split_couple(items, m.group("a"), m.group("b"), text)
-        m = _ADD.search(text)
+        single = sum(len(it.values.get("name", "").split()) == 1 for it in items) * 2 >= len(items)
+        m = _ADD.search(text) or _ALSO.search(text)
         if m:
-            added = _addition(m.group("rest"), text, sentence.line)
+            rest = m.group("rest") if "rest" in m.groupdict() else m.group("who")
+            added = _addition(rest, text, sentence.line, min_core=1 if single else 2)
             if added and not any(it.values.get("name") == added.values["name"] for it in items):
                 items.append(added)
         _flag_mentions(items, text)
@@ -342,7 +351,8 @@ def _split_couple(items: list[ParsedItem], a: str, b: str, text: str) -> list[Pa
     return out
 
 
-def _addition(rest: str, text: str, line: int) -> ParsedItem | None:
+def _addition(rest: str, text: str, line: int, min_core: int = 2) -> ParsedItem | None:
+    """The piece a sentence adds; a one-word name only when the list is of first names."""
     rest = _REMARK.sub("", rest).strip().rstrip(".!")
     parts = _SEPARATOR.split(rest, maxsplit=1)
     name = parts[0].strip().rstrip(",")
@@ -351,7 +361,7 @@ def _addition(rest: str, text: str, line: int) -> ParsedItem | None:
         name_words.pop()
     name = " ".join(name_words)
     check = check_name(name)
-    if not check.ok or check.core < 2:
+    if not check.ok or check.core < min_core:
         return None
     values = {"name": name}
     if len(parts) == 2 and parts[1].strip():
@@ -381,4 +391,4 @@ def is_instruction(line: str) -> bool:
     if any(p.search(text) for p in (*_RENAME, *_NEW_NOT_OLD, _FULL_NAME)) or _REMOVE.search(text):
         return True
     m = _ADD.search(text)
-    return bool(m) and m.start() < 20  # 'add …' near the start, not 'in addition to …' mid-sentence
+    return bool(m) and m.start() < 20 or bool(_ALSO.search(text))  # 'add …' near the start
