@@ -69,6 +69,8 @@ KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pr
 _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
 # a line that may stand for a piece: capitalised, short, not a sentence
 _LABEL_LINE = re.compile(r"^[A-ZÀ-Þ\"“][^.!?:;,@()\[\]–—]{1,60}$")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
+_LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|i|en|og|och)\s+")
 _DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -111,6 +113,20 @@ def _has_name_column(rows: list[Row]) -> bool:
     """Inferred tables (wide spaces, pipes) must have a column of names to count as a table."""
     width = min(len(r.cells) for r in rows)
     return any(sum(check_name(r.cells[c].strip()).ok for r in rows) * 2 > len(rows) for c in range(width))
+
+
+def _names_closing_sentence(text: str) -> list[str] | None:
+    """The names in the last sentence of a line of prose, when that sentence is nothing but a list
+    of names ('… for the kids' backpacks? Chloé, Kai, Priya and Tom.'), without its full stop."""
+    sents = _SENTENCE.split(text.strip())
+    before = " ".join(sents[:-1]).split()
+    if len(sents) < 2 or len(before) < 4 or sum(w[:1].islower() for w in before) < 2:
+        return None  # not prose before it ('Dr. Jane Foster, PhD' splits after 'Dr.')
+    last = sents[-1].rstrip(".!").strip()
+    parts = [p.strip() for p in _LIST_SEP.split(last) if p.strip()]
+    if len(parts) >= 2 and all(check_name(p).ok and p[:1].isupper() for p in parts):
+        return parts
+    return None
 
 
 def comma_shape(lines: list[str]) -> dict[int, list[str]]:
@@ -544,6 +560,12 @@ class _TextParser:
             why = self._not_content(s, state, signature)
             if why:
                 return self._skip(no, why)
+        tail = None if marker else _names_closing_sentence(rest)
+        if tail:  # 'Can I get 4 name tags for the kids' backpacks? Chloé, Kai, Priya and Tom.'
+            why = f"names taken from the message's last sentence: {', '.join(tail)}"
+            for name in tail:
+                self.items.append(ParsedItem({"name": name}, 0.9, [why], source_line=no, raw=s))
+            return None
         described = pieces_in_sentence(rest)
         longer = extend_titles(rest, {it.values.get("title", "") for it in self.items}) if described else {}
         if longer:
