@@ -316,13 +316,23 @@ def _first_last_columns(keys: Sequence[str]) -> tuple[str, str] | None:
 
 def find_qty_column(keys: Sequence[str], rows: Sequence[Sequence[str]] = ()) -> str | None:
     """The quantity column: a 'Qty', 'Anzahl', 'How many medals?' header. A bare '#' counts only when
-    no other column is the quantity and its cells are not the row numbers 1, 2, 3 …"""
+    no other column is the quantity and its cells read as counts (mostly 1, none above 20), not as
+    row numbers 1, 2, 3 … or jersey numbers."""
     found = [k for k in keys if k in _QTY_HEADERS or _QTY_HEADER_RE.match(k)]
     named = [k for k in found if k != "#"]
     if named:
         return named[0]
-    if found and rows and _row_numbers(keys, rows) == "#":
-        return None
+    if found and rows:
+        if _row_numbers(keys, rows) == "#":
+            return None
+        i = list(keys).index("#")
+        cells = [r[i] for r in rows if i < len(r) and r[i]]
+        if (
+            not cells
+            or sum(c == "1" for c in cells) * 2 < len(cells)
+            or not all(c.isdigit() and int(c) <= 20 for c in cells)
+        ):
+            return None  # jersey or member numbers, not counts (counts are mostly 1)
     return found[0] if found else None
 
 
