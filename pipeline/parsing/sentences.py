@@ -37,6 +37,10 @@ def pieces_in_sentence(text: str) -> list[Draft]:
         count = count_value(m.group("n")) or 1
         draft = _piece(segment)
         if draft is None:
+            listed = _people_listed(segment)  # 'one each for our nurses Margaret Hale, Ruth Ellison and …'
+            for d in listed:
+                d.reasons.append(f"read from the sentence: {text[m.start() : end].strip()!r}")
+            drafts.extend(listed)
             continue
         if count > 1:
             draft.values["qty"] = str(count)
@@ -101,6 +105,32 @@ def _person(segment: str) -> Draft | None:
         d.values["title"] = tail.group(1).strip()
     d.cap(0.85, "a full name after a count in a sentence")
     return d
+
+
+_LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|en)\s+")
+_SENTENCE_END = re.compile(r"[.?!](?:\s|$)")
+
+
+def _people_listed(segment: str) -> list[Draft]:
+    """Full names listed at the end of the words after 'for' (up to the sentence's end): 'our
+    retiring nurses Margaret Hale, Ruth Ellison and Consuelo Marín'. Each is one piece."""
+    end = _SENTENCE_END.search(segment)
+    parts = [p.strip() for p in _LIST_SEP.split(segment[: end.start()] if end else segment) if p.strip()]
+    if len(parts) < 2:
+        return []
+    words = parts[0].split()
+    while words and not words[0][:1].isupper():
+        words.pop(0)  # 'our retiring nurses Margaret Hale' → 'Margaret Hale'
+    parts[0] = " ".join(words)
+    checks = [check_name(p) for p in parts]
+    if not all(c.ok and c.core >= 2 for c in checks) or not starts_with_given_name(parts[0]):
+        return []
+    drafts = []
+    for name in parts:
+        d = Draft({"name": name})
+        d.cap(0.85, "a full name listed after a count in a sentence")
+        drafts.append(d)
+    return drafts
 
 
 def extend_titles(text: str, titles: set[str]) -> dict[str, str]:

@@ -373,7 +373,10 @@ def _name_by_content(
     if name_key is None:
         return best, f"the names are in the {best!r} column: no header says 'name', its cells read as names"
     i = list(keys).index(name_key)
-    if _name_score([r[i] if i < len(r) else "" for r in rows[:200]]) < 0.5:
+    cells = [r[i] if i < len(r) else "" for r in rows[:200]]
+    if sum(bool(c) for c in cells) * 2 < len(cells):
+        return name_key, ""  # mostly empty (formulas never calculated, say): flagged row by row
+    if _name_score(cells) < 0.5:
         return best, f"the names are in the {best!r} column ({name_key!r} holds no names)"
     return name_key, ""
 
