@@ -3,7 +3,8 @@
 An expectation is `<order>.expected.json` beside the order: `{"items": [{"name", "title",
 "quantity"}, ...]}` in the order of the final list; or, in the hand-written corpus,
 `<order><suffix>.expected.json` with `{"names": [...], "values": [{...}, ...]}` (pieces already
-expanded; a title is checked only where `values` gives one). Corpus workbooks are built at test time. The parser expands quantities into one item per
+expanded; a title is checked only where `values` gives one). Corpus workbooks are built at test
+time. The parser expands quantities into one item per
 piece, so both sides are compared as pieces. The figures are the ones the parsing targets use:
 
 - recall: expected pieces whose name came out exactly (characters included);
