@@ -306,3 +306,35 @@ def test_settings_from_environment() -> None:
     s = AiSettings.from_env({"OPENAI_API_KEY": "sk", "OPENAI_BASE_URL": "http://x/v1", "OPENAI_MODEL": "m"})
     assert (s.api_key, s.base_url, s.model) == ("sk", "http://x/v1", "m")
     assert AiSettings.from_env({"OPENAI_API_KEY": "sk"}).model == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "Name to engrave",  # legal vs engrave columns
+        "Two header rows",
+        "Name (Last, First)",
+        "Title: Name",
+        "Name (Role)",
+        "square brackets",
+        "nested outlines",
+        "Mr. & Mrs. Smith",
+        "Chloé, Kai, Priya and Tom.",
+        "two of each please",
+        "– 2 szt.",
+        "make it three",
+        "A total row is not an item",
+        "oops, Jon",
+        "oh and Alfie too",
+        "forwarded or quoted thread",
+        "Mit freundlichen Grüßen",
+        "GOLD",
+        "markdown table",
+        "please keep",
+        "The Harrington Family Foundation",
+    ],
+)
+def test_the_prompt_covers_every_class_of_order(example: str) -> None:
+    from pipeline.parsing.ai import SYSTEM_PROMPT
+
+    assert example.casefold() in " ".join(SYSTEM_PROMPT.split()).casefold()
