@@ -60,6 +60,11 @@ def _sides(raw: str) -> tuple[str, str] | None:
     return parts[0].strip(), parts[1].strip()
 
 
+def split_sides(line: str) -> tuple[str, str] | None:
+    """The two sides of a list line 'A: B' or 'A – B', or None."""
+    return _sides(line)
+
+
 def _person_like(text: str) -> bool:
     check = check_name(text)
     return check.ok and check.core >= 2 and not has_title_word(text)

@@ -23,6 +23,7 @@ from .blocks import (
     is_salutation,
     labelled_record,
     outline_headings,
+    split_sides,
     stacked_record,
     title_from_heading,
     vote_shape,
@@ -59,6 +60,7 @@ from .lines import (
     take_quantity,
 )
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
+from .people import starts_with_given_name
 from .quantities import COUNT_FOR, COUNT_IN_SENTENCE, count_value, expand_quantities
 from .sentences import extend_titles, pieces_in_sentence
 from .tables import Row, build_table, looks_like_header
@@ -71,6 +73,16 @@ _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
 _LABEL_LINE = re.compile(r"^[A-ZÀ-Þ\"“][^.!?:;,@()\[\]–—]{1,60}$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|i|en|og|och)\s+")
+# 'Please do the following name badges', 'In Loving Memory of' (its name on the next line)
+_NOT_LABEL = re.compile(
+    r"^(?:please|pls|could|can|would|we|i|here|below|attached|thanks|thank)\b|\b(?:of|the|for|and|to|a)$",
+    re.IGNORECASE,
+)
+_INTRO_SECOND_LINE = re.compile(
+    r"[\"“„«]([^\"“”„«»]{1,60})[\"”“»]\s*(?:underneath|below|under\s+it|on\s+(?:the\s+)?(?:second|2nd)\s+line"
+    r"|as\s+(?:the\s+)?(?:second|2nd)\s+line|on\s+line\s*2)\b[^:]*:\s*$",
+    re.IGNORECASE,
+)
 _DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -465,6 +477,12 @@ class _TextParser:
                 title_from_heading(self.items[before:], group[0], self.heading_is_title)
             i += 1
         self._labels_in_list(par, first_item)
+        if m := _INTRO_SECOND_LINE.search(par[0][1]):
+            # 'Sponsors (please engrave company name, then "Gold Sponsor 2024" underneath):'
+            for item in self.items[first_item:]:
+                if "name" in item.values and not item.values.get("title"):
+                    item.values["title"] = m.group(1)
+                    item.reasons.append(f"second line {m.group(1)!r} from the line introducing its group")
         self._single_word_check(self.items[first_item:])
         heading = None if signature else heading_over_group([b for _, b in par])
         if heading:
@@ -630,29 +648,52 @@ class _TextParser:
     # --------------------------------------------------------------- content
 
     def _labels_in_list(self, par: list[tuple[int, str]], first_item: int) -> None:
-        """A short capitalised line among the names of a list block ('The Harrington Family
-        Foundation', 'In Memory of Walter Brennan' on a donor list) is kept as a flagged piece: it
-        stands where the pieces are, but is not a person's name."""
+        """A line of a list block that gave no item because what stands where the names are is no
+        person's name — a sponsor, a team, a family, a pet called 'Rex 2' — is kept as a flagged
+        piece, read the way its block reads: 'Team Bullseye - Division 2 Winners, qty 4' beside
+        'Name – Title' lines; 'In Memory of Walter Brennan' on a donor list of bare names."""
         items = self.items[first_item:]
-        if (
-            len(items) < 2
-            or len(items) * 2 < len(par)
-            or sum("title" in it.values for it in items) * 2 > len(items)
-        ):
-            return  # only in a list of bare names (a donor wall), not beside 'Name – Title' lines
+        if not items or not all(len(b.split()) <= 10 and not b.rstrip().endswith((".", "?")) for _, b in par):
+            return  # prose, not a list
         lines = {no for no, _ in par}
         found = [s for s in self.skipped if s.line in lines and s.why in ("chatter", "no name found")]
         starts = {it.source_line for it in items}
         if len(found) >= 2 and all((s.line or 0) - 1 in starts for s in found):
             return  # every other line: each name's second line, not pieces of their own
+        titled = sum("title" in it.values for it in items) * 2 > len(items)
+        title_first = sum(
+            any("name came after the title" in r or "'Title – Name'" in r for r in it.reasons) for it in items
+        )
         for skipped in found:
-            text = skipped.text.strip()
-            if not _LABEL_LINE.match(text) or is_instruction(text):
+            text = strip_marker(skipped.text.strip())[1]
+            if is_instruction(text):
                 continue
+            sides = split_sides(text) if titled else None
+            if sides:
+                name, title = (sides[1], sides[0]) if title_first * 2 > len(items) else sides
+                values = {"name": name, "title": title}
+                why = (
+                    f"{name!r} is not a person's name, but its line has the shape of the others in its block"
+                )
+            elif not titled and _LABEL_LINE.match(text) and not _NOT_LABEL.search(text):
+                values = {"name": text}
+                why = "not a person's name, but it stands in a list of names (a family, a group, a pet?)"
+            else:
+                continue
+            last = "title" if "title" in values else "name"
+            qty, rest = take_quantity(values[last])
+            if qty and rest:
+                values[last], values["qty"] = rest.rstrip(" ,;"), qty
             self.skipped.remove(skipped)
-            item = ParsedItem(values={"name": text}, confidence=0.6, source_line=skipped.line, raw=text)
-            item.reasons.append("not a person's name, but it stands in a list of names (a family, a group?)")
-            self.items.append(item)
+            confidence = 0.6
+            if sides and starts_with_given_name(values["name"]):  # 'Ciarán Mac an tSaoir — 40 Years …'
+                confidence, why = (
+                    0.85,
+                    f"{values['name']!r} starts with a known given name, in a line shaped like its block's",
+                )
+            self.items.append(
+                ParsedItem(values, confidence, [why], source_line=skipped.line, raw=skipped.text)
+            )
         self.items[first_item:] = sorted(self.items[first_item:], key=lambda it: it.source_line or 0)
 
     @staticmethod
