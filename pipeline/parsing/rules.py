@@ -83,6 +83,7 @@ _INTRO_SECOND_LINE = re.compile(
     r"|as\s+(?:the\s+)?(?:second|2nd)\s+line|on\s+line\s*2)\b[^:]*:\s*$",
     re.IGNORECASE,
 )
+_CHAT_LEAD = re.compile(r"^(?:(?:oh|ah|and|also|plus|ok|okay|p\.?s\.?)\b[\s,]*)+(?=(?-i:[A-ZÀ-Þ]))", re.IGNORECASE)
 _DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -578,6 +579,14 @@ class _TextParser:
             why = self._not_content(s, state, signature)
             if why:
                 return self._skip(no, why)
+        lead = _CHAT_LEAD.match(rest)
+        if lead and split_sides(rest[lead.end() :]):  # 'oh and Kenji Watanabe - Rookie of the Quarter'
+            drafts = line_content(rest[lead.end() :], listed=True)
+            if isinstance(drafts, list) and len(drafts) == 1:
+                drafts[0].deduct(0.05, f"added in passing ({lead.group(0).strip()!r} before the name)")
+                d = drafts[0]
+                self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
+                return None
         tail = None if marker else _names_closing_sentence(rest)
         if tail:  # 'Can I get 4 name tags for the kids' backpacks? Chloé, Kai, Priya and Tom.'
             why = f"names taken from the message's last sentence: {', '.join(tail)}"
