@@ -83,7 +83,9 @@ _INTRO_SECOND_LINE = re.compile(
     r"|as\s+(?:the\s+)?(?:second|2nd)\s+line|on\s+line\s*2)\b[^:]*:\s*$",
     re.IGNORECASE,
 )
-_CHAT_LEAD = re.compile(r"^(?:(?:oh|ah|and|also|plus|ok|okay|p\.?s\.?)\b[\s,]*)+(?=(?-i:[A-ZÀ-Þ]))", re.IGNORECASE)
+_CHAT_LEAD = re.compile(
+    r"^(?:(?:oh|ah|and|also|plus|ok|okay|p\.?s\.?)\b[\s,]*)+(?=(?-i:[A-ZÀ-Þ]))", re.IGNORECASE
+)
 _DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -126,6 +128,19 @@ def _has_name_column(rows: list[Row]) -> bool:
     """Inferred tables (wide spaces, pipes) must have a column of names to count as a table."""
     width = min(len(r.cells) for r in rows)
     return any(sum(check_name(r.cells[c].strip()).ok for r in rows) * 2 > len(rows) for c in range(width))
+
+
+def _closing_list_line(text: str) -> str | None:
+    """The last sentence of a line of chat, when it is shaped like a list line ('Name – Title')
+    with a full name on one side."""
+    sents = _SENTENCE.split(text.strip())
+    before = " ".join(sents[:-1]).split()
+    if len(sents) < 2 or len(before) < 2 or not any(w[:1].islower() for w in before):
+        return None
+    sides = split_sides(sents[-1])
+    if sides and any(check_name(side).ok and check_name(side).core >= 2 for side in sides):
+        return sents[-1]
+    return None
 
 
 def _names_closing_sentence(text: str) -> list[str] | None:
@@ -585,6 +600,14 @@ class _TextParser:
             if isinstance(drafts, list) and len(drafts) == 1:
                 drafts[0].deduct(0.05, f"added in passing ({lead.group(0).strip()!r} before the name)")
                 d = drafts[0]
+                self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
+                return None
+        last = None if marker else _closing_list_line(rest)
+        if last:  # "don't forget Beth! Bethany Crane - Team Player"
+            drafts = line_content(last, listed=True)
+            if isinstance(drafts, list) and len(drafts) == 1 and drafts[0].values.get("title"):
+                d = drafts[0]
+                d.deduct(0.1, f"taken from the end of a message: {last!r}")
                 self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
                 return None
         tail = None if marker else _names_closing_sentence(rest)
