@@ -361,9 +361,16 @@ def _name_by_content(
     keys: Sequence[str], rows: Sequence[Sequence[str]], name_key: str | None, hidden: set[str]
 ) -> tuple[str | None, str]:
     """The name column when the headers do not say ('Runner', 'Swimmer', 'Engrave Line 1'), or when
-    the one they point to holds no names (a 'Student ID'): the column whose cells read as names."""
+    the one they point to holds no names (a 'Student ID'): the column whose cells read as names.
+    The first 50 rows decide."""
+    sample = rows[:50]
+    if name_key is not None:
+        i = list(keys).index(name_key)
+        cells = [r[i] if i < len(r) else "" for r in sample]
+        if sum(bool(c) for c in cells) * 2 < len(cells) or _name_score(cells) >= 0.5:
+            return name_key, ""  # names (or mostly empty: formulas never calculated), flagged row by row
     scores = {
-        k: _name_score([r[i] if i < len(r) else "" for r in rows[:200]])
+        k: _name_score([r[i] if i < len(r) else "" for r in sample])
         for i, k in enumerate(keys)
         if k not in hidden and k != name_key
     }
@@ -372,13 +379,7 @@ def _name_by_content(
         return name_key, ""
     if name_key is None:
         return best, f"the names are in the {best!r} column: no header says 'name', its cells read as names"
-    i = list(keys).index(name_key)
-    cells = [r[i] if i < len(r) else "" for r in rows[:200]]
-    if sum(bool(c) for c in cells) * 2 < len(cells):
-        return name_key, ""  # mostly empty (formulas never calculated, say): flagged row by row
-    if _name_score(cells) < 0.5:
-        return best, f"the names are in the {best!r} column ({name_key!r} holds no names)"
-    return name_key, ""
+    return best, f"the names are in the {best!r} column ({name_key!r} holds no names)"
 
 
 def _guess_keys(columns: list[list[str]]) -> tuple[list[str], str | None]:
