@@ -245,6 +245,7 @@ def _is_prose(why: str) -> bool:
         "not used",
         "mentions a name but is not part of the list",
         "a count for a piece",
+        "mentions a piece already listed",
     ) or ("quoted" in why or "introduces" in why)
 
 
@@ -278,12 +279,10 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
 def _retitle(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
     """'make Ana's plate say "Head Coach" not "Coach"': the one item named in the sentence whose
     second line is the old text gets the new one."""
-    matching = [
-        it
-        for it in items
-        if it.values.get("title") == old
-        and any(_mentioned(w, text) for w in _first_words(it)[:1] if len(w) >= 3)
-    ]
+    holders = [it for it in items if it.values.get("title") == old]
+    matching = [it for it in holders if any(_mentioned(w, text) for w in _first_words(it)[:1] if len(w) >= 3)]
+    if not matching and len({it.values["name"] for it in holders}) == 1:
+        matching = holders  # "Mo's title should be …": the only piece with that second line
     if len({it.values["name"] for it in matching}) != 1:
         return False
     for item in matching:

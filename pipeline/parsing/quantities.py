@@ -85,7 +85,8 @@ _COUNT = r"(?P<n>\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True
 _PIECES = (
     r"(?:plaques?|plates?|badges?|tags?|trophies|trophy|medals?|shields?|cups?|pieces?|copies|ones?"
     r"|placas?|plaquettes?|schilder|schild|plaketten?|bordjes?|tabliczki|tabliczek|stuks?|szt\.?|stück"
-    r"|unidades|unidad|unités?|unità|exemplares|ejemplares|exemplaires|sztuki|sztuk|medallas?|medalhas?)"
+    r"|unidades|unidad|unités?|unità|exemplares|ejemplares|exemplaires|sztuki|sztuk|medallas?|medalhas?"
+    r"|targhe|targa|coppe|coppa|medaglie|medaglia|trofei|trofeo|bricks?|coasters?|keyrings?|flutes?)"
 )
 # 'two plaques for Eleanor Vance', 'a plaque for Theo', 'one for Tobias', 'four identical plates for'
 COUNT_FOR = re.compile(

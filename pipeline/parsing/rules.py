@@ -728,6 +728,23 @@ class _TextParser:
             )
         self.items[first_item:] = sorted(self.items[first_item:], key=lambda it: it.source_line or 0)
 
+    def _drop_mentions(self) -> None:
+        """A name read out of a sentence that is a piece already listed ('Henry VIII (yes really …)',
+        'two of the Victoria Cross plaque') is that piece mentioned again, not a new one: its line
+        goes back to the sentences the order's instructions are read from."""
+        listed = {
+            v
+            for it in self.items
+            if not any("inside a sentence" in r for r in it.reasons)
+            for k, v in it.values.items()
+            if k in ("name", "title", "note")
+        }
+        for item in [it for it in self.items if any("inside a sentence" in r for r in it.reasons)]:
+            if item.values.get("name") in listed and item.source_line:
+                self.items.remove(item)
+                if not any(it.source_line == item.source_line for it in self.items):
+                    self._skip(item.source_line, "mentions a piece already listed")
+
     @staticmethod
     def _single_word_check(items: list[ParsedItem]) -> None:
         """A one-word name among full names is probably a first name only, or a label."""
@@ -753,6 +770,7 @@ class _TextParser:
             if line.strip() and no not in used and no not in reported:
                 self._skip(no, "not used")
         self.items.sort(key=lambda it: it.source_line or 0)
+        self._drop_mentions()
         self.items = apply_instructions(self.items, self.lines, self.skipped)
         check_items(self.items)
         self.skipped.sort(key=lambda s: s.line or 0)
