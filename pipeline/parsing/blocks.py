@@ -117,6 +117,19 @@ def _settle_name_first(split: list[tuple[ParsedItem, tuple[str, str]]]) -> None:
         item.confidence = round(min(0.95, item.confidence + 0.2), 2)
 
 
+def vote_last_first(items: list[ParsedItem]) -> None:
+    """'Nguyen, Linh' on every line (or row) of a block is the customer's way of writing names:
+    the reordering is the block's shape, not a guess made line by line, so its doubt is mostly
+    lifted (one line reordered among others that are not keeps it)."""
+    reordered = [it for it in items if "reordered Last, First" in it.reasons]
+    if len(reordered) < 3 or len(reordered) * 5 < len(items) * 4:
+        return
+    for item in reordered:
+        item.reasons.remove("reordered Last, First")
+        item.reasons.append("reordered Last, First, as every line of its block is written")
+        item.confidence = round(min(1.0, item.confidence + 0.1), 2)
+
+
 def flag_odd_lines(items: list[ParsedItem]) -> None:
     """Within one block, an item without the second line most of its neighbours have is flagged
     when its line held more than the name (so something on it may have been read wrongly)."""

@@ -26,6 +26,7 @@ from .blocks import (
     split_sides,
     stacked_record,
     title_from_heading,
+    vote_last_first,
     vote_shape,
 )
 from .content import _POSTNOMINAL, Draft, line_content
@@ -509,6 +510,7 @@ class _TextParser:
                 self._skip(top, "heading over a group")
             title_from_heading(self.items[first_item:], heading, self.heading_is_title)
         vote_shape(self.items[first_item:])
+        vote_last_first(self.items[first_item:])
         flag_odd_lines(self.items[first_item:])
 
     def _table_run(self, par: list[tuple[int, str]], i: int) -> tuple[int, list[Row], bool | None]:

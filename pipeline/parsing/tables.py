@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .blocks import vote_last_first
 from .lexicon import (
     case_issue,
     check_name,
@@ -502,6 +503,7 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
             continue
         columns.extend(k for k in item.values if k not in columns)
         result.items.append(item)
+    vote_last_first(result.items)
     if qty_key:
         result.items = expand_quantities(result.items, qty_key)
     result.columns = [c for c in columns if c != qty_key and c != "pronouns"] + (
