@@ -82,8 +82,8 @@ def vote_shape(items: list[ParsedItem]) -> None:
     split = [(item, sides) for item, sides in split if sides]
     if len(split) < 2:
         return
-    left = sum(_person_like(a) and not _person_like(b) for _, (a, b) in split)
-    right = sum(_person_like(b) and not _person_like(a) for _, (a, b) in split)
+    left = sum(_leans(a, b) for _, (a, b) in split)
+    right = sum(_leans(b, a) for _, (a, b) in split)
     if left > right and left * 2 >= len(split):
         _settle_name_first(split)
         return
@@ -103,6 +103,17 @@ def vote_shape(items: list[ParsedItem]) -> None:
             continue
         item.reasons[:] = [r for r in item.reasons if "also looks like a name" not in r]
         item.confidence = max(item.confidence, 0.85 if _person_like(item.values["name"]) else 0.0)
+
+
+def _leans(this: str, other: str) -> bool:
+    """Does a line's side `this` look more like the person than `other`? A person-like side against
+    one that is not, or, when both look like names, a known given name against none
+    ('Oscar Lindqvist – Long Jump Gold')."""
+    if not _person_like(this):
+        return False
+    if not _person_like(other):
+        return True
+    return starts_with_given_name(this) and not starts_with_given_name(other)
 
 
 def _settle_name_first(split: list[tuple[ParsedItem, tuple[str, str]]]) -> None:
