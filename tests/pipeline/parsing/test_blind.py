@@ -39,24 +39,26 @@ RATCHET = {
         "wrong flagged": 1.0,
     },
     "batch-a": {
-        "recall": 0.926,
-        "precision": 0.96,
-        "titles right": 0.993,
-        "quantities > 1 right": 0.867,
-        "wrong flagged": 0.929,
+        "recall": 0.968,
+        "precision": 0.971,
+        "titles right": 0.997,
+        "quantities > 1 right": 0.967,
+        "wrong flagged": 1.0,
     },
     "batch-b": {
-        "recall": 0.995,
-        "precision": 0.976,
-        "titles right": 0.992,
-        "quantities > 1 right": 0.941,
-        "wrong flagged": 0.846,
+        "recall": 1.0,
+        "precision": 0.978,
+        "titles right": 0.995,
+        "quantities > 1 right": 1.0,
+        "wrong flagged": 0.909,
     },
 }
+# batch-a's right pieces under 0.85 went from 0.028 to 0.053: eleven pieces it used to lose (teams,
+# sponsors, 'Agent 99') are now kept, flagged because they are not people's names.
 RATCHET_CEILINGS = {
-    "corpus": {"correct flagged": 0.146, "characters changed": 0, "lines dropped": 0},
-    "batch-a": {"correct flagged": 0.028, "characters changed": 0, "lines dropped": 0},
-    "batch-b": {"correct flagged": 0.035, "characters changed": 0, "lines dropped": 0},
+    "corpus": {"correct flagged": 0.085, "characters changed": 0, "lines dropped": 0},
+    "batch-a": {"correct flagged": 0.053, "characters changed": 0, "lines dropped": 0},
+    "batch-b": {"correct flagged": 0.025, "characters changed": 0, "lines dropped": 0},
 }
 
 
