@@ -61,9 +61,14 @@ _ENGRAVE_MARK = re.compile(
 _NOT_ENGRAVED = re.compile(
     r"^(?:timestamp|horodateur|zeitstempel|marca temporal|tijdstempel|sygnatura czasowa"
     r"|e-?mail(?: address)?|adresse e-?mail|e-?mail-adresse|correo(?: electrónico)?"
-    r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#))$",
+    r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#)"
+    r"|buyer(?: name| e-?mail)?|purchaser|ordered by|billing name|customer(?: name| e-?mail)?)$",
     re.IGNORECASE,
 )
+_FIRST_LINE = re.compile(
+    r"\b(?:text|wording|line\s*1|first line|inscription)\b|^(?:engraving|inscription)$", re.I
+)
+_COUPLE = re.compile(r"\s+(?:&|and|\+|y|et|und|e|en|i)\s+")
 _LAST_FIRST_HEADER = re.compile(r"\blast\s*,\s*first\b|\bsurname\s*,\s*(?:first|given)", re.IGNORECASE)
 _NAME_NOT = frozenset(
     {"first", "given", "fore", "last", "family", "sur", "company", "team", "org", "organization"}
@@ -270,6 +275,9 @@ def find_name_column(keys: Sequence[str]) -> str | None:
         for key in keys:
             if role in words(key):
                 return key
+    for key in keys:
+        if _ENGRAVE_MARK.search(key) and _FIRST_LINE.search(key):
+            return key  # 'Engraving Text', 'Engrave Line 1', 'Inscription'
     return None
 
 
@@ -290,9 +298,10 @@ _LINE_N = re.compile(r"\b(?:line|zeile|ligne|línea|linea|regel|linia|riga|linha
 
 
 def _beside_engraving_lines(keys: Sequence[str], name_key: str | None) -> set[str]:
-    """When the headers spell out the engraved lines ('Engrave Line 1', 'Engrave Line 2'), the other
-    text columns ('Homeroom', 'Student ID') are the customer's records, not engraving."""
-    lines = [k for k in keys if _LINE_N.search(k) and _ENGRAVE_MARK.search(k)]
+    """When the headers spell out the engraved lines ('Engrave Line 1', 'Engrave Line 2'; 'Engraving
+    Text', 'Engraving Line 2'), the other text columns ('Homeroom', 'Buyer') are the customer's
+    records, not engraving."""
+    lines = [k for k in keys if _ENGRAVE_MARK.search(k) and (_LINE_N.search(k) or _FIRST_LINE.search(k))]
     if len(lines) < 2:
         return set()
     keep = set(lines) | {name_key}
@@ -576,7 +585,11 @@ def _check_name_cell(item: ParsedItem, key: str, name: str) -> None:
         else:
             item.deduct(0.15, "reordered Last, First")
     check = check_name(name)
-    if not check.ok:
+    couple = _COUPLE.split(name)
+    if not check.ok and len(couple) == 2 and all(check_name(part).ok for part in couple):
+        joiner = _COUPLE.search(name).group(0).strip()  # type: ignore[union-attr]
+        item.reasons.append(f"two names joined by {joiner!r}: kept as one couple")
+    elif not check.ok:
         item.deduct(0.3, f"does not look like a name ({check.why})")
     issue = case_issue(name)
     if issue == "lower":
