@@ -304,7 +304,12 @@ def stacked_record(lines: list[tuple[int, str]], loose: bool = False) -> Record 
     that introduces it ('Engraving:') may stand above. `loose`: the second line may look like a name
     too ('Forever Together'), for blocks among others of this shape."""
     intro = None
-    if len(lines) == 3 and lines[0][1].strip().endswith(":") and not strip_marker(lines[0][1].strip())[0]:
+    head = lines[0][1].strip() if lines else ""
+    if (
+        len(lines) == 3
+        and not strip_marker(head)[0]
+        and (head.endswith(":") or head.endswith(".") and len(head.split()) >= 4)
+    ):
         intro, lines = lines[0][0], lines[1:]
     if not 2 <= len(lines) <= 3:
         return None
@@ -316,6 +321,17 @@ def stacked_record(lines: list[tuple[int, str]], loose: bool = False) -> Record 
         return None
     second = check_name(texts[1])
     signoff = is_signoff(texts[1]) and not has_title_word(texts[1])  # 'Best Vegetable Plot' is no sign-off
+    if (
+        len(texts) == 2
+        and not loose
+        and second.ok
+        and second.core >= 2
+        and starts_with_given_name(texts[1])
+        and not (first.ok and starts_with_given_name(texts[0]))
+        and not texts[0].endswith((",", "!", "."))
+    ):  # 'Valedictorian' / 'Hannah Oyelaran': the award above the name
+        reasons = ["second line written above the name"]
+        return Record(texts[1], texts[0], None, [no for no, _ in lines], reasons, intro)
     if second.ok and second.core >= 2 and not loose or signoff or texts[1].endswith((":", "?")):
         return None
     if loose and not (first.ok and first.core >= 2):

@@ -367,6 +367,15 @@ class _TextParser:
                 paragraphs.append([])
         paragraphs = [p for p in paragraphs if p]
         start = len(self.items)
+        signed = (
+            len(paragraphs) >= 3
+            and 2 <= len(paragraphs[-1]) <= 3
+            and check_name(paragraphs[-1][0][1]).core >= 2
+            and is_closing_block([paragraphs[-2][-1][1], *(b for _, b in paragraphs[-1])])
+        )
+        if signed:  # '… Thank you!' then, after a blank line, 'Ms. R. Patel' / 'Head of Year 13'
+            for no, _ in paragraphs.pop():
+                self._skip(no, "looks like a signature")
         records = self._records(paragraphs)
         for n, paragraph in enumerate(paragraphs):
             before = len(self.items)
