@@ -130,7 +130,10 @@ def take_quantity(text: str) -> tuple[str | None, str]:
 
 _QTY_ONLY = re.compile(
     r"^(?:(?:qty|quantity|qnty)\.?\s*[:=]?\s*(\d{1,6})|(\d{1,6})\s?[x×]|[x×]\s?(\d{1,6})"
-    r"|(\d{1,6})\s*(?:pcs\.?|pieces|copies|szt\.?|sztuki|stk\.?|stuks?|stück|uds\.?|unid\.?|pz\.?|ks\.?))$",
+    r"|(\d{1,6})\s*(?:pcs\.?|pieces|copies|szt\.?|sztuki|stk\.?|stuks?|stück|uds\.?|unid\.?|pz\.?|ks\.?)"
+    # '2 glasses', '3 mugs please': a small count of a piece named in lower case (not '25 years')
+    r"|(\d{1,2})\s+(?!(?:years|yrs|months|days|weeks|hours|minutes|mins|points|pts|goals|runs|laps|miles"
+    r"|seasons|games|matches|wins|caps|kids|children|members|players|people)\b)[a-zà-ÿ]{3,}s(?:\s+please)?)$",
     re.IGNORECASE,
 )
 

@@ -55,6 +55,7 @@ from .lines import (
     is_greeting,
     is_heading,
     is_signoff,
+    quantity_only,
     split_outside,
     strip_decoration,
     strip_marker,
@@ -712,7 +713,10 @@ class _TextParser:
             if is_instruction(text):
                 continue
             sides = split_sides(text) if titled else None
-            if sides:
+            if sides and (count := quantity_only(sides[1])):  # 'Mum & Dad - 2 glasses'
+                values = {"name": sides[0], "qty": count}
+                why = f"{sides[0]!r} is not a person's name, but it stands where the names are in its block"
+            elif sides:
                 name, title = (sides[1], sides[0]) if title_first * 2 > len(items) else sides
                 values = {"name": name, "title": title}
                 why = (
