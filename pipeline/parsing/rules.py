@@ -606,6 +606,10 @@ class _TextParser:
             why = self._not_content(s, state, signature)
             if why:
                 return self._skip(no, why)
+        sents = _SENTENCE.split(rest.strip())
+        if not marker and len(sents) >= 2 and is_signoff(sents[-1]):
+            rest = " ".join(sents[:-1])  # '… and one for our dog Rocket? Thanks, Priya': she signs off
+            self.skipped.append(SkippedLine(sents[-1], "sign-off at the end of the line", no))
         lead = _CHAT_LEAD.match(rest)
         if lead and split_sides(rest[lead.end() :]):  # 'oh and Kenji Watanabe - Rookie of the Quarter'
             drafts = line_content(rest[lead.end() :], listed=True)
