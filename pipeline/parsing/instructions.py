@@ -114,7 +114,7 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
     that item's quantity; a sentence that names none but follows one that did ('actually make it
     three') changes the same item; 'two of each' sets every piece's. Returns the names it was about."""
     counts = [
-        count_value(m.group("n") or m.group("m") or m.group("k") or m.group("j")) or 0
+        count_value(m.group("n") or m.group("m") or m.group("k") or m.group("j") or m.group("p")) or 0
         for m in COUNT_IN_SENTENCE.finditer(text)
     ]
     count = next((c for c in counts if c >= 2), 0)  # 'a spare for Luna …, so 2 of hers': the 2

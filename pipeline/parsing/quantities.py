@@ -99,7 +99,9 @@ COUNT_IN_SENTENCE = re.compile(
     rf"(?<![\w.,]){_COUNT}(?:(?<=\d)|\b)\s*(?:[x×]\b|{_PIECES}\b|of\s+(?:these|them|each|his|hers|theirs)\b|nodig\b"
     rf"|needed\b|(?:[\w-]+\s+){{0,2}}?for\s+(?=[A-ZÀ-Þ]|him\b|her\b|them\b))"
     rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b"
-    rf"|\bneeds?\s+{_COUNT.replace('?P<n>', '?P<k>')}(?=\s*(?:[(.,!;]|$|please|pls|copies))"
+    rf"|\bneeds?\s+{_COUNT.replace('?P<n>', '?P<k>')}\b(?!\s*(?:years?|yrs|months?|weeks?|days?|hours?|%))"
+    rf"|(?<![\w.,]){_COUNT.replace('?P<n>', '?P<p>')}\s+per\s+"
+    r"(?=couple|person|name|family|household|pair|child|kid|player)"
     rf"|(?<![\w.,]){_COUNT.replace('?P<n>', '?P<j>')}\s+of\s+the\s+(?=[A-ZÀ-Þ])",
     re.IGNORECASE,
 )
@@ -107,7 +109,9 @@ COUNT_IN_SENTENCE = re.compile(
 
 # the count is for every piece of the list
 EACH = re.compile(
-    r"\b(?:of\s+each|each|of\s+(?:all|every)\s+\w+|de\s+cada|jeweils|chacun|ciascuno|elk)\b", re.I
+    r"\b(?:of\s+each|each|of\s+(?:all|every)\s+\w+|de\s+cada|jeweils|chacun|ciascuno|elk"
+    r"|per\s+(?:couple|person|name|family|household|pair|child|kid|player))\b",
+    re.IGNORECASE,
 )
 
 

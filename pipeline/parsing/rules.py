@@ -600,7 +600,11 @@ class _TextParser:
                 marker, rest = m.group(1), s[m.end() :]
             else:
                 guessed_qty, rest = m.group(1), s[m.end() :]
-        if COUNT_IN_SENTENCE.search(rest) and not any(c.isupper() or c in "\"“”'‘’«»" for c in rest):
+        if (
+            len(rest.split()) <= 6
+            and COUNT_IN_SENTENCE.search(rest)
+            and not any(c.isupper() or c in "\"“”'‘’«»" for c in rest)
+        ):
             return self._skip(no, "a count for a piece")  # '* needs 2 copies' under a piece
         if not marker:
             why = self._not_content(s, state, signature)
