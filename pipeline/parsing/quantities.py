@@ -109,7 +109,7 @@ COUNT_IN_SENTENCE = re.compile(
 
 # the count is for every piece of the list
 EACH = re.compile(
-    r"\b(?:of\s+each|each|of\s+(?:all|every)\s+\w+|de\s+cada|jeweils|chacun|ciascuno|elk"
+    r"\b(?:of\s+each|each|of\s+(?:all|every)\s+\w+|cada|jeweils|chacun|chaque|ciascuno|ogni|elk|każd\w*"
     r"|per\s+(?:couple|person|name|family|household|pair|child|kid|player))\b",
     re.IGNORECASE,
 )

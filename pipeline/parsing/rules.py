@@ -47,6 +47,7 @@ from .lines import (
     MAIL_HEADER,
     ON_DATE_START,
     ORIGINAL_MESSAGE,
+    PHONE_ONLY,
     SIG_SEPARATOR,
     UNDERSCORE_RULE,
     WROTE,
@@ -87,6 +88,9 @@ _INTRO_SECOND_LINE = re.compile(
 )
 _CHAT_LEAD = re.compile(
     r"^(?:(?:oh|ah|and|also|plus|ok|okay|p\.?s\.?)\b[\s,]*)+(?=(?-i:[A-ZÀ-Þ]))", re.IGNORECASE
+)
+_TOTAL_LINE = re.compile(
+    r"^[*_]*(?:grand\s+)?(?:total|gesamt|insgesamt|totale?|razem|suma)\b[*_]*\s*[:=–—-]?\s*\d", re.I
 )
 _DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
@@ -600,6 +604,8 @@ class _TextParser:
                 marker, rest = m.group(1), s[m.end() :]
             else:
                 guessed_qty, rest = m.group(1), s[m.end() :]
+        if _TOTAL_LINE.match(rest):
+            return self._skip(no, "a total, not a piece")  # 'Total: 3 badges'
         if (
             len(rest.split()) <= 6
             and COUNT_IN_SENTENCE.search(rest)
@@ -705,12 +711,17 @@ class _TextParser:
         piece, read the way its block reads: 'Team Bullseye - Division 2 Winners, qty 4' beside
         'Name – Title' lines; 'In Memory of Walter Brennan' on a donor list of bare names."""
         items = self.items[first_item:]
-        if not items or not all(len(b.split()) <= 10 and not b.rstrip().endswith((".", "?")) for _, b in par):
+        body = [b for _, b in par if not b.rstrip().endswith(":")]
+        if not items or not all(len(b.split()) <= 10 and not b.rstrip().endswith((".", "?")) for b in body):
             return  # prose, not a list
         lines = {no for no, _ in par}
         found = [s for s in self.skipped if s.line in lines and s.why in ("chatter", "no name found")]
         starts = {it.source_line for it in items}
-        if len(found) >= 2 and all((s.line or 0) - 1 in starts for s in found):
+        if (
+            len(found) >= 2
+            and all((s.line or 0) - 1 in starts for s in found)
+            and not any(split_sides(strip_marker(s.text)[1]) for s in found)
+        ):
             return  # every other line: each name's second line, not pieces of their own
         titled = sum("title" in it.values for it in items) * 2 > len(items)
         title_first = sum(
@@ -721,7 +732,15 @@ class _TextParser:
             if is_instruction(text):
                 continue
             sides = split_sides(text) if titled else None
-            if sides and (count := quantity_only(sides[1])):  # 'Mum & Dad - 2 glasses'
+            if sides is None and not titled:
+                sides = split_sides(text)
+                sides = (
+                    sides if sides and PHONE_ONLY.match(sides[1]) and not is_header_cell(sides[0]) else None
+                )
+            if sides and PHONE_ONLY.match(sides[1]):  # 'Max 2 - 07700 900111' among pet tags
+                values = {"name": sides[0], "phone": sides[1]}
+                why = f"{sides[0]!r} is not a person's name, but it stands where the names are in its block"
+            elif sides and (count := quantity_only(sides[1])):  # 'Mum & Dad - 2 glasses'
                 values = {"name": sides[0], "qty": count}
                 why = f"{sides[0]!r} is not a person's name, but it stands where the names are in its block"
             elif sides:
