@@ -770,6 +770,20 @@ class _TextParser:
             )
         self.items[first_item:] = sorted(self.items[first_item:], key=lambda it: it.source_line or 0)
 
+    def _drop_senders(self) -> None:
+        """A name alone at the end of a message that is the sender in a mail header ('From: Dana
+        White <…>' … 'Dana') signs the message: it is not a piece."""
+        senders = set()
+        for line in self.lines:
+            m = MAIL_HEADER.match(_GT_PREFIX.sub("", line).strip())
+            if m and m.group(1).casefold() == "from":
+                senders |= set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
+        for item in list(self.items):
+            lone = any("a name alone at the end" in r for r in item.reasons)
+            if lone and senders and set(item.values.get("name", "").split()) <= senders and item.source_line:
+                self.items.remove(item)
+                self._skip(item.source_line, "the sender, named in the mail header")
+
     def _drop_mentions(self) -> None:
         """A name read out of a sentence that is a piece already listed ('Henry VIII (yes really …)',
         'two of the Victoria Cross plaque') is that piece mentioned again, not a new one: its line
@@ -812,6 +826,7 @@ class _TextParser:
             if line.strip() and no not in used and no not in reported:
                 self._skip(no, "not used")
         self.items.sort(key=lambda it: it.source_line or 0)
+        self._drop_senders()
         self._drop_mentions()
         self.items = apply_instructions(self.items, self.lines, self.skipped)
         check_items(self.items)
