@@ -724,6 +724,17 @@ class _TextParser:
         ):
             return  # every other line: each name's second line, not pieces of their own
         titled = sum("title" in it.values for it in items) * 2 > len(items)
+        for (
+            item
+        ) in items:  # 'Club Deportivo Ribera – Mejor Club' kept whole as a name: read it like its block
+            name = item.values.get("name", "")
+            sides = split_sides(name) if titled and set(item.values) == {"name"} else None
+            if sides and not check_name(name).ok:
+                item.values = {"name": sides[0], "title": sides[1]}
+                item.cap(
+                    0.6,
+                    f"{sides[0]!r} is not a person's name, but its line is shaped like its block's",
+                )
         title_first = sum(
             any("name came after the title" in r or "'Title – Name'" in r for r in it.reasons) for it in items
         )
