@@ -239,12 +239,13 @@ _LINE_LABEL = re.compile(
 )
 # 'Name: Frank Müller' / 'Second line: 32 Years of Dedicated Service' (a form filled in by hand)
 _FIELD_LABEL = re.compile(
-    r"^(name|first line|1st line|line one|second line|2nd line|line two|third line|3rd line|line three)"
+    r"^(name|first line|1st line|line one|second line|2nd line|line two|third line|3rd line|line three"
+    r"|title|role|position|award|job title)"
     r"\s*[:=–—-]\s*(.*)$",
     re.IGNORECASE,
 )
 _LINE_WORDS = {"name": 1, "first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2}
-_LINE_WORDS |= {"third": 3, "3rd": 3, "three": 3}
+_LINE_WORDS |= {"third": 3, "3rd": 3, "three": 3, "title": 2, "role": 2, "position": 2, "award": 2}
 
 
 def _line_number(label: str) -> int:

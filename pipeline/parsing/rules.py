@@ -92,6 +92,8 @@ _CHAT_LEAD = re.compile(
 _TOTAL_LINE = re.compile(
     r"^[*_]*(?:grand\s+)?(?:total|gesamt|insgesamt|totale?|razem|suma)\b[*_]*\s*[:=–—-]?\s*\d", re.I
 )
+_QUOTED = re.compile(r"[\"“„«]([^\"“”„«»]{1,60})[\"”“»]")
+_QUOTE_GAP = re.compile(r"^\s*(?:,|;|&|\+|,?\s*(?:and|or|y|et|und|e|en|i))?\s*$", re.IGNORECASE)
 _DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -628,6 +630,14 @@ class _TextParser:
                 d = drafts[0]
                 self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
                 return None
+        labels = _QUOTED.findall(rest)
+        if len(labels) >= 2 and all(_QUOTE_GAP.match(g) for g in _QUOTED.split(rest)[2:-1:2]):
+            # 'can you do 3 keychains: "MOM", "DAD" and "NANA" thx': each quoted word is a piece
+            for label in labels:
+                item = ParsedItem({"name": label.strip()}, 0.85, source_line=no, raw=s)
+                item.cap(0.8, "quoted text in a sentence, read as the engraving (no person named)")
+                self.items.append(item)
+            return None
         last = None if marker else _closing_list_line(rest)
         if last:  # "don't forget Beth! Bethany Crane - Team Player"
             drafts = line_content(last, listed=True)
