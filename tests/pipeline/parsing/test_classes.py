@@ -161,3 +161,59 @@ def test_a_hash_column_of_jersey_numbers_is_not_a_quantity() -> None:
     result = parse_file(data.encode(), "team.csv")
     assert [it.values["player"] for it in result.items] == ["Lou Ferris", "Sam Price"]
     assert [it.values["#"] for it in result.items] == ["23", "7"]
+
+
+def test_prose_names_with_the_words_their_piece_should_say() -> None:
+    text = (
+        "Hello,\n\nOur caretaker is leaving. His name is Mr. Tobias Grant and the plaque should say "
+        '"Thank you for 25 years". We also need one for the assistant, Ms. Hana Ueda, '
+        'saying "With thanks".\n\n'
+        "Best wishes,\nThe PTA\n"
+    )
+    assert pieces(text) == [("Mr. Tobias Grant", "Thank you for 25 years"), ("Ms. Hana Ueda", "With thanks")]
+
+
+def test_an_award_written_above_its_name_in_blocks() -> None:
+    text = (
+        "Awards evening, as follows.\nTop Scholar\nElif Aydin\n\nArt Prize\nBruno Costa\n\n"
+        "Sports Prize\nGrace Kimani\n\nThank you!\n\nMr. P. Novak\nHead of Year 11\n"
+    )
+    assert pieces(text) == [
+        ("Elif Aydin", "Top Scholar"),
+        ("Bruno Costa", "Art Prize"),
+        ("Grace Kimani", "Sports Prize"),
+    ]
+
+
+def test_the_sender_named_in_the_mail_header_is_not_a_piece() -> None:
+    text = (
+        "From: Dana Whitfield <dana@club.example>\nSubject: medals\n\nMedals please:\n"
+        "Kira Obi\nLena Fox\nMaya Gold\n\nDana\n"
+    )
+    assert [n for n, _ in pieces(text)] == ["Kira Obi", "Lena Fox", "Maya Gold"]
+
+
+def test_pet_names_with_numbers_and_a_total_line() -> None:
+    text = "Dog tags:\n\nBella - 07700 900111\nMax 2 - 07700 900111\nK9 - 07700 900333\n\nTotal: 3 tags\n"
+    items = parse_text(text).items
+    assert [(it.values["name"], it.values["phone"]) for it in items] == [
+        ("Bella", "07700 900111"),
+        ("Max 2", "07700 900111"),
+        ("K9", "07700 900333"),
+    ]
+    assert items[2].confidence < ACCEPTED  # 'K9' is not a name anyone has: the shop looks
+
+
+def test_a_count_per_couple_and_quoted_labels() -> None:
+    couples = (
+        "Favours, engraved like this (so 2 per couple):\n\nJim & Carol Hendricks\nRaj and Meena Kapoor\n"
+    )
+    assert [n for n, _ in pieces(couples)] == [
+        "Jim & Carol Hendricks",
+        "Jim & Carol Hendricks",
+        "Raj and Meena Kapoor",
+        "Raj and Meena Kapoor",
+    ]
+    labels = parse_text('hey can you do 3 keychains: "MOM", "DAD" and "NANA" thx').items
+    assert [it.values["name"] for it in labels] == ["MOM", "DAD", "NANA"]
+    assert all(it.confidence < ACCEPTED for it in labels)
