@@ -102,7 +102,7 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     """Sentences of the skipped lines that give a count ('Van Sanne hebben we er 2 nodig')."""
     out: list[Sentence] = []
     for no in sorted(candidates):
-        text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
+        text = _CHAT_HEAD.sub("", re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip())
         for part in re.split(r"(?<=[.!?;])\s+", text):
             if COUNT_IN_SENTENCE.search(part):
                 out.append(Sentence(no, part))
@@ -131,6 +131,17 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
         )
     }
     how = "from the sentence"
+    if not named:  # 'Voor de Jansens hebben we er 2 nodig': a family name, plural or possessive
+        named = {
+            it.values["name"]
+            for it in items
+            if any(
+                re.search(rf"(?<!\w){re.escape(w)}(?:s|'s|’s|es)?(?!\w)", text)
+                for w in it.values.get("name", "").split()[1:]
+                if len(w) >= 3 and w[:1].isupper()
+            )
+        }
+        how = "from the sentence naming its family name"
     if not named:  # 'Para el Máximo Goleador necesitamos 2 placas': the piece named by its second line
         named = {it.values["name"] for it in items if _names_second_line(it, text)}
         how = "from the sentence naming its second line"
