@@ -166,6 +166,8 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
         if item.values.get("name") in named and ("qty" not in item.values or _from_sentence(item)):
             item.values["qty"] = str(count)
             item.reasons.append(f"quantity {count} {how}: {text!r}")
+            if "right above" in how and not _THESE.search(text) and len(text.split()) > 6:
+                item.cap(0.8, "which piece this count is for is guessed from where the sentence stands")
     return named
 
 
