@@ -60,6 +60,7 @@ _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 _AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
 _BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
+_GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
 _POSTNOMINAL = re.compile(r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$")
@@ -156,6 +157,9 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
                 drafts[0].values["note"] = note
             return drafts
         break
+    group = _titled_group(s)
+    if group:
+        return group
     for pattern in (COLON, DASH):
         m = pattern.search(s)
         if not m or m.end() >= len(s):
@@ -211,6 +215,31 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         if found:
             return found
     return "chatter" if stop_count(s) else "no name found"
+
+
+def _titled_group(s: str) -> list[Draft] | None:
+    """'DEF - Ali Khan, Ben Ode, Carl Roy': a short label that is no name, then several full names;
+    each name is a piece with the label as its second line."""
+    for pattern in (DASH, COLON):
+        m = pattern.search(s)
+        if not m:
+            continue
+        left, right = s[: m.start()].strip(), s[m.end() :].strip()
+        names = [p.strip() for p in _GROUP_SEP.split(right) if p.strip()]
+        if (
+            len(names) >= 2
+            and 0 < len(left.split()) <= 4
+            and not (check_name(left).ok and (check_name(left).core >= 2 or starts_with_given_name(left)))
+            and all(n[:1].isupper() and check_name(n).ok and check_name(n).core >= 2 for n in names)
+            and not right.endswith(("!", "?"))
+        ):
+            drafts = []
+            for name in names:
+                d = Draft({"name": name, "title": left})
+                d.deduct(0.1, f"one of several names after {left!r}, which is read as their second line")
+                drafts.append(d)
+            return drafts
+    return None
 
 
 def _trimmed(s: str) -> Draft | None:

@@ -367,6 +367,12 @@ def _addition(rest: str, text: str, line: int, min_core: int = 2) -> ParsedItem 
     """The piece a sentence adds; a one-word name only when the list is of first names."""
     rest = _REMARK.sub("", rest).strip().rstrip(".!")
     parts = _SEPARATOR.split(rest, maxsplit=1)
+    if (
+        len(parts) == 2
+        and not check_name(parts[0].strip()).ok
+        and check_name(parts[1].strip().rstrip(".")).ok
+    ):
+        parts = [parts[1].strip().rstrip("."), parts[0].strip()]  # "add Coach's Award: Priya Nair"
     name = parts[0].strip().rstrip(",")
     name_words = name.split()
     while name_words and not name_words[-1][:1].isupper():
