@@ -60,6 +60,7 @@ _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 _AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
 _BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
+_FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-]+$")
 _GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
@@ -199,6 +200,11 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             if found is not None:
                 return found
     pieces = split_and(s, min_core=1)
+    pair = _FIRST_NAMES_PAIR.match(s)
+    if pieces and pair and len(pieces) == 2:  # 'Bob & Sue' on a line of its own: a couple's engraving
+        d = Draft({"name": s})
+        d.cap(0.8, f"two first names joined by {pair.group(1)!r}: kept as one engraving (a couple?)")
+        return [d]
     if pieces:
         drafts = [d for p in pieces if (d := _single(p, listed))]
         remark = PAREN.search(s) if s.rstrip().endswith(")") else None
