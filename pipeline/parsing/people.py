@@ -18,6 +18,7 @@ their joiners ('&', 'and', 'y', 'et', 'und') and a line's place in its block ins
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 from .lexicon import HONORIFICS, PARTICLES
@@ -36,7 +37,11 @@ def is_given_name(word: str) -> bool:
     word = word.strip(".,;:'’\"()")
     if len(word) < 2 or not word[:1].isalpha():
         return False
-    return _detector().get_gender(word) != "unknown"
+    if _detector().get_gender(word) != "unknown":
+        return True
+    # the list spells many names without their accents ('Elodie', 'Siobhan'): try that spelling too
+    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return plain != word and _detector().get_gender(plain) != "unknown"
 
 
 def starts_with_given_name(text: str) -> bool:
