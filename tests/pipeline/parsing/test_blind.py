@@ -39,8 +39,8 @@ RATCHET = {
         "wrong flagged": 1.0,
     },
     "batch-a": {
-        "recall": 0.968,
-        "precision": 0.971,
+        "recall": 0.987,
+        "precision": 0.975,
         "titles right": 0.997,
         "quantities > 1 right": 0.967,
         "wrong flagged": 1.0,
@@ -53,11 +53,11 @@ RATCHET = {
         "wrong flagged": 0.909,
     },
 }
-# batch-a's right pieces under 0.85 went from 0.028 to 0.053: eleven pieces it used to lose (teams,
-# sponsors, 'Agent 99') are now kept, flagged because they are not people's names.
+# batch-a's right pieces under 0.85 went from 0.028 to 0.052: pieces it used to lose (teams, sponsors,
+# 'Agent 99', names read from prose) are now kept, flagged because they are guesses.
 RATCHET_CEILINGS = {
     "corpus": {"correct flagged": 0.085, "characters changed": 0, "lines dropped": 0},
-    "batch-a": {"correct flagged": 0.053, "characters changed": 0, "lines dropped": 0},
+    "batch-a": {"correct flagged": 0.052, "characters changed": 0, "lines dropped": 0},
     "batch-b": {"correct flagged": 0.025, "characters changed": 0, "lines dropped": 0},
 }
 
