@@ -223,6 +223,23 @@ def info_modal(title: str, text: str) -> dict[str, Any]:
     return modal("info", title, [section(text)], submit=None, close="Close")
 
 
+def reason_sentences(reasons: list[str]) -> str:
+    """Why an item is flagged, in words: one sentence per reason, each on its own line
+    ("• Two names joined by '&': kept as one couple."). Bookkeeping about quantity expansion is left
+    out; repeated reasons are said once."""
+    said: list[str] = []
+    for reason in reasons:
+        text = " ".join(reason.split())
+        if not text or text.startswith("quantity ") and "expanded into" in text:
+            continue
+        text = text[0].upper() + text[1:]
+        if text[-1] not in ".!?)'\"":
+            text += "."
+        if text not in said:
+            said.append(text)
+    return "\n".join(f"• {t}" for t in said) or "• The parser was not sure of this item (no reason recorded)."
+
+
 def review_modal(
     job_ref: str,
     batch_id: int,
@@ -243,12 +260,9 @@ def review_modal(
     for index, item in shown:
         values = item.get("values", {})
         label = clip(" · ".join(f"{k}: {v}" for k, v in values.items()) or "(empty)", 150)
-        reasons = "; ".join(item.get("reasons", [])) or "low confidence"
+        reasons = clip(reason_sentences(item.get("reasons", [])), 2400)
         blocks.append(
-            section(
-                f"*#{index + 1}* {esc(label)}\n_{esc(clip(reasons, 400))}_ "
-                f"(confidence {item['confidence']:.2f})"
-            )
+            section(f"*#{index + 1}* {esc(label)} (confidence {item['confidence']:.2f})\n{esc(reasons)}")
         )
         blocks.append(
             text_input(

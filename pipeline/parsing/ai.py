@@ -168,20 +168,40 @@ Rules:
   ("put the team name on the second line"); otherwise it is not engraved.
 - "Name, Title, Company": the company is not an item. "Name (Role)" puts the role in title. Post-nominals
   in brackets ("(OBE)", "(FRS)") stay in the name when the customer says to engrave them as shown.
+  "Title: Name" ("Schützenkönig 2026: Klaus-Dieter Müller", "January: Priya Shah") puts the name on the
+  right. A title on the line under the name (blocks separated by blank lines) is that name's title.
+  Text the customer marks as the second line ("honours in [square brackets] go on line 2", "jersey
+  number on line 2": "Kerry O'Brien #7" gives title "#7") goes in title, as written. Markdown markup
+  (**bold**, _italic_, "# " headings) is not part of any value.
+- A sponsor, company, family, team or memorial line that stands in the list where the pieces are
+  ("The Harrington Family Foundation", "In Memory of Walter Brennan", "Gutter Kings – Team Champions",
+  a hackathon team "Byte Me") is an item (confidence below 0.85: it is not a person's name); a
+  company written beside a person's name, a sender's company, or a heading over a group is not.
 - Blocks of lines (name, then its second line, then a count such as "x2") are one item; "Line 1:" /
   "Line 2:" labels give name and title; "(leave blank)" means no title.
 - Couples and households joined with "&", "and", "y", "et", "und" ("Mr. & Mrs. Smith", "Malcolm &
   Jean Burrows", "Grandma & Grandpa Reyes") are ONE item, unless the customer asks for one each or the
   line joins two full names meant as separate pieces ("Álvaro Jiménez y Sergio Muñoz" on a medal list).
   Chat one-liners ("Chloé, Kai, Priya and Tom.") give one item per name.
-- Quantities said anywhere count: "x3", "(2)", "qty 4", "2 stuks", "2 szt.", "two plaques for …",
-  "make it three", "Van Sanne hebben we er 2 nodig", a quantity column. A total row is not an item.
-  A number inside a name ("Rex 2", "Agent 99", "Henry VIII") is part of the name.
+- Quantities said anywhere count: "x3", "x 3", "(2)", ", qty 4", "– 2 szt.", "2 stuks", "(x2)",
+  "two plaques for …", "two of each please" (every item), "(so 2 per couple)", "make it two" then
+  "actually make it three" (the later one wins), "a spare for Luna, so 2 of hers", "1st place needs 4",
+  "we need 80 of these" (the item just above), "* needs 2 copies" under an item, "Van Sanne hebben we
+  er 2 nodig", a count naming the item by its award ("2 plaques for the Top Scorer"), a quantity column.
+  A total row is not an item; a "#" column numbering the rows 1, 2, 3 is not a quantity. A number
+  inside a name ("Rex 2", "Agent 99", "Henry VIII") or a title ("High Game 289") is part of it.
 - Apply the customer's own corrections, additions and removals written after the list ("oops, Jon
-  should be John", "add one more: …", "please drop …", "X goes to Y instead") and say so in reasons.
-- Tables: use the column the customer marks for engraving ("Name to engrave", "Preferred name")
-  rather than a legal or billing name; ignore timestamp and e-mail columns of form exports and join
-  separate first/last name columns.
+  should be John", "sorry Priya not Pria", "it's \"Siobhan\" not \"Shivon\"", "make Ana's plate say
+  \"Head Coach\" not \"Coach\"", "she would like her full name: Mariel Santos-Whitaker", "add one
+  more: …", "oh and Alfie too", "oh and X – Award", "please drop …", "X goes to Y instead"), also
+  when they come in a later reply of a forwarded or quoted thread, and say so in reasons.
+- Tables: use the column the customer marks for engraving ("Name to engrave", "Preferred name",
+  "Engrave Line 1") rather than a legal, billing or parent's name; when no header says "name", the
+  column whose cells are names ("Runner", "Swimmer"). Two header rows (group cells such as
+  "Recipient | Plate" over "First | Last | Line 2") name the columns by the lower row. Ignore
+  timestamp, e-mail, ID and record columns (form exports, "Homeroom" beside "Engrave Line 1/2"), a
+  duplicated form submission, and join separate first/last name columns ("Name (Last, First)" is
+  engraved "First Last").
 - confidence from 0 to 1. Every guess (a reading you chose among several, a name found in prose, a
   quantity or correction you applied, a value that does not look like a name) gets a confidence
   below 0.85 and a reason in words; clear items get 0.85 or more.

@@ -18,6 +18,8 @@ from .model import ParsedItem
 from .people import starts_with_given_name
 
 _CLOSING_END = re.compile(r"[,!]\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Þ])")
+_PAREN_REMARK = re.compile(r"\s*\([^)]*\)\s*$")
 _DASH_NAME = re.compile(r"^[-–—~]\s*(?=\S)")
 
 
@@ -30,13 +32,19 @@ def is_closing_block(lines: list[str]) -> bool:
     if not 2 <= len(lines) <= 4:
         return False
     first, second = lines[0].strip(), lines[1].strip()
-    if strip_marker(first)[0] or any(ch.isdigit() for ch in first):
+    if strip_marker(first)[0]:
+        return False
+    # 'Need these by the 28th. Thanks!': the line's last sentence is what closes the message
+    first = _SENTENCE_END.split(first)[-1].strip() or first
+    if any(ch.isdigit() for ch in first):
         return False
     closes = is_signoff(first) or (_CLOSING_END.search(first) is not None and len(first.split()) <= 6)
     if not closes:
         return False
-    name = _DASH_NAME.sub("", second)
+    name = _PAREN_REMARK.sub("", _DASH_NAME.sub("", second)).strip()  # 'Sarah (soon to be Thompson!)'
     check = check_name(name)
+    if is_signoff(first) and not any(ch.isdigit() for ch in name) and len(name.split()) <= 5:
+        return not strip_marker(name)[0]  # 'With gratitude,' / 'The Vance family'
     return check.ok and len(name.split()) <= 4
 
 
@@ -50,6 +58,11 @@ def _sides(raw: str) -> tuple[str, str] | None:
     if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
         return None
     return parts[0].strip(), parts[1].strip()
+
+
+def split_sides(line: str) -> tuple[str, str] | None:
+    """The two sides of a list line 'A: B' or 'A – B', or None."""
+    return _sides(line)
 
 
 def _person_like(text: str) -> bool:
@@ -69,8 +82,8 @@ def vote_shape(items: list[ParsedItem]) -> None:
     split = [(item, sides) for item, sides in split if sides]
     if len(split) < 2:
         return
-    left = sum(_person_like(a) and not _person_like(b) for _, (a, b) in split)
-    right = sum(_person_like(b) and not _person_like(a) for _, (a, b) in split)
+    left = sum(_leans(a, b) for _, (a, b) in split)
+    right = sum(_leans(b, a) for _, (a, b) in split)
     if left > right and left * 2 >= len(split):
         _settle_name_first(split)
         return
@@ -92,6 +105,17 @@ def vote_shape(items: list[ParsedItem]) -> None:
         item.confidence = max(item.confidence, 0.85 if _person_like(item.values["name"]) else 0.0)
 
 
+def _leans(this: str, other: str) -> bool:
+    """Does a line's side `this` look more like the person than `other`? A person-like side against
+    one that is not, or, when both look like names, a known given name against none
+    ('Oscar Lindqvist – Long Jump Gold')."""
+    if not _person_like(this):
+        return False
+    if not _person_like(other):
+        return True
+    return starts_with_given_name(this) and not starts_with_given_name(other)
+
+
 def _settle_name_first(split: list[tuple[ParsedItem, tuple[str, str]]]) -> None:
     """Most lines of the block are 'Name – Title': a line whose title also looked like a name
     ('Oscar Lindqvist – Long Jump Gold') is read the same way, and its doubt is lifted."""
@@ -102,6 +126,19 @@ def _settle_name_first(split: list[tuple[ParsedItem, tuple[str, str]]]) -> None:
         item.reasons[:] = [r for r in item.reasons if r not in doubt]
         item.reasons.append("read as 'Name – Title', as most lines of its block are")
         item.confidence = round(min(0.95, item.confidence + 0.2), 2)
+
+
+def vote_last_first(items: list[ParsedItem]) -> None:
+    """'Nguyen, Linh' on every line (or row) of a block is the customer's way of writing names:
+    the reordering is the block's shape, not a guess made line by line, so its doubt is mostly
+    lifted (one line reordered among others that are not keeps it)."""
+    reordered = [it for it in items if "reordered Last, First" in it.reasons]
+    if len(reordered) < 3 or len(reordered) * 5 < len(items) * 4:
+        return
+    for item in reordered:
+        item.reasons.remove("reordered Last, First")
+        item.reasons.append("reordered Last, First, as every line of its block is written")
+        item.confidence = round(min(1.0, item.confidence + 0.1), 2)
 
 
 def flag_odd_lines(items: list[ParsedItem]) -> None:
@@ -134,6 +171,12 @@ def heading_over_group(lines: list[str]) -> str | None:
     shape, is a heading over that group (not itself a piece)."""
     if len(lines) < 3 or strip_marker(lines[0])[0]:
         return None
+    tier = lines[0].strip().rstrip(":")
+    if _is_caps_heading(tier) and not any(_is_caps_heading(ln.strip()) for ln in lines[1:]):
+        return tier  # 'GOLD' over a donor list, 'YEAR 7' over pupils
+    label = _GROUP_LABEL.match(lines[0].strip())
+    if label and all(strip_marker(ln)[0] or _sides(ln) for ln in lines[1:]):
+        return label.group(1).strip()  # 'TEAM: Thunderbolts', 'Division – U12'
     if _sides(lines[0]) or not (
         all(strip_marker(ln)[0] for ln in lines[1:]) or all(_sides(ln) for ln in lines[1:])
     ):
@@ -143,6 +186,40 @@ def heading_over_group(lines: list[str]) -> str | None:
     if not head or len(head.split()) > 6 or named and starts_with_given_name(head):
         return None
     return head
+
+
+# 'TEAM: Thunderbolts', 'Group – Blue', 'Klasse: 4b': a label naming a group, then the group's name
+_GROUP_LABEL = re.compile(
+    r"^(?:team|group|class|squad|division|category|section|house|year|grade|level|tier|league|age group"
+    r"|équipe|equipo|mannschaft|gruppe|klasse|groupe|grupo|squadra|ploeg|drużyna)\s*(?::|–|—|-)\s*(\S.{0,40})$",
+    re.IGNORECASE,
+)
+_NUMERAL_MARKER = re.compile(r"^(?:\d{1,3}|[ivx]{1,4})[.)]$", re.IGNORECASE)
+_LETTER_MARKER = re.compile(r"^[a-z][.)]$|^[-*+•·●▪◦‣∙○■□–—]$")
+
+
+def _is_caps_heading(text: str) -> bool:
+    """'GOLD', 'BRONZE TIER', 'YEAR 7': one to three words in capitals, nothing else."""
+    letters = [c for c in text if c.isalpha()]
+    return 0 < len(text.split()) <= 3 and len(letters) >= 3 and all(c.isupper() for c in letters)
+
+
+def outline_headings(lines: list[str]) -> list[int]:
+    """Lines of a nested outline that head a sub-list: '1) Varsity Basketball' over 'a. Name – Award'
+    lines. A numbered line with no 'A – B' shape, followed by lines with a different (lettered or
+    bulleted) marker, is the group's heading, not a piece."""
+    heads = []
+    for i, line in enumerate(lines[:-1]):
+        marker = strip_marker(line.strip())[0]
+        below = strip_marker(lines[i + 1].strip())[0]
+        if (
+            _NUMERAL_MARKER.match(marker)
+            and _LETTER_MARKER.match(below)
+            and not _sides(line)
+            and len(strip_marker(line.strip())[1].split()) <= 6
+        ):
+            heads.append(i)
+    return heads
 
 
 def title_from_heading(items: list[ParsedItem], heading: str, asked: bool) -> None:
@@ -160,6 +237,25 @@ def title_from_heading(items: list[ParsedItem], heading: str, asked: bool) -> No
 _LINE_LABEL = re.compile(
     r"^(?:line|zeile|ligne|l[íi]nea|regel|linia|riga|row)\s*([1-4])\s*[:=–—-]\s*(.*)$", re.IGNORECASE
 )
+# 'Name: Frank Müller' / 'Second line: 32 Years of Dedicated Service' (a form filled in by hand)
+_FIELD_LABEL = re.compile(
+    r"^(name|first line|1st line|line one|second line|2nd line|line two|third line|3rd line|line three"
+    r"|title|role|position|award|job title)"
+    r"\s*[:=–—-]\s*(.*)$",
+    re.IGNORECASE,
+)
+_LINE_WORDS = {"name": 1, "first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2}
+_LINE_WORDS |= {"third": 3, "3rd": 3, "three": 3, "title": 2, "role": 2, "position": 2, "award": 2}
+
+
+def _line_number(label: str) -> int:
+    """1 for '1' or 'Name' or 'First line', 2 for 'Second line' …"""
+    if label.isdigit():
+        return int(label)
+    words = label.casefold().split()
+    return next((_LINE_WORDS[w] for w in words if w in _LINE_WORDS), 0)
+
+
 _BLANK = re.compile(
     r"^[(\[]?\s*(?:leave\s+)?(?:blank|empty|none|nothing|n/?a|-+|–)\s*[)\]]?\.?$", re.IGNORECASE
 )
@@ -179,29 +275,43 @@ class Record:
     qty: str | None
     lines: list[int]
     reasons: list[str] = field(default_factory=list)
+    intro: int | None = None
+    """The line above that introduces the piece ('Engraving:'), if any."""
 
 
 def labelled_record(lines: list[tuple[int, str]]) -> Record | None:
     """'Line 1: Harold & Vera Jennings' / 'Line 2: Together Forever' (a heading such as 'Brick 1:'
     above is allowed). Each labelled line is taken as written; '(leave blank)' means no second line."""
     body = lines[1:] if lines and lines[0][1].rstrip().endswith(":") and len(lines) > 1 else lines
-    found = [(no, _LINE_LABEL.match(text.strip())) for no, text in body]
+    found = [(no, _LINE_LABEL.match(text.strip()) or _FIELD_LABEL.match(text.strip())) for no, text in body]
     if not found or not all(m for _, m in found):
         return None
-    by_number = {int(m.group(1)): m.group(2).strip() for _, m in found if m}
+    by_number = {_line_number(m.group(1)): m.group(2).strip() for _, m in found if m}
+    if len(by_number) != len(found) or (len(found) == 1 and _FIELD_LABEL.match(body[0][1].strip())):
+        return None  # a lone 'Name: …' is a line like any other
     name = by_number.get(1, "")
     if not name or _BLANK.match(name):
         return None
     title = by_number.get(2, "")
     title = "" if _BLANK.match(title) else title
-    reasons = ["lines read from their 'Line 1' / 'Line 2' labels"]
+    reasons = ["lines read from their labels ('Line 1', 'Name', 'Second line' …)"]
     if _BLANK.match(by_number.get(2, "x")):
         reasons.append("second line left blank, as written")
     return Record(name, title, None, [no for no, _ in lines], reasons)
 
 
-def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
-    """A block of a name, then its second line, then perhaps a count ('x2', '3 please')."""
+def stacked_record(lines: list[tuple[int, str]], loose: bool = False) -> Record | None:
+    """A block of a name, then its second line, then perhaps a count ('x2', '3 please'); a line
+    that introduces it ('Engraving:') may stand above. `loose`: the second line may look like a name
+    too ('Forever Together'), for blocks among others of this shape."""
+    intro = None
+    head = lines[0][1].strip() if lines else ""
+    if (
+        len(lines) == 3
+        and not strip_marker(head)[0]
+        and (head.endswith(":") or head.endswith(".") and len(head.split()) >= 4)
+    ):
+        intro, lines = lines[0][0], lines[1:]
     if not 2 <= len(lines) <= 3:
         return None
     texts = [t.strip() for _, t in lines]
@@ -212,7 +322,20 @@ def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
         return None
     second = check_name(texts[1])
     signoff = is_signoff(texts[1]) and not has_title_word(texts[1])  # 'Best Vegetable Plot' is no sign-off
-    if second.ok and second.core >= 2 or signoff or texts[1].endswith((":", "?")):
+    if (
+        len(texts) == 2
+        and not loose
+        and second.ok
+        and second.core >= 2
+        and starts_with_given_name(texts[1])
+        and not (first.ok and starts_with_given_name(texts[0]))
+        and not texts[0].endswith((",", "!", "."))
+    ):  # 'Valedictorian' / 'Hannah Oyelaran': the award above the name
+        reasons = ["second line written above the name"]
+        return Record(texts[1], texts[0], None, [no for no, _ in lines], reasons, intro)
+    if second.ok and second.core >= 2 and not loose or signoff or texts[1].endswith((":", "?")):
+        return None
+    if loose and not (first.ok and first.core >= 2):
         return None
     if _COUNT_LINE.match(texts[1]):
         return None
@@ -223,7 +346,7 @@ def stacked_record(lines: list[tuple[int, str]]) -> Record | None:
             return None
         qty = next(g for g in m.groups() if g)
     reasons = [] if first.ok else [f"{texts[0]!r} does not look like a person's name ({first.why})"]
-    return Record(texts[0], texts[1], qty, [no for no, _ in lines], reasons)
+    return Record(texts[0], texts[1], qty, [no for no, _ in lines], reasons, intro)
 
 
 def is_salutation(lines: list[tuple[int, str]]) -> bool:

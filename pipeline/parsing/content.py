@@ -58,6 +58,10 @@ _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 # 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
 _AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
+_TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
+_BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
+_FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-]+$")
+_GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
 _POSTNOMINAL = re.compile(r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$")
@@ -142,6 +146,21 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
     s = s.strip().strip(",;").strip()
     if not s:
         return "nothing after the list marker"
+    for tail in filter(None, (_TAIL_QTY.search(s), _BRACKET_COUNT.search(s))):
+        qty = quantity_only(tail.group("q")) or tail.groupdict().get("n")
+        if not qty or tail.start() == 0:
+            continue
+        # 'Name – Title – 2 szt.', 'Name, Title, qty 2', 'Name – Date (2 — one for each of us!)'
+        drafts = line_content(s[: tail.start()], listed)
+        if isinstance(drafts, list) and len(drafts) == 1 and "qty" not in drafts[0].values:
+            drafts[0].values["qty"] = qty
+            if note := (tail.groupdict().get("note") or "").strip():
+                drafts[0].values["note"] = note
+            return drafts
+        break
+    group = _titled_group(s)
+    if group:
+        return group
     for pattern in (COLON, DASH):
         m = pattern.search(s)
         if not m or m.end() >= len(s):
@@ -181,6 +200,11 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             if found is not None:
                 return found
     pieces = split_and(s, min_core=1)
+    pair = _FIRST_NAMES_PAIR.match(s)
+    if pieces and pair and len(pieces) == 2:  # 'Bob & Sue' on a line of its own: a couple's engraving
+        d = Draft({"name": s})
+        d.cap(0.8, f"two first names joined by {pair.group(1)!r}: kept as one engraving (a couple?)")
+        return [d]
     if pieces:
         drafts = [d for p in pieces if (d := _single(p, listed))]
         remark = PAREN.search(s) if s.rstrip().endswith(")") else None
@@ -197,6 +221,31 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         if found:
             return found
     return "chatter" if stop_count(s) else "no name found"
+
+
+def _titled_group(s: str) -> list[Draft] | None:
+    """'DEF - Ali Khan, Ben Ode, Carl Roy': a short label that is no name, then several full names;
+    each name is a piece with the label as its second line."""
+    for pattern in (DASH, COLON):
+        m = pattern.search(s)
+        if not m:
+            continue
+        left, right = s[: m.start()].strip(), s[m.end() :].strip()
+        names = [p.strip() for p in _GROUP_SEP.split(right) if p.strip()]
+        if (
+            len(names) >= 2
+            and 0 < len(left.split()) <= 4
+            and not (check_name(left).ok and (check_name(left).core >= 2 or starts_with_given_name(left)))
+            and all(n[:1].isupper() and check_name(n).ok and check_name(n).core >= 2 for n in names)
+            and not right.endswith(("!", "?"))
+        ):
+            drafts = []
+            for name in names:
+                d = Draft({"name": name, "title": left})
+                d.deduct(0.1, f"one of several names after {left!r}, which is read as their second line")
+                drafts.append(d)
+            return drafts
+    return None
 
 
 def _trimmed(s: str) -> Draft | None:
@@ -420,7 +469,7 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
         text = text[: m.start()] + text[m.end() :]
     number = None
     if m := JERSEY.search(text):
-        number, text = m.group(1), text[: m.start()]
+        number, text = m.group(0).strip(), text[: m.start()]  # '#7' as written
     text = " ".join(text.split()).strip(" ,;")
     reordered = last_first(text)
     name = reordered or text

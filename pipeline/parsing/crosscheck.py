@@ -2,7 +2,8 @@
 and every AI item whose line the rules read differently is flagged with both readings in its reasons.
 
 Two independent readings that agree are good evidence; where they differ, neither is trusted without
-a look, and the shop sees both in words ("the AI read …; the rule-based parser read …").
+a look, and the shop sees both in words ("the AI read …; the rule-based parser read …"). A line the
+rules made an item of and the AI did not is named in the result's notes, so it is not lost unseen.
 """
 
 from __future__ import annotations
@@ -40,4 +41,9 @@ def cross_check(ai: ParseResult, rules: ParseResult) -> int:
             f"the rule-based parser read {other}",
         )
         flagged += 1
+    read_by_ai = {item.source_line for item in ai.items}
+    left_out = sorted(line for line in by_line if line not in read_by_ai)
+    for line in left_out[:20]:
+        names = " and ".join(repr(n) for n, _ in sorted(by_line[line]))
+        ai.notes.append(f"Line {line}: the rule-based parser read {names}, the AI made no item of it.")
     return flagged

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .lexicon import check_name
 from .model import ParsedItem, SkippedLine
 from .people import starts_with_given_name
-from .quantities import COUNT_IN_SENTENCE, count_value
+from .quantities import COUNT_IN_SENTENCE, EACH, count_value
 
 _WORD = r"[^\W\d_][\w'’\-]*"
 _NAME = rf"{_WORD}(?:\s+{_WORD}){{0,3}}"
@@ -33,6 +33,19 @@ _RENAME = (
     re.compile(rf"\bchange\s+(?P<old>{_WORD})\s+to\s+(?P<new>{_NAME})", re.IGNORECASE),
     re.compile(rf"\bnot\s+(?P<old>{_WORD})\s*,?\s+but\s+(?P<new>{_NAME})"),
 )
+_Q = "\"“”'‘’«»„"
+# 'it's "Siobhan" not "Shivon"', 'say "Head Coach" not "Coach"', 'sorry Priya not Pria!!'
+_NEW_NOT_OLD = (
+    re.compile(
+        rf"[{_Q}](?P<new>[^{_Q}]{{1,60}})[{_Q}]\s*,?\s+(?:not|instead of|rather than)\s+"
+        rf"[{_Q}](?P<old>[^{_Q}]{{1,60}})[{_Q}]"
+    ),
+    re.compile(
+        rf"(?<![{_Q}\w])(?P<new>[A-ZÀ-Þ][\w'’\-]+)\s*,?\s+not\s+(?P<old>[A-ZÀ-Þ][\w'’\-]+)(?![{_Q}\w])"
+    ),
+)
+# 'Mariel would like her full name on it: Mariel Santos-Whitaker'
+_FULL_NAME = re.compile(rf"\bfull\s+name\b[^:]*:\s*(?P<new>{_NAME})")
 _REMOVE = re.compile(
     rf"\b(?:scratch|drop|remove|delete|cancel|take\s+off|leave\s+(?:off|out)|cross\s+(?:off|out)"
     rf"|no\s+(?:plate|badge|trophy|plaque|medal)\s+for|streichen|quitar|eliminar|supprimer|usuń|verwijder)"
@@ -51,11 +64,18 @@ _SPLIT = re.compile(
 _REASSIGN = re.compile(
     rf"(?P<title>[A-Z][\w'’]*(?:\s+[\w'’]+){{0,4}}?)\s+(?:goes|go|should\s+go)\s+to\s+(?P<name>{_NAME})"
 )
+_THESE = re.compile(r"\bof\s+(?:these|this|those|them)\b|\bde\s+(?:estos|estas|ces)\b", re.IGNORECASE)
+_CHAT_HEAD = re.compile(r"^\[[^\]]{1,40}\]\s*[^:\[\]]{1,40}:\s+")
+# chat additions: 'oh and Alfie too, he starts in April', 'also Jonas Berg as well'
+_ALSO = re.compile(
+    r"^(?:(?:oh|ah|and|also|plus|p\.?s\.?)\b[\s,]*)+(?P<who>[A-ZÀ-Þ][\w'’\-]+(?:\s+[A-ZÀ-Þ][\w'’\-]+){0,3})"
+    r"\s+(?:too|as\s+well)\b"
+)
 _REMARK = re.compile(r"\s*\([^)]*\)")
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 _INSTRUCTION = re.compile(
     r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|drop"
-    r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split)\b",
+    r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split|not|too)\b",
     re.IGNORECASE,
 )
 
@@ -71,6 +91,7 @@ def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     out: list[Sentence] = []
     for no in sorted(candidates):
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip().lstrip("-•*– ").strip()
+        text = _CHAT_HEAD.sub("", text)
         for part in re.split(r"(?<=[.!?;])\s+", text):
             if part and _INSTRUCTION.search(part):
                 out.append(Sentence(no, part))
@@ -81,21 +102,24 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     """Sentences of the skipped lines that give a count ('Van Sanne hebben we er 2 nodig')."""
     out: list[Sentence] = []
     for no in sorted(candidates):
-        text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
+        text = _CHAT_HEAD.sub("", re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip())
         for part in re.split(r"(?<=[.!?;])\s+", text):
             if COUNT_IN_SENTENCE.search(part):
                 out.append(Sentence(no, part))
     return out
 
 
-def _count_for_one(items: list[ParsedItem], text: str) -> None:
-    """A count in a sentence that names exactly one item sets that item's quantity."""
-    m = COUNT_IN_SENTENCE.search(text)
-    if not m:
-        return
-    count = count_value(m.group("n") or m.group("m"))
-    if not count or count < 2:
-        return
+def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]) -> set[str]:
+    """A count in a sentence that names exactly one item (by its name, or by its second line) sets
+    that item's quantity; a sentence that names none but follows one that did ('actually make it
+    three') changes the same item; 'two of each' sets every piece's. Returns the names it was about."""
+    counts = [
+        count_value(m.group("n") or m.group("m") or m.group("k") or m.group("j") or m.group("p")) or 0
+        for m in COUNT_IN_SENTENCE.finditer(text)
+    ]
+    count = next((c for c in counts if c >= 2), 0)  # 'a spare for Luna …, so 2 of hers': the 2
+    if not count:
+        return set()
     named = {
         it.values["name"]
         for it in items
@@ -106,15 +130,65 @@ def _count_for_one(items: list[ParsedItem], text: str) -> None:
             if len(w) >= 3 and w[:1].isupper()
         )
     }
+    how = "from the sentence"
+    if not named:  # 'Voor de Jansens hebben we er 2 nodig': a family name, plural or possessive
+        named = {
+            it.values["name"]
+            for it in items
+            if any(
+                re.search(rf"(?<!\w){re.escape(w)}(?:s|'s|’s|es)?(?!\w)", text)
+                for w in it.values.get("name", "").split()[1:]
+                if len(w) >= 3 and w[:1].isupper()
+            )
+        }
+        how = "from the sentence naming its family name"
+    if not named:  # 'Para el Máximo Goleador necesitamos 2 placas': the piece named by its second line
+        named = {it.values["name"] for it in items if _names_second_line(it, text)}
+        how = "from the sentence naming its second line"
+    if not named and last:
+        named, how = last, "from the sentence after the one that named it"
+    above = [it for it in items if it.source_line and it.source_line < line]
+    if not named and above and (_THESE.search(text) or above[-1].source_line == line - 1):
+        # 'We need 80 of these please.' under the piece, or '* needs 2 copies' on the line under it
+        named, how = {above[-1].values.get("name", "")} - {""}, "for the piece right above the sentence"
+    if not named and EACH.search(text):
+        for item in items:
+            if "qty" not in item.values:
+                item.values["qty"] = str(count)
+                item.reasons.append(f"quantity {count} for every piece, as the order says: {text!r}")
+        return set()
     if len(named) != 1:
-        return
+        return set()
     (name,) = named
     if sum(it.values.get("name") == name for it in items) >= count:
-        return  # the pieces are there already (an award given to them, a line of its own)
+        return named  # the pieces are there already (an award given to them, a line of its own)
     for item in items:
-        if item.values.get("name") in named and "qty" not in item.values:
+        if item.values.get("name") in named and ("qty" not in item.values or _from_sentence(item)):
             item.values["qty"] = str(count)
-            item.reasons.append(f"quantity {count} from the sentence: {text!r}")
+            item.reasons.append(f"quantity {count} {how}: {text!r}")
+            if "right above" in how and not _THESE.search(text) and len(text.split()) > 6:
+                item.cap(0.8, "which piece this count is for is guessed from where the sentence stands")
+    return named
+
+
+def _names_second_line(item: ParsedItem, text: str) -> bool:
+    """The sentence names the item's second line ('the Victoria Cross plaque'), or its last two words
+    or more ('per il doppio misto' for 'Vincitori Doppio Misto'), in any case."""
+    line = item.values.get("title") or item.values.get("note") or ""
+    words, low = line.casefold().split(), text.casefold()
+    for k in range(len(words)):
+        tail = " ".join(words[k:])
+        if (
+            (k == 0 or len(words) - k >= 2)
+            and len(tail) >= 4
+            and re.search(rf"(?<!\w){re.escape(tail)}(?!\w)", low)
+        ):
+            return True
+    return False
+
+
+def _from_sentence(item: ParsedItem) -> bool:
+    return any(r.startswith("quantity ") and "sentence" in r for r in item.reasons)
 
 
 def _first_words(item: ParsedItem) -> list[str]:
@@ -139,6 +213,14 @@ def apply_instructions(
         for pattern in _RENAME:
             for m in pattern.finditer(text):
                 _rename(items, m.group("old"), m.group("new").strip(), text)
+        for pattern in _NEW_NOT_OLD:
+            for m in pattern.finditer(text):
+                new, old = m.group("new").strip(), m.group("old").strip()
+                if not _retitle(items, old, new, text) and len(old.split()) == 1:
+                    _rename(items, old, new, text)
+        for m in _FULL_NAME.finditer(text):
+            new = m.group("new").strip()
+            _rename(items, new.split()[0], new, text)
         for m in _REMOVE.finditer(text):
             before = list(items)
             items = _remove(items, m.group("who"), text, sentence.line, skipped)
@@ -149,14 +231,22 @@ def apply_instructions(
             items = _reassign(items, m.group("title").strip(), m.group("name"), text, removed)
         for m in _SPLIT.finditer(text):
             items = _split_couple(items, m.group("a"), m.group("b"), text)
-        m = _ADD.search(text)
+        single = sum(len(it.values.get("name", "").split()) == 1 for it in items) * 2 >= len(items)
+        m = _ADD.search(text) or _ALSO.search(text)
         if m:
-            added = _addition(m.group("rest"), text, sentence.line)
+            rest = m.group("rest") if "rest" in m.groupdict() else m.group("who")
+            added = _addition(rest, text, sentence.line, min_core=1 if single else 2)
             if added and not any(it.values.get("name") == added.values["name"] for it in items):
                 items.append(added)
         _flag_mentions(items, text)
+    last: set[str] = set()
+    last_line = 0
     for sentence in count_sentences(lines, candidates):
-        _count_for_one(items, sentence.text)
+        about = _count_for_one(
+            items, sentence.text, sentence.line, last if sentence.line - last_line <= 2 else set()
+        )
+        if about:
+            last, last_line = about, sentence.line
     return items
 
 
@@ -167,6 +257,8 @@ def _is_prose(why: str) -> bool:
         "no name found",
         "not used",
         "mentions a name but is not part of the list",
+        "a count for a piece",
+        "mentions a piece already listed",
     ) or ("quoted" in why or "introduces" in why)
 
 
@@ -195,6 +287,25 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
         item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
         item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
     return True
+
+
+def _retitle(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
+    """'make Ana's plate say "Head Coach" not "Coach"': the one item named in the sentence whose
+    second line is the old text gets the new one."""
+    holders = [it for it in items if it.values.get("title") == old]
+    matching = [it for it in holders if any(_mentioned(w, text) for w in _first_words(it)[:1] if len(w) >= 3)]
+    if not matching and len({it.values["name"] for it in holders}) == 1:
+        matching = holders  # "Mo's title should be …": the only piece with that second line
+    if len({it.values["name"] for it in matching}) != 1:
+        return False
+    for item in matching:
+        item.values["title"] = new
+        item.reasons.append(f"second line corrected from {old!r} as the order says: {text!r}")
+    return True
+
+
+def _mentioned(word: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?:'s|’s)?(?!\w)", text) is not None
 
 
 def _remove(
@@ -252,16 +363,23 @@ def _split_couple(items: list[ParsedItem], a: str, b: str, text: str) -> list[Pa
     return out
 
 
-def _addition(rest: str, text: str, line: int) -> ParsedItem | None:
+def _addition(rest: str, text: str, line: int, min_core: int = 2) -> ParsedItem | None:
+    """The piece a sentence adds; a one-word name only when the list is of first names."""
     rest = _REMARK.sub("", rest).strip().rstrip(".!")
     parts = _SEPARATOR.split(rest, maxsplit=1)
+    if (
+        len(parts) == 2
+        and not check_name(parts[0].strip()).ok
+        and check_name(parts[1].strip().rstrip(".")).ok
+    ):
+        parts = [parts[1].strip().rstrip("."), parts[0].strip()]  # "add Coach's Award: Priya Nair"
     name = parts[0].strip().rstrip(",")
     name_words = name.split()
     while name_words and not name_words[-1][:1].isupper():
         name_words.pop()
     name = " ".join(name_words)
     check = check_name(name)
-    if not check.ok or check.core < 2:
+    if not check.ok or check.core < min_core:
         return None
     values = {"name": name}
     if len(parts) == 2 and parts[1].strip():
@@ -288,7 +406,7 @@ def is_instruction(line: str) -> bool:
     text = line.strip().lstrip("-•*– ").strip()
     if len(text.split()) < 3:
         return False
-    if any(p.search(text) for p in _RENAME) or _REMOVE.search(text):
+    if any(p.search(text) for p in (*_RENAME, *_NEW_NOT_OLD, _FULL_NAME)) or _REMOVE.search(text):
         return True
     m = _ADD.search(text)
-    return bool(m) and m.start() < 20  # 'add …' near the start, not 'in addition to …' mid-sentence
+    return bool(m) and m.start() < 20 or bool(_ALSO.search(text))  # 'add …' near the start

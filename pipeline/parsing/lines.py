@@ -10,7 +10,7 @@ import unicodedata
 from .lexicon import check_name, is_header_cell, words
 
 NUMBERED = re.compile(
-    r"^(?:#\s?\d{1,4}[.):]?|\(\d{1,4}\)|\d{1,4}\s?[.):\]](?!\d)|\d{1,3}\s?[-–](?=\s)|[a-z][)])\s*(?=\S)",
+    r"^(?:#\s?\d{1,4}[.):]?|\(\d{1,4}\)|\d{1,4}\s?[.):\]](?!\d)|\d{1,3}\s?[-–](?=\s)|[a-z][)]|(?-i:[a-z]\.(?=\s)))\s*(?=\S)",
     re.IGNORECASE,
 )
 BULLET = re.compile(r"^(?:[-*+](?:\s+|(?=[^\W\d_]))|[•·●▪◦‣∙○■□➤►→✓✔☐–—]\s*)(?=\S)")
@@ -129,7 +129,11 @@ def take_quantity(text: str) -> tuple[str | None, str]:
 
 
 _QTY_ONLY = re.compile(
-    r"^(?:(?:qty|quantity|qnty)\.?\s*[:=]?\s*(\d{1,6})|(\d{1,6})\s?[x×]|[x×]\s?(\d{1,6})|(\d{1,6})\s*(?:pcs|pieces|copies))$",
+    r"^(?:(?:qty|quantity|qnty)\.?\s*[:=]?\s*(\d{1,6})|(\d{1,6})\s?[x×]|[x×]\s?(\d{1,6})"
+    r"|(\d{1,6})\s*(?:pcs\.?|pieces|copies|szt\.?|sztuki|stk\.?|stuks?|stück|uds\.?|unid\.?|pz\.?|ks\.?)"
+    # '2 glasses', '3 mugs please': a small count of a piece named in lower case (not '25 years')
+    r"|(\d{1,2})\s+(?!(?:years|yrs|months|days|weeks|hours|minutes|mins|points|pts|goals|runs|laps|miles"
+    r"|seasons|games|matches|wins|caps|kids|children|members|players|people)\b)[a-zà-ÿ]{3,}s(?:\s+please)?)$",
     re.IGNORECASE,
 )
 
@@ -176,7 +180,7 @@ def is_signoff(text: str) -> bool:
     m = SIGNOFF.match(text)
     if not m:
         return False
-    name = m.group("name").strip().rstrip("!.")
+    name = re.sub(r"\s*\([^)]*\)$", "", m.group("name").strip()).rstrip("!.")  # 'Thanks, Jo (club secretary)'
     return not name or (len(name.split()) <= 3 and check_name(name).ok)
 
 

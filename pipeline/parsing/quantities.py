@@ -84,17 +84,33 @@ NUMBER_WORDS = {
 _COUNT = r"(?P<n>\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
 _PIECES = (
     r"(?:plaques?|plates?|badges?|tags?|trophies|trophy|medals?|shields?|cups?|pieces?|copies|ones?"
-    r"|placas?|plaquettes?|schilder|schild|plaketten?|bordjes?|tabliczki|tabliczek|stuks?|szt\.?|stück)"
+    r"|placas?|plaquettes?|schilder|schild|plaketten?|bordjes?|tabliczki|tabliczek|stuks?|szt\.?|stück"
+    r"|unidades|unidad|unités?|unità|exemplares|ejemplares|exemplaires|sztuki|sztuk|medallas?|medalhas?"
+    r"|targhe|targa|coppe|coppa|medaglie|medaglia|trofei|trofeo|bricks?|coasters?|keyrings?|flutes?)"
 )
 # 'two plaques for Eleanor Vance', 'a plaque for Theo', 'one for Tobias', 'four identical plates for'
 COUNT_FOR = re.compile(
     rf"^{_COUNT}\s+(?:[\w-]+\s+){{0,2}}?(?:{_PIECES}\s+)?(?:for|para|pour|für|voor|dla|per)\s+(?=\S)",
     re.IGNORECASE,
 )
-# a count in a sentence about one item: 'we need 2 for Sanne', 'Voor Pip graag 2 stuks', 'make it three'
+# a count in a sentence about one item: 'we need 2 for Sanne', 'Voor Pip graag 2 stuks', 'make it three',
+# 'do 2 for Maria', 'so 2 of hers'; or about all of them: 'two of each please'
 COUNT_IN_SENTENCE = re.compile(
-    rf"(?<![\w.,]){_COUNT}\s*(?:[x×]\b|{_PIECES}\b|of\s+(?:these|them|each)\b|nodig\b|needed\b)"
-    rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b",
+    rf"(?<![\w.,]){_COUNT}(?:(?<=\d)|\b)\s*(?:[x×]\b|{_PIECES}\b|of\s+(?:these|them|each|his|hers|theirs)\b|nodig\b"
+    rf"|needed\b|(?:[\w-]+\s+){{0,2}}?for\s+(?=[A-ZÀ-Þ]|him\b|her\b|them\b))"
+    rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b"
+    rf"|\bneeds?\s+{_COUNT.replace('?P<n>', '?P<k>')}\b(?!\s*(?:years?|yrs|months?|weeks?|days?|hours?|%))"
+    rf"|(?<![\w.,]){_COUNT.replace('?P<n>', '?P<p>')}\s+per\s+"
+    r"(?=couple|person|name|family|household|pair|child|kid|player)"
+    rf"|(?<![\w.,]){_COUNT.replace('?P<n>', '?P<j>')}\s+of\s+the\s+(?=[A-ZÀ-Þ])",
+    re.IGNORECASE,
+)
+
+
+# the count is for every piece of the list
+EACH = re.compile(
+    r"\b(?:of\s+each|each|of\s+(?:all|every)\s+\w+|cada|jeweils|chacun|chaque|ciascuno|ogni|elk|każd\w*"
+    r"|per\s+(?:couple|person|name|family|household|pair|child|kid|player))\b",
     re.IGNORECASE,
 )
 

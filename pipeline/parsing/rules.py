@@ -22,14 +22,18 @@ from .blocks import (
     is_closing_block,
     is_salutation,
     labelled_record,
+    outline_headings,
+    split_sides,
     stacked_record,
     title_from_heading,
+    vote_last_first,
     vote_shape,
 )
-from .content import line_content
+from .content import _POSTNOMINAL, Draft, line_content
 from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
 from .lexicon import (
+    SUFFIXES,
     check_name,
     is_header_cell,
     normalize_text,
@@ -43,6 +47,7 @@ from .lines import (
     MAIL_HEADER,
     ON_DATE_START,
     ORIGINAL_MESSAGE,
+    PHONE_ONLY,
     SIG_SEPARATOR,
     UNDERSCORE_RULE,
     WROTE,
@@ -51,11 +56,15 @@ from .lines import (
     is_greeting,
     is_heading,
     is_signoff,
+    quantity_only,
+    split_outside,
     strip_decoration,
     strip_marker,
+    take_quantity,
 )
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
-from .quantities import COUNT_FOR, count_value, expand_quantities
+from .people import starts_with_given_name
+from .quantities import COUNT_FOR, COUNT_IN_SENTENCE, count_value, expand_quantities
 from .sentences import extend_titles, pieces_in_sentence
 from .tables import Row, build_table, looks_like_header
 
@@ -63,6 +72,39 @@ MAX_TEXT_CHARS = 200_000
 """About 5,000 lines of email; longer lists belong in a CSV or XLSX file (worst-case parse stays ~1 s)."""
 KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pronouns", "note", "qty")
 _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
+# a line that may stand for a piece: capitalised, short, not a sentence
+_LABEL_LINE = re.compile(r"^[A-ZÀ-Þ\"“][^.!?:;,@()\[\]–—]{1,60}$")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
+_LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|i|en|og|och)\s+")
+# 'Please do the following name badges', 'In Loving Memory of' (its name on the next line)
+_NOT_LABEL = re.compile(
+    r"^(?:please|pls|could|can|would|we|i|here|below|attached|thanks|thank)\b|\b(?:of|the|for|and|to|a)$",
+    re.IGNORECASE,
+)
+_INTRO_SECOND_LINE = re.compile(
+    r"[\"“„«]([^\"“”„«»]{1,60})[\"”“»]\s*(?:underneath|below|under\s+it|on\s+(?:the\s+)?(?:second|2nd)\s+line"
+    r"|as\s+(?:the\s+)?(?:second|2nd)\s+line|on\s+line\s*2)\b[^:]*:\s*$",
+    re.IGNORECASE,
+)
+_CHAT_LEAD = re.compile(
+    r"^(?:(?:oh|ah|and|also|plus|ok|okay|p\.?s\.?)\b[\s,]*)+(?=(?-i:[A-ZÀ-Þ]))", re.IGNORECASE
+)
+_TOTAL_LINE = re.compile(
+    r"^[*_]*(?:grand\s+)?(?:total|gesamt|insgesamt|totale?|razem|suma)\b[*_]*\s*[:=–—-]?\s*\d", re.I
+)
+_QUOTED = re.compile(r"[\"“„«]([^\"“”„«»]{1,60})[\"”“»]")
+_QUOTE_GAP = re.compile(r"^\s*(?:,|;|&|\+|,?\s*(?:and|or|y|et|und|e|en|i))?\s*$", re.IGNORECASE)
+_DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
+_MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_PIPE_ROW = re.compile(r"^\|.*\|$")
+_PIPE_RULE = re.compile(r"^\|(?:\s*:?-{2,}:?\s*\|)+$")
+# a table column that holds the piece's second line when a table sits inside a message
+_TITLE_HEADER = re.compile(
+    r"\b(?:title|award|role|position|category|line 2|second line|achievement|honou?r"
+    r"|prize|prix|premio|preis)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -96,6 +138,93 @@ def _has_name_column(rows: list[Row]) -> bool:
     return any(sum(check_name(r.cells[c].strip()).ok for r in rows) * 2 > len(rows) for c in range(width))
 
 
+def _closing_list_line(text: str) -> str | None:
+    """The last sentence of a line of chat, when it is shaped like a list line ('Name – Title')
+    with a full name on one side."""
+    sents = _SENTENCE.split(text.strip())
+    before = " ".join(sents[:-1]).split()
+    if len(sents) < 2 or len(before) < 2 or not any(w[:1].islower() for w in before):
+        return None
+    sides = split_sides(sents[-1])
+    if sides and any(check_name(side).ok and check_name(side).core >= 2 for side in sides):
+        return sents[-1]
+    return None
+
+
+def _names_closing_sentence(text: str) -> list[str] | None:
+    """The names in the last sentence of a line of prose, when that sentence is nothing but a list
+    of names ('… for the kids' backpacks? Chloé, Kai, Priya and Tom.'), without its full stop."""
+    sents = _SENTENCE.split(text.strip())
+    before = " ".join(sents[:-1]).split()
+    if len(sents) < 2 or len(before) < 4 or sum(w[:1].islower() for w in before) < 2:
+        return None  # not prose before it ('Dr. Jane Foster, PhD' splits after 'Dr.')
+    last = sents[-1].rstrip(".!").strip()
+    parts = [p.strip() for p in _LIST_SEP.split(last) if p.strip()]
+    if len(parts) >= 2 and all(check_name(p).ok and p[:1].isupper() for p in parts):
+        return parts
+    return None
+
+
+def comma_shape(lines: list[str]) -> dict[int, list[str]]:
+    """'Name, Title, Company' lines: runs of (bulleted or plain) lines that all split into the same
+    number of comma parts, whose first parts are mostly full names and whose other parts are not all
+    names or post-nominals (else it is a comma list of names, or 'Name, CPA'). Line index → parts.
+    The block's shape decides, not each line on its own."""
+    shaped: dict[int, list[str]] = {}
+    i = 0
+    while i < len(lines):
+        j, width, parts = i, 0, []
+        while j < len(lines):
+            cells = [c.strip() for c in split_outside(strip_marker(lines[j])[1], ",")]
+            if len(cells) < 2 or not all(cells) or (width and len(cells) != width):
+                break
+            width = len(cells)
+            parts.append(cells)
+            j += 1
+        if j - i >= 2:
+            first = sum(check_name(c[0]).ok and check_name(c[0]).core >= 2 for c in parts)
+            texts = [
+                c for row in parts for c in row[1:] if not (_POSTNOMINAL.match(c) or c.casefold() in SUFFIXES)
+            ]
+            named = all(check_name(c).ok and check_name(c).core >= 2 for c in texts)
+            if first * 3 >= len(parts) * 2 and texts and not named:
+                shaped.update({k: cells for k, cells in zip(range(i, j), parts, strict=True)})
+        i = max(j, i + 1)
+    return shaped
+
+
+def _draft_from_parts(parts: list[str]) -> Draft:
+    """One piece from a 'Name, Title, Company' line read by its block's shape."""
+    keys = ("name", "title", "company")
+    values = {k: v for k, v in zip(keys, parts, strict=False)}
+    for n, extra in enumerate(parts[3:], 4):
+        values[f"column {n}"] = extra
+    d = Draft(values, reasons=["read as 'Name, Title, …' by the shape of every line in its block"])
+    last = "company" if "company" in values else "title"
+    qty, rest = take_quantity(values[last])
+    if qty and rest:
+        values[last], values["qty"] = rest, qty
+    return d
+
+
+def _as_message_keys(table: ParseResult) -> None:
+    """A table among other lines of a message speaks the message's keys: its name column becomes
+    `name`, and its one text column beside it (or the one headed like a second line: 'Award',
+    'Line 2') `title`."""
+    name = table.name_column
+    if not name or not table.items:
+        return
+    others = [c for c in table.columns if c != name and c not in KEY_ORDER]
+    title = others[0] if len(others) == 1 else next((c for c in others if _TITLE_HEADER.search(c)), None)
+    if "title" in table.columns:
+        title = None
+    rename = {name: "name"} | ({title: "title"} if title else {})
+    for item in table.items:
+        item.values = {rename.get(k, k): v for k, v in item.values.items()}
+    table.columns = [rename.get(c, c) for c in table.columns]
+    table.name_column = "name"
+
+
 class _TextParser:
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
@@ -104,6 +233,8 @@ class _TextParser:
         self.notes: list[str] = []
         self.table_columns: list[str] = []
         self.name_column: str | None = None
+        self.tables: list[ParseResult] = []
+        self.shaped: dict[int, list[str]] = {}
         self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
 
     # ------------------------------------------------------------------ zones
@@ -243,6 +374,15 @@ class _TextParser:
                 paragraphs.append([])
         paragraphs = [p for p in paragraphs if p]
         start = len(self.items)
+        signed = (
+            len(paragraphs) >= 3
+            and 2 <= len(paragraphs[-1]) <= 3
+            and check_name(paragraphs[-1][0][1]).core >= 2
+            and is_closing_block([paragraphs[-2][-1][1], *(b for _, b in paragraphs[-1])])
+        )
+        if signed:  # '… Thank you!' then, after a blank line, 'Ms. R. Patel' / 'Head of Year 13'
+            for no, _ in paragraphs.pop():
+                self._skip(no, "looks like a signature")
         records = self._records(paragraphs)
         for n, paragraph in enumerate(paragraphs):
             before = len(self.items)
@@ -259,6 +399,9 @@ class _TextParser:
                 self._mark_zone(self.items[before:], kind)
             if n == len(paragraphs) - 1 and n > 0:
                 self._lone_closing_name(paragraph, self.items[before:], before - start)
+                if before > start and len(paragraph) == 1 and _DASH_SENDER.match(paragraph[0][1]):
+                    self.items[before:] = []  # '— Events team' closing the message: the sender
+                    self._skip(paragraph[0][0], "signature (a dash before the sender's name)")
 
     @staticmethod
     def _records(paragraphs: list[list[tuple[int, str]]]) -> dict[int, Record]:
@@ -272,6 +415,13 @@ class _TextParser:
             < len(stacked) / 2
         ):
             stacked = {}  # blocks whose first lines are mostly not names: not name-and-title blocks
+        if len(stacked) >= 2:  # a block of the same shape whose second line also reads as a name
+            for n, p in enumerate(paragraphs):
+                if n not in labelled and n not in stacked and (r := stacked_record(p, loose=True)):
+                    r.reasons.append(
+                        f"{r.title!r} also reads as a name; taken as the second line like the other blocks"
+                    )
+                    stacked[n] = r
         if len(stacked) == 1:
             n, record = next(iter(stacked.items()))
             if n == len(paragraphs) - 1 or n == 0:
@@ -298,6 +448,10 @@ class _TextParser:
         )
         if any("guessed" in r for r in record.reasons):
             item.cap(0.8, "a single block read as name and second line")
+        if any("also reads as a name" in r for r in record.reasons):
+            item.cap(0.8, "its second line could be a second name")
+        if record.intro:
+            self._skip(record.intro, "introduces the piece below")
         check = check_name(record.name)
         if not check.ok:
             item.cap(0.8, f"{record.name!r} does not look like a name ({check.why})")
@@ -335,6 +489,9 @@ class _TextParser:
         numbers = [int(m.group(1)) for _, s in par if (m := BARE_NUMBER.match(s))]
         bare_markers = len(numbers) >= 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
         first_item = len(self.items)
+        outline = set() if signature else set(outline_headings([b for _, b in par]))
+        self.shaped = {par[k][0]: parts for k, parts in comma_shape([b for _, b in par]).items()}
+        group: tuple[str, int] | None = None
         i = 0
         while i < len(par):
             end, rows, header = (i, [], None) if state.after_signoff or signature else self._table_run(par, i)
@@ -342,8 +499,23 @@ class _TextParser:
                 self._table(rows, header)
                 i = end
                 continue
+            if i in outline:
+                group = (strip_marker(par[i][1])[1], len(self.items))
+                self._skip(par[i][0], "heading over a group (nested list)")
+                i += 1
+                continue
+            before = len(self.items)
             self._line(par[i][0], par[i][1], state, signature, bare_markers)
+            if group:
+                title_from_heading(self.items[before:], group[0], self.heading_is_title)
             i += 1
+        self._labels_in_list(par, first_item)
+        if m := _INTRO_SECOND_LINE.search(par[0][1]):
+            # 'Sponsors (please engrave company name, then "Gold Sponsor 2024" underneath):'
+            for item in self.items[first_item:]:
+                if "name" in item.values and not item.values.get("title"):
+                    item.values["title"] = m.group(1)
+                    item.reasons.append(f"second line {m.group(1)!r} from the line introducing its group")
         self._single_word_check(self.items[first_item:])
         heading = None if signature else heading_over_group([b for _, b in par])
         if heading:
@@ -354,6 +526,7 @@ class _TextParser:
                 self._skip(top, "heading over a group")
             title_from_heading(self.items[first_item:], heading, self.heading_is_title)
         vote_shape(self.items[first_item:])
+        vote_last_first(self.items[first_item:])
         flag_odd_lines(self.items[first_item:])
 
     def _table_run(self, par: list[tuple[int, str]], i: int) -> tuple[int, list[Row], bool | None]:
@@ -365,6 +538,13 @@ class _TextParser:
                 j += 1
             if j - i >= 2:
                 return j, [Row(b.split("\t"), n, b) for n, b in par[i:j]], None
+        if _PIPE_ROW.match(s):  # '| Name | Award |' (Markdown, Notion, Confluence)
+            j = i
+            while j < len(par) and _PIPE_ROW.match(par[j][1]):
+                j += 1
+            if j - i >= 2:
+                rule = j - i >= 3 and _PIPE_RULE.match(par[i + 1][1])
+                return j, [Row(b.split("|"), n, b) for n, b in par[i:j]], True if rule else None
         for delim in (",", ";", "|", "\t"):
             cells = [c.strip() for c in s.split(delim)]
             if len(cells) >= 2 and all(c and is_header_cell(c) for c in cells):
@@ -386,6 +566,7 @@ class _TextParser:
 
     def _table(self, rows: list[Row], header: bool | None) -> None:
         table = build_table(rows, header=header)
+        self.tables.append(table)
         self.items.extend(table.items)
         self.skipped.extend(table.skipped)
         self.notes.extend(table.notes)
@@ -396,6 +577,9 @@ class _TextParser:
 
     def _line(self, no: int, s: str, state: _State, signature: bool, bare_markers: bool) -> None:
         s = strip_decoration(s) or s
+        if _MD_HEADING.match(s):
+            return self._skip(no, "heading (Markdown)")
+        s = _MD_EMPHASIS.sub(r"\2", s)  # '**Dr. Ingrid Solberg** — Keynote': the stars are markup
         if SIG_SEPARATOR.match(s):
             state.after_signoff = True
             return self._skip(no, "signature separator")
@@ -422,10 +606,52 @@ class _TextParser:
                 marker, rest = m.group(1), s[m.end() :]
             else:
                 guessed_qty, rest = m.group(1), s[m.end() :]
+        if _TOTAL_LINE.match(rest):
+            return self._skip(no, "a total, not a piece")  # 'Total: 3 badges'
+        if (
+            len(rest.split()) <= 6
+            and COUNT_IN_SENTENCE.search(rest)
+            and not any(c.isupper() or c in "\"“”'‘’«»" for c in rest)
+        ):
+            return self._skip(no, "a count for a piece")  # '* needs 2 copies' under a piece
         if not marker:
             why = self._not_content(s, state, signature)
             if why:
                 return self._skip(no, why)
+        sents = _SENTENCE.split(rest.strip())
+        if not marker and len(sents) >= 2 and is_signoff(sents[-1]):
+            rest = " ".join(sents[:-1])  # '… and one for our dog Rocket? Thanks, Priya': she signs off
+            self.skipped.append(SkippedLine(sents[-1], "sign-off at the end of the line", no))
+        lead = _CHAT_LEAD.match(rest)
+        if lead and split_sides(rest[lead.end() :]):  # 'oh and Kenji Watanabe - Rookie of the Quarter'
+            drafts = line_content(rest[lead.end() :], listed=True)
+            if isinstance(drafts, list) and len(drafts) == 1:
+                drafts[0].deduct(0.05, f"added in passing ({lead.group(0).strip()!r} before the name)")
+                d = drafts[0]
+                self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
+                return None
+        labels = _QUOTED.findall(rest)
+        if len(labels) >= 2 and all(_QUOTE_GAP.match(g) for g in _QUOTED.split(rest)[2:-1:2]):
+            # 'can you do 3 keychains: "MOM", "DAD" and "NANA" thx': each quoted word is a piece
+            for label in labels:
+                item = ParsedItem({"name": label.strip()}, 0.85, source_line=no, raw=s)
+                item.cap(0.8, "quoted text in a sentence, read as the engraving (no person named)")
+                self.items.append(item)
+            return None
+        last = None if marker else _closing_list_line(rest)
+        if last:  # "don't forget Beth! Bethany Crane - Team Player"
+            drafts = line_content(last, listed=True)
+            if isinstance(drafts, list) and len(drafts) == 1 and drafts[0].values.get("title"):
+                d = drafts[0]
+                d.deduct(0.1, f"taken from the end of a message: {last!r}")
+                self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
+                return None
+        tail = None if marker else _names_closing_sentence(rest)
+        if tail:  # 'Can I get 4 name tags for the kids' backpacks? Chloé, Kai, Priya and Tom.'
+            why = f"names taken from the message's last sentence: {', '.join(tail)}"
+            for name in tail:
+                self.items.append(ParsedItem({"name": name}, 0.9, [why], source_line=no, raw=s))
+            return None
         described = pieces_in_sentence(rest)
         longer = extend_titles(rest, {it.values.get("title", "") for it in self.items}) if described else {}
         if longer:
@@ -446,6 +672,12 @@ class _TextParser:
         if m := COUNT_FOR.match(rest):  # 'two plaques for Eleanor Vance, "Single Sculls Champion"'
             counted, rest = count_value(m.group("n")), rest[m.end() :]
         drafts = line_content(rest, listed=bool(marker) or counted is not None)
+        parts = self.shaped.get(no)
+        same = (
+            parts and isinstance(drafts, list) and len(drafts) == 1 and drafts[0].values["name"] == parts[0]
+        )
+        if parts and not same:
+            drafts = [_draft_from_parts(parts)]
         if isinstance(drafts, str) or not drafts:
             return self._skip(no, drafts or "no name found")
         for d in drafts:
@@ -483,6 +715,113 @@ class _TextParser:
 
     # --------------------------------------------------------------- content
 
+    def _labels_in_list(self, par: list[tuple[int, str]], first_item: int) -> None:
+        """A line of a list block that gave no item because what stands where the names are is no
+        person's name — a sponsor, a team, a family, a pet called 'Rex 2' — is kept as a flagged
+        piece, read the way its block reads: 'Team Bullseye - Division 2 Winners, qty 4' beside
+        'Name – Title' lines; 'In Memory of Walter Brennan' on a donor list of bare names."""
+        items = self.items[first_item:]
+        body = [b for _, b in par if not b.rstrip().endswith(":")]
+        if not items or not all(len(b.split()) <= 10 and not b.rstrip().endswith((".", "?")) for b in body):
+            return  # prose, not a list
+        lines = {no for no, _ in par}
+        found = [s for s in self.skipped if s.line in lines and s.why in ("chatter", "no name found")]
+        starts = {it.source_line for it in items}
+        if (
+            len(found) >= 2
+            and all((s.line or 0) - 1 in starts for s in found)
+            and not any(split_sides(strip_marker(s.text)[1]) for s in found)
+        ):
+            return  # every other line: each name's second line, not pieces of their own
+        titled = sum("title" in it.values for it in items) * 2 > len(items)
+        for (
+            item
+        ) in items:  # 'Club Deportivo Ribera – Mejor Club' kept whole as a name: read it like its block
+            name = item.values.get("name", "")
+            sides = split_sides(name) if titled and set(item.values) == {"name"} else None
+            if sides and not check_name(name).ok:
+                item.values = {"name": sides[0], "title": sides[1]}
+                item.cap(
+                    0.6,
+                    f"{sides[0]!r} is not a person's name, but its line is shaped like its block's",
+                )
+        title_first = sum(
+            any("name came after the title" in r or "'Title – Name'" in r for r in it.reasons) for it in items
+        )
+        for skipped in found:
+            text = strip_marker(skipped.text.strip())[1]
+            if is_instruction(text):
+                continue
+            sides = split_sides(text) if titled else None
+            if sides is None and not titled:
+                sides = split_sides(text)
+                sides = (
+                    sides if sides and PHONE_ONLY.match(sides[1]) and not is_header_cell(sides[0]) else None
+                )
+            if sides and PHONE_ONLY.match(sides[1]):  # 'Max 2 - 07700 900111' among pet tags
+                values = {"name": sides[0], "phone": sides[1]}
+                why = f"{sides[0]!r} is not a person's name, but it stands where the names are in its block"
+            elif sides and (count := quantity_only(sides[1])):  # 'Mum & Dad - 2 glasses'
+                values = {"name": sides[0], "qty": count}
+                why = f"{sides[0]!r} is not a person's name, but it stands where the names are in its block"
+            elif sides:
+                name, title = (sides[1], sides[0]) if title_first * 2 > len(items) else sides
+                values = {"name": name, "title": title}
+                why = (
+                    f"{name!r} is not a person's name, but its line has the shape of the others in its block"
+                )
+            elif not titled and _LABEL_LINE.match(text) and not _NOT_LABEL.search(text):
+                values = {"name": text}
+                why = "not a person's name, but it stands in a list of names (a family, a group, a pet?)"
+            else:
+                continue
+            last = "title" if "title" in values else "name"
+            qty, rest = take_quantity(values[last])
+            if qty and rest:
+                values[last], values["qty"] = rest.rstrip(" ,;"), qty
+            self.skipped.remove(skipped)
+            confidence = 0.6
+            if sides and starts_with_given_name(values["name"]):  # 'Ciarán Mac an tSaoir — 40 Years …'
+                confidence, why = (
+                    0.85,
+                    f"{values['name']!r} starts with a known given name, in a line shaped like its block's",
+                )
+            self.items.append(
+                ParsedItem(values, confidence, [why], source_line=skipped.line, raw=skipped.text)
+            )
+        self.items[first_item:] = sorted(self.items[first_item:], key=lambda it: it.source_line or 0)
+
+    def _drop_senders(self) -> None:
+        """A name alone at the end of a message that is the sender in a mail header ('From: Dana
+        White <…>' … 'Dana') signs the message: it is not a piece."""
+        senders = set()
+        for line in self.lines:
+            m = MAIL_HEADER.match(_GT_PREFIX.sub("", line).strip())
+            if m and m.group(1).casefold() == "from":
+                senders |= set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
+        for item in list(self.items):
+            lone = any("a name alone at the end" in r for r in item.reasons)
+            if lone and senders and set(item.values.get("name", "").split()) <= senders and item.source_line:
+                self.items.remove(item)
+                self._skip(item.source_line, "the sender, named in the mail header")
+
+    def _drop_mentions(self) -> None:
+        """A name read out of a sentence that is a piece already listed ('Henry VIII (yes really …)',
+        'two of the Victoria Cross plaque') is that piece mentioned again, not a new one: its line
+        goes back to the sentences the order's instructions are read from."""
+        listed = {
+            v
+            for it in self.items
+            if not any("inside a sentence" in r for r in it.reasons)
+            for k, v in it.values.items()
+            if k in ("name", "title", "note")
+        }
+        for item in [it for it in self.items if any("inside a sentence" in r for r in it.reasons)]:
+            if item.values.get("name") in listed and item.source_line:
+                self.items.remove(item)
+                if not any(it.source_line == item.source_line for it in self.items):
+                    self._skip(item.source_line, "mentions a piece already listed")
+
     @staticmethod
     def _single_word_check(items: list[ParsedItem]) -> None:
         """A one-word name among full names is probably a first name only, or a label."""
@@ -497,12 +836,19 @@ class _TextParser:
     # ----------------------------------------------------------------- result
 
     def _result(self) -> ParseResult:
+        if sum(len(t.items) for t in self.tables) < len(self.items):
+            # items from the text around a table: the table speaks the message's keys
+            for table in self.tables:
+                _as_message_keys(table)
+            self.table_columns = [c for t in self.tables for c in t.columns]
         used = {it.source_line for it in self.items}
         reported = {s.line for s in self.skipped}
         for no, line in enumerate(self.lines, 1):
             if line.strip() and no not in used and no not in reported:
                 self._skip(no, "not used")
         self.items.sort(key=lambda it: it.source_line or 0)
+        self._drop_senders()
+        self._drop_mentions()
         self.items = apply_instructions(self.items, self.lines, self.skipped)
         check_items(self.items)
         self.skipped.sort(key=lambda s: s.line or 0)

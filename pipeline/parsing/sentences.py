@@ -35,14 +35,25 @@ def pieces_in_sentence(text: str) -> list[Draft]:
         end = openers[k + 1].start() if k + 1 < len(openers) else len(text)
         segment = text[m.end() : end]
         count = count_value(m.group("n")) or 1
-        draft = _piece(segment)
+        group = _people_then_quote(
+            segment
+        )  # 'two for the captains, Aisha Rahman and Leo Park — both just saying "Captain"'
+        draft = None if group else _piece(segment)
         if draft is None:
+            listed = group or _people_listed(
+                segment
+            )  # 'one each for our nurses Margaret Hale, Ruth Ellison and …'
+            for d in listed:
+                d.reasons.append(f"read from the sentence: {text[m.start() : end].strip()!r}")
+            drafts.extend(listed)
             continue
         if count > 1:
             draft.values["qty"] = str(count)
         draft.reasons.append(f"read from the sentence: {text[m.start() : end].strip()!r}")
         drafts.append(draft)
-    return drafts
+    found = {d.values["name"] for d in drafts}
+    named = [d for d in _named_then_quote(text) if d.values["name"] not in found]
+    return sorted(drafts + named, key=lambda d: text.find(d.values["name"]))  # in the order written
 
 
 def _piece(segment: str) -> Draft | None:
@@ -52,6 +63,9 @@ def _piece(segment: str) -> Draft | None:
     first = _QUOTED.search(segment)
     assert first is not None
     before = _lead_out(segment[: first.start()])
+    tail = before.rsplit(",", 1)[-1].strip()
+    if "," in before and not check_name(before).ok and check_name(tail).ok and check_name(tail).core >= 2:
+        before = tail  # 'the deputy, Mr. Alan Price, saying "…"'
     check = check_name(before) if before and before[:1].isupper() else None
     if check and check.ok and (check.core >= 2 or starts_with_given_name(before)):
         d = Draft({"name": before, "title": quotes[0].strip()})
@@ -65,6 +79,21 @@ def _piece(segment: str) -> Draft | None:
     d = Draft(values)
     d.cap(0.85, "the quoted text is the engraving (no person named)")
     return d
+
+
+_DASH_CUT = re.compile(r"\s[–—-]\s")
+
+
+def _people_then_quote(segment: str) -> list[Draft]:
+    """Several full names before one quoted wording: each gets it as its second line."""
+    first = _QUOTED.search(segment)
+    if not first:
+        return []
+    before = _DASH_CUT.split(segment[: first.start()])[0]
+    people = _people_listed(before)
+    for d in people:
+        d.values["title"] = first.group(1).strip()
+    return people if len(people) >= 2 else []
 
 
 def _lead_out(text: str) -> str:
@@ -101,6 +130,57 @@ def _person(segment: str) -> Draft | None:
         d.values["title"] = tail.group(1).strip()
     d.cap(0.85, "a full name after a count in a sentence")
     return d
+
+
+_LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|en)\s+")
+_SENTENCE_END = re.compile(r"[.?!](?:\s|$)")
+
+
+def _people_listed(segment: str) -> list[Draft]:
+    """Full names listed at the end of the words after 'for' (up to the sentence's end): 'our
+    retiring nurses Margaret Hale, Ruth Ellison and Consuelo Marín'. Each is one piece."""
+    end = _SENTENCE_END.search(segment)
+    parts = [p.strip() for p in _LIST_SEP.split(segment[: end.start()] if end else segment) if p.strip()]
+    if len(parts) < 2:
+        return []
+    words = parts[0].split()
+    while words and not words[0][:1].isupper():
+        words.pop(0)  # 'our retiring nurses Margaret Hale' → 'Margaret Hale'
+    parts[0] = " ".join(words)
+    if not parts[0]:  # 'the captains, Aisha Rahman and Leo Park'
+        parts = parts[1:]
+    if len(parts) < 2:
+        return []
+    checks = [check_name(p) for p in parts]
+    if not all(c.ok and c.core >= 2 for c in checks) or not starts_with_given_name(parts[0]):
+        return []
+    drafts = []
+    for name in parts:
+        d = Draft({"name": name})
+        d.cap(0.85, "a full name listed after a count in a sentence")
+        drafts.append(d)
+    return drafts
+
+
+_NAME_IS = re.compile(
+    r"\b(?:name\s+is\s+|named\s+|called\s+|for\s+(?:our|the|my|his|her|their)\s+(?:[a-z]+\s+){0,3})"
+    r"(?P<name>(?:(?:Mrs?|Ms|Dr|Prof|Mx|Rev|Sir|Dame)\.?\s+)?[A-ZÀ-Þ][\w'’-]+(?:\s+[A-ZÀ-Þ][\w'’-]+){1,3})"
+    r"[^\"“„«]{0,80}?\b(?:say|says|saying|read|reads|reading|with)\b\W{0,3}[\"“„«](?P<quote>[^\"“”„«»]+)[\"”“»]"
+)
+
+
+def _named_then_quote(text: str) -> list[Draft]:
+    """'Her name is Mrs. Gwen Hollister and the plaque should say "Thank you for 32 years"': a
+    person named in a sentence, and the quoted words their piece should say."""
+    drafts = []
+    for m in _NAME_IS.finditer(text):
+        name = m.group("name").strip()
+        check = check_name(name)
+        if check.ok and check.core >= 2 and starts_with_given_name(name):
+            d = Draft({"name": name, "title": m.group("quote").strip()})
+            d.cap(0.85, f"a name and its wording read from a sentence: {m.group(0).strip()!r}")
+            drafts.append(d)
+    return drafts
 
 
 def extend_titles(text: str, titles: set[str]) -> dict[str, str]:

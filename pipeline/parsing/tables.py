@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .blocks import vote_last_first
 from .lexicon import (
     case_issue,
     check_name,
@@ -42,7 +43,8 @@ _QTY_HEADERS = frozenset(
     {"anzahl", "menge", "stück", "cantidad", "quantité", "qté", "aantal", "ilość", "quantità", "quantidade"}
 ) | frozenset({"qty", "qty.", "quantity", "quantities", "count", "copies", "pcs", "pieces", "how many"})
 _QTY_HEADER_RE = re.compile(
-    r"^#$|^(?:no\.?|number|#) of (?:plates|badges|tags|items|pieces|copies|trophies)$"
+    r"^#$|^(?:no\.?|number|#) of (?:plates|badges|tags|items|pieces|copies|trophies|medals|plaques)$"
+    r"|^how many\b|^(?:qty|quantity)\b"
 )
 _NAME_EXACT = ("name", "full name", "fullname", "name on plate", "engraving name", "display name", "names")
 # 'name' in the languages orders arrive in ('imię i nazwisko', 'Nom à graver', 'Naam')
@@ -59,9 +61,14 @@ _ENGRAVE_MARK = re.compile(
 _NOT_ENGRAVED = re.compile(
     r"^(?:timestamp|horodateur|zeitstempel|marca temporal|tijdstempel|sygnatura czasowa"
     r"|e-?mail(?: address)?|adresse e-?mail|e-?mail-adresse|correo(?: electrónico)?"
-    r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#))$",
+    r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#)"
+    r"|buyer(?: name| e-?mail)?|purchaser|ordered by|billing name|customer(?: name| e-?mail)?)$",
     re.IGNORECASE,
 )
+_FIRST_LINE = re.compile(
+    r"\b(?:text|wording|line\s*1|first line|inscription)\b|^(?:engraving|inscription)$", re.I
+)
+_COUPLE = re.compile(r"\s+(?:&|and|\+|y|et|und|e|en|i)\s+")
 _LAST_FIRST_HEADER = re.compile(r"\blast\s*,\s*first\b|\bsurname\s*,\s*(?:first|given)", re.IGNORECASE)
 _NAME_NOT = frozenset(
     {"first", "given", "fore", "last", "family", "sur", "company", "team", "org", "organization"}
@@ -91,7 +98,7 @@ _RULE_CELL = re.compile(r"^\s*:?[-=]*:?\s*$")
 _PIECE_COUNT_HEADER = frozenset(
     {"badges", "plates", "plaques", "tags", "trophies", "medals", "pieces", "pcs", "stuks", "szt", "szt."}
 )
-_TOTAL = re.compile(r"^\s*(?:grand\s+)?totals?\b", re.IGNORECASE)
+_TOTAL = re.compile(r"^[\s*_]*(?:grand\s+)?totals?\b[\s*_:]*", re.IGNORECASE)
 
 
 @dataclass
@@ -268,6 +275,9 @@ def find_name_column(keys: Sequence[str]) -> str | None:
         for key in keys:
             if role in words(key):
                 return key
+    for key in keys:
+        if _ENGRAVE_MARK.search(key) and _FIRST_LINE.search(key):
+            return key  # 'Engraving Text', 'Engrave Line 1', 'Inscription'
     return None
 
 
@@ -282,6 +292,20 @@ def _not_engraved(keys: Sequence[str], name_key: str | None, join: tuple[str, st
             k for k in keys if k != name_key and set(words(k)) & _NAME_WORDS and not _ENGRAVE_MARK.search(k)
         }
     return hidden - {name_key}
+
+
+_LINE_N = re.compile(r"\b(?:line|zeile|ligne|línea|linea|regel|linia|riga|linha)\s*\d\b", re.IGNORECASE)
+
+
+def _beside_engraving_lines(keys: Sequence[str], name_key: str | None) -> set[str]:
+    """When the headers spell out the engraved lines ('Engrave Line 1', 'Engrave Line 2'; 'Engraving
+    Text', 'Engraving Line 2'), the other text columns ('Homeroom', 'Buyer') are the customer's
+    records, not engraving."""
+    lines = [k for k in keys if _ENGRAVE_MARK.search(k) and (_LINE_N.search(k) or _FIRST_LINE.search(k))]
+    if len(lines) < 2:
+        return set()
+    keep = set(lines) | {name_key}
+    return {k for k in keys if k not in keep and not (k in _QTY_HEADERS or _QTY_HEADER_RE.match(k))}
 
 
 def _piece_count_column(keys: Sequence[str], rows: Sequence[Sequence[str]]) -> str | None:
@@ -300,11 +324,72 @@ def _first_last_columns(keys: Sequence[str]) -> tuple[str, str] | None:
     return (first, last) if first and last else None
 
 
-def find_qty_column(keys: Sequence[str]) -> str | None:
-    for key in keys:
-        if key in _QTY_HEADERS or _QTY_HEADER_RE.match(key):
-            return key
+def find_qty_column(keys: Sequence[str], rows: Sequence[Sequence[str]] = ()) -> str | None:
+    """The quantity column: a 'Qty', 'Anzahl', 'How many medals?' header. A bare '#' counts only when
+    no other column is the quantity and its cells read as counts (mostly 1, none above 20), not as
+    row numbers 1, 2, 3 … or jersey numbers."""
+    found = [k for k in keys if k in _QTY_HEADERS or _QTY_HEADER_RE.match(k)]
+    named = [k for k in found if k != "#"]
+    if named:
+        return named[0]
+    if found and rows:
+        if _row_numbers(keys, rows) == "#":
+            return None
+        i = list(keys).index("#")
+        cells = [r[i] for r in rows if i < len(r) and r[i]]
+        if (
+            not cells
+            or sum(c == "1" for c in cells) * 2 < len(cells)
+            or not all(c.isdigit() and int(c) <= 20 for c in cells)
+        ):
+            return None  # jersey or member numbers, not counts (counts are mostly 1)
+    return found[0] if found else None
+
+
+def _row_numbers(keys: Sequence[str], rows: Sequence[Sequence[str]]) -> str | None:
+    """A '#' or 'No.' column that only numbers the rows 1, 2, 3 … (not engraved, not a quantity)."""
+    for i, key in enumerate(keys):
+        if key in ("#", "no", "no.", "nr", "nr.", "n°", "nº"):
+            cells = [r[i] for r in rows if i < len(r) and r[i]]
+            if len(cells) >= 2 and cells == [str(n) for n in range(1, len(cells) + 1)]:
+                return key
     return None
+
+
+def _name_score(cells: Sequence[str]) -> float:
+    """How much a column's cells look like people's names (0–1.5; full names count more)."""
+    filled = [c for c in cells if c]
+    if not filled:
+        return 0.0
+    checks = [check_name(last_first(c) or split_pronouns(c)[0]) for c in filled]
+    ratio = sum(c.ok for c in checks) / len(filled)
+    full = sum(c.ok and c.core >= 2 for c in checks) / len(filled)
+    return ratio + full / 2
+
+
+def _name_by_content(
+    keys: Sequence[str], rows: Sequence[Sequence[str]], name_key: str | None, hidden: set[str]
+) -> tuple[str | None, str]:
+    """The name column when the headers do not say ('Runner', 'Swimmer', 'Engrave Line 1'), or when
+    the one they point to holds no names (a 'Student ID'): the column whose cells read as names.
+    The first 50 rows decide."""
+    sample = rows[:50]
+    if name_key is not None:
+        i = list(keys).index(name_key)
+        cells = [r[i] if i < len(r) else "" for r in sample]
+        if sum(bool(c) for c in cells) * 2 < len(cells) or _name_score(cells) >= 0.5:
+            return name_key, ""  # names (or mostly empty: formulas never calculated), flagged row by row
+    scores = {
+        k: _name_score([r[i] if i < len(r) else "" for r in sample])
+        for i, k in enumerate(keys)
+        if k not in hidden and k != name_key
+    }
+    best = max(scores, key=lambda k: scores[k], default=None)
+    if best is None or scores[best] < 1.0:
+        return name_key, ""
+    if name_key is None:
+        return best, f"the names are in the {best!r} column: no header says 'name', its cells read as names"
+    return best, f"the names are in the {best!r} column ({name_key!r} holds no names)"
 
 
 def _guess_keys(columns: list[list[str]]) -> tuple[list[str], str | None]:
@@ -399,19 +484,35 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
     if join:
         name_key = "name" if "name" not in keys else "full name"
     hidden = _not_engraved(keys, name_key, join) if header else set()
+    body = trimmed[start:]
+    picked = ""
+    if header and not join:
+        name_key, picked = _name_by_content(keys, body, name_key, hidden)
+        if picked:
+            hidden = _not_engraved(keys, name_key, join)
+        if picked:
+            result.notes.append(picked[0].upper() + picked[1:] + ".")
+        hidden |= _beside_engraving_lines(keys, name_key)
+        numbers = _row_numbers(keys, body)
+        if numbers and numbers != name_key:
+            hidden.add(numbers)
     if hidden:
         shown = ", ".join(repr(h) for h in keys if h in hidden)
         result.notes.append(f"Columns not engraved (kept out of the items): {shown}.")
-    qty_key = find_qty_column(keys) or _piece_count_column(keys, trimmed[start:])
+    qty_key = find_qty_column(keys, body) or _piece_count_column(keys, body)
+    hidden.discard(qty_key)
     columns = [name_key, *keys] if join and name_key else list(keys)
     columns = [c for c in columns if c not in hidden]
     for row, cells in zip(rows[start:], trimmed[start:], strict=True):
         item = _row_item(row, cells, keys, width, name_key, join, hidden)
+        if picked and not isinstance(item, str):
+            item.deduct(0.05, picked)
         if isinstance(item, str):
             result.skipped.append(SkippedLine(row.raw, item, row.line))
             continue
         columns.extend(k for k in item.values if k not in columns)
         result.items.append(item)
+    vote_last_first(result.items)
     if qty_key:
         result.items = expand_quantities(result.items, qty_key)
     result.columns = [c for c in columns if c != qty_key and c != "pronouns"] + (
@@ -484,7 +585,11 @@ def _check_name_cell(item: ParsedItem, key: str, name: str) -> None:
         else:
             item.deduct(0.15, "reordered Last, First")
     check = check_name(name)
-    if not check.ok:
+    couple = _COUPLE.split(name)
+    if not check.ok and len(couple) == 2 and all(check_name(part).ok for part in couple):
+        joiner = _COUPLE.search(name).group(0).strip()  # type: ignore[union-attr]
+        item.reasons.append(f"two names joined by {joiner!r}: kept as one couple")
+    elif not check.ok:
         item.deduct(0.3, f"does not look like a name ({check.why})")
     issue = case_issue(name)
     if issue == "lower":

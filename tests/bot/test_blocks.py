@@ -121,6 +121,34 @@ def test_review_modal_of_a_large_batch_is_summarized_within_limits() -> None:
     assert len(view["private_metadata"]) < 3000
 
 
+def test_review_modal_says_why_each_item_is_flagged_in_sentences() -> None:
+    items = [
+        {
+            "values": {"name": "Mr. & Mrs. Delgado"},
+            "confidence": 0.8,
+            "reasons": [
+                "two names joined by '&': kept as one couple",
+                "its second line could be a second name",
+                "quantity 2: expanded into 2 items (1 of 2)",
+                "two names joined by '&': kept as one couple",
+            ],
+        },
+        {"values": {"name": "Keystone Tooling"}, "confidence": 0.5, "reasons": []},
+        {"values": {"name": "Ana Ruiz"}, "confidence": 0.95, "reasons": ["reordered Last, First"]},
+    ]
+    view = modals.review_modal("J-7", 3, "rule-based parser", items, [], has_items=False)
+    assert validate_view(view) == []
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    first = next(t for t in texts if "Delgado" in t)
+    assert first.splitlines()[1:] == [
+        "• Two names joined by '&amp;': kept as one couple.",
+        "• Its second line could be a second name.",
+    ]
+    second = next(t for t in texts if "Keystone" in t)
+    assert second.splitlines()[1] == "• The parser was not sure of this item (no reason recorded)."
+    assert not any("Ana Ruiz" in t and "Last, First" in t for t in texts)  # not flagged: no reasons shown
+
+
 def test_every_modal_is_valid() -> None:
     views = [
         modals.new_job_modal("C1"),

@@ -260,6 +260,23 @@ def test_items_the_two_parsers_read_differently_are_flagged_with_both_readings(
     assert any("read 1 item(s) differently" in n for n in result.notes)
 
 
+def test_a_line_only_the_rule_based_parser_read_is_named_in_the_notes(openai_api: OpenAIStandIn) -> None:
+    answer = {
+        "items": [item(3, name="Maria Gonzalez", title="Head Coach")],
+        "unused_lines": [{"line": 1, "why": "greeting"}, {"line": 7, "why": "sign-off"}],
+    }
+    openai_api.script(Reply.json(answer))
+    settings = AiSettings(api_key="sk", base_url=openai_api.base_url, timeout=1, max_retries=0)
+    result = parse_order(text=EMAIL, ai=settings)
+    assert result.engine == "ai"
+    rules = parse_order(text=EMAIL)
+    left_out = [it for it in rules.items if it.source_line != 3]
+    assert left_out
+    for it in left_out:
+        line = f"Line {it.source_line}: the rule-based parser read {it.values['name']!r}"
+        assert any(n.startswith(line) and "the AI made no item of it" in n for n in result.notes)
+
+
 def test_parse_order_without_key_uses_rules() -> None:
     result = parse_order(text=EMAIL)
     assert result.engine == "rules"
@@ -289,3 +306,35 @@ def test_settings_from_environment() -> None:
     s = AiSettings.from_env({"OPENAI_API_KEY": "sk", "OPENAI_BASE_URL": "http://x/v1", "OPENAI_MODEL": "m"})
     assert (s.api_key, s.base_url, s.model) == ("sk", "http://x/v1", "m")
     assert AiSettings.from_env({"OPENAI_API_KEY": "sk"}).model == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "Name to engrave",  # legal vs engrave columns
+        "Two header rows",
+        "Name (Last, First)",
+        "Title: Name",
+        "Name (Role)",
+        "square brackets",
+        "nested outlines",
+        "Mr. & Mrs. Smith",
+        "Chloé, Kai, Priya and Tom.",
+        "two of each please",
+        "– 2 szt.",
+        "make it three",
+        "A total row is not an item",
+        "oops, Jon",
+        "oh and Alfie too",
+        "forwarded or quoted thread",
+        "Mit freundlichen Grüßen",
+        "GOLD",
+        "markdown table",
+        "please keep",
+        "The Harrington Family Foundation",
+    ],
+)
+def test_the_prompt_covers_every_class_of_order(example: str) -> None:
+    from pipeline.parsing.ai import SYSTEM_PROMPT
+
+    assert example.casefold() in " ".join(SYSTEM_PROMPT.split()).casefold()
