@@ -273,7 +273,6 @@ def test_fallback_font_draws_what_the_field_font_lacks() -> None:
     assert not fl.font.substituted and fl.font.used_name == "Liberation Sans"
 
 
-
 @pytest.mark.parametrize("text", ["Արամ ★ Åsa", "★", "Åsa ★ Արամ"])
 def test_the_field_font_comes_first_even_when_a_fallback_draws_the_first_characters(text: str) -> None:
     fl = lay(field(font="Liberation Serif", size=20.0), text)
@@ -284,6 +283,8 @@ def test_the_field_font_comes_first_even_when_a_fallback_draws_the_first_charact
         ch = fl.text[cluster]
         assert font == (0 if ord(ch) in primary.cmap else 1), ch
         assert ord(ch) in (primary if font == 0 else fallback).cmap
+
+
 def test_font_substitution_is_reported() -> None:
     fl = lay(field(font="Arial", weight="bold"), "Zoë")
     assert fl.font.substituted and fl.font.step == "alias" and fl.font.used_name == "Liberation Sans Bold"
