@@ -5,7 +5,7 @@ even-odd: any overlap left in a file engraves as a hole. Each sample template is
 text (Vietnamese horns, Å, kerning pairs, ligatures, a glyph only the fallback font has, two-line
 wraps) in SVG, PDF and DXF; the files are read back with independent readers (XML path data,
 pdfplumber's path operators, ezdxf) and skia-pathops measures, per item, the area filled under
-each rule. DXF files must also pass ``ezdxf.audit`` and say where their extents are.
+each rule. DXF files must also pass ``ezdxf.audit`` and say where their extents are (arcs included).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ezdxf
+import ezdxf.path
 import pathops
 import pdfplumber
 import pytest
@@ -142,7 +143,8 @@ def dxf_items(file: Path, items: list[dict[str, Any]], bed_h: float) -> dict[int
         if ent.dxf.layer not in ("ARTWORK", "ENGRAVE"):
             continue
         assert ent.closed
-        pts = [(x, bed_h - y) for x, y in ent.get_points("xy")]
+        # ezdxf's own reading of the polyline, arcs (bulges) included, flattened to 1 µm
+        pts = [(v.x, bed_h - v.y) for v in ezdxf.path.make_path(ent).flattening(0.001)]
         p = pathops.Path()
         p.moveTo(*pts[0])
         for q in pts[1:]:
