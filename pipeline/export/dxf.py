@@ -4,8 +4,9 @@ DXF R2010 (AC1024), the version the manifest names: LWPOLYLINE (one compact enti
 and true-colour layers need R2000 or later, and R2010 is the newest version LightBurn, RDWorks,
 LibreCAD and Inkscape all open. ``$INSUNITS`` = 4 (mm), y up with the origin at the bed's
 bottom-left corner, ``$EXTMIN``/``$EXTMAX`` the drawing's real extents. Layers ``ARTWORK`` and
-``ENGRAVE`` (engrave colour) and ``CUT`` (cut colour), each with its exact RGB as a true colour and
-the nearest ACI for older readers; entities take their layer's colour. Curves only: DXF has no
+``ENGRAVE`` (engrave colour), ``SCORE`` (score colour, when the profile scores thin artwork strokes:
+their centrelines, open or closed) and ``CUT`` (cut colour), each with its exact RGB as a true colour
+and the nearest ACI for older readers; entities take their layer's colour. Curves only: DXF has no
 portable live text, so text mode is drawn as curves too (the export says so).
 
 Engraved regions are the clean outlines of ``regions`` (non-overlapping contours, so a laser
@@ -35,8 +36,8 @@ import ezdxf
 from ezdxf import colors
 
 from pipeline.export.outline import Outline
-from pipeline.export.regions import Piece, item_regions
-from pipeline.export.sheet import GROUP_ARTWORK, GROUP_CUT, GROUP_ENGRAVE, Sheet, Style, rgb
+from pipeline.export.regions import Piece, item_regions, score_lines
+from pipeline.export.sheet import GROUP_ARTWORK, GROUP_CUT, GROUP_ENGRAVE, GROUP_SCORE, Sheet, Style, rgb
 
 _LOCK = Lock()
 TOLERANCE = 0.01  # mm: arcs and lines stay within 10 µm of the curves (a laser spot is ~100 µm)
@@ -108,8 +109,8 @@ class _Skeleton:
 _SKELETONS: dict[tuple, _Skeleton] = {}
 
 
-def _skeleton(engrave: str, cut: str) -> _Skeleton:
-    key = (engrave, cut)
+def _skeleton(engrave: str, cut: str, score: str) -> _Skeleton:
+    key = (engrave, cut, score)
     sk = _SKELETONS.get(key)
     if sk is not None:
         return sk
@@ -117,7 +118,10 @@ def _skeleton(engrave: str, cut: str) -> _Skeleton:
         doc = ezdxf.new(DXF_VERSION, setup=True)
         doc.units = ezdxf.units.MM
         doc.header["$MEASUREMENT"] = 1  # metric
-        for name, color in ((GROUP_ARTWORK, engrave), (GROUP_ENGRAVE, engrave), (GROUP_CUT, cut)):
+        layers = [(GROUP_ARTWORK, engrave), (GROUP_ENGRAVE, engrave), (GROUP_CUT, cut)]
+        if score:
+            layers.append((GROUP_SCORE, score))
+        for name, color in layers:
             layer = doc.layers.add(name, color=aci_for(color))
             layer.rgb = rgb(color)
         msp = doc.modelspace()
@@ -179,10 +183,10 @@ class _Entities:
         self.x0 = self.y0 = math.inf
         self.x1 = self.y1 = -math.inf
 
-    def _head(self, layer: str, n: int) -> str:
+    def _head(self, layer: str, n: int, closed: bool = True) -> str:
         head = (
             f"  0\nLWPOLYLINE\n  5\n{self.handle:X}\n330\n{self.owner}\n100\nAcDbEntity\n  8\n{layer}\n"
-            f"100\nAcDbPolyline\n 90\n{n}\n 70\n1\n"
+            f"100\nAcDbPolyline\n 90\n{n}\n 70\n{1 if closed else 0}\n"
         )
         self.handle += 1
         return head
@@ -207,7 +211,7 @@ class _Entities:
             parts.append(self._head(layer, c.n))
             parts.append(c.codes % tuple(values))
 
-    def polyline(self, layer: str, xs: list[float], ys: list[float]) -> None:
+    def polyline(self, layer: str, xs: list[float], ys: list[float], closed: bool = True) -> None:
         n = len(xs)
         if n < 2:
             return
@@ -216,7 +220,7 @@ class _Entities:
         values[1::2] = ys
         self.x0, self.x1 = min(self.x0, min(xs)), max(self.x1, max(xs))
         self.y0, self.y1 = min(self.y0, min(ys)), max(self.y1, max(ys))
-        self.parts.append(self._head(layer, n))
+        self.parts.append(self._head(layer, n, closed))
         self.parts.append(_VERTEX * n % tuple(values))
 
 
@@ -226,16 +230,22 @@ def _header_value(name: str, x: float, y: float) -> str:
 
 def render_dxf(sheet: Sheet, style: Style) -> bytes:
     """One sheet as a DXF R2010 document (UTF-8 bytes)."""
-    sk = _skeleton(style.engrave_color, style.cut_color)
+    sk = _skeleton(style.engrave_color, style.cut_color, style.score_color)
     out = _Entities(sk.first_handle, sk.owner)
     top = sheet.height
     for item in sheet.items:
-        reg = item_regions(item.layout, style.artwork)
+        reg = item_regions(item.layout, style.artwork, style.score_width)
         x0, y0 = item.x, top - item.y
         placed = [(GROUP_ARTWORK, Piece(reg.artwork, 0.0, 0.0, 1.0))] if not reg.artwork.empty else []
         placed += [(GROUP_ENGRAVE, p) for _key, pieces in reg.fields for p in pieces]
         for layer, piece in placed:
             out.piece(layer, piece, x0 + piece.x, y0 - piece.y)
+    lines = score_lines(style.artwork, style.score_width) if style.score_color else []
+    for item in sheet.items:
+        for pts, closed in lines:
+            xs = [item.x + x for x, _y in pts]
+            ys = [top - item.y - y for _x, y in pts]
+            out.polyline(GROUP_SCORE, xs, ys, closed)
     if style.cut_outline:
         w, h = sheet.item_width, sheet.item_height
         for item in sheet.items:

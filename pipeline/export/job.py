@@ -370,6 +370,8 @@ def _prepare(
         artwork=artwork,
         aligns={f.key: f.align for f in template.fields},
         weights={f.key: f.weight for f in template.fields},
+        score_color=profile.score_color,
+        score_width=profile.score_width_mm if profile.score_color else 0.0,
     )
     return _Prepared(
         profile=profile,

@@ -2,7 +2,8 @@
 
 The page is the bed (points = mm x 72 / 25.4). Same conventions as the SVG: artwork and text are
 filled in the exact engrave colour (non-zero winding for glyphs, the artwork's own rule), cut
-outlines are stroked 0.001 in (0.072 pt) in the exact cut colour with no fill, drawn last. Colours are
+outlines are stroked 0.001 in (0.072 pt) in the exact cut colour with no fill, drawn last; thin
+artwork strokes the profile scores are stroked the same way in the score colour, before the cuts. Colours are
 DeviceRGB. In curves mode the engraved regions are the clean outlines of ``regions`` (glyph pieces
 placed with a ``cm`` transform), so the page has no text operators at all. In text mode every glyph
 of the layout's glyph run is live text in the face that drew it, at the layout's position
@@ -20,7 +21,7 @@ from reportlab import rl_config
 from reportlab.pdfgen import canvas as rl_canvas
 
 from pipeline.export.pdf_text import EmbeddedFonts, field_text_ops
-from pipeline.export.regions import Piece, item_regions
+from pipeline.export.regions import Piece, item_regions, score_lines
 from pipeline.export.sheet import CUT_HAIRLINE_MM, Sheet, Style, num, rgb
 
 PT_PER_MM = 72.0 / 25.4
@@ -66,7 +67,9 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
         art = style.artwork
         engrave = _color(style.engrave_color)
         curves = style.text_mode == "curves"
-        regions = [item_regions(item.layout if curves else None, art) for item in sheet.items]
+        regions = [
+            item_regions(item.layout if curves else None, art, style.score_width) for item in sheet.items
+        ]
         ops = [
             _piece_ops(Piece(reg.artwork, 0.0, 0.0, 1.0), item.x, item.y, page_h)
             for item, reg in zip(sheet.items, regions, strict=True)
@@ -103,6 +106,25 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
             ]
             if text:
                 c.addLiteral(f"q {engrave} rg\n" + "\n".join(text) + "\nQ")
+        lines = score_lines(art, style.score_width) if style.score_color else []
+        if lines:
+            hairline = num(CUT_HAIRLINE_MM * PT_PER_MM, 4)
+            strokes = []
+            for item in sheet.items:
+                for pts, closed in lines:
+                    coords = [
+                        f"{num((item.x + x) * PT_PER_MM, 4)} {num(page_h - (item.y + y) * PT_PER_MM, 4)}"
+                        for x, y in pts
+                    ]
+                    strokes.append(
+                        f"{coords[0]} m "
+                        + " ".join(c + " l" for c in coords[1:])
+                        + (" h" if closed else "")
+                        + " S"
+                    )
+            c.addLiteral(
+                f"q {_color(style.score_color)} RG {hairline} w 0 J 0 j [] 0 d\n" + "\n".join(strokes) + "\nQ"
+            )
         if style.cut_outline:
             w, h = num(sheet.item_width * PT_PER_MM, 4), num(sheet.item_height * PT_PER_MM, 4)
             rects = []
