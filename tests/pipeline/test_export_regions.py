@@ -92,6 +92,9 @@ def svg_items(file: Path) -> dict[int, list[pathops.Path]]:
     for group in ("ARTWORK", "ENGRAVE"):
         for el in root.findall(f"{SVG_NS}g[@id='{group}']/{SVG_NS}path"):
             assert el.get("fill-rule") in (None, "nonzero")
+            # every subpath draws something: no one-point "M x y Z" (or "M x y" followed by another M)
+            for sub in re.findall(r"M[^M]*", el.get("d")):
+                assert re.search(r"[LQC]", sub), sub
             p = pathops.Path()
             _svg_path(el.get("d"), p)
             out[int(el.get("id").split("-")[1])].append(p)
