@@ -108,7 +108,7 @@ def check_line(fl: FieldLayout, line: Line) -> None:
 @lru_cache(maxsize=64)
 def _subset(path: str, sha256: str, gids: tuple[int, ...]) -> bytes:
     """The face with only ``gids`` (and .notdef) kept, glyph ids unchanged; deterministic bytes."""
-    font = TTFont(path, recalcTimestamp=False, lazy=False)
+    font = TTFont(path, recalcTimestamp=False, lazy=True)  # only the kept glyphs are decompiled
     options = ft_subset.Options()
     options.retain_gids = True
     options.notdef_outline = True
