@@ -133,7 +133,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     runtime = build_runtime(_settings())
     try:
-        run_demo(runtime, out=print)
+        run_demo(
+            runtime,
+            out=print,
+            template_key=args.template,
+            order=Path(args.order) if args.order else None,
+            output_format=args.format,
+            text_mode=args.mode,
+        )
     finally:
         runtime.close()
     return 0
@@ -238,6 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="scan once, send what is due, and exit")
     p.set_defaults(func=cmd_scheduler)
     p = sub.add_parser("demo", help="run the whole pipeline offline on a sample order (SQLite, no accounts)")
+    p.add_argument(
+        "--template", default="trophy-plate", metavar="KEY", help="sample template (default: trophy-plate)"
+    )
+    p.add_argument(
+        "--order", metavar="FILE", help="order file: text, CSV, spreadsheet… (default: the sample email)"
+    )
+    p.add_argument(
+        "--format", choices=["svg", "pdf", "dxf"], help="export format (default: the profile's, SVG)"
+    )
+    p.add_argument("--mode", choices=["curves", "text"], help="text as curves or live text (default: curves)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("parse", help="parse an order file (or - for standard input) and print the items")
     p.add_argument("file")

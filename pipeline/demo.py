@@ -1,7 +1,10 @@
 """`python app.py demo`: the product's main job, offline, on the embedded database.
 
 A customer's messy email becomes items, the items are laid out on a sample template, proofed and
-preflighted, an approval given by phone is recorded, and the laser files are written.
+preflighted, an approval given by phone is recorded, and the laser files are written. Any sample
+template, any order file (pasted text, CSV, spreadsheet, Word… as the Slack upload takes them), and
+any export format and text mode can be chosen, so every sample runs through the whole pipeline
+without Slack; the output names every file it wrote.
 """
 
 from __future__ import annotations
@@ -11,21 +14,47 @@ from pathlib import Path
 
 from pipeline import approvals, catalog, jobs
 from pipeline.actors import Actor
+from pipeline.errors import InvalidInput
 from pipeline.items import Input, accept_batch, run_parse, submit_input
 from pipeline.preflight import run_preflight, stored_issues
 from pipeline.proofing import generate_job_proofs
 from pipeline.runtime import Runtime
+from pipeline.templates import sample_templates
 from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
 from storage.models import Job, Workspace
 
 DEMO_TEAM = "TDEMO"
 ORDER = Path(__file__).resolve().parent / "assets" / "samples" / "demo-order.txt"
 TEMPLATE = "trophy-plate"
+PROFILE = "CO2 600×400"
 
 
-def run_demo(runtime: Runtime, out: Callable[[str], None] = print) -> str:
-    """Walk one order through the whole pipeline; returns the job reference."""
+def run_demo(
+    runtime: Runtime,
+    out: Callable[[str], None] = print,
+    *,
+    template_key: str = TEMPLATE,
+    order: Path | None = None,
+    output_format: str | None = None,
+    text_mode: str | None = None,
+) -> str:
+    """Walk one order through the whole pipeline; returns the job reference.
+
+    ``order`` is an order file (default: the sample email); ``output_format`` and ``text_mode``
+    default to the machine profile's (SVG, curves). Bad choices are refused before anything is made.
+    """
     files = runtime.settings.files_dir
+    samples = sorted(sample_templates())
+    if template_key not in samples:
+        raise InvalidInput({"template": f"{template_key!r} is not a sample template: {', '.join(samples)}"})
+    source = order or ORDER
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise InvalidInput({"order": f"can't read {source}: {exc.strerror or exc}"}) from None
+    order_input = (
+        Input(text=data.decode("utf-8")) if order is None else Input(data=data, filename=source.name)
+    )
     with runtime.db.session() as s:
         ws = ensure_workspace(s, DEMO_TEAM, "Demo Trophy Shop")
         actor: Actor = actor_for(ensure_member(s, ws, "UDEMO", "Demo Owner"))
@@ -42,12 +71,13 @@ def run_demo(runtime: Runtime, out: Callable[[str], None] = print) -> str:
     out(f"1. Created {ref} in 'Demo Trophy Shop' (status: draft)")
 
     with runtime.db.session() as s:
-        submit_input(s, s.get(Job, job_id), actor, Input(text=ORDER.read_text(encoding="utf-8")), files)
+        submit_input(s, s.get(Job, job_id), actor, order_input, files)
     batch = run_parse(runtime, job_id, actor)
-    assert batch is not None, "the sample order always parses"
+    if batch is None or not batch.items:
+        raise InvalidInput({"order": f"no items could be read from {source.name}"})
     flagged = [i for i, it in enumerate(batch.items) if it["confidence"] < 0.85]
     out(
-        f"2. Parsed the customer's email ({batch.engine} parser): {len(batch.items)} item(s), "
+        f"2. Parsed {source.name} ({batch.engine} parser): {len(batch.items)} item(s), "
         f"{len(flagged)} flagged for review, {len(batch.skipped_lines)} line(s) skipped "
         "(greeting, signature …)"
     )
@@ -61,7 +91,7 @@ def run_demo(runtime: Runtime, out: Callable[[str], None] = print) -> str:
     with runtime.db.session() as s:
         ws = s.get(Workspace, ws_id)
         job = s.get(Job, job_id)
-        tv = catalog.choose_template(s, ws, job, actor, TEMPLATE, files)
+        tv = catalog.choose_template(s, ws, job, actor, template_key, files)
         template = catalog.template_of(tv)
         pairs = catalog.suggested_pairs(s, job, template)
         catalog.apply_mapping(s, job, actor, pairs)
@@ -69,7 +99,9 @@ def run_demo(runtime: Runtime, out: Callable[[str], None] = print) -> str:
     out(f"4. Template '{template.name}' ({template.width:g}×{template.height:g} in); mapping: {mapped}")
 
     run = generate_job_proofs(runtime, job_id, actor, progress=_progress(out))
-    out(f"5. Proofs: {run.generated} rendered (PDF + PNG each); proof sheet: {run.sheet_path}")
+    out(f"5. Proofs: {run.generated} rendered (PDF + PNG each, under {files / 'proofs' / f'job-{job_id}'})")
+    if run.sheet_path:
+        out(f"   proof sheet: {run.sheet_path}")
 
     with runtime.db.session() as s:
         report = run_preflight(s, s.get(Job, job_id), actor, files)
@@ -78,6 +110,13 @@ def run_demo(runtime: Runtime, out: Callable[[str], None] = print) -> str:
     for issue in issues:
         if issue.severity != "info":
             out(f"   {issue.severity.upper()} {issue.code}: {issue.message}")
+    if report.errors:
+        raise InvalidInput(
+            {
+                "preflight": f"{ref} stops here: this order does not fit template {template_key!r} "
+                f"({report.errors} preflight error(s) above); fix the order or choose another template"
+            }
+        )
 
     with runtime.db.session() as s:
         approvals.record_offline_approval(
@@ -90,11 +129,26 @@ def run_demo(runtime: Runtime, out: Callable[[str], None] = print) -> str:
 
     with runtime.db.session() as s:
         ws = s.get(Workspace, ws_id)
-        result = export_job(s, ws, s.get(Job, job_id), actor, profile_name="CO2 600×400", files_dir=files)
+        result = export_job(
+            s,
+            ws,
+            s.get(Job, job_id),
+            actor,
+            profile_name=PROFILE,
+            output_format=output_format,
+            text_mode=text_mode,
+            files_dir=files,
+        )
         status = s.get(Job, job_id).status
-    out(f"8. Exported for the laser (status: {status}): {result.zip_path}")
-    for name in result.files:
-        out(f"   - {name}")
+    out(
+        f"8. Exported for the laser (status: {status}): {result.output_format.upper()} "
+        f"{result.text_mode}, {result.sheets} sheet(s) on profile {PROFILE!r}"
+    )
+    for note in result.warnings:
+        out(f"   note: {note}")
+    out(f"   zip: {result.zip_path}")
+    for path in result.files:
+        out(f"   - {path}")
     out(f"database: {runtime.settings.effective_database_url}")
     return ref
 

@@ -439,6 +439,8 @@ class LoadedFont:
             self.ascender, self.descender = int(hhea.ascent), int(hhea.descent)
         name = self.tt["name"]
         self.full_name = name.getDebugName(4) or Path(path).stem
+        self.family = name.getDebugName(16) or name.getDebugName(1) or self.full_name
+        self.weight: Weight = weight_of(int(os2.usWeightClass)) if os2 is not None else "normal"
         self._ink: dict[int, tuple[int, int, int, int] | None] = {}
         self._outline: dict[int, tuple[tuple[str, tuple], ...]] = {}
         self._lock = threading.Lock()

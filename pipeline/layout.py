@@ -284,11 +284,12 @@ class _Run:
             segments, self.missing, self.fallback = [(0, len(text), 0)], (), ()
         else:
             segments, self.missing, self.fallback = _itemize(text, chain)
-        used: list[int] = []
+        # The faces in chain order, the field's own font first even when a fallback draws the
+        # first characters (or all of them): fonts[0] is what text mode and the manifest call the
+        # field's font, the others only draw what it lacks.
+        used = sorted({ci for _s, _e, ci in segments} | {0})
         cols: list[list[int]] = [[], [], [], [], [], []]  # font, gid, cluster, advance, dx, dy
         for start, end, ci in segments:
-            if ci not in used:
-                used.append(ci)
             buf = hb.Buffer()
             buf.add_str(text, item_offset=start, item_length=end - start)
             buf.guess_segment_properties()
@@ -309,7 +310,7 @@ class _Run:
             else:
                 for col, part in zip(cols, seg, strict=True):
                     col += part
-        self.fonts = tuple(chain[i] for i in used) or (primary,)
+        self.fonts = tuple(chain[i] for i in used)
         self.cols = cols
         self.n = len(cols[1])
         if len(self.fonts) == 1 and not any(cols[5]):

@@ -136,6 +136,8 @@ class ProfileSettings:
     cut_outline: bool
     include_artwork: bool
     item_order: str
+    score_color: str  # "" = thin strokes are filled with the rest of the artwork
+    score_width_mm: float
 
 
 _ENTERED = ("bed_width", "bed_height", "margin", "gap")  # given in the profile's units
@@ -149,8 +151,12 @@ _PLAIN = (
     "cut_outline",
     "include_artwork",
     "item_order",
+    "score_color",
+    "score_width",
 )
 FIELDS = _ENTERED + _PLAIN
+SCORE_WIDTH_MM = 0.25  # strokes up to this wide are score lines when the profile has a score colour
+MAX_SCORE_WIDTH_MM = 5.0
 
 
 def validate(values: dict[str, Any]) -> ProfileSettings:
@@ -188,6 +194,24 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
         errors["engrave_color"] = (
             "must differ from the cut colour (the laser tells operations apart by colour)"
         )
+    score = values.get("score_color") or ""
+    if isinstance(score, str) and score.strip().lower() in ("", "none", "off", "no"):
+        score = ""
+    else:
+        try:
+            score = check_color("score_color", score)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+            score = ""
+        if score and score in colors.values():
+            errors["score_color"] = (
+                "must differ from the cut and engrave colours (the laser tells operations apart by colour)"
+            )
+    score_width = _number(errors, "score_width", values.get("score_width", SCORE_WIDTH_MM / factor))
+    if score_width is not None and not 0 < score_width * factor <= MAX_SCORE_WIDTH_MM:
+        errors["score_width"] = (
+            f"must be more than 0 and at most {MAX_SCORE_WIDTH_MM:g} mm (got {score_width:g} {units or 'mm'})"
+        )
     fmt = _choice(errors, "output_format", values.get("output_format", "svg"), FORMATS)
     mode = _choice(errors, "text_mode", values.get("text_mode", "curves"), TEXT_MODES)
     order = _choice(errors, "item_order", values.get("item_order", "job"), ITEM_ORDERS)
@@ -209,6 +233,8 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
         cut_outline=cut_outline,
         include_artwork=include_artwork,
         item_order=order,
+        score_color=score,
+        score_width_mm=round(score_width * factor, 6),  # type: ignore[operator]
     )
 
 
@@ -229,6 +255,8 @@ def entered_values(row: MachineProfile) -> dict[str, Any]:
         "cut_outline": row.cut_outline,
         "include_artwork": row.include_artwork,
         "item_order": row.item_order,
+        "score_color": row.score_color,
+        "score_width": round(row.score_width_mm / factor, 6),
     }
 
 
@@ -249,6 +277,8 @@ def profile_settings(row: MachineProfile) -> dict[str, Any]:
         "cut_outline": row.cut_outline,
         "include_artwork": row.include_artwork,
         "item_order": row.item_order,
+        "score_color": row.score_color,
+        "score_width_mm": row.score_width_mm,
     }
 
 
@@ -261,6 +291,7 @@ def describe(row: MachineProfile) -> str:
         f"margin {v['margin']:g} {u}, gap {v['gap']:g} {u}, cut {row.cut_color}"
         f"{'' if row.cut_outline else ' (outlines off)'}, engrave {row.engrave_color}, "
         f"artwork {'on' if row.include_artwork else 'off'}, order by {row.item_order}"
+        + (f", score {row.score_color} (strokes up to {v['score_width']:g} {u})" if row.score_color else "")
     )
 
 
@@ -382,7 +413,7 @@ def update_profile(
     entered = entered_values(row)
     if "units" in changes and changes["units"] != row.units:
         factor = MM_PER_IN if str(changes["units"]).strip().lower() == "in" else 1.0
-        for key in _ENTERED:
+        for key in (*_ENTERED, "score_width"):
             entered[key] = getattr(row, f"{key}_mm") / factor  # unrounded: converts back exactly
     entered.update(changes)
     s = validate(entered)

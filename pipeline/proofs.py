@@ -1,8 +1,9 @@
 """Proofs (docs/proofs-and-approval.md, "Proofs"): a true-size PDF and PNG per item, the job proof
 sheet, and batch generation.
 
-The PDF draws the base artwork, then every glyph of the item's layout as a filled outline (the same
-glyph run the laser export draws), then a diagonal "PROOF" watermark. Fields that overflow or hold
+The PDF draws the base artwork, the plate's edge (where the laser cuts, on every proof, artwork or
+not), then every glyph of the item's layout as a filled outline (the same glyph run the laser export
+draws, placed at the same scale), then a diagonal "PROOF" watermark. Fields that overflow or hold
 characters no font can draw are always outlined in red, so a proof in trouble never looks fine;
 ``show_boxes`` outlines every field.
 The text is also placed invisibly (render mode 3) on each line, horizontally scaled to the line's
@@ -52,7 +53,7 @@ from pipeline.layout import FieldLayout, ItemLayout, layout_item, normalize_text
 from pipeline.svg_artwork import ArtworkRefused, load_svg
 from pipeline.templates import Template
 
-PROOF_RENDER_VERSION = 1  # part of every proof input hash: bump when drawing changes
+PROOF_RENDER_VERSION = 2  # part of every proof input hash: bump when drawing changes
 DEFAULT_DPI = 150
 PT_PER_IN = 72.0
 LETTER = (612.0, 792.0)
@@ -63,6 +64,8 @@ SHEET_WATERMARK = Color(0.85, 0.12, 0.12, alpha=0.07)
 BOX = Color(0.15, 0.35, 0.85)
 OVERFLOW = Color(0.9, 0.05, 0.05)
 SHEET_GREY = Color(0.55, 0.55, 0.55)
+PLATE_EDGE = Color(0.45, 0.45, 0.45)  # the plate's edge (the cut line) on every proof
+PLATE_LINE = 0.75  # pt
 
 
 @contextmanager
@@ -198,6 +201,13 @@ def _face(ref_path: str, ref_sha: str) -> LoadedFont:
     return lf
 
 
+def _scale(v: float) -> str:
+    """A glyph scale (size / units per em): 9 decimals, about 7 significant digits like the export's;
+    4 decimals would make small text up to 0.8 % too big or too small."""
+    text = f"{v:.9f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
 def draw_field(c: rl_canvas.Canvas, fl: FieldLayout, page_h: float) -> None:
     """Draw a laid-out field's glyphs as filled outlines in the current fill colour, each placed by a
     transformation from font units to its position on the page (template y flipped to PDF y)."""
@@ -212,7 +222,7 @@ def draw_field(c: rl_canvas.Canvas, fl: FieldLayout, page_h: float) -> None:
             s = size / lf.upem
             ops = glyph_fill_ops(lf, gid)
             if ops:
-                k = _num(s)
+                k = _scale(s)
                 x, y = _num(line.x + pen + dx * s), _num(baseline + dy * s)
                 out.append(f"q {k} 0 0 {k} {x} {y} cm {ops} Q")
             pen += adv * s
@@ -363,11 +373,23 @@ def draw_boxes(c: rl_canvas.Canvas, layout: ItemLayout, page_h: float, show_all:
 
 
 # -- one item ---------------------------------------------------------------------------------------
+def draw_plate(c: rl_canvas.Canvas, template: Template) -> None:
+    """The plate's edge, which is also the line the laser cuts: drawn on every proof, artwork or not,
+    so the customer sees the text on the plate (inset by half the line, so all of it is on the page)."""
+    w, h = template.width * PT_PER_IN, template.height * PT_PER_IN
+    c.saveState()
+    c.setStrokeColor(PLATE_EDGE)
+    c.setLineWidth(PLATE_LINE)
+    c.rect(PLATE_LINE / 2, PLATE_LINE / 2, w - PLATE_LINE, h - PLATE_LINE, stroke=1, fill=0)
+    c.restoreState()
+
+
 def _draw_item(
     c: rl_canvas.Canvas, template: Template, layout: ItemLayout, *, show_boxes: bool, hidden_text: bool
 ) -> None:
     page_h = template.height * PT_PER_IN
     draw_artwork(c, template)
+    draw_plate(c, template)
     c.setFillColor(INK)
     for fl in layout.fields:
         draw_field(c, fl, page_h)

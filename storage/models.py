@@ -268,6 +268,9 @@ class MachineProfile(SQLModel, table=True):
     cut_outline: bool = True
     include_artwork: bool = True
     item_order: str = Field(default="job", max_length=16)  # job | name
+    # thin artwork strokes (at most score_width_mm wide) as lines in this colour; "" = filled with the rest
+    score_color: str = Field(default="", max_length=7)
+    score_width_mm: float = 0.25
     builtin: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -2,9 +2,11 @@
 manifest, packed as a zip. ``export_job`` is the use case; the modules below it are:
 
 * ``bed``: the grid placement; ``sheet``: what a writer draws;
-* ``glyphs``: glyph outlines from the layout's glyph run, cached per glyph; ``artwork``: the template's
-  artwork as engravable shapes;
-* ``svg``, ``pdf``, ``dxf``: the writers (deterministic bytes); ``manifest``: manifest.json.
+* ``artwork``: the template's artwork as engravable shapes (and score lines);
+* ``regions``: each item's engraved regions, one clean outline per region (glyph outlines from the
+  layout's glyph run, cached per glyph); ``outline``: clean outlines (skia-pathops) and DXF arcs;
+* ``svg``, ``pdf`` (``pdf_text`` for text mode), ``dxf``: the writers (deterministic bytes);
+  ``manifest``: manifest.json.
 """
 
 from pipeline.export.job import ExportResult, export_job

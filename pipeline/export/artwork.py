@@ -7,6 +7,8 @@ contours filled even-odd), and its fills stay fills. Everything becomes closed p
 engrave colour (curves flattened to 10 µm), positioned in the item's millimetres (y down) and
 stretched to the template's size exactly as the proof draws it. White shapes are left out (white
 means "no laser"); SVG text and embedded images inside the artwork are left out with a warning.
+Each stroke also keeps its centrelines and width, so a machine profile with a score colour can
+send thin strokes to the laser as lines (``regions.score_lines``) instead of filled bands.
 
 PNG/JPEG artwork is kept as the image file: the writers place it at the item's position and size
 (SVG ``<image>`` with a data URI, PDF image); DXF has no raster and says so.
@@ -45,6 +47,8 @@ class ArtShape:
     svg: str  # path data with %.3f slots (x, y alternating), relative to the item's top-left
     xs: tuple[float, ...]
     ys: tuple[float, ...]
+    stroke_mm: float = 0.0  # a stroke's width (its expanded outline); 0 for a fill
+    lines: tuple[tuple[tuple[Point, ...], bool], ...] = ()  # a stroke's centrelines: (points, closed)
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,12 @@ class Artwork:
     warnings: tuple[str, ...] = ()
 
 
-def _shape(contours: list[list[Point]], evenodd: bool) -> ArtShape | None:
+def _shape(
+    contours: list[list[Point]],
+    evenodd: bool,
+    stroke_mm: float = 0.0,
+    lines: tuple[tuple[tuple[Point, ...], bool], ...] = (),
+) -> ArtShape | None:
     kept = tuple(tuple(c) for c in contours if len(c) >= 3)
     if not kept:
         return None
@@ -65,7 +74,7 @@ def _shape(contours: list[list[Point]], evenodd: bool) -> ArtShape | None:
         parts.append("M%.3f %.3f" + "L%.3f %.3f" * (len(c) - 1) + "Z")
         xs.extend(p[0] for p in c)
         ys.extend(p[1] for p in c)
-    return ArtShape(kept, evenodd, "".join(parts), tuple(xs), tuple(ys))
+    return ArtShape(kept, evenodd, "".join(parts), tuple(xs), tuple(ys), stroke_mm, lines)
 
 
 # -- geometry helpers -------------------------------------------------------------------------------
@@ -349,7 +358,8 @@ def _walk(node: object, m: Matrix, shapes: list[ArtShape], warnings: set[str]) -
                 cap=getattr(node, "strokeLineCap", 0) or 0,
                 miter_limit=max(1.0, limit),
             )
-        shape = _shape(contours, True)
+        lines = tuple((tuple(kept), closed) for pts, closed in paths if len(kept := _dedup(pts, closed)) >= 2)
+        shape = _shape(contours, True, width * scale, lines)
         if shape is not None:
             shapes.append(shape)
 

@@ -32,13 +32,13 @@ from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.catalog import job_template
 from pipeline.errors import InvalidInput, NotFound, TransitionRefused
-from pipeline.export import dxf, pdf, svg
+from pipeline.export import dxf, pdf, pdf_text, svg
 from pipeline.export.artwork import Artwork, ArtworkError, load_artwork
 from pipeline.export.bed import BedPlan, Slot, plan_bed
 from pipeline.export.manifest import approval_label, build_manifest, manifest_bytes
 from pipeline.export.sheet import PlacedItem, Sheet, Style
 from pipeline.files import partial_prefix, safe_name
-from pipeline.fonts import FontError, FontRegistry
+from pipeline.fonts import FontError, FontRegistry, load_font
 from pipeline.jobs import lock_job
 from pipeline.layout import ItemLayout, layout_item, normalize_text
 from pipeline.machines import FORMATS, TEXT_MODES, get_profile, profile_settings
@@ -202,35 +202,35 @@ def _approvals(session: Session, job: Job, items: list[Item]) -> list[str | None
     return out
 
 
-def _fonts_needed(layouts: list[ItemLayout], template: Template) -> list[dict[str, Any]]:
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+def _fonts_needed(layouts: list[ItemLayout]) -> list[dict[str, Any]]:
+    """Every font file the text's glyphs are drawn with, once each; ``fallback`` when it only ever
+    draws characters a field's own font lacks."""
+    seen: dict[str, dict[str, Any]] = {}
     for lay in layouts:
         for fl in lay.fields:
-            if not fl.lines:
-                continue
-            key = (fl.font.used_family, template.field(fl.key).weight)
-            if key not in seen:
-                seen[key] = {
-                    "family": key[0],
-                    "weight": key[1],
-                    "face": fl.font.used_name,
-                    "file": Path(fl.font.path).name,
-                    "sha256": fl.font.sha256,
+            for index in sorted({font for line in fl.lines for font in line.columns[0]}):
+                ref = fl.fonts[index]
+                own = ref.sha256 == fl.font.sha256
+                if ref.sha256 in seen:
+                    seen[ref.sha256]["fallback"] &= not own
+                    continue
+                lf = load_font(ref.path)
+                seen[ref.sha256] = {
+                    "family": lf.family,
+                    "weight": lf.weight,
+                    "face": ref.name,
+                    "file": Path(ref.path).name,
+                    "sha256": ref.sha256,
+                    "fallback": not own,
                 }
-    return [seen[k] for k in sorted(seen)]
+    return sorted(seen.values(), key=lambda f: (f["fallback"], f["family"], f["weight"], f["face"]))
 
 
-def _check_pdf_text_fonts(layouts: list[ItemLayout]) -> None:
-    done: set[str] = set()
-    for lay in layouts:
-        for fl in lay.fields:
-            ref = fl.fonts[0]
-            if fl.lines and ref.sha256 not in done:
-                done.add(ref.sha256)
-                try:
-                    pdf.text_font(ref.path, ref.sha256)
-                except pdf.PdfFontError as exc:
-                    raise InvalidInput({"text_mode": f"{exc}: export in curves mode"}) from None
+def _check_pdf_text(layouts: list[ItemLayout]) -> None:
+    try:
+        pdf_text.check_layouts((n, fl) for n, lay in enumerate(layouts, 1) for fl in lay.fields)
+    except pdf_text.PdfTextRefused as exc:
+        raise InvalidInput({"text_mode": f"PDF text mode can't write {exc}: export in curves mode"}) from None
 
 
 # -- files -------------------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def _prepare(
         raise InvalidInput({"fonts": f"{exc}: regenerate the proofs"}) from None
     _refuse_bad_layouts(layouts)
     if fmt == "pdf" and mode == "text":
-        _check_pdf_text_fonts(layouts)
+        _check_pdf_text(layouts)
 
     item_w, item_h = round(template.width * MM_PER_IN, 6), round(template.height * MM_PER_IN, 6)
     order = _bed_order(items, template, profile.item_order)
@@ -359,8 +359,8 @@ def _prepare(
                 )
     fonts_needed: list[dict[str, Any]] = []
     if mode == "text":
-        fonts_needed = _fonts_needed(layouts, template)
-        names = ", ".join(f"{f['family']} ({f['weight']})" for f in fonts_needed)
+        fonts_needed = _fonts_needed(layouts)
+        names = ", ".join(f"{f['face']} ({f['file']})" for f in fonts_needed)
         notes.append(f"Text mode: the laser PC needs these fonts installed: {names}. Curves mode needs none.")
     style = Style(
         text_mode=mode,
@@ -370,6 +370,8 @@ def _prepare(
         artwork=artwork,
         aligns={f.key: f.align for f in template.fields},
         weights={f.key: f.weight for f in template.fields},
+        score_color=profile.score_color,
+        score_width=profile.score_width_mm if profile.score_color else 0.0,
     )
     return _Prepared(
         profile=profile,

@@ -20,7 +20,14 @@ CONVENTIONS = {
         "template artwork: vector artwork as filled shapes in the engrave colour (strokes expanded "
         "to their outline, white left out); PNG/JPEG artwork as an image at the item's size"
     ),
-    "groups": "SVG groups / DXF layers ARTWORK, ENGRAVE, CUT; engraving comes before cutting in each file",
+    "score": (
+        "with a score colour in the profile: template artwork strokes at most score_width_mm wide as "
+        "lines (their centrelines) in the score colour, a 0.0254 mm hairline, instead of filled bands"
+    ),
+    "groups": (
+        "SVG groups / DXF layers ARTWORK, ENGRAVE, SCORE (when scoring), CUT; engraving comes before "
+        "scoring, scoring before cutting in each file"
+    ),
 }
 
 

@@ -2,11 +2,12 @@
 
 The page is the bed (points = mm x 72 / 25.4). Same conventions as the SVG: artwork and text are
 filled in the exact engrave colour (non-zero winding for glyphs, the artwork's own rule), cut
-outlines are stroked 0.001 in (0.072 pt) in the exact cut colour with no fill, drawn last. Colours are
-DeviceRGB. In curves mode each glyph is the proof's own cached outline (``glyph_fill_ops``, font
-units) placed with a ``cm`` transform, so the page has no text operators at all. In text mode each
-line is live text in its field's font, embedded (subset) by reportlab. ``invariant=1`` makes the
-bytes depend on the content only.
+outlines are stroked 0.001 in (0.072 pt) in the exact cut colour with no fill, drawn last; thin
+artwork strokes the profile scores are stroked the same way in the score colour, before the cuts. Colours are
+DeviceRGB. In curves mode the engraved regions are the clean outlines of ``regions`` (glyph pieces
+placed with a ``cm`` transform), so the page has no text operators at all. In text mode every glyph
+of the layout's glyph run is live text in the face that drew it, at the layout's position
+(``pdf_text``). ``invariant=1`` makes the bytes depend on the content only.
 """
 
 from __future__ import annotations
@@ -17,20 +18,14 @@ from contextlib import contextmanager
 from threading import Lock
 
 from reportlab import rl_config
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 
-from pipeline.export.regions import Piece, item_regions
-from pipeline.export.sheet import CUT_HAIRLINE_MM, PlacedItem, Sheet, Style, num, rgb
-from pipeline.fonts import FontError, load_font
+from pipeline.export.pdf_text import EmbeddedFonts, field_text_ops
+from pipeline.export.regions import Piece, item_regions, score_lines
+from pipeline.export.sheet import CUT_HAIRLINE_MM, Sheet, Style, num, rgb
 
 PT_PER_MM = 72.0 / 25.4
 _LOCK = Lock()
-
-
-class PdfFontError(Exception):
-    """A font cannot be embedded as live PDF text (e.g. CFF-flavoured OpenType)."""
 
 
 @contextmanager
@@ -49,25 +44,6 @@ def _color(color: str) -> str:
     return " ".join(num(c / 255, 6) for c in rgb(color))
 
 
-_RL_FONTS: dict[str, str] = {}
-
-
-def text_font(path: str, sha256: str) -> str:
-    """The reportlab name of a face registered for live text (once per process)."""
-    name = _RL_FONTS.get(sha256)
-    if name is None:
-        lf = load_font(path)
-        if lf.sha256 != sha256:
-            raise FontError(f"font file {path} changed since the layout was computed")
-        name = "CSX-" + sha256[:16]
-        try:
-            pdfmetrics.registerFont(TTFont(name, path))
-        except Exception as exc:  # reportlab embeds TrueType outlines only
-            raise PdfFontError(f"{lf.full_name} can't be embedded as PDF text ({exc})") from exc
-        _RL_FONTS[sha256] = name
-    return name
-
-
 def _piece_ops(piece: Piece, ox: float, oy: float, page_h: float) -> str:
     """One piece filled: its outline (item mm, y down) mapped onto the page by a ``cm``.
 
@@ -78,24 +54,6 @@ def _piece_ops(piece: Piece, ox: float, oy: float, page_h: float) -> str:
     x = (ox + piece.x) * PT_PER_MM
     y = page_h - (oy + piece.y) * PT_PER_MM
     return f"q {num(k, 7)} 0 0 {num(-k, 7)} {num(x, 4)} {num(y, 4)} cm {piece.outline.pdf(places)} f Q"
-
-
-def _text(c: rl_canvas.Canvas, item: PlacedItem, style: Style, page_h: float) -> None:
-    ox, oy = item.x * PT_PER_MM, item.y * PT_PER_MM
-    for fl in item.layout.fields:
-        if not fl.lines:
-            continue
-        ref = fl.fonts[0]
-        c.setFont(text_font(ref.path, ref.sha256), fl.size)
-        align = style.aligns.get(fl.key, "left")
-        for line in fl.lines:
-            y = page_h - oy - line.baseline
-            if align == "center":
-                c.drawCentredString(ox + line.x + line.width / 2, y, line.text)
-            elif align == "right":
-                c.drawRightString(ox + line.x + line.width, y, line.text)
-            else:
-                c.drawString(ox + line.x, y, line.text)
 
 
 def render_pdf(sheet: Sheet, style: Style) -> bytes:
@@ -109,7 +67,9 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
         art = style.artwork
         engrave = _color(style.engrave_color)
         curves = style.text_mode == "curves"
-        regions = [item_regions(item.layout if curves else None, art) for item in sheet.items]
+        regions = [
+            item_regions(item.layout if curves else None, art, style.score_width) for item in sheet.items
+        ]
         ops = [
             _piece_ops(Piece(reg.artwork, 0.0, 0.0, 1.0), item.x, item.y, page_h)
             for item, reg in zip(sheet.items, regions, strict=True)
@@ -137,11 +97,34 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
             if glyphs:
                 c.addLiteral(f"q {engrave} rg\n" + "\n".join(glyphs) + "\nQ")
         else:
-            c.saveState()
-            c.setFillColorRGB(*(v / 255 for v in rgb(style.engrave_color)))
+            fonts = EmbeddedFonts(c._doc)
+            text = [
+                op
+                for item in sheet.items
+                for fl in item.layout.fields
+                for op in field_text_ops(fonts, fl, item.x * PT_PER_MM, page_h - item.y * PT_PER_MM)
+            ]
+            if text:
+                c.addLiteral(f"q {engrave} rg\n" + "\n".join(text) + "\nQ")
+        lines = score_lines(art, style.score_width) if style.score_color else []
+        if lines:
+            hairline = num(CUT_HAIRLINE_MM * PT_PER_MM, 4)
+            strokes = []
             for item in sheet.items:
-                _text(c, item, style, page_h)
-            c.restoreState()
+                for pts, closed in lines:
+                    coords = [
+                        f"{num((item.x + x) * PT_PER_MM, 4)} {num(page_h - (item.y + y) * PT_PER_MM, 4)}"
+                        for x, y in pts
+                    ]
+                    strokes.append(
+                        f"{coords[0]} m "
+                        + " ".join(c + " l" for c in coords[1:])
+                        + (" h" if closed else "")
+                        + " S"
+                    )
+            c.addLiteral(
+                f"q {_color(style.score_color)} RG {hairline} w 0 J 0 j [] 0 d\n" + "\n".join(strokes) + "\nQ"
+            )
         if style.cut_outline:
             w, h = num(sheet.item_width * PT_PER_MM, 4), num(sheet.item_height * PT_PER_MM, 4)
             rects = []

@@ -18,7 +18,7 @@ from threading import Lock
 
 import pathops
 
-from pipeline.export.artwork import Artwork
+from pipeline.export.artwork import ArtShape, Artwork, Point
 from pipeline.export.outline import EMPTY, Outline, clean, minus, outline_of, path_of, united
 from pipeline.fonts import FontError, load_font
 from pipeline.layout import ItemLayout, PlacedGlyph, draw_placed_glyph, glyph_placements
@@ -27,6 +27,7 @@ MM_PER_PT = 25.4 / 72.0
 
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+_SLIVER = 1e-6  # mm²: an overlap smaller than this fills the same under both rules, to 0.01 mm²
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ class _Glyph:
 
 
 _GLYPHS: dict[tuple[str, int], _Glyph] = {}
-_ART: dict[int, tuple[Artwork, pathops.Path, Outline]] = {}
+_ART: dict[tuple[int, float], tuple[Artwork, pathops.Path, Outline]] = {}
 _EDGES: dict[int, tuple[Outline, list[Box]]] = {}
 _LOCK = Lock()
 
@@ -80,21 +81,40 @@ def _glyph(p: PlacedGlyph) -> _Glyph:
     return glyph
 
 
-def artwork_region(art: Artwork | None) -> tuple[pathops.Path, Outline]:
-    """The artwork's engraved shapes united (cached per loaded artwork)."""
+def _scored(shape: ArtShape, score_width: float) -> bool:
+    """Is this shape a stroke thin enough to be a score line (``score_width`` > 0: scoring is on)?"""
+    return 0 < shape.stroke_mm <= score_width
+
+
+def artwork_region(art: Artwork | None, score_width: float = 0.0) -> tuple[pathops.Path, Outline]:
+    """The artwork's engraved shapes united, without the strokes that are score lines (cached per
+    loaded artwork and score width)."""
     if art is None or not art.shapes:
         return pathops.Path(), EMPTY
-    hit = _ART.get(id(art))
+    key = (id(art), score_width)
+    hit = _ART.get(key)
     if hit is not None and hit[0] is art:
         return hit[1], hit[2]
-    path = united(clean(path_of(shape.contours, evenodd=shape.evenodd)) for shape in art.shapes)
+    path = united(
+        clean(path_of(shape.contours, evenodd=shape.evenodd))
+        for shape in art.shapes
+        if not _scored(shape, score_width)
+    )
     outline = outline_of(path)
     with _LOCK:
         if len(_ART) > 64:
             _ART.clear()
             _EDGES.clear()
-        _ART[id(art)] = (art, path, outline)
+        _ART[key] = (art, path, outline)
     return path, outline
+
+
+def score_lines(art: Artwork | None, score_width: float) -> list[tuple[tuple[Point, ...], bool]]:
+    """The centrelines (item mm, y down; closed or not) of the artwork's strokes at most
+    ``score_width`` wide: what the laser scores as lines when the profile has a score colour."""
+    if art is None or score_width <= 0:
+        return []
+    return [line for shape in art.shapes if _scored(shape, score_width) for line in shape.lines]
 
 
 def _edge_boxes(outline: Outline) -> list[Box]:
@@ -129,22 +149,26 @@ def _meet(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _overlapping(boxes: list[Box]) -> bool:
-    """Do any two boxes' interiors meet? (sweep along x)"""
-    order = sorted(boxes)
+def _overlapping(boxes: list[Box], paths: list[pathops.Path]) -> bool:
+    """Do any two glyphs' shapes overlap? Boxes first (sweep along x); glyphs whose boxes meet
+    (kerned pairs, accents, italics) are intersected, and only an overlap with area counts."""
+    order = sorted(range(len(boxes)), key=boxes.__getitem__)
     for i, a in enumerate(order):
         for b in order[i + 1 :]:
-            if b[0] >= a[2]:
+            if boxes[b][0] >= boxes[a][2]:
                 break
-            if _meet(a, b):
-                return True
+            if _meet(boxes[a], boxes[b]):
+                common = pathops.op(paths[a], paths[b], pathops.PathOp.INTERSECTION)
+                if common.area > _SLIVER:
+                    return True
     return False
 
 
-def item_regions(layout: ItemLayout | None, art: Artwork | None) -> ItemRegions:
+def item_regions(layout: ItemLayout | None, art: Artwork | None, score_width: float = 0.0) -> ItemRegions:
     """The item's artwork and field regions, disjoint, each clean (no fields without a layout:
-    live text is the laser program's to fill)."""
-    art_path, art_outline = artwork_region(art)
+    live text is the laser program's to fill). Strokes at most ``score_width`` wide are left out of
+    the artwork's region (they are score lines)."""
+    art_path, art_outline = artwork_region(art, score_width)
     earlier: list[tuple[Box, list[pathops.Path]]] = []  # fields so far: bounds, placed glyph paths
     fields: list[tuple[str, tuple[Piece, ...]]] = []
     for fl in layout.fields if layout is not None else ():
@@ -169,7 +193,7 @@ def item_regions(layout: ItemLayout | None, art: Artwork | None) -> ItemRegions:
         touches_art = not art_outline.empty and not _clear_of(art_path, art_outline, bounds)
         touches_earlier = any(_meet(bounds, b) for b, _ in earlier)
         paths = [g.path.transform(s, 0.0, 0.0, s, x, y) for g, x, y, s in glyphs]
-        if not touches_art and not touches_earlier and not _overlapping(boxes):
+        if not touches_art and not touches_earlier and not _overlapping(boxes, paths):
             pieces = tuple(Piece(g.outline, x, y, s) for g, x, y, s in glyphs)
         else:
             region = united(paths)

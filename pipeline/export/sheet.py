@@ -12,6 +12,7 @@ CUT_HAIRLINE_MM = 0.0254  # 0.001 in: what Epilog, ULS and LightBurn users read 
 GROUP_ARTWORK = "ARTWORK"
 GROUP_ENGRAVE = "ENGRAVE"
 GROUP_CUT = "CUT"
+GROUP_SCORE = "SCORE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class Style:
     artwork: Artwork | None = None
     aligns: Mapping[str, str] = field(default_factory=dict)  # field key -> left | center | right
     weights: Mapping[str, str] = field(default_factory=dict)  # field key -> normal | bold
+    score_color: str = ""  # "#RRGGBB": thin artwork strokes as lines in this colour; "" = filled
+    score_width: float = 0.0  # mm: the widest stroke that is a score line (0 when scoring is off)
 
 
 def rgb(color: str) -> tuple[int, int, int]:

@@ -2,7 +2,9 @@
 
 Layout of the file: ``<g id="ARTWORK">`` (the template's artwork, engraved: filled in the engrave
 colour), ``<g id="ENGRAVE">`` (the text: one ``<path>`` per item and field in curves mode, one
-``<text>`` per line in text mode), then ``<g id="CUT">`` (one hairline ``<rect>`` per item), so
+``<text>`` per line in text mode), ``<g id="SCORE">`` when the profile scores thin artwork strokes
+(one hairline ``<path>`` per item in the score colour), then ``<g id="CUT">`` (one hairline
+``<rect>`` per item), so
 software that runs operations in file order engraves before it cuts. Every coordinate is absolute
 (no transforms); numbers have at most 3 decimals (1 µm).
 """
@@ -12,12 +14,13 @@ from __future__ import annotations
 import base64
 from xml.sax.saxutils import escape, quoteattr
 
-from pipeline.export.regions import MM_PER_PT, ItemRegions, Piece, item_regions, svg_path_data
+from pipeline.export.regions import MM_PER_PT, ItemRegions, Piece, item_regions, score_lines, svg_path_data
 from pipeline.export.sheet import (
     CUT_HAIRLINE_MM,
     GROUP_ARTWORK,
     GROUP_CUT,
     GROUP_ENGRAVE,
+    GROUP_SCORE,
     PlacedItem,
     Sheet,
     Style,
@@ -76,6 +79,23 @@ def _text(item: PlacedItem, style: Style) -> list[str]:
     return out
 
 
+def _score(sheet: Sheet, style: Style) -> list[str]:
+    """Thin artwork strokes as hairlines in the score colour (when the profile scores them)."""
+    lines = score_lines(style.artwork, style.score_width) if style.score_color else []
+    if not lines:
+        return []
+    out = [f'<g id="{GROUP_SCORE}">']
+    paint = f'fill="none" stroke="{style.score_color}" stroke-width="{num(CUT_HAIRLINE_MM, 4)}"'
+    for item in sheet.items:
+        d = "".join(
+            "M" + "L".join(f"{num(item.x + x)} {num(item.y + y)}" for x, y in pts) + ("Z" if closed else "")
+            for pts, closed in lines
+        )
+        out.append(f'<path id="score-{item.number}" d="{d}" {paint}/>')
+    out.append("</g>")
+    return out
+
+
 def render_svg(sheet: Sheet, style: Style) -> bytes:
     """One sheet as an SVG document (UTF-8 bytes)."""
     w, h = num(sheet.width), num(sheet.height)
@@ -87,12 +107,16 @@ def render_svg(sheet: Sheet, style: Style) -> bytes:
     if sheet.title:
         parts.append(f"<title>{escape(sheet.title)}</title>")
     curves = style.text_mode == "curves"
-    regions = [item_regions(item.layout if curves else None, style.artwork) for item in sheet.items]
+    regions = [
+        item_regions(item.layout if curves else None, style.artwork, style.score_width)
+        for item in sheet.items
+    ]
     parts += _artwork(sheet, style, regions)
     parts.append(f'<g id="{GROUP_ENGRAVE}">')
     for item, reg in zip(sheet.items, regions, strict=True):
         parts += _curves(item, reg, style.engrave_color) if curves else _text(item, style)
     parts.append("</g>")
+    parts += _score(sheet, style)
     if style.cut_outline:
         parts.append(f'<g id="{GROUP_CUT}">')
         size = f'width="{num(sheet.item_width)}" height="{num(sheet.item_height)}"'

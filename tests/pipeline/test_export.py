@@ -19,8 +19,7 @@ from pipeline.activity import Event, for_job
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, TransitionRefused
 from pipeline.export import ExportResult, export_job
-from pipeline.export.glyphs import MM_PER_PT as GLYPH_MM_PER_PT
-from pipeline.export.glyphs import field_glyphs
+from pipeline.export.regions import item_regions, svg_path_data
 from pipeline.layout import ItemLayout, draw_placed_glyph, glyph_placements
 from storage.db import Database
 from storage.models import Export, Job, JobStatus, Workspace
@@ -204,28 +203,28 @@ def test_svg_curves_export_is_laser_ready(db: Database, ws_id: int, owner: Actor
 
 
 def test_glyphs_are_the_layouts_glyph_run(db: Database, ws_id: int, owner: Actor, files_dir: Path) -> None:
-    """The cached, scaled outline of every glyph equals draw_placed_glyph at its real place."""
+    """Every engraved glyph piece (the cached clean outline, scaled and moved) has the exact ink bounds
+    of draw_placed_glyph at its real place, one piece per inked glyph of the layout."""
     make_profile(db, ws_id, owner)
     job_id = seed_job(db, ws_id, owner, files_dir, values=people(3), approve_all="phone")
     for d in item_layouts(db, job_id):
         layout = ItemLayout.from_dict(d)
+        regions = dict(item_regions(layout, None).fields)
         for fl in layout.fields:
-            placed = [p for p in glyph_placements(fl)]
-            drawn = list(field_glyphs(fl, 10.0, 20.0))
-            assert len(drawn) <= len(placed)
-            for g in drawn:
-                p = next(
-                    p
-                    for p in placed
-                    if close(10 + p.x * MM_PER_PT, g.x, 1e-9) and close(20 + p.y * MM_PER_PT, g.y, 1e-9)
-                )
+            expected = []
+            for p in glyph_placements(fl):
                 pen = BoundsPen(None)
-                draw_placed_glyph(p, pen, scale=GLYPH_MM_PER_PT)
-                x0, y0, x1, y1 = pen.bounds
-                bx0, by0, bx1, by1 = g.shape.bounds
-                s = g.size
-                assert close(10 + x0, g.x + s * bx0, 1e-6) and close(20 + y1, g.y + s * by1, 1e-6)
-                assert close(10 + x1, g.x + s * bx1, 1e-6) and close(20 + y0, g.y + s * by0, 1e-6)
+                draw_placed_glyph(p, pen, scale=MM_PER_PT)
+                if pen.bounds is not None:
+                    x0, y0, x1, y1 = pen.bounds
+                    expected.append((10 + x0, 20 + y0, 10 + x1, 20 + y1))
+            pieces = regions.get(fl.key, ())
+            assert len(pieces) == len(expected)  # no glyph of these names overlaps another
+            for piece, box in zip(pieces, expected, strict=True):
+                assert all(
+                    close(a, b, 1e-3)
+                    for a, b in zip(path_bounds(svg_path_data([piece], 10, 20)), box, strict=True)
+                )
 
 
 def test_svg_text_mode_writes_live_text_and_names_the_fonts(

@@ -273,6 +273,18 @@ def test_fallback_font_draws_what_the_field_font_lacks() -> None:
     assert not fl.font.substituted and fl.font.used_name == "Liberation Sans"
 
 
+@pytest.mark.parametrize("text", ["Արամ ★ Åsa", "★", "Åsa ★ Արամ"])
+def test_the_field_font_comes_first_even_when_a_fallback_draws_the_first_characters(text: str) -> None:
+    fl = lay(field(font="Liberation Serif", size=20.0), text)
+    assert fl.fonts[0].name == "Liberation Serif" and fl.fonts[0].sha256 == fl.font.sha256
+    primary, fallback = load_font(fl.fonts[0].path), load_font(fl.fonts[1].path)
+    # every character the field's font has is drawn with it; the fallback only draws the rest
+    for font, cluster in zip(fl.lines[0].columns[0], fl.lines[0].columns[2], strict=True):
+        ch = fl.text[cluster]
+        assert font == (0 if ord(ch) in primary.cmap else 1), ch
+        assert ord(ch) in (primary if font == 0 else fallback).cmap
+
+
 def test_font_substitution_is_reported() -> None:
     fl = lay(field(font="Arial", weight="bold"), "Zoë")
     assert fl.font.substituted and fl.font.step == "alias" and fl.font.used_name == "Liberation Sans Bold"

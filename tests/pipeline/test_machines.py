@@ -256,3 +256,27 @@ def test_check_color() -> None:
         with pytest.raises(InvalidInput) as err:
             machines.check_color("cut_color", bad)
         assert list(err.value.errors) == ["cut_color"]
+
+
+def test_score_settings(db: Database, ws_id: int, owner: Actor) -> None:
+    off = _create(db, ws_id, owner, "Plain")
+    assert off.score_color == "" and off.score_width_mm == machines.SCORE_WIDTH_MM
+    assert "score" not in machines.describe(off)
+    row = _create(db, ws_id, owner, "Scoring", score_color="#0000ff", score_width="0.3")
+    assert row.score_color == "#0000FF" and row.score_width_mm == 0.3
+    assert "score #0000FF (strokes up to 0.3 mm)" in machines.describe(row)
+    inches = _create(db, ws_id, owner, "Inches", units="in", bed_width=20, bed_height=12, margin=0.2, gap=0.1,
+                     score_color="#00FF00", score_width=0.01)  # fmt: skip
+    assert inches.score_width_mm == 0.254 and machines.entered_values(inches)["score_width"] == 0.01
+    for bad, field in (
+        ({"score_color": "#000000"}, "score_color"),  # the engrave colour
+        ({"score_color": "blue"}, "score_color"),
+        ({"score_color": "#0000FF", "score_width": 0}, "score_width"),
+        ({"score_color": "#0000FF", "score_width": 6}, "score_width"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            _create(db, ws_id, owner, "Bad", **bad)
+        assert field in err.value.errors, bad
+    with db.session() as s:
+        machines.update_profile(s, s.get(Workspace, ws_id), owner, "Scoring", score_color="off")
+    assert _get(db, ws_id, "Scoring").score_color == ""

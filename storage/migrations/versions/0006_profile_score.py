@@ -1,0 +1,28 @@
+"""machine profile score settings: thin artwork strokes as lines in their own colour
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("machine_profile", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("score_color", sa.String(length=7), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("score_width_mm", sa.Float(), nullable=False, server_default="0.25"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("machine_profile", schema=None) as batch_op:
+        batch_op.drop_column("score_width_mm")
+        batch_op.drop_column("score_color")
