@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,6 +41,7 @@ from pipeline.approvals import (
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.ratelimit import Limit, RateLimits
 from pipeline.runtime import Runtime
+from pipeline.services import customer
 from storage.db import UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -143,14 +143,7 @@ class ApprovalPages:
 
     def _state(self, token: str) -> PageState | None:
         """The page's data; logs the customer's view (at most every 10 minutes per link)."""
-        with self.runtime.db.read() as s:
-            state = approvals.page_state(s, token)
-        if state is not None and approvals.view_is_due(state.last_viewed_at):
-            with self.runtime.db.session() as s:
-                link = approvals.resolve(s, token)
-                if link is not None:
-                    approvals.page_view(s, link)
-        return state
+        return customer.page_state(self.runtime, token)
 
     def _load(self, token: str) -> PageView | None:
         state = self._state(token)
@@ -231,13 +224,7 @@ class ApprovalPages:
         token = request.path_params["token"]
         item_id, version = request.path_params["item_id"], request.path_params["version"]
 
-        def find() -> Path | None:
-            with self.runtime.db.read() as s:
-                stored = approvals.proof_png(s, token, item_id, version)
-            path = approvals.proof_file_path(self.files_dir, stored) if stored else None
-            return path if path is not None and path.is_file() else None
-
-        path = await self._run(find)
+        path = await self._run(customer.proof_file, self.runtime, token, item_id, version)
         if path is None:
             return await self._neutral(request)
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, no-store"})
@@ -269,17 +256,14 @@ class ApprovalPages:
         return await self._run(self._decide, request, token, item_id, version or 0, decision, note)
 
     def _link_id(self, token: str) -> int | None:
-        with self.runtime.db.read() as s:
-            link = approvals.resolve(s, token)
-            return link.id if link is not None else None
+        return customer.link_id(self.runtime, token)
 
     def _decide(
         self, request: Request, token: str, item_id: int, version: int, decision: str, note: str | None
     ) -> Response:
         code, status = "approved" if decision == "approve" else "changed", 200
         try:
-            with self.runtime.db.session() as s:
-                result = approvals.decide(s, token, item_id, version, decision, note)
+            customer.decide(self.runtime, token, item_id, version, decision, note)
         except LinkUnavailable:
             return self.neutral(request)
         except NotFound as exc:
@@ -292,8 +276,6 @@ class ApprovalPages:
             code, status = "decided", 409
         except ApprovalClosed:
             code, status = "closed", 409
-        else:
-            approvals.send_notices(self.runtime.notifier, result.job_id, result.notices)
         if not _wants_json(request):
             return RedirectResponse(
                 self._page_url(request, token, item_id, m=code, i=item_id), status_code=303
@@ -311,9 +293,7 @@ class ApprovalPages:
         return JSONResponse(body, status_code=status)
 
     def _fresh(self, token: str) -> PageView | None:
-        with self.runtime.db.read() as s:
-            state = approvals.page_state(s, token)
-        return approvals.build_page(state, files_dir=self.files_dir) if state is not None else None
+        return customer.fresh_page(self.runtime, token)
 
     def _invalid(
         self, request: Request, token: str, item_id: int, exc: InvalidInput, note: str | None
@@ -383,8 +363,7 @@ class ApprovalPages:
         approved = stale = 0
         code, status = "all", 200
         try:
-            with self.runtime.db.session() as s:
-                result = approvals.approve_all_remaining(s, token, shown)
+            result = customer.approve_all(self.runtime, token, shown)
         except LinkUnavailable:
             return self.neutral(request)
         except ApprovalClosed:
@@ -393,7 +372,6 @@ class ApprovalPages:
             code, status = "busy", 409
         else:
             approved, stale = len(result.approved), len(result.stale)
-            approvals.send_notices(self.runtime.notifier, result.job_id, result.notices)
         if not _wants_json(request):
             return RedirectResponse(self._page_url(request, token, m=code, a=approved, s=stale), 303)
         view = self._fresh(token)
