@@ -38,6 +38,13 @@ class JobView(StrEnum):
     RECORD_APPROVAL = "job_record_approval"
 
 
+class NoteView(StrEnum):
+    """Windows that only say something (no submit): no listener is registered for them."""
+
+    INFO = "info"
+    WORKING = "working"
+
+
 # the template picker inside the "choose template" window: choosing redraws the window
 TEMPLATE_PICKER = {"block_id": "template", "action_id": "value"}
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.blocks import Block, clip, context, esc, mrkdwn, options, plain, section
-from bot.ids import JobView
+from bot.ids import JobView, NoteView
 
 METADATA_LIMIT = 3000
 
@@ -226,11 +226,11 @@ def parse_modal(
 
 
 def working_modal(title: str, text: str) -> dict[str, Any]:
-    return modal("working", title, [section(text)], submit=None, close="Close")
+    return modal(NoteView.WORKING, title, [section(text)], submit=None, close="Close")
 
 
 def info_modal(title: str, text: str) -> dict[str, Any]:
-    return modal("info", title, [section(text)], submit=None, close="Close")
+    return modal(NoteView.INFO, title, [section(text)], submit=None, close="Close")
 
 
 def _flagged_blocks(shown: list[tuple[int, dict[str, Any]]]) -> list[Block]:

@@ -29,5 +29,5 @@ def register(app: App) -> None:
     app.action(JobAction.COMPLETE)(partial(jobs.do, step=steps.complete))
     app.action(JobAction.RESTORE)(partial(jobs.do, step=steps.restore))
     app.action(JobAction.SHOW)(jobs.show)
-    app.action(JobAction.EDIT_ITEM)(jobs.edit_item)
+    app.action(JobAction.EDIT_ITEM)(partial(jobs.open_window, opener=jobs.item_window))
     app.action(TEMPLATE_PICKER)(jobs.template_chosen)

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot import blocks as B
 from bot import modals
+from bot.ids import NoteView
 from handlers.slack import forms
 from handlers.slack.answers import tell
 from handlers.slack.context import runtime_of, tenant_of_request, who_of
@@ -79,27 +80,15 @@ def show(
         return
     shown = [b for b in blocks if b.get("type") != "actions"]
     client.views_open(
-        trigger_id=body["trigger_id"], view=modals.modal("info", "Job", shown, submit=None, close="Close")
+        trigger_id=body["trigger_id"],
+        view=modals.modal(NoteView.INFO, "Job", shown, submit=None, close="Close"),
     )
 
 
-def edit_item(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    respond: Respond,
-) -> None:
+def item_window(runtime: Runtime, who: Who, value: str) -> dict[str, Any]:
     """ "Edit the item" in a thread reply: its value is `J-1042:<item id>`."""
-    ack()
-    ref, _, item_id = str(action.get("value") or "").partition(":")
-    try:
-        view = forms.edit_item_window(runtime_of(context), who_of(context), ref, small_int(item_id) or 0)
-    except CraftError as exc:
-        tell(body, client, respond, exc.message)
-        return
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    ref, _, item_id = str(value or "").partition(":")  # a payload may carry anything here
+    return forms.edit_item_window(runtime, who, ref, small_int(item_id) or 0)
 
 
 def template_chosen(
