@@ -1,4 +1,5 @@
-"""Use cases as the Slack doors call them: plain values in, one transaction each, plain values out.
+"""Use cases as the doors call them (Slack listeners; `customer` for the approval page): plain values
+in, one transaction each, plain values out.
 
 Each function opens its own session, calls the domain modules (`jobs`, `items`, `catalog`,
 `approvals`...) and tells the notifier what changed once the change is committed, so a listener only
