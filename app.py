@@ -43,6 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from bot.scheduler import SchedulerService
     from bot.service import SlackService
+    from handlers.slack import create_app
     from handlers.web import create_web_app
     from pipeline import work
     from pipeline.proofing import shutdown_pool
@@ -53,7 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # shorter switch interval than the default 5 ms lets an acknowledgement through sooner
     sys.setswitchinterval(0.001)
     runtime = build_runtime(settings)
-    slack = SlackService(runtime).start()
+    slack = SlackService(runtime, create_app).start()
     recovery = work.Recovery(runtime).start()
     scheduler = SchedulerService(runtime).start() if settings.scheduler else None
     web = create_web_app(runtime, slack.http_app)
@@ -70,7 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # default action skipped, leaving the proof workers behind
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        # proxy_headers off: handlers/clients.py decides whose X-Forwarded-For to believe
+        # proxy_headers off: handlers/web/clients.py decides whose X-Forwarded-For to believe
         uvicorn.run(
             web,
             host=settings.host,

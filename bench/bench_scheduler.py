@@ -106,7 +106,7 @@ def fill(db: Database, n_jobs: int, n_ws: int = 10) -> None:
         {
             "workspace_id": j["workspace_id"],
             "job_id": j["id"],
-            "event_type": "Job created",
+            "event_type": "job_created",
             "actor_kind": "user",
             "actor_id": f"U0WS{(j['id'] - 1) % n_ws:03d}",
             "actor_display": "Maker",

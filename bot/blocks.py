@@ -9,56 +9,37 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot.ids import JobAction
 from pipeline.jobs import JobPage
 from pipeline.lifecycle import LABELS
 from pipeline.summary import JobSummary
+from storage.models import JobStatus as S
 
 Block = dict[str, Any]
 
 
-class A:
-    """Action ids (buttons and selects); a button's value is the job reference."""
-
-    PARSE = "job_parse"
-    REVIEW = "job_review"
-    TEMPLATE = "job_template"
-    PROOFS = "job_proofs"
-    PREFLIGHT = "job_preflight"
-    APPROVAL = "job_approval"
-    RECORD_APPROVAL = "job_record_approval"
-    SKIP_APPROVAL = "job_skip_approval"
-    EXPORT = "job_export"
-    COMPLETE = "job_complete"
-    RESTORE = "job_restore"
-    SHOW = "job_show"
-    HOME_FILTER = "home_filter"
-    HOME_SORT = "home_sort"
-    HOME_SEARCH = "home_search"
-    HOME_PAGE = "home_page"
-
-
 NEXT_ACTION_BUTTONS = {
-    "parse": (A.PARSE, "Add items"),
-    "review": (A.REVIEW, "Review parsed items"),
-    "template": (A.TEMPLATE, "Choose template"),
-    "proofs": (A.PROOFS, "Generate proofs"),
-    "preflight": (A.PREFLIGHT, "Run preflight"),
-    "approval": (A.APPROVAL, "Send for approval"),
-    "record_approval": (A.RECORD_APPROVAL, "Record approval"),
-    "export": (A.EXPORT, "Export for the laser"),
-    "complete": (A.COMPLETE, "Mark completed"),
-    "restore": (A.RESTORE, "Restore"),
+    "parse": (JobAction.PARSE, "Add items"),
+    "review": (JobAction.REVIEW, "Review parsed items"),
+    "template": (JobAction.TEMPLATE, "Choose template"),
+    "proofs": (JobAction.PROOFS, "Generate proofs"),
+    "preflight": (JobAction.PREFLIGHT, "Run preflight"),
+    "approval": (JobAction.APPROVAL, "Send for approval"),
+    "record_approval": (JobAction.RECORD_APPROVAL, "Record approval"),
+    "export": (JobAction.EXPORT, "Export for the laser"),
+    "complete": (JobAction.COMPLETE, "Mark completed"),
+    "restore": (JobAction.RESTORE, "Restore"),
 }
 
 STATUS_EMOJI = {
-    "draft": ":memo:",
-    "parsing": ":mag:",
-    "proofing": ":art:",
-    "pending_approval": ":hourglass_flowing_sand:",
-    "approved": ":white_check_mark:",
-    "production_ready": ":large_green_circle:",
-    "exported": ":package:",
-    "completed": ":checkered_flag:",
+    S.DRAFT: ":memo:",
+    S.PARSING: ":mag:",
+    S.PROOFING: ":art:",
+    S.PENDING_APPROVAL: ":hourglass_flowing_sand:",
+    S.APPROVED: ":white_check_mark:",
+    S.PRODUCTION_READY: ":large_green_circle:",
+    S.EXPORTED: ":package:",
+    S.COMPLETED: ":checkered_flag:",
 }
 URGENCY = {"due_soon": ":alarm_clock: due soon", "overdue": ":rotating_light: overdue"}
 
@@ -134,9 +115,9 @@ def job_card(s: JobSummary) -> tuple[str, list[Block]]:
     if s.next_action in NEXT_ACTION_BUTTONS:
         action_id, label = NEXT_ACTION_BUTTONS[s.next_action]
         actions.append(button(label, action_id, s.ref, style="primary"))
-    if s.status == "proofing" and s.next_action == "approval":
-        actions.append(button("Skip approval", A.SKIP_APPROVAL, s.ref))
-    actions.append(button("Details", A.SHOW, s.ref))
+    if s.status == S.PROOFING and s.next_action == "approval":
+        actions.append(button("Skip approval", JobAction.SKIP_APPROVAL, s.ref))
+    actions.append(button("Details", JobAction.SHOW, s.ref))
     blocks.append({"type": "actions", "block_id": f"card:{s.ref}", "elements": actions})
     text = f"{s.ref} for {esc(s.customer_name)}: {LABELS.get(s.status, s.status)}"
     return text, blocks
@@ -209,14 +190,25 @@ def chunks(lines: Iterable[str], limit: int) -> list[str]:
 
 
 HELP = """*CraftStage* — `/job` does everything about jobs:
-• `/job new` — create a job (then paste or upload the order)
+• `/job new` — create a job (then paste or upload the order) · `/job edit J-1042` — change its details
 • `/job list [status] [search words] [--sort created|due|customer]`
-• `/job show J-1042` · `/job parse J-1042` · `/job proofs J-1042` · `/job preflight J-1042`
-• `/job approval J-1042` (customer link) · `/job export J-1042` · `/job complete J-1042`
-• `/job delete J-1042` · `/job restore J-1042` · `/job help`
-• `/job channel` — admins: post job cards and alerts in the channel where you type it
+• `/job show J-1042` · `/job parse J-1042` · `/job discard J-1042` (parsed items not wanted)
+• `/job proofs J-1042` · `/job preflight J-1042` · `/job approval J-1042` (customer link)
+• `/job withdraw J-1042` · `/job resume J-1042` · `/job revoke J-1042` — the approval link
+• `/job export J-1042` · `/job complete J-1042` · `/job delete J-1042` · `/job restore J-1042`
+• Admins: `/job purge J-1042` (a deleted job, for good) · `/job role @person owner|admin|member`
+  · `/job channel` — post job cards and alerts in the channel where you type it
 `/template list | show KEY | import | export KEY` — templates; `/template fonts | font` — fonts;
-`/template profiles | profile [NAME]` — machine profiles. Importing, uploading and changing: admins."""
+`/template profiles | profile [NAME] | delete-profile NAME` — machine profiles. Changing: admins."""
+
+
+SECTION_LIMIT = 2900  # under Slack's 3000 characters per section, with room for a "more" line
+MAX_SECTIONS = 45  # a message holds 50 blocks: room for a heading and an actions row
+
+
+def sections(lines: Iterable[str]) -> list[Block]:
+    """Lines packed into as many sections as one message holds (what does not fit is left out)."""
+    return [section(chunk) for chunk in chunks(lines, SECTION_LIMIT)][:MAX_SECTIONS]
 
 
 def help_blocks(problem: str | None = None) -> tuple[str, list[Block]]:

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.blocks import A, Block, button, clip, context, esc, list_line, options, plain, section
+from bot.blocks import Block, button, clip, context, esc, list_line, options, plain, section
 from bot.channels import PICK_A_CHANNEL, known_not_owner
+from bot.ids import HomeAction, JobAction
 from pipeline import jobs
-from pipeline.activity import recent
+from pipeline.activity import describe, recent
 from pipeline.jobs import JobPage
 from pipeline.lifecycle import LABELS
 from pipeline.runtime import Runtime
@@ -47,24 +48,13 @@ class HomeState:
             return cls()
 
 
-def home_view(
-    state: HomeState,
-    page: JobPage,
-    counts: dict[str, int],
-    recent: list[ActivityEvent],
-    refs: dict[int, str],
-    problems: list[str],
-) -> dict[str, Any]:
-    blocks: list[Block] = [{"type": "header", "text": plain("CraftStage · jobs", 150)}]
-    for problem in problems:
-        blocks.append(section(f":warning: {esc(problem)}"))
-    summary = " · ".join(f"{LABELS[s]}: *{counts[s]}*" for s in JobStatus.ALL if counts.get(s))
-    blocks.append(section(summary or "_No jobs yet. `/job new` creates one._"))
+def _controls(state: HomeState) -> list[Block]:
+    """The status filter, the sort and the search box, showing `state`."""
     status_opts = [("all", "All statuses")] + [(s, LABELS[s]) for s in JobStatus.ALL]
     sort_opts = [("due", "Due date (urgency)"), ("created", "Newest first"), ("customer", "Customer name")]
     status_sel: dict[str, Any] = {
         "type": "static_select",
-        "action_id": A.HOME_FILTER,
+        "action_id": HomeAction.FILTER,
         "placeholder": plain("Status"),
         "options": options(status_opts),
     }
@@ -72,15 +62,17 @@ def home_view(
     status_sel["initial_option"] = chosen[0]
     sort_sel: dict[str, Any] = {
         "type": "static_select",
-        "action_id": A.HOME_SORT,
+        "action_id": HomeAction.SORT,
         "placeholder": plain("Sort"),
         "options": options(sort_opts),
     }
     sort_sel["initial_option"] = next(o for o in sort_sel["options"] if o["value"] == state.sort)
-    blocks.append({"type": "actions", "block_id": "home_controls", "elements": [status_sel, sort_sel]})
+    blocks: list[Block] = [
+        {"type": "actions", "block_id": "home_controls", "elements": [status_sel, sort_sel]}
+    ]
     search: dict[str, Any] = {
         "type": "plain_text_input",
-        "action_id": A.HOME_SEARCH,
+        "action_id": HomeAction.SEARCH,
         "placeholder": plain("Customer or reference, then Enter"),
         "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed"]},
     }
@@ -96,6 +88,23 @@ def home_view(
             "element": search,
         }
     )
+    return blocks
+
+
+def home_view(
+    state: HomeState,
+    page: JobPage,
+    counts: dict[str, int],
+    recent: list[ActivityEvent],
+    refs: dict[int, str],
+    problems: list[str],
+) -> dict[str, Any]:
+    blocks: list[Block] = [{"type": "header", "text": plain("CraftStage · jobs", 150)}]
+    for problem in problems:
+        blocks.append(section(f":warning: {esc(problem)}"))
+    summary = " · ".join(f"{LABELS[s]}: *{counts[s]}*" for s in JobStatus.ALL if counts.get(s))
+    blocks.append(section(summary or "_No jobs yet. `/job new` creates one._"))
+    blocks += _controls(state)
     blocks.append({"type": "divider"})
     if not page.rows:
         blocks.append(section("_No jobs match._"))
@@ -111,12 +120,12 @@ def home_view(
         )
         if job.reference:
             line += f" · ref {esc(clip(job.reference, 40))}"
-        blocks.append(section(line, accessory=button("Open", A.SHOW, job.ref)))
+        blocks.append(section(line, accessory=button("Open", JobAction.SHOW, job.ref)))
     nav = []
     if page.page > 1:
-        nav.append(button("← Previous", A.HOME_PAGE + "_prev", str(page.page - 1)))
+        nav.append(button("← Previous", HomeAction.PAGE + "_prev", str(page.page - 1)))
     if page.page < page.pages:
-        nav.append(button("Next →", A.HOME_PAGE + "_next", str(page.page + 1)))
+        nav.append(button("Next →", HomeAction.PAGE + "_next", str(page.page + 1)))
     blocks.append(context(f"Page {page.page} of {page.pages} · {page.total} job(s)"))
     if nav:
         blocks.append({"type": "actions", "block_id": "home_nav", "elements": nav})
@@ -124,7 +133,7 @@ def home_view(
         blocks.append({"type": "divider"})
         blocks.append(section("*Recent activity*"))
         lines = [
-            f"{ev.created_at:%b %d %H:%M} · {refs.get(ev.job_id or 0, '')} {esc(ev.event_type)} · "
+            f"{ev.created_at:%b %d %H:%M} · {refs.get(ev.job_id or 0, '')} {esc(describe(ev.event_type))} · "
             f"{esc(clip(ev.actor_display, 60))}"
             for ev in recent
         ]

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.blocks import Block, button, clip, context, esc, section
+from bot.ids import JobAction
 from pipeline.activity import Event
 from storage.models import ActivityEvent, Job, Outbox
-
-EDIT_ITEM = "item_edit"  # handled in handlers/slack/actions.py
+from storage.models import JobStatus as S
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def _decision(ev: ActivityEvent, job: Job) -> list[Message]:
         note = esc(clip(str(d.get("note", "")), 2000))
         text = f":pencil2: The customer asked for a change on item {esc(item)}:\n>{note}"
         if d.get("item_id"):
-            edit = button("Edit the item", EDIT_ITEM, f"{job.ref}:{d['item_id']}", style="primary")
+            edit = button("Edit the item", JobAction.EDIT_ITEM, f"{job.ref}:{d['item_id']}", style="primary")
             return [Message(text=text, blocks=[section(text), {"type": "actions", "elements": [edit]}])]
     else:
         text = f":thumbsup: The customer approved item {esc(item)}."
@@ -130,17 +130,17 @@ def _edited(ev: ActivityEvent, job: Job) -> list[Message]:
 
 def _status(ev: ActivityEvent, job: Job) -> list[Message]:
     to = ev.details.get("to")
-    if to == "approved":
+    if to == S.APPROVED:
         return _simple(":white_check_mark: Every item is approved.")
-    if to == "production_ready":
+    if to == S.PRODUCTION_READY:
         return _simple(
             ":large_green_circle: Production ready: preflight is clean. Export when you are ready."
         )
-    if to == "proofing" and ev.details.get("from") in (
-        "approved",
-        "production_ready",
-        "exported",
-        "completed",
+    if to == S.PROOFING and ev.details.get("from") in (
+        S.APPROVED,
+        S.PRODUCTION_READY,
+        S.EXPORTED,
+        S.COMPLETED,
     ):
         return _simple(f":arrows_counterclockwise: Back to proofing: {esc(ev.details.get('reason', ''))}.")
     return []

@@ -6,21 +6,7 @@ import json
 from typing import Any
 
 from bot.blocks import Block, clip, context, esc, mrkdwn, options, plain, section
-
-
-class V:
-    """Modal callback ids."""
-
-    NEW_JOB = "job_new"
-    PARSE = "job_parse"
-    REVIEW = "job_review"
-    TEMPLATE = "job_template"
-    EDIT_ITEM = "job_edit_item"
-    APPROVAL = "job_approval"
-    EXPORT = "job_export"
-    RECORD_APPROVAL = "job_record_approval"
-    TEMPLATE_IMPORT = "template_import"
-
+from bot.ids import JobView, NoteView
 
 METADATA_LIMIT = 3000
 
@@ -143,24 +129,48 @@ def radio_input(
     return {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
 
 
-def new_job_modal(channel_id: str | None = None) -> dict[str, Any]:
-    blocks = [
-        text_input("customer_name", "Customer name", max_length=200),
+def _job_fields(v: dict[str, Any]) -> list[Block]:
+    return [
+        text_input("customer_name", "Customer name", initial=v.get("customer_name"), max_length=200),
         text_input(
-            "customer_email", "Customer email", max_length=254, hint="Where the approval link is meant to go."
+            "customer_email",
+            "Customer email",
+            initial=v.get("customer_email"),
+            max_length=254,
+            hint="Where the approval link is meant to go.",
         ),
-        text_input("reference", "Reference (PO / order no.)", optional=True, max_length=100),
-        date_input("due_date", "Due date"),
+        text_input(
+            "reference",
+            "Reference (PO / order no.)",
+            optional=True,
+            initial=v.get("reference"),
+            max_length=100,
+        ),
+        date_input("due_date", "Due date", initial=v.get("due_date")),
         text_input(
             "notes",
             "Internal notes",
             optional=True,
             multiline=True,
+            initial=v.get("notes"),
             max_length=3000,
             hint="Never shown to the customer.",
         ),
     ]
-    return modal(V.NEW_JOB, "New job", blocks, submit="Create", meta=metadata(channel=channel_id))
+
+
+def new_job_modal(channel_id: str | None = None) -> dict[str, Any]:
+    return modal(
+        JobView.NEW_JOB, "New job", _job_fields({}), submit="Create", meta=metadata(channel=channel_id)
+    )
+
+
+def edit_job_modal(job_ref: str, version: int, values: dict[str, Any]) -> dict[str, Any]:
+    """The job's details to change; `version` refuses the save if someone else saved meanwhile."""
+    blocks = [section(f"*{esc(job_ref)}*"), *_job_fields(values)]
+    return modal(
+        JobView.EDIT_JOB, "Edit job", blocks, submit="Save", meta=metadata(job=job_ref, version=version)
+    )
 
 
 PARSE_FILETYPES = ["csv", "tsv", "txt", "xlsx"]
@@ -212,15 +222,59 @@ def parse_modal(
                 initial="append",
             )
         )
-    return modal(V.PARSE, "Add items", blocks, submit="Parse", meta=metadata(job=job_ref))
+    return modal(JobView.PARSE, "Add items", blocks, submit="Parse", meta=metadata(job=job_ref))
 
 
 def working_modal(title: str, text: str) -> dict[str, Any]:
-    return modal("working", title, [section(text)], submit=None, close="Close")
+    return modal(NoteView.WORKING, title, [section(text)], submit=None, close="Close")
 
 
 def info_modal(title: str, text: str) -> dict[str, Any]:
-    return modal("info", title, [section(text)], submit=None, close="Close")
+    return modal(NoteView.INFO, title, [section(text)], submit=None, close="Close")
+
+
+def _flagged_blocks(shown: list[tuple[int, dict[str, Any]]]) -> list[Block]:
+    """Each flagged item with why it was flagged and a field to fix its name."""
+    out: list[Block] = []
+    for index, item in shown:
+        values = item.get("values", {})
+        label = clip(" · ".join(f"{k}: {v}" for k, v in values.items()) or "(empty)", 150)
+        reasons = clip(reason_sentences(item.get("reasons", [])), 2400)
+        out.append(
+            section(f"*#{index + 1}* {esc(label)} (confidence {item['confidence']:.2f})\n{esc(reasons)}")
+        )
+        out.append(
+            text_input(
+                f"fix:{index}",
+                f"Fix #{index + 1} (leave empty to keep it as parsed)",
+                optional=True,
+                initial=values.get("name") if values.get("name") else None,
+                max_length=300,
+            )
+        )
+    return out
+
+
+def _acknowledge_block(flagged: int, any_shown: bool) -> Block:
+    return {
+        "type": "input",
+        "block_id": "ack",
+        "optional": True,
+        "label": plain("Acknowledge"),
+        "element": {
+            "type": "checkboxes",
+            "action_id": "value",
+            "options": [
+                {
+                    "text": mrkdwn(f"I checked the {flagged} flagged item(s)"),
+                    "description": mrkdwn(
+                        "They are right as shown" + (", or fixed above" if any_shown else "")
+                    ),
+                    "value": "all",
+                }
+            ],
+        },
+    }
 
 
 def reason_sentences(reasons: list[str]) -> str:
@@ -257,44 +311,9 @@ def review_modal(
     if engine_note:
         blocks.append(context(esc(clip(engine_note, 300))))
     shown = flagged[:20]
-    for index, item in shown:
-        values = item.get("values", {})
-        label = clip(" · ".join(f"{k}: {v}" for k, v in values.items()) or "(empty)", 150)
-        reasons = clip(reason_sentences(item.get("reasons", [])), 2400)
-        blocks.append(
-            section(f"*#{index + 1}* {esc(label)} (confidence {item['confidence']:.2f})\n{esc(reasons)}")
-        )
-        blocks.append(
-            text_input(
-                f"fix:{index}",
-                f"Fix #{index + 1} (leave empty to keep it as parsed)",
-                optional=True,
-                initial=values.get("name") if values.get("name") else None,
-                max_length=300,
-            )
-        )
+    blocks += _flagged_blocks(shown)
     if flagged:
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": "ack",
-                "optional": True,
-                "label": plain("Acknowledge"),
-                "element": {
-                    "type": "checkboxes",
-                    "action_id": "value",
-                    "options": [
-                        {
-                            "text": mrkdwn(f"I checked the {len(flagged)} flagged item(s)"),
-                            "description": mrkdwn(
-                                "They are right as shown" + (", or fixed above" if shown else "")
-                            ),
-                            "value": "all",
-                        }
-                    ],
-                },
-            }
-        )
+        blocks.append(_acknowledge_block(len(flagged), bool(shown)))
     if len(flagged) > len(shown):
         blocks.append(
             context(
@@ -323,7 +342,11 @@ def review_modal(
             )
         )
     return modal(
-        V.REVIEW, "Review items", blocks, submit="Add to job", meta=metadata(job=job_ref, batch=batch_id)
+        JobView.REVIEW,
+        "Review items",
+        blocks,
+        submit="Add to job",
+        meta=metadata(job=job_ref, batch=batch_id),
     )
 
 
@@ -389,7 +412,7 @@ def template_modal(
             )
         )
     return modal(
-        V.TEMPLATE,
+        JobView.TEMPLATE,
         "Template & mapping",
         blocks,
         submit="Make proofs" if chosen else "Next",
@@ -406,7 +429,11 @@ def edit_item_modal(
     for key, label, value in fields[:45]:
         blocks.append(text_input(f"v:{key}", label, optional=True, initial=value or None, max_length=1000))
     return modal(
-        V.EDIT_ITEM, "Edit item", blocks, submit="Save & re-proof", meta=metadata(job=job_ref, item=item_id)
+        JobView.EDIT_ITEM,
+        "Edit item",
+        blocks,
+        submit="Save & re-proof",
+        meta=metadata(job=job_ref, item=item_id),
     )
 
 
@@ -423,7 +450,7 @@ def approval_modal(job_ref: str, customer_email: str, *, has_link: bool) -> dict
         )
     ]
     blocks.append(text_input("expires_days", "Expires after (days; 0 = never)", initial="30", max_length=4))
-    return modal(V.APPROVAL, "Approval link", blocks, submit="Create link", meta=metadata(job=job_ref))
+    return modal(JobView.APPROVAL, "Approval link", blocks, submit="Create link", meta=metadata(job=job_ref))
 
 
 def record_approval_modal(job_ref: str) -> dict[str, Any]:
@@ -440,7 +467,9 @@ def record_approval_modal(job_ref: str) -> dict[str, Any]:
         ),
         text_input("note", "Note (who, when, what was said)", optional=True, multiline=True, max_length=2000),
     ]
-    return modal(V.RECORD_APPROVAL, "Record approval", blocks, submit="Record", meta=metadata(job=job_ref))
+    return modal(
+        JobView.RECORD_APPROVAL, "Record approval", blocks, submit="Record", meta=metadata(job=job_ref)
+    )
 
 
 def export_modal(
@@ -468,4 +497,4 @@ def export_modal(
             initial="profile",
         ),
     ]
-    return modal(V.EXPORT, "Export", blocks, submit="Export", meta=metadata(job=job_ref))
+    return modal(JobView.EXPORT, "Export", blocks, submit="Export", meta=metadata(job=job_ref))

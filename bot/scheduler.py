@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.blocks import Block, clip, context, esc, list_line, section
+from bot.blocks import SECTION_LIMIT, Block, clip, context, esc, list_line, section
 from bot.channels import adopt_defaults
 from pipeline.lifecycle import LABELS
 from pipeline.runtime import Runtime
@@ -38,7 +38,6 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-SECTION_LIMIT = 2900  # under Slack's 3000 characters per section, with room for the "more" line
 SECTION_ICONS = {
     "overdue": ":rotating_light:",
     "due_today": ":date:",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from bot.notifier import SlackNotifier
-from bot.slack_app import create_bolt_app, make_client
+from bot.slack_app import make_client
 from pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -17,7 +19,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SlackService:
+    """`build` makes the Bolt app with its listeners (handlers.slack.create_app, given by app.py)."""
+
     runtime: Runtime
+    build: Callable[[Runtime, WebClient], App]
     bolt: App | None = None
     notifier: SlackNotifier | None = None
     _stoppers: list[Any] = field(default_factory=list)
@@ -30,7 +35,7 @@ class SlackService:
         client = make_client(self.runtime)
         self.notifier = SlackNotifier(self.runtime, client)
         self.runtime.notifier = self.notifier
-        self.bolt = create_bolt_app(self.runtime, client)
+        self.bolt = self.build(self.runtime, client)
         if sender:
             self.notifier.start()
             self._stoppers.append(self.notifier.stop)

@@ -1,4 +1,5 @@
-"""The Bolt app factory: built from settings, never at import time."""
+"""The Bolt app factory: built from settings, never at import time; the listeners are added by
+handlers/slack (bot/ knows nothing of them)."""
 
 from __future__ import annotations
 
@@ -147,7 +148,4 @@ def create_bolt_app(runtime: Runtime, client: WebClient | None = None) -> App:
         log.error("slack listener failed: %s: %s", type(error).__name__, error, exc_info=error)
         return answer_failure(error, body, response, respond)
 
-    from handlers.slack import register
-
-    register(app, runtime)
     return app

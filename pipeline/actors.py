@@ -26,3 +26,11 @@ class Actor:
 
 
 SYSTEM = Actor("system", "system", "CraftStage")
+
+
+@dataclass(frozen=True)
+class Who:
+    """A shop member acting in one workspace: what every use case called from Slack is given."""
+
+    ws_id: int
+    actor: Actor

@@ -1,7 +1,7 @@
 """Customer approval (docs/proofs-and-approval.md): links, the page's data, decisions, and the shop's
 own shortcuts.
 
-No HTTP here: `handlers/approval.py` is the door. Tokens are never stored or logged; a link is found by
+No HTTP here: `handlers/web/approval.py` is the door. Tokens are never stored or logged; a link is found by
 the sha256 of its token. Decisions are bound to the proof version the customer saw, and the unique key
 on (item, proof version) lets exactly one concurrent decision win. Use cases that the customer drives
 return `notices`; the caller hands them to the notifier after the transaction commits.

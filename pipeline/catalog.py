@@ -20,6 +20,7 @@ from pipeline.jobs import lock_job
 from pipeline.mapping import FieldMapping as Mapping
 from pipeline.mapping import MappingPair, SerialSpec, suggest_mapping
 from pipeline.templates import Template, TemplateError, dump_template, load_template, sample_templates
+from pipeline.workspace_fonts import registry_for
 from storage.models import FieldMapping, Item, Job, ProofStatus, TemplateVersion, Workspace, utcnow
 from storage.models import Template as TemplateRow
 
@@ -173,8 +174,6 @@ def import_template(
     if not actor.is_admin:
         raise PermissionDenied("Only an owner or admin can import templates.")
     if registry is None:
-        from pipeline.proofing import registry_for  # proofing builds on this module
-
         registry = registry_for(ws, files_dir)
     try:
         draft = load_template(toml_text, registry=registry, check_files=False)
@@ -205,7 +204,7 @@ def import_template(
             if current.content_hash == template.content_hash:
                 return current
         tv = _store(session, ws, template, files_dir, actor_display=actor.display, row=existing)
-    record(session, ws.id, None, "Template imported", actor, key=template.key, version=tv.version)
+    record(session, ws.id, None, Event.TEMPLATE_IMPORTED, actor, key=template.key, version=tv.version)
     return tv
 
 

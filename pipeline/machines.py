@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pipeline.activity import record
+from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, NotFound, PermissionDenied
 from storage.models import MachineProfile, Workspace
@@ -32,8 +32,6 @@ UNITS = ("mm", "in")
 ITEM_ORDERS = ("job", "name")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 NAME_LIMIT = 100
-
-EVENT_PROFILE_CHANGED = "Machine profile changed"
 
 
 @dataclass(frozen=True)
@@ -394,7 +392,7 @@ def create_profile(session: Session, ws: Workspace, actor: Actor, **values: Any)
         session,
         ws.id,
         None,
-        EVENT_PROFILE_CHANGED,
+        Event.MACHINE_PROFILE_CHANGED,
         actor,
         action="created",
         profile=s.name,
@@ -433,7 +431,7 @@ def update_profile(
             session,
             ws.id,
             None,
-            EVENT_PROFILE_CHANGED,
+            Event.MACHINE_PROFILE_CHANGED,
             actor,
             action="updated",
             profile=row.name,
@@ -449,4 +447,4 @@ def delete_profile(session: Session, ws: Workspace, actor: Actor, name: str) -> 
         raise InvalidInput({"name": f"'{row.name}' is built in and can't be deleted (edit it instead)"})
     session.delete(row)
     session.flush()
-    record(session, ws.id, None, EVENT_PROFILE_CHANGED, actor, action="deleted", profile=row.name)
+    record(session, ws.id, None, Event.MACHINE_PROFILE_CHANGED, actor, action="deleted", profile=row.name)

@@ -18,8 +18,9 @@ from pipeline.actors import SYSTEM, Actor
 from pipeline.catalog import job_template
 from pipeline.jobs import lock_job
 from pipeline.layout import FieldLayout
-from pipeline.proofing import item_layout, registry_for
+from pipeline.proofing import item_layout
 from pipeline.templates import Field, Template
+from pipeline.workspace_fonts import registry_for
 from storage.models import Item, Job, JobStatus, PreflightIssue, Workspace, utcnow
 
 ERROR, WARNING, INFO = "error", "warning", "info"

@@ -34,39 +34,14 @@ from pipeline.proofs import (
 )
 from pipeline.runtime import Runtime
 from pipeline.templates import Template
+from pipeline.workspace_fonts import registry_for
 from storage.models import Item, Job, ProofStatus, ProofVersion, TemplateVersion, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 SHEET_PREVIEW_DPI = 110
 
-_registries: dict[tuple[int, str], FontRegistry] = {}
-_registries_lock = threading.Lock()
 _pool: ProofPool | None = None
 _pool_lock = threading.Lock()
-
-
-def registry_for(ws: Workspace, files_dir: Path) -> FontRegistry:
-    """The fonts a workspace can use: bundled, the machine's, and the ones it uploaded."""
-    key = (ws.id or 0, ws.default_font)
-    with _registries_lock:
-        reg = _registries.get(key)
-        if reg is None:
-            reg = FontRegistry(
-                workspace_dirs=(fonts_dir(files_dir, ws.id or 0),), default_family=ws.default_font
-            )
-            _registries[key] = reg
-        return reg
-
-
-def forget_registry(ws_id: int) -> None:
-    """A font was uploaded or removed: the next lookup scans again."""
-    with _registries_lock:
-        for key in [k for k in _registries if k[0] == ws_id]:
-            del _registries[key]
-
-
-def fonts_dir(files_dir: Path, ws_id: int) -> Path:
-    return files_dir / "fonts" / f"ws-{ws_id}"
 
 
 def proof_pool() -> ProofPool:
@@ -281,11 +256,3 @@ def _proof_sheet(
 
 
 SHEET_INLINE_LIMIT = 20  # items; a smaller sheet is drawn right here (no worker round trip)
-
-
-def latest_proof(session: Session, item: Item) -> ProofVersion | None:
-    return session.exec(
-        select(ProofVersion).where(
-            ProofVersion.item_id == item.id, ProofVersion.version == item.proof_version
-        )
-    ).first()

@@ -1,7 +1,9 @@
-"""Fonts a workspace uploads: validated by opening them, stored by content hash, usable at once."""
+"""Fonts a workspace uploads: validated by opening them, stored by content hash, usable at once; and
+the font registry each workspace draws with (bundled, the machine's and its own fonts)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -9,9 +11,35 @@ from sqlmodel import Session, col, select
 from pipeline.activity import record
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, PermissionDenied
-from pipeline.fonts import FontValidationError, store_uploaded_font, validate_font_bytes
-from pipeline.proofing import fonts_dir, forget_registry
+from pipeline.fonts import FontRegistry, FontValidationError, store_uploaded_font, validate_font_bytes
 from storage.models import Font, Workspace
+
+_registries: dict[tuple[int, str], FontRegistry] = {}
+_registries_lock = threading.Lock()
+
+
+def registry_for(ws: Workspace, files_dir: Path) -> FontRegistry:
+    """The fonts a workspace can use: bundled, the machine's, and the ones it uploaded."""
+    key = (ws.id or 0, ws.default_font)
+    with _registries_lock:
+        reg = _registries.get(key)
+        if reg is None:
+            reg = FontRegistry(
+                workspace_dirs=(fonts_dir(files_dir, ws.id or 0),), default_family=ws.default_font
+            )
+            _registries[key] = reg
+        return reg
+
+
+def forget_registry(ws_id: int) -> None:
+    """A font was uploaded or removed: the next lookup scans again."""
+    with _registries_lock:
+        for key in [k for k in _registries if k[0] == ws_id]:
+            del _registries[key]
+
+
+def fonts_dir(files_dir: Path, ws_id: int) -> Path:
+    return files_dir / "fonts" / f"ws-{ws_id}"
 
 
 def upload_font(

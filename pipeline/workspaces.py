@@ -16,13 +16,6 @@ HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
-def get_workspace(session: Session, team_id: str) -> Workspace:
-    ws = session.exec(select(Workspace).where(Workspace.slack_team_id == team_id)).first()
-    if ws is None:
-        raise NotFound(f"No workspace {team_id!r}.")
-    return ws
-
-
 def ensure_workspace(
     session: Session, team_id: str, name: str = "", *, timezone: str = "UTC", channel: str | None = None
 ) -> Workspace:

@@ -15,9 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handlers.slack.context import runtime_of, tenant_of_request, who_of
 from pipeline.errors import InvalidInput
 from pipeline.settings import SLACK_API_DEFAULT
 
@@ -80,6 +82,22 @@ def fetch(
         log.warning("refused to send the bot token to a file URL outside Slack (file %s)", file_id)
         raise InvalidInput({field: "Slack gave a download address outside Slack; upload the file again"})
     return _get(url, client.token or "", field, limit), name
+
+
+def download(
+    client: WebClient, file: Any, field: str, extensions: tuple[str, ...], limit: int, context: BoltContext
+) -> tuple[bytes, str]:
+    """`fetch` for a file the person behind this request uploaded through a window."""
+    return fetch(
+        client,
+        file,
+        field,
+        extensions,
+        limit,
+        team_id=tenant_of_request(context).team_id,
+        user_id=who_of(context).actor.id,
+        api_url=runtime_of(context).settings.slack_api_url,
+    )
 
 
 def _get(url: str, token: str, field: str, limit: int) -> bytes:

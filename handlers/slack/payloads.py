@@ -98,33 +98,34 @@ def page_number(text: str) -> int:
     return page
 
 
-def register(app: App) -> None:
+def need_workspace(
+    body: dict[str, Any],
+    context: BoltContext,
+    respond: Any,
+    next: Callable[[], BoltResponse],  # noqa: A002
+) -> BoltResponse | None:
     """After the workspace middleware: a request from a person that names no workspace is answered."""
+    if context.get("who") is not None:
+        return next()
+    kind = "command" if body.get("command") else body.get("type")
+    if kind == "command":
+        return _json({"response_type": "ephemeral", "text": NO_WORKSPACE})
+    if kind == "view_submission":
+        return _json({"response_action": "update", "view": info_modal("Not done", NO_WORKSPACE)})
+    if kind in ("block_actions", "view_closed", "shortcut", "message_action", "block_suggestion"):
+        if body.get("response_url") and respond is not None:
+            try:
+                respond(text=NO_WORKSPACE, response_type="ephemeral", replace_original=False)
+            except Exception as exc:  # noqa: BLE001 - the answer is a courtesy; Slack may be away
+                log.warning("could not answer a request without a workspace: %s", exc)
+        return BoltResponse(status=200, body="")
+    if kind == "event_callback":
+        return BoltResponse(status=200, body="")  # nobody to act for: acknowledged, not retried
+    return next()  # url_verification and the like need no workspace
 
-    @app.middleware
-    def need_workspace(
-        body: dict[str, Any],
-        context: BoltContext,
-        respond: Any,
-        next: Callable[[], BoltResponse],  # noqa: A002
-    ) -> BoltResponse | None:
-        if context.get("who") is not None:
-            return next()
-        kind = "command" if body.get("command") else body.get("type")
-        if kind == "command":
-            return _json({"response_type": "ephemeral", "text": NO_WORKSPACE})
-        if kind == "view_submission":
-            return _json({"response_action": "update", "view": info_modal("Not done", NO_WORKSPACE)})
-        if kind in ("block_actions", "view_closed", "shortcut", "message_action", "block_suggestion"):
-            if body.get("response_url") and respond is not None:
-                try:
-                    respond(text=NO_WORKSPACE, response_type="ephemeral", replace_original=False)
-                except Exception as exc:  # noqa: BLE001 - the answer is a courtesy; Slack may be away
-                    log.warning("could not answer a request without a workspace: %s", exc)
-            return BoltResponse(status=200, body="")
-        if kind == "event_callback":
-            return BoltResponse(status=200, body="")  # nobody to act for: acknowledged, not retried
-        return next()  # url_verification and the like need no workspace
+
+def register(app: App) -> None:
+    app.middleware(need_workspace)
 
 
 def _json(payload: dict[str, Any]) -> BoltResponse:

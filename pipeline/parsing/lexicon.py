@@ -228,15 +228,6 @@ def _starts_lower(token: str) -> bool:
     return first.islower() and not token.casefold().startswith(("d'", "d’", "l'", "l’"))
 
 
-def looks_like_name(text: str) -> bool:
-    return check_name(text).ok
-
-
-def is_initial(token: str) -> bool:
-    t = token.rstrip(".")
-    return len(t) == 1 and t.isalpha()
-
-
 @lru_cache(maxsize=65536)
 def last_first(text: str) -> str | None:
     """'Nguyen, Linh' → 'Linh Nguyen'; 'de la Cruz, Isabella' → 'Isabella de la Cruz'.

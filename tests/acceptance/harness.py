@@ -17,7 +17,8 @@ import uvicorn
 
 from bot.home import VIEWERS
 from bot.notifier import SlackNotifier
-from bot.slack_app import create_bolt_app, make_client
+from bot.slack_app import make_client
+from handlers.slack import create_app
 from handlers.web import create_web_app
 from pipeline.runtime import Runtime
 from pipeline.settings import Settings
@@ -75,7 +76,7 @@ def running_app(db: Database, data_dir: Path, **settings: Any) -> Iterator[Runni
         client = make_client(runtime, retries=2)
         notifier = SlackNotifier(runtime, client, poll_s=0.2)
         runtime.notifier = notifier
-        bolt = create_bolt_app(runtime, client)
+        bolt = create_app(runtime, client)
         web = create_web_app(runtime, bolt)
         server = uvicorn.Server(
             uvicorn.Config(

@@ -19,6 +19,24 @@ from tests.standins.slack_requests import files_value, select_value, text_value
 MEMBER = "U0BOB00001"
 
 
+# the Machine profile window filled in (the colours are wrong on purpose: "red" is not #RRGGBB)
+PROFILE_VALUES = {
+    "name": {"value": text_value("Glowforge Pro")},
+    "units": {"value": select_value("in")},
+    "bed_width": {"value": text_value("19.5")},
+    "bed_height": {"value": text_value("11")},
+    "margin": {"value": text_value("0.25")},
+    "gap": {"value": text_value("0.125")},
+    "output_format": {"value": select_value("svg")},
+    "text_mode": {"value": select_value("curves")},
+    "cut_color": {"value": text_value("red")},
+    "engrave_color": {"value": text_value("#F00F")},
+    "cut_outline": {"value": select_value("yes")},
+    "include_artwork": {"value": select_value("no")},
+    "item_order": {"value": select_value("name")},
+}
+
+
 @pytest.fixture
 def app(db: Database, tmp_path: Path) -> Any:
     with running_app(db, tmp_path / "data") as running:
@@ -91,21 +109,7 @@ def test_owner_uploads_a_font_and_a_text_file_is_refused(app: RunningApp, db: Da
 def test_owner_adds_a_machine_profile_and_bad_colours_are_named(app: RunningApp, db: Database) -> None:
     app.slack.slash_command("/template", "profile")
     opened = wait_view(app, "profile_edit")
-    values = {
-        "name": {"value": text_value("Glowforge Pro")},
-        "units": {"value": select_value("in")},
-        "bed_width": {"value": text_value("19.5")},
-        "bed_height": {"value": text_value("11")},
-        "margin": {"value": text_value("0.25")},
-        "gap": {"value": text_value("0.125")},
-        "output_format": {"value": select_value("svg")},
-        "text_mode": {"value": select_value("curves")},
-        "cut_color": {"value": text_value("red")},
-        "engrave_color": {"value": text_value("#F00F")},
-        "cut_outline": {"value": select_value("yes")},
-        "include_artwork": {"value": select_value("no")},
-        "item_order": {"value": select_value("name")},
-    }
+    values = dict(PROFILE_VALUES)
     resp = app.slack.view_submission(
         "profile_edit", values=values, private_metadata=opened["private_metadata"], view={"id": opened["id"]}
     )

@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import select
 
 from pipeline import approvals
+from pipeline.activity import describe
 from storage.db import Database
 from storage.models import ActivityEvent, Job, Outbox, Task
 from tests.acceptance.harness import RunningApp, running_app
@@ -248,7 +249,7 @@ def test_full_flow_from_new_job_to_completed(app: RunningApp, db: Database) -> N
     card, thread = card_and_thread(app, ref)
     assert "Completed" in json.dumps(card["blocks"])
     with db.read() as s:
-        events = [e.event_type for e in s.exec(select(ActivityEvent).order_by("id"))]
+        events = [describe(e.event_type) for e in s.exec(select(ActivityEvent).order_by("id"))]
     for expected in (
         "Job created",
         "Items parsed",
@@ -360,7 +361,8 @@ def test_slack_429_storm_while_posting_loses_nothing(app: RunningApp, db: Databa
     assert "Storm Customer" in card["text"]
 
 
-def test_change_request_edit_item_and_new_proof_on_the_same_link(app: RunningApp, db: Database) -> None:
+def job_waiting_for_approval(app: RunningApp) -> None:
+    """J-1001: two items parsed and accepted, the badge template mapped, an approval link made."""
     resp, view_id = create_job(app)
     meta = response_view(resp)["private_metadata"]
     submit(
@@ -393,6 +395,10 @@ def test_change_request_edit_item_and_new_proof_on_the_same_link(app: RunningApp
     opened = wait_view(app, "job_approval")
     submit(app, "job_approval", {"expires_days": {"value": text_value("30")}}, opened["private_metadata"])
     app.settle()
+
+
+def test_change_request_edit_item_and_new_proof_on_the_same_link(app: RunningApp, db: Database) -> None:
+    job_waiting_for_approval(app)
     card, thread = card_and_thread(app, "J-1001")
     token = next(m["text"] for m in thread if "/approve/" in m["text"]).split("\n")[1].rsplit("/", 1)[1]
     with db.session() as s:

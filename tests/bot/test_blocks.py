@@ -9,6 +9,7 @@ import pytest
 from bot import blocks as B
 from bot import modals
 from bot.home import HomeState, home_view
+from pipeline.activity import Event
 from pipeline.jobs import JobPage, JobRow
 from pipeline.summary import JobSummary
 from storage.models import ActivityEvent, Job
@@ -89,7 +90,7 @@ def test_home_view_fits_with_problems_and_activity() -> None:
             id=i,
             workspace_id=1,
             job_id=i,
-            event_type="Items parsed",
+            event_type=Event.ITEMS_PARSED,
             actor_kind="user",
             actor_display=LONG[:200],
             created_at=datetime(2026, 11, 28, tzinfo=UTC),

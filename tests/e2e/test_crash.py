@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from pipeline.activity import Event
 from storage.models import ActivityEvent, Export, Item, Job, ProofVersion, Task
 from tests.e2e.server import ServedApp, served_app, wait_for
 from tests.e2e.shop import Person, Shop
@@ -124,7 +125,7 @@ def test_killed_during_proofs_and_export_then_restarted(tmp_path: Path) -> None:
         generated = read(
             app,
             lambda s: s.exec(
-                select(ActivityEvent).where(ActivityEvent.event_type == "Proofs generated").order_by("id")
+                select(ActivityEvent).where(ActivityEvent.event_type == Event.PROOFS_GENERATED).order_by("id")
             ).all(),
         )
         # the first run never finished; the resumed one kept what was stored before the crash

@@ -28,6 +28,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlmodel import select
 
+from pipeline.activity import describe
 from storage.models import ActivityEvent, Export, Item, Job, ProofVersion, Task, Workspace
 from tests.e2e.server import ServedApp, served_app, wait_for
 from tests.e2e.shop import Person, Shop
@@ -436,7 +437,7 @@ def check_activity(app: ServedApp, lakeside: Shop, harbor: Shop) -> None:
     with app.reading() as s:
         logs = {
             team: [
-                (e.event_type, e.actor_kind, e.actor_id, e.details)
+                (describe(e.event_type), e.actor_kind, e.actor_id, e.details)
                 for e in s.exec(
                     select(ActivityEvent).where(ActivityEvent.job_id == _job(s, team).id).order_by("id")
                 )

@@ -15,15 +15,15 @@ from typing import Any
 from sqlmodel import col, select
 
 from pipeline import approvals, catalog, jobs
-from pipeline.activity import for_job
+from pipeline.activity import Event, for_job
 from pipeline.actors import Actor
 from pipeline.items import Input, accept_batch, parse_into_batch, submit_input
 from pipeline.mapping import MappingPair
 from pipeline.parsing.model import ParsedItem, ParseResult
-from pipeline.proofing import forget_registry
 from pipeline.runtime import Runtime
 from pipeline.settings import Settings
 from pipeline.workers import WorkerPool
+from pipeline.workspace_fonts import forget_registry
 from storage.db import Database
 from storage.models import ActivityEvent, Item, Job, Workspace
 
@@ -163,7 +163,7 @@ def status_moves(db: Database, job_id: int) -> list[tuple[str, str, str]]:
     return [
         (e.details["from"], e.details["to"], e.actor_kind)
         for e in events(db, job_id)
-        if e.event_type == "Status changed"
+        if e.event_type == Event.STATUS_CHANGED
     ]
 
 

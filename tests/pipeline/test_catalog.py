@@ -15,8 +15,8 @@ from pipeline.activity import Event
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, NotFound, PermissionDenied
 from pipeline.mapping import MappingPair, SerialSpec
-from pipeline.proofing import fonts_dir
 from pipeline.templates import SAMPLES_DIR
+from pipeline.workspace_fonts import fonts_dir
 from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
 from storage.db import Database
 from storage.models import (
@@ -171,7 +171,9 @@ def test_a_new_version_only_when_the_content_changed(
         info = {t.key: t for t in catalog.list_templates(s, ws_of(s, ws_id), tmp_path)}["tiny"]
         assert (info.name, info.version, info.category) == ("Tiny plate v2", 2, "Test")
         assert catalog.current_version(s, ws_of(s, ws_id), "tiny", tmp_path).id == v2.id
-        logged = s.exec(select(ActivityEvent).where(ActivityEvent.event_type == "Template imported")).all()
+        logged = s.exec(
+            select(ActivityEvent).where(ActivityEvent.event_type == Event.TEMPLATE_IMPORTED)
+        ).all()
     assert [(e.job_id, e.details) for e in logged] == [
         (None, {"key": "tiny", "version": 1}),
         (None, {"key": "tiny", "version": 2}),

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from pipeline import machines
+from pipeline.activity import Event
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, NotFound, PermissionDenied
 from storage.db import Database
@@ -119,7 +120,7 @@ def test_create_in_inches_is_stored_in_millimetres(db: Database, ws_id: int, own
     assert machines.entered_values(stored)["gap"] == 0.25
     with db.read() as s:
         events = s.exec(
-            select(ActivityEvent).where(ActivityEvent.event_type == machines.EVENT_PROFILE_CHANGED)
+            select(ActivityEvent).where(ActivityEvent.event_type == Event.MACHINE_PROFILE_CHANGED)
         ).all()
         assert [e.details["action"] for e in events] == ["created"]
 
@@ -209,7 +210,7 @@ def test_update_changes_only_what_is_given(db: Database, ws_id: int, owner: Acto
         _get(db, ws_id, "Small")
     with db.read() as s:
         events = s.exec(
-            select(ActivityEvent).where(ActivityEvent.event_type == machines.EVENT_PROFILE_CHANGED)
+            select(ActivityEvent).where(ActivityEvent.event_type == Event.MACHINE_PROFILE_CHANGED)
         ).all()
         first_update = [e.details for e in events if e.details["action"] == "updated"][0]
         assert first_update["changes"]["cut_color"] == {"from": "#FF0000", "to": "#0000FF"}

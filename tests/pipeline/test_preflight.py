@@ -13,8 +13,9 @@ from pipeline.activity import Event
 from pipeline.actors import SYSTEM, Actor
 from pipeline.items import edit_item
 from pipeline.preflight import Report, check_job, run_preflight, stored_issues
-from pipeline.proofing import fonts_dir, generate_job_proofs
+from pipeline.proofing import generate_job_proofs
 from pipeline.runtime import Runtime
+from pipeline.workspace_fonts import fonts_dir
 from storage.db import Database
 from storage.models import Item, Job, JobStatus, PreflightIssue
 from tests.pipeline.conftest_layout import renamed_font

@@ -17,9 +17,10 @@ from pipeline.actors import Actor
 from pipeline.errors import InvalidInput
 from pipeline.items import edit_item
 from pipeline.layout import ItemLayout, layout_item
-from pipeline.proofing import fonts_dir, generate_job_proofs, item_layout, registry_for
+from pipeline.proofing import generate_job_proofs, item_layout
 from pipeline.proofs import task_input_hash
 from pipeline.runtime import Runtime
+from pipeline.workspace_fonts import fonts_dir, registry_for
 from storage.db import Database
 from storage.models import Job, ProofStatus, ProofVersion, Workspace
 from tests.pipeline.conftest_layout import DEJAVU_DIR, renamed_font

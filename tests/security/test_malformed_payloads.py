@@ -14,9 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 
-from bot.blocks import A
-from bot.messages import EDIT_ITEM
-from bot.modals import V
+from bot.ids import HomeAction, JobAction, JobView
 from tests.acceptance.harness import RunningApp
 from tests.security.web_fixtures import app, assert_no_traceback
 from tests.standins.slack_requests import SlackRequest, block_actions, sign, slash_command, view_submission
@@ -53,7 +51,7 @@ def test_state_values_that_are_not_objects_get_field_errors(
     app: RunningApp, caplog: pytest.LogCaptureFixture
 ) -> None:
     app.slack.slash_command("/job", "help")
-    request = view_submission(V.NEW_JOB, {"customer_name": {"value": None}}, "", fake=app.fake)
+    request = view_submission(JobView.NEW_JOB, {"customer_name": {"value": None}}, "", fake=app.fake)
 
     def garble(payload: dict[str, Any]) -> None:
         payload["view"]["state"]["values"] = {
@@ -66,7 +64,7 @@ def test_state_values_that_are_not_objects_get_field_errors(
     answer = answer_of(app.slack.send(resigned(request, garble)))
     assert answer["response_action"] == "errors"
     assert_clear(" ".join(answer["errors"].values()))
-    request = view_submission(V.NEW_JOB, {}, "", fake=app.fake)
+    request = view_submission(JobView.NEW_JOB, {}, "", fake=app.fake)
     answer = answer_of(app.slack.send(resigned(request, lambda p: p["view"]["state"].update(values=[1]))))
     assert answer["response_action"] == "errors"
     assert_no_traceback(caplog)
@@ -77,7 +75,7 @@ def test_job_metadata_that_is_not_a_job_reference_gets_a_field_error(
     app: RunningApp, caplog: pytest.LogCaptureFixture, meta: str
 ) -> None:
     app.slack.slash_command("/job", "help")
-    answer = answer_of(app.slack.view_submission(V.PARSE, {"order_text": {"value": "1. Ann"}}, meta))
+    answer = answer_of(app.slack.view_submission(JobView.PARSE, {"order_text": {"value": "1. Ann"}}, meta))
     assert answer["response_action"] == "errors"
     assert_clear(answer["errors"]["order_text"])
     assert_no_traceback(caplog)
@@ -92,7 +90,7 @@ def test_a_review_with_a_broken_item_or_batch_number_is_answered(
 ) -> None:
     app.slack.slash_command("/job", "help")
     values = {block: {"value": "Ann Lee"}, "ack": {"value": {"type": "checkboxes", "selected_options": []}}}
-    answer = answer_of(app.slack.view_submission(V.REVIEW, values, meta))
+    answer = answer_of(app.slack.view_submission(JobView.REVIEW, values, meta))
     if answer["response_action"] == "errors":
         assert_clear(" ".join(answer["errors"].values()))
     else:
@@ -106,7 +104,7 @@ def test_an_edit_with_a_broken_item_number_is_answered(
     app: RunningApp, caplog: pytest.LogCaptureFixture, meta: str
 ) -> None:
     app.slack.slash_command("/job", "help")
-    answer = answer_of(app.slack.view_submission(V.EDIT_ITEM, {"v:name": {"value": "Ann"}}, meta))
+    answer = answer_of(app.slack.view_submission(JobView.EDIT_ITEM, {"v:name": {"value": "Ann"}}, meta))
     assert answer["response_action"] in ("errors", "update")
     assert_clear(json.dumps(answer))
     assert_no_traceback(caplog)
@@ -119,13 +117,13 @@ def test_a_home_page_button_with_a_broken_value_still_shows_the_home_tab(
     app.slack.app_home_opened()
     app.fake.wait_for("views.publish", 1, timeout=10)
     home = app.fake.home_view("U_TEST") or {}
-    request = block_actions(f"{A.HOME_PAGE}_next", value, view=home or {"id": "V1"}, fake=app.fake)
+    request = block_actions(f"{HomeAction.PAGE}_next", value, view=home or {"id": "V1"}, fake=app.fake)
     assert app.slack.send(request).status_code == 200
     app.fake.wait_for("views.publish", 2, timeout=10)
     assert_no_traceback(caplog)
 
 
-@pytest.mark.parametrize("action_id", [A.SHOW, EDIT_ITEM])
+@pytest.mark.parametrize("action_id", [JobAction.SHOW, JobAction.EDIT_ITEM])
 def test_a_button_value_naming_no_job_is_answered_in_words(
     app: RunningApp, caplog: pytest.LogCaptureFixture, action_id: str
 ) -> None:
@@ -143,12 +141,12 @@ def test_a_payload_that_names_no_workspace_is_answered(
         payload["team"] = None
         payload["user"].pop("team_id", None)
 
-    response = app.slack.send(resigned(block_actions(A.SHOW, "J-1001", fake=app.fake), no_team))
+    response = app.slack.send(resigned(block_actions(JobAction.SHOW, "J-1001", fake=app.fake), no_team))
     assert response.status_code in (200, 400)
     if response.status_code == 200:
         posts = app.fake.wait_until(lambda: app.fake.webhook_posts(), timeout=10, what="an ephemeral answer")
         assert "workspace" in posts[-1]["text"]
-    submission = resigned(view_submission(V.PARSE, {}, '{"job":"J-1001"}', fake=app.fake), no_team)
+    submission = resigned(view_submission(JobView.PARSE, {}, '{"job":"J-1001"}', fake=app.fake), no_team)
     answer = app.slack.send(submission)
     assert answer.status_code in (200, 400)
     if answer.status_code == 200:

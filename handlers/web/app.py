@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from handlers import approval
-from handlers.slack_http import slack_endpoint
+from handlers.web import approval
+from handlers.web.slack_endpoint import slack_endpoint
 from pipeline.runtime import Runtime
 
 if TYPE_CHECKING:

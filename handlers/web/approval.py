@@ -1,41 +1,34 @@
 """The customer approval page: `/approve/<token>` and its forms, proof images and assets.
 
-Thin on purpose: each route reads the request, calls one use case of `pipeline.approvals` and answers
-with a page (plain forms and 303 redirects, so everything works with JavaScript off) or, when the
-page's script asks for JSON, with fresh HTML fragments to swap in place.
+Each route reads the request, calls one use case of `pipeline.approvals` and answers with a page
+(plain forms and 303 redirects, so everything works with JavaScript off) or, when the page's script
+asks for JSON, with fresh HTML fragments to swap in place. Security headers and CSRF tokens are in
+`security`, the page cache in `page_cache`, the flash texts in `flash`.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import hmac
 import logging
 import math
-import os
-import re
-import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import anyio.to_thread
-from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from handlers.clients import client_address, trusted_networks
+from handlers.web.clients import client_address, trusted_networks
+from handlers.web.flash import Flash, flash_for
+from handlers.web.forms import parse_shown, read_form, shown_value, small_int
+from handlers.web.page_cache import PageCache, cached_response
+from handlers.web.rendering import ICON, STATIC_DIR, asset_versions, build_templates
+from handlers.web.security import CsrfSigner, SecurityHeaders
 from pipeline import approvals
 from pipeline.approvals import (
     AlreadyDecided,
@@ -48,239 +41,11 @@ from pipeline.approvals import (
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.ratelimit import Limit, RateLimits
 from pipeline.runtime import Runtime
+from pipeline.services import customer
 from storage.db import UNAVAILABLE
 
 log = logging.getLogger(__name__)
-
-HERE = Path(__file__).parent
-STATIC_DIR = HERE / "static"
-MAX_BODY = 2 * 1024 * 1024  # room for a 100 KB note even percent-encoded, so it gets a clear answer
-MAX_SHOWN = 5000
 WORKER_THREADS = 6
-PAGE_CACHE_SIZE = 64  # links whose last drawn page is kept (about 250 KB each at 100 items)
-SHOWN_PAIR = re.compile(r"^(\d{1,12}):(\d{1,9})$")
-
-ICON = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" '
-    'fill="#1f2a37"/><path d="M9 16.5l4.5 4.5L23 11.5" fill="none" stroke="#fff" stroke-width="3.2" '
-    'stroke-linecap="round" stroke-linejoin="round"/></svg>'
-)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-        "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex, nofollow",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
-
-
-class SecurityHeaders:
-    """Wraps the whole approval app, so every answer (errors included) carries the headers."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        static = scope.get("path", "").startswith(f"{scope.get('root_path', '')}/static/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-                if "cache-control" not in headers:
-                    # assets are addressed by content hash (?v=…); everything else is private
-                    headers["Cache-Control"] = "public, max-age=31536000, immutable" if static else "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class CsrfSigner:
-    """CSRF tokens for the approval forms: HMAC-SHA256 of the link id under a deployment secret.
-
-    The secret lives in `<data dir>/approval-csrf.key` (made once, mode 0600), so every process that
-    shares the data folder agrees and a restart keeps open pages working. No cookie is needed: a page
-    on another site can neither read the token nor compute it, and a new link gets a new token.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        self.secret = _load_or_create_secret(data_dir / "approval-csrf.key")
-
-    def token(self, link_id: int) -> str:
-        return hmac.new(self.secret, f"approval-form:{link_id}".encode(), hashlib.sha256).hexdigest()
-
-    def check(self, link_id: int, candidate: str | None) -> bool:
-        given = str(candidate or "").encode("utf-8", "replace")  # typed text may be any characters
-        return bool(candidate) and hmac.compare_digest(self.token(link_id).encode(), given)
-
-
-def _load_or_create_secret(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(50):
-        try:
-            value = bytes.fromhex(path.read_text().strip())
-            if len(value) >= 32:
-                return value
-        except (FileNotFoundError, ValueError):
-            pass
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)  # atomic: exactly one process's secret wins
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    raise RuntimeError(f"cannot read or create {path}")
-
-
-# ---- rendering ---------------------------------------------------------------------------------
-
-
-def _long_date(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:%A}, {value.day} {value:%B %Y}"
-
-
-def _label(key: str) -> str:
-    text = str(key).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def _asset_versions() -> dict[str, str]:
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in STATIC_DIR.iterdir() if p.is_file()
-    }
-
-
-def build_templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=True,  # everything here is HTML; notes, values and names are always escaped
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
-    env.filters["longdate"] = _long_date
-    env.filters["label"] = _label
-    env.filters["thousands"] = lambda n: f"{n:,}"
-    return env
-
-
-@dataclass(frozen=True)
-class CachedPage:
-    fingerprint: str
-    html: bytes
-    gzipped: bytes
-
-
-@dataclass(frozen=True)
-class Flash:
-    level: str  # success | info | warning | error
-    text: str
-    item_id: int | None = None
-
-
-def flash_for(
-    code: str, view: PageView, item_id: int | None, approved: int = 0, stale: int = 0
-) -> Flash | None:
-    """The message for a `?m=` code after a redirect (codes only: nothing typed is ever reflected)."""
-    numbers = {i.id: i.number for i in view.items}
-    n = numbers.get(item_id) if item_id is not None else None
-    item = f"Item {n}" if n else "This item"
-    shop = view.shop_name or "the shop"
-    if code == "approved":
-        if view.stage == "done":
-            return Flash("success", f"{item} approved. That was the last one. Thank you!", item_id)
-        return Flash("success", f"{item} approved.", item_id)
-    if code == "changed":
-        return Flash(
-            "success", f"Thanks. Your change request for {item.lower()} was sent to {shop}.", item_id
-        )
-    if code == "stale":
-        who = shop[:1].upper() + shop[1:]
-        return Flash(
-            "warning",
-            f"{who} updated {item.lower()} while you were looking. Please check the new proof.",
-            item_id,
-        )
-    if code == "decided":
-        return Flash("info", f"{item} was already decided; its status is shown here.", item_id)
-    if code == "closed":
-        if view.stage == "done":
-            return Flash("info", "Every proof of this order is already approved.")
-        return Flash("info", "The shop is updating these proofs right now. Please check back a little later.")
-    if code == "busy":
-        return Flash(
-            "warning", "Some of these proofs were decided a moment ago. Please look them over again."
-        )
-    if code == "all":
-        text = f"{_proofs(approved)} approved." if approved else ""
-        if stale:
-            were, them = ("were", "them") if stale != 1 else ("was", "it")
-            text += f" {_proofs(stale)} changed while you were looking and {were} not approved:"
-            text += f" please check {them}."
-        if not text:
-            return Flash("info", "There was nothing left to approve.")
-        return Flash("warning" if stale else "success", text.strip())
-    return None
-
-
-def _proofs(n: int) -> str:
-    return f"{n} proof{'s' if n != 1 else ''}"
-
-
-def parse_shown(raw: str | None) -> dict[int, int]:
-    """`12:1,13:2` (item id : proof version, as the page showed them) → {12: 1, 13: 2}."""
-    shown: dict[int, int] = {}
-    for part in (raw or "").split(",")[:MAX_SHOWN]:
-        m = SHOWN_PAIR.match(part.strip())
-        if m:
-            shown[int(m.group(1))] = int(m.group(2))
-    return shown
-
-
-def shown_value(view: PageView) -> str:
-    return ",".join(f"{i.id}:{i.proof_version}" for i in view.remaining)
-
-
-async def read_form(request: Request, limit: int = MAX_BODY) -> dict[str, str] | None:
-    """A url-encoded form body, or None when it is larger than `limit` bytes (first value wins)."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    try:
-        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
-    except ValueError:
-        pairs = []
-    form: dict[str, str] = {}
-    for key, value in pairs:
-        form.setdefault(key, value)
-    return form
-
-
-def _int(value: Any) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def _wants_json(request: Request) -> bool:
@@ -304,11 +69,10 @@ class ApprovalPages:
         self.proxies = trusted_networks(settings.trusted_proxies)
         self.csrf = CsrfSigner(settings.data_dir)
         self.env = build_templates()
-        versions = _asset_versions()
+        versions = asset_versions()
         self.env.globals["asset_version"] = versions
         self.parts = self.env.get_template("approval/_parts.html")
-        self._cache: OrderedDict[tuple[int, str], CachedPage] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._pages = PageCache()
         self._workers = anyio.CapacityLimiter(WORKER_THREADS)
 
     # -- helpers
@@ -379,14 +143,7 @@ class ApprovalPages:
 
     def _state(self, token: str) -> PageState | None:
         """The page's data; logs the customer's view (at most every 10 minutes per link)."""
-        with self.runtime.db.read() as s:
-            state = approvals.page_state(s, token)
-        if state is not None and approvals.view_is_due(state.last_viewed_at):
-            with self.runtime.db.session() as s:
-                link = approvals.resolve(s, token)
-                if link is not None:
-                    approvals.page_view(s, link)
-        return state
+        return customer.page_state(self.runtime, token)
 
     def _load(self, token: str) -> PageView | None:
         state = self._state(token)
@@ -428,32 +185,20 @@ class ApprovalPages:
         if not q.get("m"):
             return self._cached_page(request, token, state)
         view = approvals.build_page(state, files_dir=self.files_dir)
-        flash = flash_for(q["m"], view, _int(q.get("i")), _int(q.get("a")) or 0, _int(q.get("s")) or 0)
+        flash = flash_for(
+            q["m"], view, small_int(q.get("i")), small_int(q.get("a")) or 0, small_int(q.get("s")) or 0
+        )
         return self._page(request, token, view, flash)
 
     def _cached_page(self, request: Request, token: str, state: PageState) -> Response:
         """The page as last drawn for this link, unless anything it shows has changed since."""
-        key = (state.link_id, self._base(request))
-        with self._cache_lock:
-            hit = self._cache.get(key)
-        if hit is None or hit.fingerprint != state.fingerprint:
+
+        def draw() -> bytes:
             view = approvals.build_page(state, files_dir=self.files_dir)
-            html = bytes(self._page(request, token, view).body)
-            # Compressing a page that holds a CSRF token is safe here: nobody without the link can
-            # put text on it, and whoever has the link needs no attack to read the token.
-            hit = CachedPage(state.fingerprint, html, gzip.compress(html, 6))
-            with self._cache_lock:
-                self._cache[key] = hit
-                self._cache.move_to_end(key)
-                while len(self._cache) > PAGE_CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(
-                hit.gzipped,
-                media_type="text/html; charset=utf-8",
-                headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
-            )
-        return Response(hit.html, media_type="text/html; charset=utf-8", headers={"Vary": "Accept-Encoding"})
+            return bytes(self._page(request, token, view).body)
+
+        page = self._pages.page((state.link_id, self._base(request)), state.fingerprint, draw)
+        return cached_response(request, page)
 
     def _page(
         self,
@@ -479,13 +224,7 @@ class ApprovalPages:
         token = request.path_params["token"]
         item_id, version = request.path_params["item_id"], request.path_params["version"]
 
-        def find() -> Path | None:
-            with self.runtime.db.read() as s:
-                stored = approvals.proof_png(s, token, item_id, version)
-            path = approvals.proof_file_path(self.files_dir, stored) if stored else None
-            return path if path is not None and path.is_file() else None
-
-        path = await self._run(find)
+        path = await self._run(customer.proof_file, self.runtime, token, item_id, version)
         if path is None:
             return await self._neutral(request)
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, no-store"})
@@ -512,22 +251,19 @@ class ApprovalPages:
         form = await self._posted(request, token)
         if isinstance(form, Response):
             return form
-        version = _int(form.get("version"))
+        version = small_int(form.get("version"))
         decision, note = form.get("decision", ""), form.get("note")
         return await self._run(self._decide, request, token, item_id, version or 0, decision, note)
 
     def _link_id(self, token: str) -> int | None:
-        with self.runtime.db.read() as s:
-            link = approvals.resolve(s, token)
-            return link.id if link is not None else None
+        return customer.link_id(self.runtime, token)
 
     def _decide(
         self, request: Request, token: str, item_id: int, version: int, decision: str, note: str | None
     ) -> Response:
         code, status = "approved" if decision == "approve" else "changed", 200
         try:
-            with self.runtime.db.session() as s:
-                result = approvals.decide(s, token, item_id, version, decision, note)
+            customer.decide(self.runtime, token, item_id, version, decision, note)
         except LinkUnavailable:
             return self.neutral(request)
         except NotFound as exc:
@@ -540,8 +276,6 @@ class ApprovalPages:
             code, status = "decided", 409
         except ApprovalClosed:
             code, status = "closed", 409
-        else:
-            approvals.send_notices(self.runtime.notifier, result.job_id, result.notices)
         if not _wants_json(request):
             return RedirectResponse(
                 self._page_url(request, token, item_id, m=code, i=item_id), status_code=303
@@ -559,9 +293,7 @@ class ApprovalPages:
         return JSONResponse(body, status_code=status)
 
     def _fresh(self, token: str) -> PageView | None:
-        with self.runtime.db.read() as s:
-            state = approvals.page_state(s, token)
-        return approvals.build_page(state, files_dir=self.files_dir) if state is not None else None
+        return customer.fresh_page(self.runtime, token)
 
     def _invalid(
         self, request: Request, token: str, item_id: int, exc: InvalidInput, note: str | None
@@ -631,8 +363,7 @@ class ApprovalPages:
         approved = stale = 0
         code, status = "all", 200
         try:
-            with self.runtime.db.session() as s:
-                result = approvals.approve_all_remaining(s, token, shown)
+            result = customer.approve_all(self.runtime, token, shown)
         except LinkUnavailable:
             return self.neutral(request)
         except ApprovalClosed:
@@ -641,7 +372,6 @@ class ApprovalPages:
             code, status = "busy", 409
         else:
             approved, stale = len(result.approved), len(result.stale)
-            approvals.send_notices(self.runtime.notifier, result.job_id, result.notices)
         if not _wants_json(request):
             return RedirectResponse(self._page_url(request, token, m=code, a=approved, s=stale), 303)
         view = self._fresh(token)

@@ -1,0 +1,125 @@
+"""The windows of `/template`: importing a template, uploading a font, editing a machine profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import blocks as B
+from bot import modals
+from bot.ids import CatalogView
+
+
+def import_modal() -> dict[str, Any]:
+    blocks = [
+        B.section(
+            "Upload a template file (.toml; `/template export KEY` gives one to start from), "
+            "and its artwork if it has one. Importing a key that exists makes a new version."
+        ),
+        {
+            "type": "input",
+            "block_id": "file",
+            "label": B.plain("Template file"),
+            "element": {
+                "type": "file_input",
+                "action_id": "value",
+                "filetypes": ["toml", "txt"],
+                "max_files": 1,
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "artwork",
+            "optional": True,
+            "label": B.plain("Artwork (SVG, PNG, JPEG)"),
+            "element": {
+                "type": "file_input",
+                "action_id": "value",
+                "filetypes": ["svg", "png", "jpg", "jpeg"],
+                "max_files": 1,
+            },
+        },
+    ]
+    return modals.modal(CatalogView.TEMPLATE_IMPORT, "Import template", blocks, submit="Import")
+
+
+def font_upload_modal() -> dict[str, Any]:
+    blocks = [
+        B.section(
+            "Upload a TrueType or OpenType font (.ttf, .otf). It is opened and checked first; templates "
+            "can use it by its family name at once."
+        ),
+        {
+            "type": "input",
+            "block_id": "font",
+            "label": B.plain("Font file"),
+            "element": {
+                "type": "file_input",
+                "action_id": "value",
+                "filetypes": ["ttf", "otf"],
+                "max_files": 1,
+            },
+        },
+    ]
+    return modals.modal(CatalogView.FONT_UPLOAD, "Upload font", blocks, submit="Upload")
+
+
+def profile_modal(existing: str | None, v: dict[str, Any]) -> dict[str, Any]:
+    def num(key: str) -> str | None:
+        return f"{v[key]:g}" if isinstance(v.get(key), int | float) else None
+
+    blocks = [
+        modals.text_input("name", "Name", initial=v.get("name"), max_length=100),
+        modals.select_input(
+            "units", "Units", [("mm", "millimetres"), ("in", "inches")], initial=v.get("units", "mm")
+        ),
+        modals.text_input("bed_width", "Bed width", initial=num("bed_width"), max_length=10),
+        modals.text_input("bed_height", "Bed height", initial=num("bed_height"), max_length=10),
+        modals.text_input("margin", "Margin", initial=num("margin") or "5", max_length=10),
+        modals.text_input("gap", "Gap between items", initial=num("gap") or "3", max_length=10),
+        modals.select_input(
+            "output_format",
+            "File format",
+            [("svg", "SVG"), ("pdf", "PDF"), ("dxf", "DXF")],
+            initial=v.get("output_format", "svg"),
+        ),
+        modals.select_input(
+            "text_mode",
+            "Text",
+            [("curves", "converted to curves"), ("text", "live text")],
+            initial=v.get("text_mode", "curves"),
+        ),
+        modals.text_input(
+            "cut_color", "Cut colour (#RRGGBB)", initial=v.get("cut_color") or "#FF0000", max_length=7
+        ),
+        modals.text_input(
+            "engrave_color",
+            "Engrave colour (#RRGGBB)",
+            initial=v.get("engrave_color") or "#000000",
+            max_length=7,
+        ),
+        modals.select_input(
+            "cut_outline",
+            "Cut each item's outline",
+            [("yes", "yes"), ("no", "no")],
+            initial="no" if v.get("cut_outline") is False else "yes",
+        ),
+        modals.select_input(
+            "include_artwork",
+            "Include base artwork",
+            [("yes", "yes"), ("no", "no")],
+            initial="no" if v.get("include_artwork") is False else "yes",
+        ),
+        modals.select_input(
+            "item_order",
+            "Item order",
+            [("job", "as in the job"), ("name", "by name")],
+            initial=v.get("item_order", "job"),
+        ),
+    ]
+    return modals.modal(
+        CatalogView.PROFILE_EDIT,
+        "Machine profile",
+        blocks,
+        submit="Save",
+        meta=modals.metadata(existing=existing),
+    )
