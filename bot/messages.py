@@ -153,6 +153,25 @@ def _resumed(ev: ActivityEvent, job: Job) -> list[Message]:
     )
 
 
+def _emailed(ev: ActivityEvent, job: Job) -> list[Message]:
+    d = ev.details
+    to, at = esc(d.get("to", "the customer")), esc(d.get("time", ""))
+    if d.get("purpose") == "reminder":
+        number = "second reminder" if d.get("number") == 2 else "reminder"
+        return _simple(f":envelope: A {number} to approve was emailed to {to} at {at}.")
+    return _simple(f":envelope: Link emailed to {to} at {at}.")
+
+
+def _email_failed(ev: ActivityEvent, job: Job) -> list[Message]:
+    d = ev.details
+    what = "reminder" if d.get("purpose") == "reminder" else "approval link"
+    return _simple(
+        f":x: The {what} could not be emailed to {esc(d.get('to', 'the customer'))}: "
+        f"{esc(clip(str(d.get('error', '')), 400))}. Nothing more is tried: correct the customer's email "
+        "on the job if it is wrong, then make a new link and email it."
+    )
+
+
 RENDERERS: dict[str, Callable[[ActivityEvent, Job], list[Message]]] = {
     Event.ITEMS_PARSED: _items_parsed,
     Event.PROOFS_GENERATED: _proofs,
@@ -182,6 +201,8 @@ RENDERERS: dict[str, Callable[[ActivityEvent, Job], list[Message]]] = {
     ),
     Event.APPROVAL_LINK_GENERATED: lambda ev, job: [],  # the link itself goes through the outbox
     Event.APPROVAL_LINK_REVOKED: lambda ev, job: _simple(f":no_entry: {_who(ev)} revoked the approval link."),
+    Event.LINK_EMAILED: _emailed,
+    Event.EMAIL_FAILED: _email_failed,
     Event.APPROVAL_PAGE_VIEWED: lambda ev, job: _simple(":eyes: The customer opened the approval page."),
     Event.APPROVAL_RECORDED: lambda ev, job: _simple(
         f":telephone_receiver: {_who(ev)} recorded the customer's approval "

@@ -232,8 +232,9 @@ class SlackNotifier:
             due = s.exec(
                 select(Outbox.id)
                 .where(
+                    col(Outbox.via) == "slack",  # emails to customers have their own sender
                     (col(Outbox.state) == "pending") & (col(Outbox.next_attempt_at) <= now)
-                    | (col(Outbox.state) == "sending") & (col(Outbox.next_attempt_at) <= now - SENDING_GRACE)
+                    | (col(Outbox.state) == "sending") & (col(Outbox.next_attempt_at) <= now - SENDING_GRACE),
                 )
                 .order_by(col(Outbox.id))
                 .limit(_BATCH)

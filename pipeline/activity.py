@@ -30,6 +30,8 @@ class Event:
     APPROVAL_LINK_GENERATED = "Approval link generated"
     APPROVAL_LINK_REVOKED = "Approval link revoked"
     APPROVAL_PAGE_VIEWED = "Approval page viewed"
+    LINK_EMAILED = "Link emailed"
+    EMAIL_FAILED = "Email failed"
     ITEM_APPROVED = "Item approved"
     CHANGE_REQUESTED = "Change requested"
     APPROVAL_RECORDED = "Approval recorded"
