@@ -9,6 +9,8 @@ a customer typed can end a header early or add one.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import ipaddress
 import re
 import smtplib
@@ -187,14 +189,22 @@ def _context(mail: LinkEmail) -> dict[str, Any]:
     }
 
 
+# SMTP's CRLF, and lines up to RFC 5322's hard limit of 998 characters: Python 3.11's folder can drop
+# the quotes around a display name when it folds one ("A: b@evil.example" would read as an address)
+MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
+_ADDRESS_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+
+
 def build_message(mail: LinkEmail, *, now: datetime) -> EmailMessage:
     """The multipart/alternative email (plain text first, then HTML) with its headers set."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["Subject"] = mail.subject
-    msg["From"] = Address(display_name=mail.shop, addr_spec=mail.sender)
-    msg["To"] = Address(display_name=header_text(mail.customer_name), addr_spec=mail.to)
+    people = {"From": (mail.shop, mail.sender), "To": (header_text(mail.customer_name), mail.to)}
     if mail.reply_to:
-        msg["Reply-To"] = Address(display_name=mail.shop, addr_spec=mail.reply_to)
+        people["Reply-To"] = (mail.shop, mail.reply_to)
+    for header, (name, addr) in people.items():
+        msg[header] = Address(display_name=name, addr_spec=addr)
+    _check_addresses(msg, people)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = mail.message_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay away
@@ -204,6 +214,22 @@ def build_message(mail: LinkEmail, *, now: datetime) -> EmailMessage:
         _TEMPLATES.get_template("approval.html").render(ctx), subtype="html", cte="quoted-printable"
     )
     return msg
+
+
+def _check_addresses(msg: EmailMessage, people: dict[str, tuple[str, str]]) -> None:
+    """Read the address headers back as a mail program would; a display name that does not come back
+    as it went in (a header long enough to be folded) is sent without the characters that are special
+    in addresses, or without a display name at all."""
+    for header, (name, addr) in people.items():
+        for display in (name, _ADDRESS_SPECIALS.sub(" ", name), ""):
+            del msg[header]
+            msg[header] = Address(display_name=header_text(display), addr_spec=addr)
+            back = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)[header]
+            found = [(a.display_name, a.addr_spec) for a in back.addresses]
+            if found == [(header_text(display), addr)]:
+                break
+        else:
+            raise ValueError(f"the {header} address {addr!r} cannot be written safely")
 
 
 def message_id(outbox_id: int, sender: str) -> str:
