@@ -70,7 +70,7 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        login = session.auth_data.login.decode() if getattr(session, "auth_data", None) else None
+        login = session.auth_data if session.authenticated else None
         with self.server.lock:
             self.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, login)
@@ -112,7 +112,7 @@ class SmtpStandIn:
         ok = ok and (data.login.decode(), data.password.decode()) == self._login
         if ok:
             self.logins.append(data.login.decode())
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=data.login.decode() if ok else None)
 
     def start(self) -> SmtpStandIn:
         kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": self.port, "ready_timeout": 10}
