@@ -173,6 +173,10 @@ _TEMPLATES = Environment(
 )
 
 
+def _day(d: date) -> str:
+    return f"{d:%A} {d.day} {d:%B %Y}"  # Tuesday 5 January 2027
+
+
 def _context(mail: LinkEmail) -> dict[str, Any]:
     greeting_name = header_text(mail.customer_name, 100)
     return {
@@ -181,8 +185,8 @@ def _context(mail: LinkEmail) -> dict[str, Any]:
         "greeting": f"Hello {greeting_name}," if greeting_name else "Hello,",
         "reference": header_text(mail.reference, 100) if mail.reference else None,
         "items": f"{mail.items} item" if mail.items == 1 else f"{mail.items} items",
-        "due": f"{mail.due_date:%A %d %B %Y}" if mail.due_date else None,
-        "expires": f"{mail.expires_local:%A %d %B %Y, %H:%M} ({mail.expires_local.tzname()})"
+        "due": _day(mail.due_date) if mail.due_date else None,
+        "expires": f"{_day(mail.expires_local)}, {mail.expires_local:%H:%M} ({mail.expires_local.tzname()})"
         if mail.expires_local
         else None,
         "reminder": mail.purpose == "reminder",

@@ -148,8 +148,8 @@ def test_link_email_has_its_headers_both_parts_and_a_link_that_opens_the_page(
         expires = approvals.active_link(s, s.get(Job, job_id)).expires_at
     for text in (plain, html):
         assert "Lakeside Trophies" in text and "J-1001" in text and "PO-4471" in text
-        assert "3 items" in text and f"{date(2099, 12, 14):%A %d %B %Y}" in text
-        assert f"{expires:%d %B %Y}" in text  # when the link expires
+        assert "3 items" in text and "Monday 14 December 2099" in text
+        assert f"{expires:%A} {expires.day} {expires:%B %Y}, {expires:%H:%M} (UTC)" in text  # expiry
         assert "approve" in text.lower()
     assert linked.url in plain
     resources = _Resources()
