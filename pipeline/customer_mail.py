@@ -99,6 +99,19 @@ def email_link(session: Session, job: Job, url: str, actor: Actor, settings: Set
     return Queued(to=to, link_id=link.id, new=row is not None)
 
 
+def email_link_of_workspace(
+    session: Session, workspace_id: int, url: str, actor: Actor, settings: Settings
+) -> tuple[Job, Queued]:
+    """`email_link` for a link given by its URL alone (a button in Slack carries it): the link must
+    work and its job belong to `workspace_id`; any other link gets the same answer."""
+    token = url.rsplit("/approve/", 1)[-1] if "/approve/" in url else ""
+    link = approvals.resolve(session, token)
+    job = session.get(Job, link.job_id) if link is not None else None
+    if job is None or job.workspace_id != workspace_id:
+        raise InvalidInput({"link": "That approval link no longer works: make a new one first."})
+    return job, email_link(session, job, url, actor, settings)
+
+
 # ---- reminders (a part of the scheduler's scan) ------------------------------------------------
 
 

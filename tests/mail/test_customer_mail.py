@@ -456,3 +456,22 @@ def test_a_scan_of_an_email_outbox_row_does_not_reach_slack(
             raise AssertionError(f"Slack was called ({name}) for an email")
 
     assert SlackNotifier(live.runtime, NoSlack())._send_outbox() == 0  # type: ignore[arg-type]
+
+
+def test_a_link_is_emailed_only_within_its_own_workspace(
+    db: Database, ws_id: int, owner: Actor, live: LiveServer, smtp: SmtpStandIn
+) -> None:
+    from pipeline.customer_mail import email_link_of_workspace
+    from pipeline.workspaces import ensure_workspace
+
+    job_id = seed_job(db, ws_id, owner, live.files_dir)
+    linked = make_link(db, live, job_id, owner)
+    with db.session() as s:
+        other = ensure_workspace(s, "T0OTHER", "Other Shop").id
+    with db.session() as s, pytest.raises(InvalidInput, match="no longer works"):
+        email_link_of_workspace(s, other, linked.url, owner, live.runtime.settings)
+    with db.session() as s:
+        job, queued = email_link_of_workspace(s, ws_id, linked.url, owner, live.runtime.settings)
+        assert (job.id, queued.to, queued.new) == (job_id, CUSTOMER, True)
+    assert [o.state for o in MailSender(live.runtime).flush()] == ["sent"]
+    assert [r.rcpt_tos for r in smtp.received] == [[CUSTOMER]]
