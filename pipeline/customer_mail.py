@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import and_, delete, func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pipeline import approvals
@@ -85,8 +86,12 @@ def email_link(session: Session, job: Job, url: str, actor: Actor, settings: Set
     assert link.id is not None
     existing = session.exec(select(LinkMail).where(LinkMail.link_id == link.id)).first()
     if existing is None:
-        session.add(LinkMail(link_id=link.id, job_id=job.id, to_address=to, url=url))
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(LinkMail(link_id=link.id, job_id=job.id, to_address=to, url=url))
+                session.flush()
+        except IntegrityError:  # the same link, asked for at the same moment (a double click)
+            pass
     row = enqueue(
         session,
         job.workspace_id,
