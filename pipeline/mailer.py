@@ -142,11 +142,15 @@ class MailSender:
             ).all()
         outcomes: list[Outcome] = []
         conn: smtplib.SMTP | None = None
+        unreachable: str | None = None  # no connection this round: the rest wait too, untried
         try:
             for outbox_id in due:
                 prepared = self._prepare(outbox_id, now)
                 if isinstance(prepared, Outcome):
                     outcomes.append(prepared)
+                    continue
+                if unreachable is not None:
+                    outcomes.append(self._retry(prepared.outbox_id, now, unreachable, prepared.to))
                     continue
                 try:
                     if conn is None:
@@ -165,6 +169,8 @@ class MailSender:
                 except (smtplib.SMTPException, OSError) as exc:  # OSError: refused, timeouts, TLS errors
                     # down, unreachable, gone mid-conversation, or refusing our login: try again later
                     outcomes.append(self._retry(prepared.outbox_id, now, _describe(exc), prepared.to))
+                    if conn is None:
+                        unreachable = _describe(exc)
                     conn = _drop(conn)
                     if isinstance(exc, smtplib.SMTPAuthenticationError):
                         log.error("the SMTP server refused the login of SMTP_URL: %s", _describe(exc))

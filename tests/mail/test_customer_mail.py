@@ -475,3 +475,26 @@ def test_a_link_is_emailed_only_within_its_own_workspace(
         assert (job.id, queued.to, queued.new) == (job_id, CUSTOMER, True)
     assert [o.state for o in MailSender(live.runtime).flush()] == ["sent"]
     assert [r.rcpt_tos for r in smtp.received] == [[CUSTOMER]]
+
+
+def test_a_server_that_is_down_is_tried_once_per_round_not_once_per_email(
+    db: Database, ws_id: int, owner: Actor, live: LiveServer, smtp: SmtpStandIn
+) -> None:
+    for _ in range(3):
+        job_id = seed_job(db, ws_id, owner, live.files_dir)
+        ask_email(db, live, make_link(db, live, job_id, owner), owner)
+    smtp.stop()
+    tries: list[str] = []
+
+    def connector(server: Any) -> Any:
+        from pipeline.mail import connect
+
+        tries.append(server.label)
+        return connect(server, timeout=5)
+
+    sender, t0 = MailSender(live.runtime, connector=connector), utcnow()
+    assert [o.state for o in sender.flush(t0)] == ["retry"] * 3
+    assert tries == [f"127.0.0.1:{smtp.port}"]
+    smtp.start()
+    assert [o.state for o in sender.flush(t0 + timedelta(minutes=1))] == ["sent"] * 3
+    assert len(tries) == 2 and len(smtp.received) == 3  # one connection for the three emails
