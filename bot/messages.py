@@ -11,6 +11,7 @@ from pipeline.activity import Event
 from storage.models import ActivityEvent, Job, Outbox
 
 EDIT_ITEM = "item_edit"  # handled in handlers/slack/actions.py
+EMAIL_LINK = "job_email_link"  # handled in handlers/slack/email_link.py
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,8 @@ def thread_messages(ev: ActivityEvent, job: Job) -> list[Message]:
     return renderer(ev, job) if renderer else []
 
 
-def outbox_message(row: Outbox) -> Message:
+def outbox_message(row: Outbox, *, mail: bool = False) -> Message:
+    """`mail`: customer email is set up, so the approval link's message offers to email it."""
     p = row.payload
     if row.kind == "approval_link":
         text = (
@@ -238,7 +240,11 @@ def outbox_message(row: Outbox) -> Message:
             f"{p.get('url', '')}\n_Expires {esc(p.get('expires', 'never'))}. "
             "Anyone with the link can decide, so send it only to the customer._"
         )
-        return Message(text=text, blocks=[section(text)])
+        blocks = [section(text)]
+        if mail and p.get("email") and "/approve/" in str(p.get("url", "")):
+            label = f"Email it to {clip(str(p['email']), 60)}"
+            blocks.append({"type": "actions", "elements": [button(label, EMAIL_LINK, str(p["url"]))]})
+        return Message(text=text, blocks=blocks)
     text = str(p.get("text", ""))
     return Message(text=text, blocks=p.get("blocks") or [section(text)])
 

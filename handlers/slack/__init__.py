@@ -8,7 +8,7 @@ from pipeline.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
-    from handlers.slack import actions, commands, context, events, payloads, templates, views
+    from handlers.slack import actions, commands, context, email_link, events, payloads, templates, views
 
     context.register(app, runtime)
     payloads.register(app)  # after the workspace is known: a request naming none is answered
@@ -17,3 +17,4 @@ def register(app: App, runtime: Runtime) -> None:
     views.register(app, runtime)
     events.register(app, runtime)
     templates.register(app, runtime)
+    email_link.register(app, runtime)
