@@ -30,6 +30,11 @@ def _settings() -> Settings:
         )
         if s is not None
     ]
+    if settings.smtp_url is not None:
+        from pipeline.mail import parse_smtp_url
+
+        password = parse_smtp_url(settings.smtp_url.get_secret_value()).password
+        secrets += [settings.smtp_url.get_secret_value(), *([password] if password else [])]
     logs.configure(settings.log_level, secrets)
     return settings
 
@@ -46,6 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from handlers.slack import create_app
     from handlers.web import create_web_app
     from pipeline import work
+    from pipeline.mailer import MailSender
     from pipeline.proofing import shutdown_pool
     from pipeline.runtime import build_runtime
 
@@ -57,14 +63,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     slack = SlackService(runtime, create_app).start()
     recovery = work.Recovery(runtime).start()
     scheduler = SchedulerService(runtime).start() if settings.scheduler else None
+    mail = MailSender(runtime).start() if settings.mail_enabled else None
     web = create_web_app(runtime, slack.http_app)
     log.info(
-        "serving on http://%s:%s (database %s, slack %s, scheduler %s)",
+        "serving on http://%s:%s (database %s, slack %s, scheduler %s, email %s)",
         settings.host,
         settings.port,
         "sqlite" if runtime.db.is_sqlite else "postgresql",
         "socket mode" if settings.slack_app_token else ("http" if slack.http_app else "off"),
         "on" if scheduler else "off",
+        mail.server.label if mail else "off",
     )
     # uvicorn stops gracefully on SIGTERM, then raises the signal again to end the process; as an
     # exception (a clean exit: the stop was asked for) it lets the cleanup below run, which the
@@ -83,6 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if scheduler is not None:
             scheduler.stop()
+        if mail is not None:
+            mail.stop()
         recovery.stop()
         slack.stop()
         runtime.close()
@@ -94,21 +104,28 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     import threading
 
     from bot.scheduler import SchedulerService
+    from pipeline.mailer import MailSender
     from pipeline.runtime import build_runtime
 
     runtime = build_runtime(_settings())
     service = SchedulerService(runtime)
+    mail = MailSender(runtime) if runtime.settings.mail_enabled else None
     try:
         if args.once:
             result, sent = service.run_once_and_send()
-            print(f"recorded {result.total} alert(s), sent {sent} Slack message(s)")
+            emailed = sum(o.state == "sent" for o in mail.flush()) if mail else 0
+            print(f"recorded {result.total} alert(s), sent {sent} Slack message(s) and {emailed} email(s)")
             return 0
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         service.start(sender=True)
+        if mail is not None:
+            mail.start()
         stop.wait()
         service.stop()
+        if mail is not None:
+            mail.stop()
     finally:
         runtime.close()
     return 0

@@ -22,6 +22,7 @@ class JobAction(StrEnum):
     RESTORE = "job_restore"
     SHOW = "job_show"
     EDIT_ITEM = "item_edit"  # value: "J-1042:<item id>"
+    EMAIL_LINK = "job_email_link"  # value: the approval link's URL
 
 
 class JobView(StrEnum):

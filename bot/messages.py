@@ -153,6 +153,25 @@ def _resumed(ev: ActivityEvent, job: Job) -> list[Message]:
     )
 
 
+def _emailed(ev: ActivityEvent, job: Job) -> list[Message]:
+    d = ev.details
+    to, at = esc(d.get("to", "the customer")), esc(d.get("time", ""))
+    if d.get("purpose") == "reminder":
+        number = "second reminder" if d.get("number") == 2 else "reminder"
+        return _simple(f":envelope: A {number} to approve was emailed to {to} at {at}.")
+    return _simple(f":envelope: Link emailed to {to} at {at}.")
+
+
+def _email_failed(ev: ActivityEvent, job: Job) -> list[Message]:
+    d = ev.details
+    what = "reminder" if d.get("purpose") == "reminder" else "approval link"
+    return _simple(
+        f":x: The {what} could not be emailed to {esc(d.get('to', 'the customer'))}: "
+        f"{esc(clip(str(d.get('error', '')), 400))}. Nothing more is tried: correct the customer's email "
+        "on the job if it is wrong, then make a new link and email it."
+    )
+
+
 RENDERERS: dict[str, Callable[[ActivityEvent, Job], list[Message]]] = {
     Event.ITEMS_PARSED: _items_parsed,
     Event.PROOFS_GENERATED: _proofs,
@@ -182,6 +201,8 @@ RENDERERS: dict[str, Callable[[ActivityEvent, Job], list[Message]]] = {
     ),
     Event.APPROVAL_LINK_GENERATED: lambda ev, job: [],  # the link itself goes through the outbox
     Event.APPROVAL_LINK_REVOKED: lambda ev, job: _simple(f":no_entry: {_who(ev)} revoked the approval link."),
+    Event.LINK_EMAILED: _emailed,
+    Event.EMAIL_FAILED: _email_failed,
     Event.APPROVAL_PAGE_VIEWED: lambda ev, job: _simple(":eyes: The customer opened the approval page."),
     Event.APPROVAL_RECORDED: lambda ev, job: _simple(
         f":telephone_receiver: {_who(ev)} recorded the customer's approval "
@@ -209,7 +230,8 @@ def thread_messages(ev: ActivityEvent, job: Job) -> list[Message]:
     return renderer(ev, job) if renderer else []
 
 
-def outbox_message(row: Outbox) -> Message:
+def outbox_message(row: Outbox, *, mail: bool = False) -> Message:
+    """`mail`: customer email is set up, so the approval link's message offers to email it."""
     p = row.payload
     if row.kind == "approval_link":
         text = (
@@ -217,7 +239,12 @@ def outbox_message(row: Outbox) -> Message:
             f"{p.get('url', '')}\n_Expires {esc(p.get('expires', 'never'))}. "
             "Anyone with the link can decide, so send it only to the customer._"
         )
-        return Message(text=text, blocks=[section(text)])
+        blocks = [section(text)]
+        if mail and p.get("email") and "/approve/" in str(p.get("url", "")):
+            label = f"Email it to {clip(str(p['email']), 60)}"
+            email_it = button(label, JobAction.EMAIL_LINK, str(p["url"]))
+            blocks.append({"type": "actions", "elements": [email_it]})
+        return Message(text=text, blocks=blocks)
     text = str(p.get("text", ""))
     return Message(text=text, blocks=p.get("blocks") or [section(text)])
 

@@ -232,8 +232,9 @@ class SlackNotifier:
             due = s.exec(
                 select(Outbox.id)
                 .where(
+                    col(Outbox.via) == "slack",  # emails to customers have their own sender
                     (col(Outbox.state) == "pending") & (col(Outbox.next_attempt_at) <= now)
-                    | (col(Outbox.state) == "sending") & (col(Outbox.next_attempt_at) <= now - SENDING_GRACE)
+                    | (col(Outbox.state) == "sending") & (col(Outbox.next_attempt_at) <= now - SENDING_GRACE),
                 )
                 .order_by(col(Outbox.id))
                 .limit(_BATCH)
@@ -260,7 +261,7 @@ class SlackNotifier:
         if interrupted and self._already_in_slack(outbox_id, channel, thread_ts):
             self._mark_sent(outbox_id, None)
             return False
-        msg = messages.outbox_message(row)
+        msg = messages.outbox_message(row, mail=self.runtime.settings.mail_enabled)
         try:
             resp = self._post(channel, thread_ts, msg, {"outbox_id": outbox_id})
         except SlackApiError as exc:

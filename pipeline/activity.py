@@ -34,6 +34,8 @@ class Event(StrEnum):
     APPROVAL_LINK_GENERATED = "approval_link_generated"
     APPROVAL_LINK_REVOKED = "approval_link_revoked"
     APPROVAL_PAGE_VIEWED = "approval_page_viewed"
+    LINK_EMAILED = "link_emailed"
+    EMAIL_FAILED = "email_failed"
     ITEM_APPROVED = "item_approved"
     CHANGE_REQUESTED = "change_requested"
     APPROVAL_RECORDED = "approval_recorded"
@@ -71,6 +73,8 @@ SENTENCES: dict[Event, str] = {
     Event.APPROVAL_LINK_GENERATED: "Approval link generated",
     Event.APPROVAL_LINK_REVOKED: "Approval link revoked",
     Event.APPROVAL_PAGE_VIEWED: "Approval page viewed",
+    Event.LINK_EMAILED: "Link emailed",
+    Event.EMAIL_FAILED: "Email failed",
     Event.ITEM_APPROVED: "Item approved",
     Event.CHANGE_REQUESTED: "Change requested",
     Event.APPROVAL_RECORDED: "Approval recorded",

@@ -1,7 +1,8 @@
 """`python app.py demo`: the product's main job, offline, on the embedded database.
 
 A customer's messy email becomes items, the items are laid out on a sample template, proofed and
-preflighted, an approval given by phone is recorded, and the laser files are written. Any sample
+preflighted, an approval given by phone is recorded (with SMTP_URL set, the approval link is emailed to
+the demo customer first), and the laser files are written. Any sample
 template, any order file (pasted text, CSV, spreadsheet, Word… as the Slack upload takes them), and
 any export format and text mode can be chosen, so every sample runs through the whole pipeline
 without Slack; the output names every file it wrote.
@@ -118,6 +119,9 @@ def run_demo(
             }
         )
 
+    if runtime.settings.mail_enabled:
+        _email_link(runtime, job_id, actor, out)
+
     with runtime.db.session() as s:
         approvals.record_offline_approval(
             s, s.get(Job, job_id), actor, "phone", "Rebecca approved all plates on the phone"
@@ -151,6 +155,30 @@ def run_demo(
         out(f"   - {path}")
     out(f"database: {runtime.settings.effective_database_url}")
     return ref
+
+
+def _email_link(runtime: Runtime, job_id: int, actor: Actor, out: Callable[[str], None]) -> None:
+    """With SMTP_URL set: make the approval link and email it to the demo customer, now."""
+    from pipeline.customer_mail import email_link
+    from pipeline.errors import CraftError
+    from pipeline.mailer import MailSender
+
+    try:
+        with runtime.db.session() as s:
+            link = approvals.create_link(
+                s, s.get(Job, job_id), actor, base_url=runtime.settings.public_base_url
+            )
+            queued = email_link(s, s.get(Job, job_id), link.url, actor, runtime.settings)
+    except CraftError as exc:
+        out(f"   (not emailed: {exc.message})")
+        return
+    sender = MailSender(runtime)
+    outcomes = [o for o in sender.flush() if o.to == queued.to]
+    if any(o.state == "sent" for o in outcomes):
+        out(f"   Emailed the approval link to {queued.to} (accepted by {sender.server.label})")
+    else:
+        why = "; ".join(o.detail for o in outcomes) or "nothing was due"
+        out(f"   The approval link was not emailed to {queued.to}: {why}")
 
 
 def _progress(out: Callable[[str], None]) -> Callable[[int, int], None]:

@@ -1,4 +1,5 @@
-"""Messages for the shop recorded before they are sent (the Slack sender in bot/ delivers them).
+"""Messages recorded before they are sent: for the shop in Slack (the Slack sender in bot/ delivers
+them) and emails to the customer (`via="email"`, delivered by pipeline/mailer.py).
 
 A dedupe key makes a message exactly-once: recording the same alert twice is a no-op.
 """
@@ -21,13 +22,16 @@ def enqueue(
     payload: dict[str, Any],
     *,
     dedupe_key: str | None = None,
+    via: str = "slack",
 ) -> Outbox | None:
     """Record a message; returns None when one with the same dedupe key already exists."""
     if dedupe_key is not None:
         existing = session.exec(select(Outbox).where(Outbox.dedupe_key == dedupe_key)).first()
         if existing is not None:
             return None
-    row = Outbox(workspace_id=workspace_id, job_id=job_id, kind=kind, payload=payload, dedupe_key=dedupe_key)
+    row = Outbox(
+        workspace_id=workspace_id, job_id=job_id, kind=kind, payload=payload, dedupe_key=dedupe_key, via=via
+    )
     try:
         with session.begin_nested():
             session.add(row)

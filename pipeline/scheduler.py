@@ -10,6 +10,7 @@ restart, a crash half-way, or by a second copy of the app) is a no-op:
     urgency:{job_id}:{level}:{due_date}   a job became due soon / overdue (a new due date can flag again)
     preflight:{job_id}:{errors_since}     preflight errors unresolved too long, once per error episode
     approval_reminder:{link_id}           the customer has had the link too long without deciding
+    email:reminder{n}:{link_id}           the customer's emailed reminder n = 1, 2 (pipeline/customer_mail.py)
     approval_expired:{link_id}            the link expired; the scan deactivated it
     digest:{workspace_id}:{local_date}    the daily digest; a day with nothing to say is recorded as
                                           `skipped`, so a job added later that day posts nothing
@@ -155,6 +156,7 @@ def digest_due(ws: Workspace, now: datetime) -> date | None:
 @dataclass(frozen=True)
 class Alert:
     kind: ClassVar[str]
+    via: ClassVar[str] = "slack"  # or "email": the customer's reminders (pipeline/customer_mail.py)
     workspace_id: int
     job_id: int | None
 
@@ -311,6 +313,9 @@ def scan(
         scan_urgency(s, workspaces, now, render, result, limit=limit)
         scan_preflight(s, workspaces, now, render, result, limit=limit)
         scan_approvals(s, workspaces, now, render, result, limit=limit)
+        from pipeline import customer_mail  # it builds on this module's alerts and recording
+
+        customer_mail.scan_reminders(s, workspaces, now, result, limit=limit)
         scan_digests(s, workspaces, now, render, result, fallback_channel=fallback_channel)
     if result.total or result.urgency_changes:
         log.info(
@@ -780,6 +785,7 @@ def record_alerts(s: Session, alerts: Sequence[Alert], render: Renderer, *, stat
             "workspace_id": a.workspace_id,
             "job_id": a.job_id,
             "kind": a.kind,
+            "via": a.via,
             "dedupe_key": key,
             "payload": {"skipped": "nothing to say"} if state == "skipped" else render(a),
             "state": state,

@@ -42,6 +42,28 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     scheduler: bool = True  # `serve` runs the scheduler too (CRAFTSTAGE_SCHEDULER=off: it does not)
     scheduler_interval_s: float = Field(default=60.0, gt=0)
+    smtp_url: SecretStr | None = (
+        None  # smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp://127.0.0.1:1025
+    )
+    mail_from: str | None = None  # the address customer emails come from (a workspace may set its own)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from pipeline.mail import parse_smtp_url
+
+            parse_smtp_url(value.get_secret_value())  # its message never repeats the password
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str | None) -> str | None:
+        if value is not None:
+            from pipeline.mail import clean_address
+
+            return clean_address(value, "CRAFTSTAGE_MAIL_FROM")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -84,6 +106,10 @@ class Settings(BaseModel):
         )
 
     @property
+    def mail_enabled(self) -> bool:
+        return self.smtp_url is not None
+
+    @property
     def ai_enabled(self) -> bool:
         return self.openai_api_key is not None
 
@@ -115,6 +141,8 @@ class Settings(BaseModel):
             "LOG_LEVEL": "log_level",
             "CRAFTSTAGE_SCHEDULER": "scheduler",
             "CRAFTSTAGE_SCHEDULER_INTERVAL": "scheduler_interval_s",
+            "SMTP_URL": "smtp_url",
+            "CRAFTSTAGE_MAIL_FROM": "mail_from",
         }
         values = {field: env[var] for var, field in names.items() if env.get(var, "").strip()}
         try:

@@ -10,6 +10,7 @@ from sqlmodel import Session, func, select
 
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, NotFound, PermissionDenied
+from pipeline.mail import check_address
 from storage.models import Member, Role, Workspace
 
 HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -117,7 +118,18 @@ def update_settings(session: Session, ws: Workspace, actor: Actor, **changes: ob
                 clean[key] = f"{int(m.group(1)):02d}:{m.group(2)}"
             else:
                 errors[key] = f"{value!r} is not a time like 08:30"
-        elif key in ("due_soon_days", "preflight_alert_hours", "approval_reminder_days"):
+        elif key in ("mail_from", "mail_reply_to"):
+            label = "Sender address" if key == "mail_from" else "Reply-to address"
+            try:
+                clean[key] = check_address(key, value if value is None else str(value), label)
+            except InvalidInput as exc:
+                errors.update(exc.errors)
+        elif key in (
+            "due_soon_days",
+            "preflight_alert_hours",
+            "approval_reminder_days",
+            "customer_reminder_days",
+        ):
             try:
                 number = float(value)  # type: ignore[arg-type]
             except (TypeError, ValueError):

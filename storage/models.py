@@ -61,6 +61,9 @@ class Workspace(SQLModel, table=True):
     due_soon_days: int = 2
     preflight_alert_hours: float = 4.0
     approval_reminder_days: float = 2.0
+    customer_reminder_days: float = 2.0  # days before the customer is emailed a reminder; 0: never
+    mail_from: str | None = Field(default=None, max_length=254)  # overrides CRAFTSTAGE_MAIL_FROM
+    mail_reply_to: str | None = Field(default=None, max_length=254)  # the shop's own address
     digest_time: str = Field(default="08:30", max_length=5)
     digest_weekends: bool = False
     next_job_number: int = 1001
@@ -340,12 +343,14 @@ class Task(SQLModel, table=True):
 
 
 class Outbox(SQLModel, table=True):
-    """A message for Slack, recorded before it is sent; the dedupe key makes each alert exactly once."""
+    """A message for Slack or an email to the customer, recorded before it is sent; the dedupe key
+    makes each one exactly once."""
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     job_id: int | None = Field(default=None, foreign_key="job.id")
     kind: str = Field(max_length=32)
+    via: str = Field(default="slack", max_length=8)  # slack | email (the customer's, see pipeline/mailer.py)
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
     payload: dict = _json({})
     state: str = Field(default="pending", max_length=16)  # pending | sent | failed
@@ -355,6 +360,26 @@ class Outbox(SQLModel, table=True):
     result_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class LinkMail(SQLModel, table=True):
+    """An approval link emailed to the customer: where it went and when, for the reminders.
+
+    `url` holds the link's token, which is otherwise never stored: the reminders need it. It is kept
+    only while the link works (the scheduler deletes the row once the link is revoked, replaced or
+    expired; a token of a link that no longer works opens nothing).
+    """
+
+    __tablename__ = "link_mail"
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="approval_link.id", unique=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    to_address: str = Field(max_length=254)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    emailed_at: datetime | None = None  # when the server accepted the link email
+    reminders: int = 0  # reminders the server accepted
+    reminded_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class SeenRequest(SQLModel, table=True):

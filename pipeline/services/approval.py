@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline import approvals, jobs, lifecycle
+from pipeline import approvals, customer_mail, jobs, lifecycle
 from pipeline.activity import Event
 from pipeline.actors import Who
 from pipeline.errors import InvalidInput
@@ -104,3 +104,18 @@ def job_ref(runtime: Runtime, who: Who, ref: str) -> str:
     """The job's ref as written by CraftStage (checks the job exists)."""
     with runtime.db.read() as s:
         return jobs.get_job(s, s.get(Workspace, who.ws_id), ref).ref
+
+
+@dataclass(frozen=True)
+class Emailing:
+    ref: str
+    to: str
+    new: bool  # False: this link was already emailed (the thread says when)
+
+
+def email_link(runtime: Runtime, who: Who, url: str) -> Emailing:
+    """Email a working link of one of the workspace's jobs to its customer (a button in the thread
+    carries the link's URL; any other URL gets the answer a dead link gets)."""
+    with runtime.db.session() as s:
+        job, queued = customer_mail.email_link_of_workspace(s, who.ws_id, url, who.actor, runtime.settings)
+        return Emailing(job.ref, queued.to, queued.new)

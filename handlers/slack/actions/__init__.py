@@ -9,7 +9,7 @@ from slack_bolt import App
 
 from bot.ids import TEMPLATE_PICKER, JobAction
 from handlers.slack import forms, steps
-from handlers.slack.actions import jobs
+from handlers.slack.actions import email, jobs
 
 
 def register(app: App) -> None:
@@ -31,3 +31,4 @@ def register(app: App) -> None:
     app.action(JobAction.SHOW)(jobs.show)
     app.action(JobAction.EDIT_ITEM)(partial(jobs.open_window, opener=jobs.item_window))
     app.action(TEMPLATE_PICKER)(jobs.template_chosen)
+    app.action(JobAction.EMAIL_LINK)(email.email_link)
