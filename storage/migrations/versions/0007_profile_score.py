@@ -23,6 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("machine_profile", schema=None) as batch_op:
-        batch_op.drop_column("score_width_mm")
-        batch_op.drop_column("score_color")
+    # plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch copy would fail on rows that refer to it
+    op.drop_column("machine_profile", "score_width_mm")
+    op.drop_column("machine_profile", "score_color")
