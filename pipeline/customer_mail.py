@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from pipeline import approvals
 from pipeline.actors import Actor
 from pipeline.errors import CraftError, InvalidInput
+from pipeline.keys import seal
 from pipeline.mail import ADDRESS
 from pipeline.outbox import enqueue
 from pipeline.scheduler import Alert, ScanResult, _group, existing_keys, record_alerts
@@ -88,7 +89,7 @@ def email_link(session: Session, job: Job, url: str, actor: Actor, settings: Set
     if existing is None:
         try:
             with session.begin_nested():
-                session.add(LinkMail(link_id=link.id, job_id=job.id, to_address=to, url=url))
+                session.add(LinkMail(link_id=link.id, job_id=job.id, to_address=to, url=seal(settings, url)))
                 session.flush()
         except IntegrityError:  # the same link, asked for at the same moment (a double click)
             pass

@@ -30,6 +30,7 @@ from pipeline.activity import Event, record
 from pipeline.actors import SYSTEM
 from pipeline.approvals import _expired
 from pipeline.customer_mail import KIND, sender_address
+from pipeline.keys import unseal
 from pipeline.mail import LinkEmail, SmtpServer, build_message, connect, message_id, parse_smtp_url
 from pipeline.runtime import Runtime
 from pipeline.scheduler import workspace_zone
@@ -201,6 +202,9 @@ class MailSender:
             link = s.get(ApprovalLink, p.get("link_id")) if p.get("link_id") else None
             kept = s.exec(select(LinkMail).where(LinkMail.link_id == p.get("link_id"))).first()
             why_not = _not_wanted(job, link, kept, now)
+            url = unseal(self.runtime.settings, kept.url) if kept is not None else None
+            if why_not is None and url is None:
+                why_not = "the kept link cannot be read (the data folder's link-mail.key changed)"
             sender = sender_address(self.runtime.settings, ws) if ws is not None else None
             if why_not is None and sender is None:
                 why_not = "no sender address (CRAFTSTAGE_MAIL_FROM)"
@@ -208,7 +212,7 @@ class MailSender:
                 row.state, row.last_error = "cancelled", why_not
                 log.info("email %s not sent: %s", outbox_id, why_not)
                 return Outcome(outbox_id, "cancelled", p.get("to", ""), why_not)
-            assert job is not None and link is not None and kept is not None and ws is not None
+            assert job is not None and link is not None and kept is not None and ws is not None and url
             assert sender is not None
             items = s.exec(select(func.count()).select_from(Item).where(Item.job_id == job.id)).one()
             expires = _aware(link.expires_at)
@@ -223,7 +227,7 @@ class MailSender:
                 reference=job.reference,
                 items=int(items),
                 due_date=job.due_date,
-                url=kept.url,
+                url=url,
                 expires_local=expires.astimezone(workspace_zone(ws)) if expires else None,
                 message_id=message_id(outbox_id, sender),
             )

@@ -365,8 +365,9 @@ class Outbox(SQLModel, table=True):
 class LinkMail(SQLModel, table=True):
     """An approval link emailed to the customer: where it went and when, for the reminders.
 
-    `url` holds the link's token, which is otherwise never stored: the reminders need it. It is kept
-    only while the link works (the scheduler deletes the row once the link is revoked, replaced or
+    `url` holds the link (its token is otherwise never stored: the reminders need it), sealed under the
+    deployment's key (pipeline/keys.py) so the database alone opens nothing. It is kept only while the
+    link works (the scheduler deletes the row once the link is revoked, replaced or
     expired; a token of a link that no longer works opens nothing).
     """
 

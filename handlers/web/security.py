@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline.keys import secret_file
 
 CSRF_KEY_FILE = "approval-csrf.key"
 
@@ -71,27 +71,3 @@ class CsrfSigner:
     def check(self, link_id: int, candidate: str | None) -> bool:
         given = str(candidate or "").encode("utf-8", "replace")  # typed text may be any characters
         return bool(candidate) and hmac.compare_digest(self.token(link_id).encode(), given)
-
-
-def secret_file(path: Path) -> bytes:
-    """The secret kept in `path`, made there first if missing (mode 0600; of several processes
-    starting together exactly one writes it, the others read it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(50):
-        try:
-            value = bytes.fromhex(path.read_text().strip())
-            if len(value) >= 32:
-                return value
-        except (FileNotFoundError, ValueError):
-            pass
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)  # atomic: exactly one process's secret wins
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    raise RuntimeError(f"cannot read or create {path}")

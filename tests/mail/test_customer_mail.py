@@ -25,6 +25,7 @@ from pipeline.activity import Event
 from pipeline.actors import Actor
 from pipeline.customer_mail import MailNotSetUp, email_link
 from pipeline.errors import InvalidInput
+from pipeline.keys import LINK_KEY_FILE, unseal
 from pipeline.mailer import MailSender
 from pipeline.scheduler import scan
 from pipeline.workspaces import update_settings
@@ -324,8 +325,8 @@ def test_a_reminder_after_two_days_one_more_after_four_and_never_again(
     assert subjects[1:] == ["Reminder: your proofs for J-1001 (PO-4471) are waiting for your approval"] * 2
     plain, _ = parts(smtp.received[1].message)
     with db.read() as s:
-        url = s.exec(select(LinkMail.url)).one()
-    assert url in plain and "still waiting" in plain
+        url = unseal(live.runtime.settings, s.exec(select(LinkMail.url)).one())
+    assert url is not None and url in plain and "still waiting" in plain
     said = [thread_text(db, ev) for ev in events(db, job_id, Event.LINK_EMAILED)]
     assert said[1].startswith(":envelope: A reminder to approve was emailed to rebecca@example.org at ")
     assert said[2].startswith(":envelope: A second reminder to approve was emailed")
@@ -498,3 +499,20 @@ def test_a_server_that_is_down_is_tried_once_per_round_not_once_per_email(
     smtp.start()
     assert [o.state for o in sender.flush(t0 + timedelta(minutes=1))] == ["sent"] * 3
     assert len(tries) == 2 and len(smtp.received) == 3  # one connection for the three emails
+
+
+def test_the_kept_link_is_sealed_and_a_replaced_key_sends_nothing(
+    db: Database, ws_id: int, owner: Actor, live: LiveServer, smtp: SmtpStandIn
+) -> None:
+    job_id = seed_job(db, ws_id, owner, live.files_dir, items=1, due=date(2099, 12, 14))
+    linked = make_link(db, live, job_id, owner, expires_in_days=14)
+    token = linked.url.rsplit("/", 1)[-1]
+    assert ask_email(db, live, linked, owner) is True
+    with db.read() as s:
+        stored = s.exec(select(LinkMail).where(LinkMail.link_id == linked.link_id)).one().url
+    assert token not in stored and linked.url not in stored  # a database dump opens no link
+    # the deployment's key replaced (a new data folder with the old database): nothing readable to send
+    (live.runtime.settings.data_dir / LINK_KEY_FILE).write_text("ab" * 32)
+    (outcome,) = MailSender(live.runtime).flush()
+    assert outcome.state == "cancelled" and "link-mail.key" in outcome.detail, outcome
+    assert smtp.received == []
