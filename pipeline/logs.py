@@ -74,5 +74,7 @@ def configure(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("alembic.runtime.migration", "httpx", "uvicorn.access"):
+    # libraries that narrate their routine work at INFO (ezdxf: each dictionary of a new drawing;
+    # fontTools: each table it subsets)
+    for noisy in ("alembic.runtime.migration", "httpx", "uvicorn.access", "ezdxf", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,9 +28,6 @@ from reportlab.pdfbase import pdfdoc
 
 from pipeline.fonts import FontError, load_font
 from pipeline.layout import FieldLayout, Line
-
-# fontTools' subsetter reports every table it touches at INFO: not news for the app's log
-logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 
 class PdfTextRefused(Exception):
