@@ -365,7 +365,7 @@ def view_is_due(last_viewed_at: datetime | None, *, now: datetime | None = None)
 _PNG_SIZES: dict[str, tuple[int, int]] = {}
 
 
-def png_size(path: str) -> tuple[int, int] | None:
+def png_dimensions(path: str) -> tuple[int, int] | None:
     """Width and height from a PNG's header; remembered, since a proof file never changes once written."""
     if (known := _PNG_SIZES.get(path)) is not None:
         return known
@@ -480,7 +480,7 @@ def build_page(state: PageState, *, files_dir: Path | None = None) -> PageView:
         state.rows, start=1
     ):
         item_state, shown_note = _state(status, decision, note, change_note, png)
-        size = png_size(str(proof_file_path(files_dir, png))) if png and files_dir is not None else None
+        size = png_dimensions(str(proof_file_path(files_dir, png))) if png and files_dir is not None else None
         items.append(
             ItemView(
                 id=item_id,

@@ -50,10 +50,10 @@ import uharfbuzz as hb
 
 from pipeline.fonts import FontError, FontRegistry, LoadedFont, default_registry, is_ignorable, load_font
 from pipeline.templates import Field, Template
+from pipeline.units import PT_PER_IN
 
 LINE_HEIGHT = 1.2  # baseline-to-baseline distance as a multiple of the size
 GRID = 0.5  # pt; the shrink policy's size grid
-PT_PER_IN = 72.0
 ELLIPSIS = "…"
 _FEATURES = {"kern": True, "liga": True}
 _EPS = 1e-9

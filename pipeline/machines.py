@@ -22,9 +22,9 @@ from sqlmodel import Session, col, select
 from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, NotFound, PermissionDenied
+from pipeline.units import MM_PER_IN
 from storage.models import MachineProfile, Workspace
 
-MM_PER_IN = 25.4
 MAX_BED_MM = 5000.0  # 5 m: larger is a typo, not a laser
 FORMATS = ("svg", "pdf", "dxf")
 TEXT_MODES = ("text", "curves")

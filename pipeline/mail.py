@@ -27,10 +27,11 @@ from urllib.parse import unquote, urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from pipeline.errors import InvalidInput
+from pipeline.jobs import EMAIL
 
 SMTP_PORT, SMTPS_PORT = 587, 465
 # the same shape jobs accept for the customer's address (pipeline/jobs.py)
-ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+ADDRESS = EMAIL  # the address rule the job form checks (pipeline/jobs.py)
 _SPACES = re.compile(r"\s+")
 HEADER_TEXT_LIMIT = 200
 

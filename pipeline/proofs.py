@@ -26,10 +26,9 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ import pypdfium2 as pdfium
 import uharfbuzz as hb
 from fontTools.pens.basePen import BasePen
 from PIL import Image
-from reportlab import rl_config
 from reportlab.graphics import renderPDF
 from reportlab.lib.colors import Color
 from reportlab.lib.utils import ImageReader
@@ -50,12 +48,13 @@ from reportlab.pdfgen.pathobject import PDFPathObject
 from pipeline.files import write_atomic
 from pipeline.fonts import LAST_RESORT_FAMILY, FontRegistry, LoadedFont, default_registry, load_font
 from pipeline.layout import FieldLayout, ItemLayout, layout_item, normalize_text
+from pipeline.pdfstreams import binary_streams
 from pipeline.svg_artwork import ArtworkRefused, load_svg
 from pipeline.templates import Template
+from pipeline.units import PT_PER_IN
 
 PROOF_RENDER_VERSION = 2  # part of every proof input hash: bump when drawing changes
 DEFAULT_DPI = 150
-PT_PER_IN = 72.0
 LETTER = (612.0, 792.0)
 
 INK = Color(0, 0, 0)
@@ -66,18 +65,6 @@ OVERFLOW = Color(0.9, 0.05, 0.05)
 SHEET_GREY = Color(0.55, 0.55, 0.55)
 PLATE_EDGE = Color(0.45, 0.45, 0.45)  # the plate's edge (the cut line) on every proof
 PLATE_LINE = 0.75  # pt
-
-
-@contextmanager
-def _binary_streams() -> Iterator[None]:
-    """Let reportlab write compressed streams without the ASCII85 layer: a quarter smaller, and its
-    pure-Python encoder is the slowest step of a proof. Both forms are valid PDF."""
-    previous = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        yield
-    finally:
-        rl_config.useA85 = previous
 
 
 class ProofError(Exception):
@@ -409,7 +396,7 @@ def render_item_pdf(
     """The proof PDF of one item: one page of the template's true size (points = inches x 72)."""
     w, h = template.width * PT_PER_IN, template.height * PT_PER_IN
     buf = io.BytesIO()
-    with _binary_streams():
+    with binary_streams():
         c = rl_canvas.Canvas(buf, pagesize=(w, h), invariant=1, pageCompression=1)
         c.setTitle(f"Proof: {template.name}")
         c.setCreator("CraftStage")
@@ -547,7 +534,7 @@ def render_proof_sheet(
 ) -> int:
     """Write the job proof sheet: items scaled to fit several per letter page, each with its number,
     values and warnings beneath. Returns the number of pages."""
-    with _binary_streams():
+    with binary_streams():
         return _render_sheet(entries, pdf_path, title)
 
 

@@ -25,9 +25,8 @@ from reportlab.graphics import shapes as rl
 
 from pipeline.svg_artwork import ArtworkRefused, load_svg
 from pipeline.templates import Template
+from pipeline.units import MM_PER_IN
 
-MM_PER_PT = 25.4 / 72.0
-MM_PER_IN = 25.4
 TOLERANCE = 0.01  # mm, curve flattening (a laser spot is ~0.1 mm)
 
 Point = tuple[float, float]

@@ -44,6 +44,7 @@ from pipeline.layout import ItemLayout, layout_item, normalize_text
 from pipeline.machines import FORMATS, TEXT_MODES, get_profile, profile_settings
 from pipeline.proofing import registry_for
 from pipeline.templates import Template
+from pipeline.units import MM_PER_IN
 from storage.models import (
     ApprovalDecision,
     Export,
@@ -55,7 +56,6 @@ from storage.models import (
     Workspace,
 )
 
-MM_PER_IN = 25.4
 EXTENSIONS = {"svg": "svg", "pdf": "pdf", "dxf": "dxf"}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no clock in the bytes
 _LISTED = 12  # item numbers named in a refusal
