@@ -362,6 +362,19 @@ def view_is_due(last_viewed_at: datetime | None, *, now: datetime | None = None)
     return last is None or last < (now or utcnow()) - VIEW_LOG_INTERVAL
 
 
+def _locked_items(session: Session, job: Job) -> list[Item]:
+    """The job's items in order, locked against concurrent decisions and read fresh."""
+    return list(
+        session.exec(
+            select(Item)
+            .where(Item.job_id == job.id)
+            .order_by(col(Item.position), col(Item.id))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+    )
+
+
 _PNG_SIZES: dict[str, tuple[int, int]] = {}
 
 
@@ -714,13 +727,7 @@ def approve_all_remaining(
     """
     link = _resolve_or_refuse(session, token, now)
     job = _open_job(session, link)
-    items = session.exec(
-        select(Item)
-        .where(Item.job_id == job.id)
-        .order_by(col(Item.position), col(Item.id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    items = _locked_items(session, job)
     decided = set(
         session.exec(
             select(ApprovalDecision.item_id)
@@ -837,13 +844,7 @@ def record_offline_approval(
     if job.status not in (JobStatus.PROOFING, JobStatus.PENDING_APPROVAL):
         status = job.status.replace("_", " ")
         raise InvalidInput({"job": f"{job.ref} is {status}: there is nothing to approve"})
-    items = session.exec(
-        select(Item)
-        .where(Item.job_id == job.id)
-        .order_by(col(Item.position), col(Item.id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    items = _locked_items(session, job)
     wanted = set(item_ids) if item_ids is not None else None
     targets = [(n, i) for n, i in enumerate(items, start=1) if wanted is None or i.id in wanted]
     if not targets or (wanted is not None and len(targets) != len(wanted)):
