@@ -57,7 +57,13 @@ _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
 _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 # 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
-_AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
+_AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och|e|i|en)\s+")
+# words before a given name that are not the person's own name: 'Drs. Lisa', 'Tía Carmen', 'Grandpa'
+_KIN = wordset(
+    "drs drs. messrs messrs. mmes mmes. aunt auntie uncle grandma grandpa granny gran grandad nana nan "
+    "papa mama tía tío tia tio abuela abuelo abuelita abuelito oma opa tante onkel don doña dona dom "
+    "ciocia wujek babcia dziadek zia zio nonna nonno tante oom"
+)
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
 _BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
 _FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-]+$")
@@ -124,6 +130,11 @@ def names_in_prose(sentence: str) -> list[Draft]:
     return found
 
 
+def _own_words(text: str) -> int:
+    """Words of a person's own name, without honorifics and family words ('Drs. Lisa' → 1)."""
+    return sum(1 for w in text.split() if w.casefold() not in _KIN | HONORIFICS)
+
+
 def split_and(text: str, min_core: int = 2) -> list[str] | None:
     """'Tomás Ruiz and Ingrid Bergström' → two names; 'Mr. and Mrs. Smith' stays one."""
     pieces = _AND.split(PAREN.sub("", text).strip() if text.rstrip().endswith(")") else text)
@@ -132,8 +143,15 @@ def split_and(text: str, min_core: int = 2) -> list[str] | None:
         if len(other) < 2 or not all(len(p.split()) >= 2 and p[:1].isupper() for p in other):
             return None
         pieces = other
-    if len(pieces) == 2 and len(pieces[0].split()) == 1 and len(pieces[1].split()) >= 2:
-        return None  # 'Malcolm & Jean Burrows': a couple sharing a surname is one engraving
+    if len(pieces) == 2 and len(pieces[1].split()) >= 2 and _own_words(pieces[0]) < _own_words(pieces[1]):
+        # 'Malcolm & Jean Burrows', 'Drs. Lisa & Mark Chen', 'Francisco Javier y Ana Belén Molina':
+        # the first person has no surname of their own, so the couple shares one engraving
+        return None
+    if len(pieces) == 2 and all(
+        _own_words(p) <= 1 and len(p.split()) >= 2 or p.split()[0].casefold() in _KIN | HONORIFICS
+        for p in pieces
+    ):
+        return None  # 'Tía Carmen and Tío Luis', 'Don Manuel Ortega y Doña Pilar Sáez': one household
     checks = [check_name(p) for p in pieces]
     return pieces if all(c.ok and c.core >= min_core for c in checks) else None
 

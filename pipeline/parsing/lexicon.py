@@ -93,9 +93,11 @@ _EXTRA_NAME_CHARS = frozenset("'’‘`-‐‑.")
 _NICKNAME = re.compile(r'^["“”‘’\'(](?:[^\W\d_]|[-.])+["“”‘’\')]$')
 # 'Mr. & Mrs. Smith', 'Malcolm & Jean Burrows', 'Drs. Lisa & Mark Chen', 'Ana y Luis García'
 _COUPLE = re.compile(
-    r"^((?:\S+\.\s+)?\S+\.?\s+(?:and|&|y|et|und|en|og|och)\s+\S+\.?)\s+(?=\S)", re.IGNORECASE
+    r"^((?:\S+\.\s+)?\S+\.?\s+(?:and|&|y|et|und|en|og|och|i|e)\s+\S+\.?)\s+(?=\S)", re.IGNORECASE
 )
-_JOINER_WORDS = frozenset({"and", "&", "y", "et", "und", "en", "og", "och"})
+_JOINER_WORDS = frozenset({"and", "&", "y", "et", "und", "en", "og", "och", "i", "e"})
+# one household written as two people: 'Tía Carmen and Tío Luis', 'Don Manuel Ortega y Doña Pilar Sáez'
+_HOUSEHOLD = re.compile(r"\s+(?:and|&|y|et|und|en|i|e)\s+", re.IGNORECASE)
 _HAS_DIGIT = re.compile(r"\d")
 _POSSESSIVE = re.compile(r"['’]s$")
 
@@ -170,6 +172,11 @@ def check_name(text: str) -> NameCheck:
         return NameCheck(False, why="too long for a name")
     if _HAS_DIGIT.search(text) or "@" in text or "/" in text or "http" in text.casefold():
         return NameCheck(False, why="has digits or symbols")
+    sides = _HOUSEHOLD.split(text)
+    if len(sides) == 2 and all(len(side.split()) >= 2 for side in sides):
+        checks = [check_name(side) for side in sides]
+        if all(c.ok for c in checks):
+            return NameCheck(True, max(c.core for c in checks))
     couple = _COUPLE.match(text)
     if couple and all(t.casefold() in HONORIFICS for t in couple.group(1).split()[::2]):
         text = (
