@@ -54,6 +54,8 @@ _NOT_ORDER = wordset(
     "attn attention reach reply signed pickup pick collect subject re fw fwd deadline due"
 )
 _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
+# ' / ' between a full name and its second line (spaced: 'Mr/Mrs' and 'U.S.A./Canada' are not split)
+_SLASH = re.compile(r"(?<!\s)\s+/\s+")
 _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 # 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
@@ -211,6 +213,11 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             d = _structured(parts, colon=pattern is COLON)
             if d:
                 return [d]
+    parts = [p for p in _SLASH.split(s) if p.strip()]
+    if len(parts) == 2 and check_name(parts[0]).ok and check_name(parts[0]).core >= 2:
+        d = _structured(parts, colon=False)  # 'Pvt. Harold J. Becker / U.S. Army 1942–1946'
+        if d:
+            return [d]
     for sep in (";", ","):
         parts = [p for p in split_outside(s, sep) if p]
         if len(parts) >= 2:

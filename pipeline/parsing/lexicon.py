@@ -99,6 +99,8 @@ _JOINER_WORDS = frozenset({"and", "&", "y", "et", "und", "en", "og", "och", "i",
 # one household written as two people: 'Tía Carmen and Tío Luis', 'Don Manuel Ortega y Doña Pilar Sáez'
 _HOUSEHOLD = re.compile(r"\s+(?:and|&|y|et|und|en|i|e)\s+", re.IGNORECASE)
 _HAS_DIGIT = re.compile(r"\d")
+# military pay grades and ranks written with digits, before a name
+_RANK = re.compile(r"^(?:[A-Z]{1,4}\d{1,2}|[A-Z]\d[A-Z]|\d(?:st|nd|rd|th)\s+Lt\.?)\s+(?=[^\W\d_])")
 _POSSESSIVE = re.compile(r"['’]s$")
 
 
@@ -170,6 +172,11 @@ def check_name(text: str) -> NameCheck:
         return NameCheck(False, why="empty")
     if len(text) > 80:
         return NameCheck(False, why="too long for a name")
+    rank = _RANK.match(text)
+    if rank and len(text) > rank.end():
+        # 'SP4 Dennis O'Malley', 'CWO3 Frances Mbeki', '1st Lt. Nathaniel Cho': a grade, like an honorific
+        inner = check_name(text[rank.end() :])
+        return inner if not inner.ok else NameCheck(True, inner.core)
     if _HAS_DIGIT.search(text) or "@" in text or "/" in text or "http" in text.casefold():
         return NameCheck(False, why="has digits or symbols")
     sides = _HOUSEHOLD.split(text)
