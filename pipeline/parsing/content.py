@@ -218,6 +218,12 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         d = _structured(parts, colon=False)  # 'Pvt. Harold J. Becker / U.S. Army 1942–1946'
         if d:
             return [d]
+    elif len(parts) == 2 and listed and parts[0][:1].isupper() and not DATE.match(parts[0].strip()):
+        # a listed 'First line / second line' whose first line is not a person ('Gold Star Mothers of
+        # Clark County / In Honor of All Who Served'): kept as written, for review
+        d = Draft({"name": parts[0].strip(), "title": parts[1].strip()})
+        d.cap(0.6, f"{parts[0].strip()!r} is not a person's name: kept as the first line, check it")
+        return [d]
     for sep in (";", ","):
         parts = [p for p in split_outside(s, sep) if p]
         if len(parts) >= 2:

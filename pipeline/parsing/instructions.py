@@ -239,6 +239,7 @@ def apply_instructions(
             if added and not any(it.values.get("name") == added.values["name"] for it in items):
                 items.append(added)
         _flag_mentions(items, text)
+    items = _shared_lines(items, lines, candidates, skipped)
     last: set[str] = set()
     last_line = 0
     for sentence in count_sentences(lines, candidates):
@@ -248,6 +249,69 @@ def apply_instructions(
         if about:
             last, last_line = about, sentence.line
     return items
+
+
+_QUOTED = re.compile(r"[\"“”«„](?P<q>[^\"“”«»„]{2,60})[\"“”»]")
+# words saying a quoted text goes on every piece, under the name
+_EVERY = re.compile(
+    r"\b(?:second line|line 2|2nd line|under(?:neath)?|below|bottom|every|each|all of (?:these|them)|everyone"
+    r"|debajo|cada|todas?|darunter|unter dem namen|jede[nrs]?|en dessous|chaque|tous|toutes|pod spodem"
+    r"|każd\w*|wszystk\w*|onder|elke|sotto|ogni|tutt[ei])\b",
+    re.IGNORECASE,
+)
+_INSTEAD = re.compile(r"\b(?:instead|rather than|en lugar|statt|au lieu)\b", re.IGNORECASE)
+
+
+def _shared_lines(
+    items: list[ParsedItem], lines: list[str], candidates: set[int], skipped: list[SkippedLine]
+) -> list[ParsedItem]:
+    """'All of these get "Volunteer of the Year 2026" on the second line', 'Cada placa lleva el nombre
+    y debajo "Miembros Fundadores 1976"': a quoted text said to go on every piece is the title of the
+    pieces that have none; '… the Key Club one should say "…" instead' gives one piece its own."""
+    # a sentence read as one item because of its quoted text ('… Second line for everyone: "…"')
+    sentence_items = {
+        it.source_line: it
+        for it in items
+        if it.source_line
+        and (name := it.values.get("name", ""))
+        and _QUOTED.search(lines[it.source_line - 1])
+        and len(lines[it.source_line - 1]) > len(name) + 20
+    }
+    rest = [it for it in items if it.source_line not in sentence_items]
+    if not rest or sum("title" in it.values for it in rest) * 2 > len(rest):
+        return items
+    names = {it.values.get("name", "") for it in rest}
+    for no in sorted(candidates | set(sentence_items)):
+        text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
+        parts = re.split(r"(?<=[.!?;:])\s+", text)
+        for k, part in enumerate(parts):
+            for m in _QUOTED.finditer(part):
+                quoted = m.group("q").strip()
+                if quoted in names or check_name(quoted).ok and not any(ch.isdigit() for ch in quoted):
+                    continue  # a name in quotes is a correction, not a second line
+                context = part if part.strip() != m.group(0) or k == 0 else f"{parts[k - 1]} {part}"
+                if _INSTEAD.search(context):
+                    who = [it for it in items if _mentions_in(it, context[: m.start()])]
+                    if len(who) == 1:
+                        who[0].values["title"] = quoted
+                        who[0].reasons.append(f"second line {quoted!r} from the sentence: {context!r}")
+                    continue
+                if not _EVERY.search(context):
+                    continue
+                if no in sentence_items:
+                    items = [it for it in items if it is not sentence_items[no]]
+                    skipped.append(SkippedLine(lines[no - 1].strip(), "a second line for every piece", no))
+                for it in items:
+                    if "title" not in it.values and "name" in it.values:
+                        it.values["title"] = quoted
+                        it.reasons.append(f"second line {quoted!r} for every piece, from: {context!r}")
+    return items
+
+
+def _mentions_in(item: ParsedItem, text: str) -> bool:
+    """The item's name shares a capitalised word (not its first) with `text`: 'the Key Club one'."""
+    ws = [w for w in re.findall(r"[^\W\d_][\w'’-]+", item.values.get("name", "")) if w[:1].isupper()]
+    return any(re.search(rf"\b{re.escape(w)}\b", text) for w in ws[1:])
 
 
 def _is_prose(why: str) -> bool:
