@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .lexicon import check_name
+from .lexicon import HONORIFICS, STOPWORDS, check_name
 from .model import ParsedItem, SkippedLine
 from .people import starts_with_given_name
 from .quantities import COUNT_IN_SENTENCE, EACH, count_value
@@ -109,6 +109,12 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     return out
 
 
+_PER_COUPLE = re.compile(
+    r"\b(?:per|each|every|a|por|pro|par)\s+(?:couple|pair|pareja|matrimonio|paar)\b|\bthe couples\b", re.I
+)
+_COUPLE_NAME = re.compile(r"\s(?:&|and|\+|y|et|und|e|i|en)\s")
+
+
 def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]) -> set[str]:
     """A count in a sentence that names exactly one item (by its name, or by its second line) sets
     that item's quantity; a sentence that names none but follows one that did ('actually make it
@@ -127,7 +133,7 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
         and any(
             re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)
             for w in it.values["name"].split()[:1]
-            if len(w) >= 3 and w[:1].isupper()
+            if len(w) >= 3 and w[:1].isupper() and w.casefold() not in STOPWORDS | HONORIFICS
         )
     }
     how = "from the sentence"
@@ -151,6 +157,13 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
     if not named and above and (_THESE.search(text) or above[-1].source_line == line - 1):
         # 'We need 80 of these please.' under the piece, or '* needs 2 copies' on the line under it
         named, how = {above[-1].values.get("name", "")} - {""}, "for the piece right above the sentence"
+    if not named and _PER_COUPLE.search(text):
+        # 'the couples get two boxes each (so 2 per couple)': the pieces that are two people
+        for item in items:
+            if "qty" not in item.values and _COUPLE_NAME.search(item.values.get("name", "")):
+                item.values["qty"] = str(count)
+                item.reasons.append(f"quantity {count} for each couple, as the order says: {text!r}")
+        return set()
     if not named and EACH.search(text):
         for item in items:
             if "qty" not in item.values:
