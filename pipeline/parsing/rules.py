@@ -100,6 +100,13 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _PIPE_ROW = re.compile(r"^\|.*\|$")
 _PIPE_RULE = re.compile(r"^\|(?:\s*:?-{2,}:?\s*\|)+$")
 # a table column that holds the piece's second line when a table sits inside a message
+# '(the) Dept column is just for our records', 'the Team column doesn't go on the plaque'
+_COLUMN_NOT_ENGRAVED = re.compile(
+    r"\b(?:the\s+)?(?P<col>[^\W\d_][\w/&-]*(?:\s+[\w/&-]+)?)\s+column\s+(?:is|are)?\s*(?:just|only)?\s*"
+    r"(?:for\s+(?:our|my|the)?\s*(?:records?|reference|info|internal)|not\s+(?:to\s+be\s+)?engraved"
+    r"|(?:does\s*n[o']?t|does not|should\s*n[o']?t|won't)\s+go)",
+    re.IGNORECASE,
+)
 _TITLE_HEADER = re.compile(
     r"\b(?:title|award|role|position|category|line 2|second line|achievement|honou?r"
     r"|prize|prix|premio|preis)\b",
@@ -835,7 +842,26 @@ class _TextParser:
 
     # ----------------------------------------------------------------- result
 
+    def _columns_not_engraved(self) -> None:
+        """'The Dept column is just for our records, it doesn't go on the plaque': that column of a
+        pasted table is kept out of the items, as the message says."""
+        columns = {c.casefold(): c for t in self.tables for c in t.columns if c != t.name_column}
+        if not columns:
+            return
+        for line in self.lines:
+            for m in _COLUMN_NOT_ENGRAVED.finditer(line):
+                key = columns.get(m.group("col").strip().casefold())
+                if not key:
+                    continue
+                for table in self.tables:
+                    for item in table.items:
+                        if item.values.pop(key, None) is not None:
+                            item.reasons.append(f"the {key!r} column is not engraved, as the message says")
+                    table.columns = [c for c in table.columns if c != key]
+                self.notes.append(f"Column {key!r} not engraved: {line.strip()!r}")
+
     def _result(self) -> ParseResult:
+        self._columns_not_engraved()
         if sum(len(t.items) for t in self.tables) < len(self.items):
             # items from the text around a table: the table speaks the message's keys
             for table in self.tables:
