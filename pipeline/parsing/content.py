@@ -56,6 +56,8 @@ _NOT_ORDER = wordset(
 _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
 # ' / ' between a full name and its second line (spaced: 'Mr/Mrs' and 'U.S.A./Canada' are not split)
 _SLASH = re.compile(r"(?<!\s)\s+/\s+")
+# the end of a sentence (not the dot of 'Dr.', 'Jr.' or an initial)
+_SENTENCE_STOP = re.compile(r"(?<=[a-zà-ÿ]{3})[.!?]+\s+(?=\S)")
 _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 # 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
@@ -68,6 +70,11 @@ _KIN = wordset(
 )
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
 _BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
+_ONE_PIECE = re.compile(
+    r"\b(?:one|1|a single|single|same)\s+(?:tag|plate|plaque|badge|piece|box|glass|engraving)\b"
+    r"|\bshare\b|\btogether\b",
+    re.IGNORECASE,
+)
 _FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-]+$")
 _GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
@@ -190,7 +197,11 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         if intro == "other":
             return "mentions a name but is not part of the list"
         if intro == "order":
-            drafts = line_content(s[m.end() :], listed=listed or bool(set(words(left)) & _ORDER_HINTS))
+            right = s[m.end() :]
+            stop = _SENTENCE_STOP.search(right)
+            if stop and any(w[:1].islower() for w in right[stop.end() :].split()):
+                right = right[: stop.start()]  # 'badges for: A, B and C. "Barista" underneath on all four'
+            drafts = line_content(right, listed=listed or bool(set(words(left)) & _ORDER_HINTS))
             if isinstance(drafts, str):
                 break  # nothing after the intro: try the line as a whole
             if has_title_word(left) and all("title" not in d.values for d in drafts):
@@ -231,10 +242,17 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             if found is not None:
                 return found
     pieces = split_and(s, min_core=1)
-    pair = _FIRST_NAMES_PAIR.match(s)
+    remark = PAREN.search(s) if s.rstrip().endswith(")") else None
+    bare = s[: remark.start()].strip() if remark else s
+    pair = _FIRST_NAMES_PAIR.match(bare if not remark or _ONE_PIECE.search(remark.group(1)) else s)
     if pieces and pair and len(pieces) == 2:  # 'Bob & Sue' on a line of its own: a couple's engraving
-        d = Draft({"name": s})
-        d.cap(0.8, f"two first names joined by {pair.group(1)!r}: kept as one engraving (a couple?)")
+        d = Draft({"name": bare})
+        if remark:
+            d.values["note"] = remark.group(1).strip()
+        if remark and _ONE_PIECE.search(remark.group(1)):
+            d.reasons.append(f"two names joined by {pair.group(1)!r}: one piece, as the note says")
+        else:
+            d.cap(0.8, f"two first names joined by {pair.group(1)!r}: kept as one engraving (a couple?)")
         return [d]
     if pieces:
         drafts = [d for p in pieces if (d := _single(p, listed))]

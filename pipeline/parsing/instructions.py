@@ -287,20 +287,25 @@ def _shared_lines(
         for it in items
         if it.source_line
         and (name := it.values.get("name", ""))
-        and _QUOTED.search(lines[it.source_line - 1])
+        and any(
+            m.group("q").strip() in (name, it.values.get("title"))
+            for m in _QUOTED.finditer(lines[it.source_line - 1])
+        )
         and len(lines[it.source_line - 1]) > len(name) + 20
     }
+    # lines holding items and a quoted second line ('… A, B and C. "Barista" underneath on all four')
+    quoting = {it.source_line for it in items if it.source_line and _QUOTED.search(lines[it.source_line - 1])}
     rest = [it for it in items if it.source_line not in sentence_items]
     if not rest or sum("title" in it.values for it in rest) * 2 > len(rest):
         return items
     names = {it.values.get("name", "") for it in rest}
-    for no in sorted(candidates | set(sentence_items)):
+    for no in sorted(candidates | set(sentence_items) | quoting):
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
         parts = re.split(r"(?<=[.!?;:])\s+", text)
         for k, part in enumerate(parts):
             for m in _QUOTED.finditer(part):
                 quoted = m.group("q").strip()
-                if quoted in names or check_name(quoted).ok and not any(ch.isdigit() for ch in quoted):
+                if quoted in names or check_name(quoted).ok and check_name(quoted).core >= 2:
                     continue  # a name in quotes is a correction, not a second line
                 context = part if part.strip() != m.group(0) or k == 0 else f"{parts[k - 1]} {part}"
                 if _INSTEAD.search(context):
