@@ -199,7 +199,11 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         if intro == "order":
             right = s[m.end() :]
             stop = _SENTENCE_STOP.search(right)
-            if stop and any(w[:1].islower() for w in right[stop.end() :].split()):
+            if (
+                stop
+                and "," in right[: stop.start()]
+                and any(w[:1].islower() for w in right[stop.end() :].split())
+            ):
                 right = right[: stop.start()]  # 'badges for: A, B and C. "Barista" underneath on all four'
             drafts = line_content(right, listed=listed or bool(set(words(left)) & _ORDER_HINTS))
             if isinstance(drafts, str):

@@ -267,11 +267,15 @@ def apply_instructions(
 _QUOTED = re.compile(r"[\"“”«„](?P<q>[^\"“”«»„]{2,60})[\"“”»]")
 # words saying a quoted text goes on every piece, under the name
 _EVERY = re.compile(
-    r"\b(?:second line|line 2|2nd line|under(?:neath)?|below|bottom|every|each|all of (?:these|them)|everyone"
+    r"\b(?:second line|line 2|2nd line|under(?:neath)?|below|bottom|every|each|all of (?:these|them)"
+    r"|on all|everyone"
     r"|debajo|cada|todas?|darunter|unter dem namen|jede[nrs]?|en dessous|chaque|tous|toutes|pod spodem"
     r"|każd\w*|wszystk\w*|onder|elke|sotto|ogni|tutt[ei])\b",
     re.IGNORECASE,
 )
+# an unquoted number ending the sentence that says it goes on every piece: 'my mobile on the back —
+# same number on all of them: 07700 900 461'
+_SHARED_VALUE = re.compile(r":\s*(?P<q>\+?\d[\d ().\-/]{5,20}\d)\s*$")
 _INSTEAD = re.compile(r"\b(?:instead|rather than|en lugar|statt|au lieu)\b", re.IGNORECASE)
 
 
@@ -301,9 +305,9 @@ def _shared_lines(
     names = {it.values.get("name", "") for it in rest}
     for no in sorted(candidates | set(sentence_items) | quoting):
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
-        parts = re.split(r"(?<=[.!?;:])\s+", text)
+        parts = re.split(r"(?<=[.!?;])\s+", text)
         for k, part in enumerate(parts):
-            for m in _QUOTED.finditer(part):
+            for m in [*_QUOTED.finditer(part), *_SHARED_VALUE.finditer(part)]:
                 quoted = m.group("q").strip()
                 if quoted in names or check_name(quoted).ok and check_name(quoted).core >= 2:
                     continue  # a name in quotes is a correction, not a second line
