@@ -58,6 +58,12 @@ _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
 _SLASH = re.compile(r"(?<!\s)\s+/\s+")
 # the end of a sentence (not the dot of 'Dr.', 'Jr.' or an initial)
 _SENTENCE_STOP = re.compile(r"(?<=[a-zà-ÿ]{3})[.!?]+\s+(?=\S)")
+_DEDICATION = re.compile(
+    r"^(?:in\s+(?:loving\s+)?(?:memory|memoriam|hono(?:u)?r|remembrance)(?:\s+of)?|en\s+(?:memoria|honor)\s+de"
+    r"|in\s+(?:liebevoller\s+)?erinnerung\s+an|in\s+gedenken\s+an|à\s+la\s+mémoire\s+de|en\s+mémoire\s+de"
+    r"|ter\s+nagedachtenis\s+(?:aan|van)|in\s+memoria\s+di|pamięci)\s+",
+    re.IGNORECASE,
+)
 _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 # 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
@@ -185,6 +191,12 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
                 drafts[0].values["note"] = note
             return drafts
         break
+    dedication = _DEDICATION.match(s)
+    if dedication and check_name(s[dedication.end() :]).ok:
+        # 'In Memory of Walter Brandt' on a donor wall: the dedication is engraved with the name
+        d = Draft({"name": s})
+        d.reasons.append(f"{dedication.group(0).strip()!r} kept with the name, as written (a dedication)")
+        return [d]
     group = _titled_group(s)
     if group:
         return group
