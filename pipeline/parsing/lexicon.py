@@ -99,6 +99,7 @@ _JOINER_WORDS = frozenset({"and", "&", "y", "et", "und", "en", "og", "och", "i",
 # one household written as two people: 'Tía Carmen and Tío Luis', 'Don Manuel Ortega y Doña Pilar Sáez'
 _HOUSEHOLD = re.compile(r"\s+(?:and|&|y|et|und|en|i|e)\s+", re.IGNORECASE)
 _HAS_DIGIT = re.compile(r"\d")
+_NICKNAME = re.compile(r"[^\S\n](?:[\"“‘'][^\"“”‘’'\n]{1,30}[\"”’']|\([^()\n]{1,20}\))[^\S\n]")
 # military pay grades and ranks written with digits, before a name
 _RANK = re.compile(r"^(?:[A-Z]{1,4}\d{1,2}|[A-Z]\d[A-Z]|\d(?:st|nd|rd|th)\s+Lt\.?)\s+(?=[^\W\d_])")
 _POSSESSIVE = re.compile(r"['’]s$")
@@ -172,6 +173,10 @@ def check_name(text: str) -> NameCheck:
         return NameCheck(False, why="empty")
     if len(text) > 80:
         return NameCheck(False, why="too long for a name")
+    nick = _NICKNAME.search(text)
+    if nick and text[: nick.start()].strip() and text[nick.end() :].strip():
+        # 'Donna "The Wall" Petrakis': a nickname in quotes between the names is part of the name
+        return check_name(f"{text[: nick.start()].rstrip()} {text[nick.end() :].lstrip()}")
     rank = _RANK.match(text)
     if rank and len(text) > rank.end():
         # 'SP4 Dennis O'Malley', 'CWO3 Frances Mbeki', '1st Lt. Nathaniel Cho': a grade, like an honorific
