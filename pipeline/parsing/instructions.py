@@ -20,7 +20,7 @@ from .people import starts_with_given_name
 from .quantities import COUNT_IN_SENTENCE, EACH, count_value
 
 _WORD = r"[^\W\d_][\w'’\-]*"
-_NAME = rf"{_WORD}(?:\s+{_WORD}){{0,3}}"
+_NAME = rf"(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Fr|Rev|Capt|Sgt|Lt)\.?\s+)?{_WORD}(?:\s+{_WORD}){{0,3}}"
 
 _RENAME = (
     # 'Jon should be John', "Rob's should say Robert Lister", 'Zoltan should read Zoltán'
@@ -86,13 +86,17 @@ class Sentence:
     text: str
 
 
+# the end of a sentence, not the dot of 'Dr.', 'Mrs.' or an initial
+_SENTENCE_END = re.compile(r"(?<!\b[A-Z][a-z]\.)(?<!\b[A-Z]\.)(?<!\bMrs\.)(?<!\bProf\.)(?<=[.!?;])\s+")
+
+
 def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     """The sentences of the skipped lines that may be instructions (1-based line numbers)."""
     out: list[Sentence] = []
     for no in sorted(candidates):
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip().lstrip("-•*– ").strip()
         text = _CHAT_HEAD.sub("", text)
-        for part in re.split(r"(?<=[.!?;])\s+", text):
+        for part in _SENTENCE_END.split(text):
             if part and _INSTRUCTION.search(part):
                 out.append(Sentence(no, part))
     return out
@@ -103,7 +107,7 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     out: list[Sentence] = []
     for no in sorted(candidates):
         text = _CHAT_HEAD.sub("", re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip())
-        for part in re.split(r"(?<=[.!?;])\s+", text):
+        for part in _SENTENCE_END.split(text):
             if COUNT_IN_SENTENCE.search(part):
                 out.append(Sentence(no, part))
     return out
@@ -305,7 +309,7 @@ def _shared_lines(
     names = {it.values.get("name", "") for it in rest}
     for no in sorted(candidates | set(sentence_items) | quoting):
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
-        parts = re.split(r"(?<=[.!?;])\s+", text)
+        parts = _SENTENCE_END.split(text)
         for k, part in enumerate(parts):
             for m in [*_QUOTED.finditer(part), *_SHARED_VALUE.finditer(part)]:
                 quoted = m.group("q").strip()
@@ -363,7 +367,9 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
     for item in matching:
         name = item.values["name"]
         words = name.split()
-        if len(new_words) >= 2 and words[0] == old:
+        if len(new_words) >= 2 and (words[0] == old or words[-1] == old == new_words[-1]):
+            # 'Jon should be John Smith'; 'Dr. Raj Malhotra should be Dr. Rajesh Malhotra' (the
+            # surname before 'should be' is the one that stays)
             fixed = " ".join(new_words)
         else:
             fixed = " ".join(new_words[0] if w == old else w for w in words)
