@@ -240,6 +240,12 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             d = _structured(parts, colon=pattern is COLON)
             if d:
                 return [d]
+    parts = [p for p in DASH.split(s) if p.strip()]
+    if len(parts) == 2 and listed and parts[0][:1].isupper() and has_org_word(parts[0]):
+        # 'Lakeshore Credit Union – Corporate Partner of the Year' in a list of names: kept as written
+        d = Draft({"name": parts[0].strip(), "title": parts[1].strip()})
+        d.cap(0.6, f"{parts[0].strip()!r} is an organization, not a person: kept as the first line, check it")
+        return [d]
     parts = [p for p in _SLASH.split(s) if p.strip()]
     if len(parts) == 2 and check_name(parts[0]).ok and check_name(parts[0]).core >= 2:
         d = _structured(parts, colon=False)  # 'Pvt. Harold J. Becker / U.S. Army 1942–1946'

@@ -801,14 +801,26 @@ class _TextParser:
     def _drop_senders(self) -> None:
         """A name alone at the end of a message that is the sender in a mail header ('From: Dana
         White <…>' … 'Dana') signs the message: it is not a piece."""
-        senders = set()
+        senders: set[str] = set()
+        domains: set[str] = set()
         for line in self.lines:
             m = MAIL_HEADER.match(_GT_PREFIX.sub("", line).strip())
             if m and m.group(1).casefold() == "from":
                 senders |= set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
+                # the sender's company, from the address's domain ('carol@engraveworks.example')
+                domains |= {d.split(".")[0].casefold() for d in re.findall(r"@([\w.-]+)", m.group(2))}
+        folded = {w.casefold() for w in senders} | domains
         for item in list(self.items):
             lone = any("a name alone at the end" in r for r in item.reasons)
-            if lone and senders and set(item.values.get("name", "").split()) <= senders and item.source_line:
+            name = item.values.get("name", "")
+            later = [it for it in self.items if (it.source_line or 0) > (item.source_line or 0)]
+            # a quoted message's sign-off ('Carol' / 'EngraveWorks' under the list it sent)
+            trailing = set(item.values) == {"name"} and not any("title" in it.values for it in later)
+            if not item.source_line or not name or not senders:
+                continue
+            if (lone and set(name.split()) <= senders) or (
+                trailing and {w.casefold() for w in name.split()} <= folded
+            ):
                 self.items.remove(item)
                 self._skip(item.source_line, "the sender, named in the mail header")
 
