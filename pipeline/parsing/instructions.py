@@ -67,6 +67,14 @@ _REASSIGN = re.compile(
 _THESE = re.compile(r"\bof\s+(?:these|this|those|them)\b|\bde\s+(?:estos|estas|ces)\b", re.IGNORECASE)
 _CHAT_HEAD = re.compile(r"^\[[^\]]{1,40}\]\s*[^:\[\]]{1,40}:\s+")
 # chat additions: 'oh and Alfie too, he starts in April', 'also Jonas Berg as well'
+# 'Plus one for me — Coach Mike Dunleavy, no number, just "Head Coach" on line two.'
+_ONE_FOR = re.compile(
+    r"\b(?:plus|and|also)\s+one\s+(?:more\s+)?for\s+(?:me|him|her|us|our\s+\w+|the\s+\w+)\s*[—–:-]\s*(?P<rest>.+)$",
+    re.IGNORECASE,
+)
+_ON_LINE_TWO = re.compile(
+    r"\b(?:on\s+)?(?:line\s+(?:two|2)|(?:the\s+)?(?:second|2nd|bottom)\s+line|underneath|below)\b", re.I
+)
 _ALSO = re.compile(
     r"^(?:(?:oh|ah|and|also|plus|p\.?s\.?)\b[\s,]*)+(?P<who>[A-ZÀ-Þ][\w'’\-]+(?:\s+[A-ZÀ-Þ][\w'’\-]+){0,3})"
     r"\s+(?:too|as\s+well)\b"
@@ -97,7 +105,7 @@ def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip().lstrip("-•*– ").strip()
         text = _CHAT_HEAD.sub("", text)
         for part in _SENTENCE_END.split(text):
-            if part and _INSTRUCTION.search(part):
+            if part and (_INSTRUCTION.search(part) or _ONE_FOR.search(part)):
                 out.append(Sentence(no, part))
     return out
 
@@ -224,6 +232,13 @@ def apply_instructions(
         return items
     used = {it.source_line for it in items}
     candidates = {s.line for s in skipped if s.line and s.line not in used and _is_prose(s.why)}
+    # a sentence read as a quoted engraving may be an addition that names its person
+    quoted_only = {
+        it.source_line: it
+        for it in items
+        if it.source_line and any(r.startswith("the quoted text is the engraving") for r in it.reasons)
+    }
+    candidates |= set(quoted_only)
     removed: dict[str, int] = {}  # a removed piece's second line → where it stood
     for sentence in sentences(lines, candidates):
         text = sentence.text
@@ -249,6 +264,15 @@ def apply_instructions(
         for m in _SPLIT.finditer(text):
             items = _split_couple(items, m.group("a"), m.group("b"), text)
         single = sum(len(it.values.get("name", "").split()) == 1 for it in items) * 2 >= len(items)
+        one_for = _ONE_FOR.search(text)
+        if one_for:
+            added = _one_more(one_for.group("rest"), text, sentence.line)
+            if added and not any(it.values.get("name") == added.values["name"] for it in items):
+                stale = quoted_only.get(sentence.line)
+                if stale is not None and stale.values.get("name") == added.values.get("title"):
+                    items = [it for it in items if it is not stale]
+                items.append(added)
+                continue
         m = _ADD.search(text) or _ALSO.search(text)
         if m:
             rest = m.group("rest") if "rest" in m.groupdict() else m.group("who")
@@ -453,6 +477,21 @@ def _split_couple(items: list[ParsedItem], a: str, b: str, text: str) -> list[Pa
         else:
             out.append(item)
     return out
+
+
+def _one_more(rest: str, text: str, line: int) -> ParsedItem | None:
+    """'Coach Mike Dunleavy, no number, just "Head Coach" on line two': the name before the first
+    comma, and the quoted second line when the sentence says where it goes."""
+    name = _REMARK.sub("", rest).split(",")[0].strip().rstrip(".!")
+    check = check_name(name)
+    if not check.ok or check.core < 2:
+        return None
+    item = ParsedItem(values={"name": name}, confidence=0.9, source_line=line, raw=text)
+    quoted = _QUOTED.search(rest)
+    if quoted and _ON_LINE_TWO.search(rest[quoted.end() :] + " " + rest[: quoted.start()]):
+        item.values["title"] = quoted.group("q").strip()
+    item.reasons.append(f"added as the order says: {text!r}")
+    return item
 
 
 def _addition(rest: str, text: str, line: int, min_core: int = 2) -> ParsedItem | None:
