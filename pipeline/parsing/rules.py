@@ -107,6 +107,13 @@ _COLUMN_NOT_ENGRAVED = re.compile(
     r"|(?:does\s*n[o']?t|does not|should\s*n[o']?t|won't)\s+go)",
     re.IGNORECASE,
 )
+# 'the jersey number on the second line', 'Team on line 2'
+_SECOND_LINE_COLUMN = re.compile(
+    r"\b(?:the\s+)?(?P<col>[^\W\d_][\w-]*)(?:\s+(?:number|no\.?|name|text))?\s+(?:goes\s+)?(?:on|in)\s+(?:the\s+)?"
+    r"(?:(?:second|2nd|bottom)\s+line|line\s+(?:two|2))\b",
+    re.IGNORECASE,
+)
+_PREFIX_EXAMPLE = re.compile(r"^[^.]*?\blike\s+[\"“'](?P<pre>[#№]|No\.\s?)\d+[\"”']")
 _TITLE_HEADER = re.compile(
     r"\b(?:title|award|role|position|category|line 2|second line|achievement|honou?r"
     r"|prize|prix|premio|preis)\b",
@@ -214,7 +221,7 @@ def _draft_from_parts(parts: list[str]) -> Draft:
     return d
 
 
-def _as_message_keys(table: ParseResult) -> None:
+def _as_message_keys(table: ParseResult, second: str | None = None) -> None:
     """A table among other lines of a message speaks the message's keys: its name column becomes
     `name`, and its one text column beside it (or the one headed like a second line: 'Award',
     'Line 2') `title`."""
@@ -223,6 +230,8 @@ def _as_message_keys(table: ParseResult) -> None:
         return
     others = [c for c in table.columns if c != name and c not in KEY_ORDER]
     title = others[0] if len(others) == 1 else next((c for c in others if _TITLE_HEADER.search(c)), None)
+    if second in others:
+        title = second
     if "title" in table.columns:
         title = None
     rename = {name: "name"} | ({title: "title"} if title else {})
@@ -872,12 +881,36 @@ class _TextParser:
                     table.columns = [c for c in table.columns if c != key]
                 self.notes.append(f"Column {key!r} not engraved: {line.strip()!r}")
 
+    def _column_on_second_line(self) -> str | None:
+        """'… and the jersey number on the second line like "#7"': the pasted table's column the
+        message says is the second line; cells written like the example get its prefix ('#')."""
+        columns = {c.casefold(): c for t in self.tables for c in t.columns if c != t.name_column}
+        for line in self.lines:
+            for m in _SECOND_LINE_COLUMN.finditer(line):
+                key = columns.get(m.group("col").casefold())
+                if not key:
+                    continue
+                example = _PREFIX_EXAMPLE.search(line[m.end() :])
+                for table in self.tables:
+                    for item in table.items:
+                        cell = item.values.get(key, "")
+                        if example and cell.isdigit():
+                            item.values[key] = example.group("pre") + cell
+                            item.reasons.append(
+                                f"{key!r} written like the message's example {example.group(0).strip()!r}"
+                            )
+                        item.reasons.append(f"the {key!r} column is the second line, as the message says")
+                self.notes.append(f"Column {key!r} is the second line: {line.strip()!r}")
+                return key
+        return None
+
     def _result(self) -> ParseResult:
         self._columns_not_engraved()
+        second = self._column_on_second_line()
         if sum(len(t.items) for t in self.tables) < len(self.items):
             # items from the text around a table: the table speaks the message's keys
             for table in self.tables:
-                _as_message_keys(table)
+                _as_message_keys(table, second)
             self.table_columns = [c for t in self.tables for c in t.columns]
         used = {it.source_line for it in self.items}
         reported = {s.line for s in self.skipped}
