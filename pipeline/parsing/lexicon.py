@@ -185,7 +185,7 @@ def check_name(text: str) -> NameCheck:
     if _HAS_DIGIT.search(text) or "@" in text or "/" in text or "http" in text.casefold():
         return NameCheck(False, why="has digits or symbols")
     sides = _HOUSEHOLD.split(text)
-    if len(sides) == 2 and all(len(side.split()) >= 2 for side in sides):
+    if len(sides) == 2 and all(len(side.split()) >= 2 and side[:1].isupper() for side in sides):
         checks = [check_name(side) for side in sides]
         if all(c.ok for c in checks):
             return NameCheck(True, max(c.core for c in checks))
