@@ -818,14 +818,16 @@ class _TextParser:
                 senders |= set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
                 # the sender's company, from the address's domain ('carol@engraveworks.example')
                 domains |= {d.split(".")[0].casefold() for d in re.findall(r"@([\w.-]+)", m.group(2))}
+        if not senders:
+            return
         folded = {w.casefold() for w in senders} | domains
+        last_titled = max((it.source_line or 0 for it in self.items if "title" in it.values), default=0)
         for item in list(self.items):
             lone = any("a name alone at the end" in r for r in item.reasons)
             name = item.values.get("name", "")
-            later = [it for it in self.items if (it.source_line or 0) > (item.source_line or 0)]
             # a quoted message's sign-off ('Carol' / 'EngraveWorks' under the list it sent)
-            trailing = set(item.values) == {"name"} and not any("title" in it.values for it in later)
-            if not item.source_line or not name or not senders:
+            trailing = set(item.values) == {"name"} and (item.source_line or 0) >= last_titled
+            if not item.source_line or not name:
                 continue
             if (lone and set(name.split()) <= senders) or (
                 trailing and {w.casefold() for w in name.split()} <= folded
