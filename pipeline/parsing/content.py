@@ -40,7 +40,7 @@ from .lines import (
     stop_count,
     take_quantity,
 )
-from .people import starts_with_given_name
+from .people import is_given_name, starts_with_given_name
 from .tables import DATE, EMAIL
 
 BASE_CONFIDENCE = 0.95
@@ -145,9 +145,23 @@ def names_in_prose(sentence: str) -> list[Draft]:
     return found
 
 
+def _own(text: str) -> list[str]:
+    """Words of a person's own name, without honorifics, family words and particles ('Drs. Lisa')."""
+    return [w for w in text.split() if w.casefold() not in _KIN | HONORIFICS | PARTICLES]
+
+
 def _own_words(text: str) -> int:
-    """Words of a person's own name, without honorifics and family words ('Drs. Lisa' → 1)."""
-    return sum(1 for w in text.split() if w.casefold() not in _KIN | HONORIFICS)
+    return len(_own(text))
+
+
+def _shares_surname(first: str, second: str) -> bool:
+    """'Lisa & Mark Chen', 'Francisco Javier y Ana Belén Molina': the first person's words are all
+    given names (no surname of their own) and the second person's name is longer. 'Kwame O'Connor
+    and Ana Lúcia Ezberri' are two people ('O'Connor' is not a given name)."""
+    own, other = _own(first), _own(second)
+    if not own or len(own) >= len(other):
+        return False
+    return len(own) == 1 or all(is_given_name(w) for w in own)
 
 
 def split_and(text: str, min_core: int = 2) -> list[str] | None:
@@ -158,7 +172,7 @@ def split_and(text: str, min_core: int = 2) -> list[str] | None:
         if len(other) < 2 or not all(len(p.split()) >= 2 and p[:1].isupper() for p in other):
             return None
         pieces = other
-    if len(pieces) == 2 and len(pieces[1].split()) >= 2 and _own_words(pieces[0]) < _own_words(pieces[1]):
+    if len(pieces) == 2 and len(pieces[1].split()) >= 2 and _shares_surname(pieces[0], pieces[1]):
         # 'Malcolm & Jean Burrows', 'Drs. Lisa & Mark Chen', 'Francisco Javier y Ana Belén Molina':
         # the first person has no surname of their own, so the couple shares one engraving
         return None
@@ -549,7 +563,17 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
         return None
     d = Draft({"name": name + postnominal})
     if joiner := _AND.search(name) or _AND_OTHER.search(name):
-        d.reasons.append(f"two names joined by {joiner.group(0).strip()!r}: kept as one couple")
+        first = name[: joiner.start()]
+        if len(_own(first)) >= 2 and _shares_surname(first, name[joiner.end() :]):
+            # 'Francisco Javier y Ana Belén Molina' or 'Maria Vivi and Ana Lúcia Toho': the words of
+            # the first name are all given names, so it was read as sharing the second's surname
+            d.cap(
+                0.8,
+                f"two names joined by {joiner.group(0).strip()!r}: kept as one couple sharing the surname"
+                f" ({first.strip()!r} read as given names only); or two people?",
+            )
+        else:
+            d.reasons.append(f"two names joined by {joiner.group(0).strip()!r}: kept as one couple")
     if postnominal:
         d.reasons.append(f"post-nominal letters{postnominal} kept with the name, as written")
     if reordered:
