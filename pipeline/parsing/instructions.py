@@ -391,9 +391,12 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
     for item in matching:
         name = item.values["name"]
         words = name.split()
-        if len(new_words) >= 2 and (words[0] == old or words[-1] == old == new_words[-1]):
+        if len(new_words) >= 2 and (
+            words[0] == old or words[-1] == old == new_words[-1] or (set(words) - {old}) & set(new_words)
+        ):
             # 'Jon should be John Smith'; 'Dr. Raj Malhotra should be Dr. Rajesh Malhotra' (the
-            # surname before 'should be' is the one that stays)
+            # surname before 'should be' is the one that stays); '"Bernadette Mulcahy" not "Mulcahey"'
+            # (the new name shares the rest of the old one)
             fixed = " ".join(new_words)
         else:
             fixed = " ".join(new_words[0] if w == old else w for w in words)

@@ -114,6 +114,9 @@ _SECOND_LINE_COLUMN = re.compile(
     re.IGNORECASE,
 )
 _PREFIX_EXAMPLE = re.compile(r"^[^.]*?\blike\s+[\"“'](?P<pre>[#№]|No\.\s?)\d+[\"”']")
+_WROTE = re.compile(
+    r"^On\b.+?(?P<who>[A-ZÀ-Þ][\w'’-]+(?:\s+[A-ZÀ-Þ][\w'’-]+){0,3})\s*(?:<[^>]*>)?\s*wrote:?\s*$"
+)
 _TITLE_HEADER = re.compile(
     r"\b(?:title|award|role|position|category|line 2|second line|achievement|honou?r"
     r"|prize|prix|premio|preis)\b",
@@ -262,7 +265,7 @@ class _TextParser:
                 deferred.append(lines)
             else:
                 self._segment(lines, kind)
-        if deferred and self.items and self._only_lone_names():
+        if deferred and self.items and (self._only_lone_names() or self._only_senders()):
             # 'Sorry, Jon should be John. / Gareth' above the quoted list: the list is the quoted one
             for item in self.items:
                 item.cap(0.6, "a name alone in the reply above the quoted list: the sender?")
@@ -279,6 +282,30 @@ class _TextParser:
                 for lines in deferred:
                     self._segment(lines, "quoted")
         return self._result()
+
+    def _header_senders(self) -> set[str]:
+        """The words of the senders' names: 'From: Diane Koh <…>', 'On Mon, … Paul Herrera <…> wrote:'."""
+        senders: set[str] = set()
+        for line in self.lines:
+            bare = _GT_PREFIX.sub("", line).strip()
+            m = MAIL_HEADER.match(bare)
+            if m and m.group(1).casefold() == "from":
+                senders |= set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
+            elif w := _WROTE.match(bare):
+                senders |= set(w.group("who").split())
+        return senders
+
+    def _only_senders(self) -> bool:
+        """The fresh text found only names of people in the mail headers ('Diane' signing her reply
+        'From: Diane Koh'): the list is in the quoted message, and those names are its senders."""
+        senders = self._header_senders()
+        if not senders or not all(set(it.values.get("name", "-").split()) <= senders for it in self.items):
+            return False
+        for item in self.items:
+            if item.source_line:
+                self._skip(item.source_line, "the sender, named in the mail header")
+        self.items = []
+        return True
 
     def _only_lone_names(self) -> bool:
         """The fresh text found only a name or two, each alone, with nothing else on its line."""
@@ -809,29 +836,48 @@ class _TextParser:
 
     def _drop_senders(self) -> None:
         """A name alone at the end of a message that is the sender in a mail header ('From: Dana
-        White <…>' … 'Dana') signs the message: it is not a piece."""
-        senders: set[str] = set()
-        domains: set[str] = set()
-        for line in self.lines:
-            m = MAIL_HEADER.match(_GT_PREFIX.sub("", line).strip())
-            if m and m.group(1).casefold() == "from":
-                senders |= set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
-                # the sender's company, from the address's domain ('carol@engraveworks.example')
-                domains |= {d.split(".")[0].casefold() for d in re.findall(r"@([\w.-]+)", m.group(2))}
+        White <…>' … 'Dana') signs the message: it is not a piece. So does a name-only line at the
+        end of a message written by that person ('On … Paul Herrera wrote:' … '> Paul'), and the
+        company of their address under it ('carol@engraveworks.example' … 'EngraveWorks')."""
+        senders = self._header_senders()
         if not senders:
             return
-        folded = {w.casefold() for w in senders} | domains
-        last_titled = max((it.source_line or 0 for it in self.items if "title" in it.values), default=0)
+        authors: list[tuple[int, set[str]]] = []  # where each message starts, and who wrote it
+        for no, line in enumerate(self.lines, 1):
+            bare = _GT_PREFIX.sub("", line).strip()
+            m, w = MAIL_HEADER.match(bare), _WROTE.match(bare)
+            if m and m.group(1).casefold() == "from":
+                who = set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
+                who |= {d.split(".")[0] for d in re.findall(r"@([\w.-]+)", m.group(2))}
+            elif w:
+                who = set(w.group("who").split()) | {d.split(".")[0] for d in re.findall(r"@([\w.-]+)", bare)}
+            else:
+                continue
+            authors.append((no, {x.casefold() for x in who}))
+
+        def signs(item: ParsedItem) -> bool:
+            """Is the item a name-only line whose words all belong to the author of its message,
+            with nothing but such lines after it in that message?"""
+            line = item.source_line or 0
+            if set(item.values) != {"name"} or not line:
+                return False
+            above = [(no, who) for no, who in authors if no < line]
+            if not above:
+                return False
+            who = above[-1][1]
+            end = next((no for no, _ in authors if no > line), len(self.lines) + 1)
+            after = [it for it in self.items if line < (it.source_line or 0) < end]
+            return all(
+                set(it.values) == {"name"} and {x.casefold() for x in it.values["name"].split()} <= who
+                for it in [item, *after]
+            )
+
         for item in list(self.items):
             lone = any("a name alone at the end" in r for r in item.reasons)
             name = item.values.get("name", "")
-            # a quoted message's sign-off ('Carol' / 'EngraveWorks' under the list it sent)
-            trailing = set(item.values) == {"name"} and (item.source_line or 0) >= last_titled
             if not item.source_line or not name:
                 continue
-            if (lone and set(name.split()) <= senders) or (
-                trailing and {w.casefold() for w in name.split()} <= folded
-            ):
+            if (lone and set(name.split()) <= senders) or signs(item):
                 self.items.remove(item)
                 self._skip(item.source_line, "the sender, named in the mail header")
 
