@@ -40,7 +40,7 @@ from .lines import (
     stop_count,
     take_quantity,
 )
-from .people import starts_with_given_name
+from .people import is_given_name, starts_with_given_name
 from .tables import DATE, EMAIL
 
 BASE_CONFIDENCE = 0.95
@@ -54,12 +54,33 @@ _NOT_ORDER = wordset(
     "attn attention reach reply signed pickup pick collect subject re fw fwd deadline due"
 )
 _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
+# ' / ' between a full name and its second line (spaced: 'Mr/Mrs' and 'U.S.A./Canada' are not split)
+_SLASH = re.compile(r"(?<!\s)\s+/\s+")
+# the end of a sentence (not the dot of 'Dr.', 'Jr.' or an initial)
+_SENTENCE_STOP = re.compile(r"(?<=[a-zà-ÿ]{3})[.!?]+\s+(?=\S)")
+_DEDICATION = re.compile(
+    r"^(?:in\s+(?:loving\s+)?(?:memory|memoriam|hono(?:u)?r|remembrance)(?:\s+of)?|en\s+(?:memoria|honor)\s+de"
+    r"|in\s+(?:liebevoller\s+)?erinnerung\s+an|in\s+gedenken\s+an|à\s+la\s+mémoire\s+de|en\s+mémoire\s+de"
+    r"|ter\s+nagedachtenis\s+(?:aan|van)|in\s+memoria\s+di|pamięci)\s+",
+    re.IGNORECASE,
+)
 _MAX_FIELDS = 8  # more parts than this after a name is not one item's values
 _AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
 # 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
-_AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och)\s+")
+_AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och|e|i|en)\s+")
+# words before a given name that are not the person's own name: 'Drs. Lisa', 'Tía Carmen', 'Grandpa'
+_KIN = wordset(
+    "drs drs. messrs messrs. mmes mmes. aunt auntie uncle grandma grandpa granny gran grandad nana nan "
+    "papa mama tía tío tia tio abuela abuelo abuelita abuelito oma opa tante onkel don doña dona dom "
+    "ciocia wujek babcia dziadek zia zio nonna nonno tante oom"
+)
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
 _BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
+_ONE_PIECE = re.compile(
+    r"\b(?:one|1|a single|single|same)\s+(?:tag|plate|plaque|badge|piece|box|glass|engraving)\b"
+    r"|\bshare\b|\btogether\b",
+    re.IGNORECASE,
+)
 _FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-]+$")
 _GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
@@ -124,6 +145,25 @@ def names_in_prose(sentence: str) -> list[Draft]:
     return found
 
 
+def _own(text: str) -> list[str]:
+    """Words of a person's own name, without honorifics, family words and particles ('Drs. Lisa')."""
+    return [w for w in text.split() if w.casefold() not in _KIN | HONORIFICS | PARTICLES]
+
+
+def _own_words(text: str) -> int:
+    return len(_own(text))
+
+
+def _shares_surname(first: str, second: str) -> bool:
+    """'Lisa & Mark Chen', 'Francisco Javier y Ana Belén Molina': the first person's words are all
+    given names (no surname of their own) and the second person's name is longer. 'Kwame O'Connor
+    and Ana Lúcia Ezberri' are two people ('O'Connor' is not a given name)."""
+    own, other = _own(first), _own(second)
+    if not own or len(own) >= len(other):
+        return False
+    return len(own) == 1 or all(is_given_name(w) for w in own)
+
+
 def split_and(text: str, min_core: int = 2) -> list[str] | None:
     """'Tomás Ruiz and Ingrid Bergström' → two names; 'Mr. and Mrs. Smith' stays one."""
     pieces = _AND.split(PAREN.sub("", text).strip() if text.rstrip().endswith(")") else text)
@@ -132,8 +172,15 @@ def split_and(text: str, min_core: int = 2) -> list[str] | None:
         if len(other) < 2 or not all(len(p.split()) >= 2 and p[:1].isupper() for p in other):
             return None
         pieces = other
-    if len(pieces) == 2 and len(pieces[0].split()) == 1 and len(pieces[1].split()) >= 2:
-        return None  # 'Malcolm & Jean Burrows': a couple sharing a surname is one engraving
+    if len(pieces) == 2 and len(pieces[1].split()) >= 2 and _shares_surname(pieces[0], pieces[1]):
+        # 'Malcolm & Jean Burrows', 'Drs. Lisa & Mark Chen', 'Francisco Javier y Ana Belén Molina':
+        # the first person has no surname of their own, so the couple shares one engraving
+        return None
+    if len(pieces) == 2 and all(
+        _own_words(p) <= 1 and len(p.split()) >= 2 or p.split()[0].casefold() in _KIN | HONORIFICS
+        for p in pieces
+    ):
+        return None  # 'Tía Carmen and Tío Luis', 'Don Manuel Ortega y Doña Pilar Sáez': one household
     checks = [check_name(p) for p in pieces]
     return pieces if all(c.ok and c.core >= min_core for c in checks) else None
 
@@ -158,6 +205,12 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
                 drafts[0].values["note"] = note
             return drafts
         break
+    dedication = _DEDICATION.match(s)
+    if dedication and check_name(s[dedication.end() :]).ok:
+        # 'In Memory of Walter Brandt' on a donor wall: the dedication is engraved with the name
+        d = Draft({"name": s})
+        d.reasons.append(f"{dedication.group(0).strip()!r} kept with the name, as written (a dedication)")
+        return [d]
     group = _titled_group(s)
     if group:
         return group
@@ -170,7 +223,15 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         if intro == "other":
             return "mentions a name but is not part of the list"
         if intro == "order":
-            drafts = line_content(s[m.end() :], listed=listed or bool(set(words(left)) & _ORDER_HINTS))
+            right = s[m.end() :]
+            stop = _SENTENCE_STOP.search(right)
+            if (
+                stop
+                and "," in right[: stop.start()]
+                and any(w[:1].islower() for w in right[stop.end() :].split())
+            ):
+                right = right[: stop.start()]  # 'badges for: A, B and C. "Barista" underneath on all four'
+            drafts = line_content(right, listed=listed or bool(set(words(left)) & _ORDER_HINTS))
             if isinstance(drafts, str):
                 break  # nothing after the intro: try the line as a whole
             if has_title_word(left) and all("title" not in d.values for d in drafts):
@@ -193,6 +254,23 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             d = _structured(parts, colon=pattern is COLON)
             if d:
                 return [d]
+    parts = [p for p in DASH.split(s) if p.strip()]
+    if len(parts) == 2 and listed and parts[0][:1].isupper() and has_org_word(parts[0]):
+        # 'Lakeshore Credit Union – Corporate Partner of the Year' in a list of names: kept as written
+        d = Draft({"name": parts[0].strip(), "title": parts[1].strip()})
+        d.cap(0.6, f"{parts[0].strip()!r} is an organization, not a person: kept as the first line, check it")
+        return [d]
+    parts = [p for p in _SLASH.split(s) if p.strip()]
+    if len(parts) == 2 and check_name(parts[0]).ok and check_name(parts[0]).core >= 2:
+        d = _structured(parts, colon=False)  # 'Pvt. Harold J. Becker / U.S. Army 1942–1946'
+        if d:
+            return [d]
+    elif len(parts) == 2 and listed and parts[0][:1].isupper() and not DATE.match(parts[0].strip()):
+        # a listed 'First line / second line' whose first line is not a person ('Gold Star Mothers of
+        # Clark County / In Honor of All Who Served'): kept as written, for review
+        d = Draft({"name": parts[0].strip(), "title": parts[1].strip()})
+        d.cap(0.6, f"{parts[0].strip()!r} is not a person's name: kept as the first line, check it")
+        return [d]
     for sep in (";", ","):
         parts = [p for p in split_outside(s, sep) if p]
         if len(parts) >= 2:
@@ -200,10 +278,17 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             if found is not None:
                 return found
     pieces = split_and(s, min_core=1)
-    pair = _FIRST_NAMES_PAIR.match(s)
+    remark = PAREN.search(s) if s.rstrip().endswith(")") else None
+    bare = s[: remark.start()].strip() if remark else s
+    pair = _FIRST_NAMES_PAIR.match(bare if not remark or _ONE_PIECE.search(remark.group(1)) else s)
     if pieces and pair and len(pieces) == 2:  # 'Bob & Sue' on a line of its own: a couple's engraving
-        d = Draft({"name": s})
-        d.cap(0.8, f"two first names joined by {pair.group(1)!r}: kept as one engraving (a couple?)")
+        d = Draft({"name": bare})
+        if remark:
+            d.values["note"] = remark.group(1).strip()
+        if remark and _ONE_PIECE.search(remark.group(1)):
+            d.reasons.append(f"two names joined by {pair.group(1)!r}: one piece, as the note says")
+        else:
+            d.cap(0.8, f"two first names joined by {pair.group(1)!r}: kept as one engraving (a couple?)")
         return [d]
     if pieces:
         drafts = [d for p in pieces if (d := _single(p, listed))]
@@ -478,7 +563,17 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
         return None
     d = Draft({"name": name + postnominal})
     if joiner := _AND.search(name) or _AND_OTHER.search(name):
-        d.reasons.append(f"two names joined by {joiner.group(0).strip()!r}: kept as one couple")
+        first = name[: joiner.start()]
+        if len(_own(first)) >= 2 and _shares_surname(first, name[joiner.end() :]):
+            # 'Francisco Javier y Ana Belén Molina' or 'Maria Vivi and Ana Lúcia Toho': the words of
+            # the first name are all given names, so it was read as sharing the second's surname
+            d.cap(
+                0.8,
+                f"two names joined by {joiner.group(0).strip()!r}: kept as one couple sharing the surname"
+                f" ({first.strip()!r} read as given names only); or two people?",
+            )
+        else:
+            d.reasons.append(f"two names joined by {joiner.group(0).strip()!r}: kept as one couple")
     if postnominal:
         d.reasons.append(f"post-nominal letters{postnominal} kept with the name, as written")
     if reordered:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .lexicon import check_name
+from .lexicon import HONORIFICS, STOPWORDS, check_name
 from .model import ParsedItem, SkippedLine
 from .people import starts_with_given_name
 from .quantities import COUNT_IN_SENTENCE, EACH, count_value
 
 _WORD = r"[^\W\d_][\w'’\-]*"
-_NAME = rf"{_WORD}(?:\s+{_WORD}){{0,3}}"
+_NAME = rf"(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Fr|Rev|Capt|Sgt|Lt)\.?\s+)?{_WORD}(?:\s+{_WORD}){{0,3}}"
 
 _RENAME = (
     # 'Jon should be John', "Rob's should say Robert Lister", 'Zoltan should read Zoltán'
@@ -67,6 +67,14 @@ _REASSIGN = re.compile(
 _THESE = re.compile(r"\bof\s+(?:these|this|those|them)\b|\bde\s+(?:estos|estas|ces)\b", re.IGNORECASE)
 _CHAT_HEAD = re.compile(r"^\[[^\]]{1,40}\]\s*[^:\[\]]{1,40}:\s+")
 # chat additions: 'oh and Alfie too, he starts in April', 'also Jonas Berg as well'
+# 'Plus one for me — Coach Mike Dunleavy, no number, just "Head Coach" on line two.'
+_ONE_FOR = re.compile(
+    r"\b(?:plus|and|also)\s+one\s+(?:more\s+)?for\s+(?:me|him|her|us|our\s+\w+|the\s+\w+)\s*[—–:-]\s*(?P<rest>.+)$",
+    re.IGNORECASE,
+)
+_ON_LINE_TWO = re.compile(
+    r"\b(?:on\s+)?(?:line\s+(?:two|2)|(?:the\s+)?(?:second|2nd|bottom)\s+line|underneath|below)\b", re.I
+)
 _ALSO = re.compile(
     r"^(?:(?:oh|ah|and|also|plus|p\.?s\.?)\b[\s,]*)+(?P<who>[A-ZÀ-Þ][\w'’\-]+(?:\s+[A-ZÀ-Þ][\w'’\-]+){0,3})"
     r"\s+(?:too|as\s+well)\b"
@@ -86,14 +94,18 @@ class Sentence:
     text: str
 
 
+# the end of a sentence, not the dot of 'Dr.', 'Mrs.' or an initial
+_SENTENCE_END = re.compile(r"(?<!\b[A-Z][a-z]\.)(?<!\b[A-Z]\.)(?<!\bMrs\.)(?<!\bProf\.)(?<=[.!?;])\s+")
+
+
 def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     """The sentences of the skipped lines that may be instructions (1-based line numbers)."""
     out: list[Sentence] = []
     for no in sorted(candidates):
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip().lstrip("-•*– ").strip()
         text = _CHAT_HEAD.sub("", text)
-        for part in re.split(r"(?<=[.!?;])\s+", text):
-            if part and _INSTRUCTION.search(part):
+        for part in _SENTENCE_END.split(text):
+            if part and (_INSTRUCTION.search(part) or _ONE_FOR.search(part)):
                 out.append(Sentence(no, part))
     return out
 
@@ -103,10 +115,16 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     out: list[Sentence] = []
     for no in sorted(candidates):
         text = _CHAT_HEAD.sub("", re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip())
-        for part in re.split(r"(?<=[.!?;])\s+", text):
+        for part in _SENTENCE_END.split(text):
             if COUNT_IN_SENTENCE.search(part):
                 out.append(Sentence(no, part))
     return out
+
+
+_PER_COUPLE = re.compile(
+    r"\b(?:per|each|every|a|por|pro|par)\s+(?:couple|pair|pareja|matrimonio|paar)\b|\bthe couples\b", re.I
+)
+_COUPLE_NAME = re.compile(r"\s(?:&|and|\+|y|et|und|e|i|en)\s")
 
 
 def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]) -> set[str]:
@@ -127,7 +145,7 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
         and any(
             re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)
             for w in it.values["name"].split()[:1]
-            if len(w) >= 3 and w[:1].isupper()
+            if len(w) >= 3 and w[:1].isupper() and w.casefold() not in STOPWORDS | HONORIFICS
         )
     }
     how = "from the sentence"
@@ -151,6 +169,13 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
     if not named and above and (_THESE.search(text) or above[-1].source_line == line - 1):
         # 'We need 80 of these please.' under the piece, or '* needs 2 copies' on the line under it
         named, how = {above[-1].values.get("name", "")} - {""}, "for the piece right above the sentence"
+    if not named and _PER_COUPLE.search(text):
+        # 'the couples get two boxes each (so 2 per couple)': the pieces that are two people
+        for item in items:
+            if "qty" not in item.values and _COUPLE_NAME.search(item.values.get("name", "")):
+                item.values["qty"] = str(count)
+                item.reasons.append(f"quantity {count} for each couple, as the order says: {text!r}")
+        return set()
     if not named and EACH.search(text):
         for item in items:
             if "qty" not in item.values:
@@ -207,6 +232,13 @@ def apply_instructions(
         return items
     used = {it.source_line for it in items}
     candidates = {s.line for s in skipped if s.line and s.line not in used and _is_prose(s.why)}
+    # a sentence read as a quoted engraving may be an addition that names its person
+    quoted_only = {
+        it.source_line: it
+        for it in items
+        if it.source_line and any(r.startswith("the quoted text is the engraving") for r in it.reasons)
+    }
+    candidates |= set(quoted_only)
     removed: dict[str, int] = {}  # a removed piece's second line → where it stood
     for sentence in sentences(lines, candidates):
         text = sentence.text
@@ -232,6 +264,15 @@ def apply_instructions(
         for m in _SPLIT.finditer(text):
             items = _split_couple(items, m.group("a"), m.group("b"), text)
         single = sum(len(it.values.get("name", "").split()) == 1 for it in items) * 2 >= len(items)
+        one_for = _ONE_FOR.search(text)
+        if one_for:
+            added = _one_more(one_for.group("rest"), text, sentence.line)
+            if added and not any(it.values.get("name") == added.values["name"] for it in items):
+                stale = quoted_only.get(sentence.line)
+                if stale is not None and stale.values.get("name") == added.values.get("title"):
+                    items = [it for it in items if it is not stale]
+                items.append(added)
+                continue
         m = _ADD.search(text) or _ALSO.search(text)
         if m:
             rest = m.group("rest") if "rest" in m.groupdict() else m.group("who")
@@ -239,6 +280,7 @@ def apply_instructions(
             if added and not any(it.values.get("name") == added.values["name"] for it in items):
                 items.append(added)
         _flag_mentions(items, text)
+    items = _shared_lines(items, lines, candidates, skipped)
     last: set[str] = set()
     last_line = 0
     for sentence in count_sentences(lines, candidates):
@@ -248,6 +290,78 @@ def apply_instructions(
         if about:
             last, last_line = about, sentence.line
     return items
+
+
+_QUOTED = re.compile(r"[\"“”«„](?P<q>[^\"“”«»„]{2,60})[\"“”»]")
+# words saying a quoted text goes on every piece, under the name
+_EVERY = re.compile(
+    r"\b(?:second line|line 2|2nd line|under(?:neath)?|below|bottom|every|each|all of (?:these|them)"
+    r"|on all|everyone"
+    r"|debajo|cada|todas?|darunter|unter dem namen|jede[nrs]?|en dessous|chaque|tous|toutes|pod spodem"
+    r"|każd\w*|wszystk\w*|onder|elke|sotto|ogni|tutt[ei])\b",
+    re.IGNORECASE,
+)
+# an unquoted number ending the sentence that says it goes on every piece: 'my mobile on the back —
+# same number on all of them: 07700 900 461'
+_SHARED_VALUE = re.compile(r":\s*(?P<q>\+?\d[\d ().\-/]{5,20}\d)\s*$")
+_INSTEAD = re.compile(r"\b(?:instead|rather than|en lugar|statt|au lieu)\b", re.IGNORECASE)
+
+
+def _shared_lines(
+    items: list[ParsedItem], lines: list[str], candidates: set[int], skipped: list[SkippedLine]
+) -> list[ParsedItem]:
+    """'All of these get "Volunteer of the Year 2026" on the second line', 'Cada placa lleva el nombre
+    y debajo "Miembros Fundadores 1976"': a quoted text said to go on every piece is the title of the
+    pieces that have none; '… the Key Club one should say "…" instead' gives one piece its own."""
+    # a sentence read as one item because of its quoted text ('… Second line for everyone: "…"')
+    sentence_items = {
+        it.source_line: it
+        for it in items
+        if it.source_line
+        and (name := it.values.get("name", ""))
+        and any(
+            m.group("q").strip() in (name, it.values.get("title"))
+            for m in _QUOTED.finditer(lines[it.source_line - 1])
+        )
+        and len(lines[it.source_line - 1]) > len(name) + 20
+    }
+    # lines holding items and a quoted second line ('… A, B and C. "Barista" underneath on all four')
+    quoting = {it.source_line for it in items if it.source_line and _QUOTED.search(lines[it.source_line - 1])}
+    rest = [it for it in items if it.source_line not in sentence_items]
+    if not rest or sum("title" in it.values for it in rest) * 2 > len(rest):
+        return items
+    names = {it.values.get("name", "") for it in rest}
+    for no in sorted(candidates | set(sentence_items) | quoting):
+        text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()
+        parts = _SENTENCE_END.split(text)
+        for k, part in enumerate(parts):
+            for m in [*_QUOTED.finditer(part), *_SHARED_VALUE.finditer(part)]:
+                quoted = m.group("q").strip()
+                if quoted in names or check_name(quoted).ok and check_name(quoted).core >= 2:
+                    continue  # a name in quotes is a correction, not a second line
+                context = part if part.strip() != m.group(0) or k == 0 else f"{parts[k - 1]} {part}"
+                if _INSTEAD.search(context):
+                    who = [it for it in items if _mentions_in(it, context[: m.start()])]
+                    if len(who) == 1:
+                        who[0].values["title"] = quoted
+                        who[0].reasons.append(f"second line {quoted!r} from the sentence: {context!r}")
+                    continue
+                if not _EVERY.search(context):
+                    continue
+                if no in sentence_items:
+                    items = [it for it in items if it is not sentence_items[no]]
+                    skipped.append(SkippedLine(lines[no - 1].strip(), "a second line for every piece", no))
+                for it in items:
+                    if "title" not in it.values and "name" in it.values:
+                        it.values["title"] = quoted
+                        it.reasons.append(f"second line {quoted!r} for every piece, from: {context!r}")
+    return items
+
+
+def _mentions_in(item: ParsedItem, text: str) -> bool:
+    """The item's name shares a capitalised word (not its first) with `text`: 'the Key Club one'."""
+    ws = [w for w in re.findall(r"[^\W\d_][\w'’-]+", item.values.get("name", "")) if w[:1].isupper()]
+    return any(re.search(rf"\b{re.escape(w)}\b", text) for w in ws[1:])
 
 
 def _is_prose(why: str) -> bool:
@@ -277,7 +391,12 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
     for item in matching:
         name = item.values["name"]
         words = name.split()
-        if len(new_words) >= 2 and words[0] == old:
+        if len(new_words) >= 2 and (
+            words[0] == old or words[-1] == old == new_words[-1] or (set(words) - {old}) & set(new_words)
+        ):
+            # 'Jon should be John Smith'; 'Dr. Raj Malhotra should be Dr. Rajesh Malhotra' (the
+            # surname before 'should be' is the one that stays); '"Bernadette Mulcahy" not "Mulcahey"'
+            # (the new name shares the rest of the old one)
             fixed = " ".join(new_words)
         else:
             fixed = " ".join(new_words[0] if w == old else w for w in words)
@@ -361,6 +480,21 @@ def _split_couple(items: list[ParsedItem], a: str, b: str, text: str) -> list[Pa
         else:
             out.append(item)
     return out
+
+
+def _one_more(rest: str, text: str, line: int) -> ParsedItem | None:
+    """'Coach Mike Dunleavy, no number, just "Head Coach" on line two': the name before the first
+    comma, and the quoted second line when the sentence says where it goes."""
+    name = _REMARK.sub("", rest).split(",")[0].strip().rstrip(".!")
+    check = check_name(name)
+    if not check.ok or check.core < 2:
+        return None
+    item = ParsedItem(values={"name": name}, confidence=0.9, source_line=line, raw=text)
+    quoted = _QUOTED.search(rest)
+    if quoted and _ON_LINE_TWO.search(rest[quoted.end() :] + " " + rest[: quoted.start()]):
+        item.values["title"] = quoted.group("q").strip()
+    item.reasons.append(f"added as the order says: {text!r}")
+    return item
 
 
 def _addition(rest: str, text: str, line: int, min_core: int = 2) -> ParsedItem | None:

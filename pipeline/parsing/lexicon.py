@@ -93,10 +93,15 @@ _EXTRA_NAME_CHARS = frozenset("'’‘`-‐‑.")
 _NICKNAME = re.compile(r'^["“”‘’\'(](?:[^\W\d_]|[-.])+["“”‘’\')]$')
 # 'Mr. & Mrs. Smith', 'Malcolm & Jean Burrows', 'Drs. Lisa & Mark Chen', 'Ana y Luis García'
 _COUPLE = re.compile(
-    r"^((?:\S+\.\s+)?\S+\.?\s+(?:and|&|y|et|und|en|og|och)\s+\S+\.?)\s+(?=\S)", re.IGNORECASE
+    r"^((?:\S+\.\s+)?\S+\.?\s+(?:and|&|y|et|und|en|og|och|i|e)\s+\S+\.?)\s+(?=\S)", re.IGNORECASE
 )
-_JOINER_WORDS = frozenset({"and", "&", "y", "et", "und", "en", "og", "och"})
+_JOINER_WORDS = frozenset({"and", "&", "y", "et", "und", "en", "og", "och", "i", "e"})
+# one household written as two people: 'Tía Carmen and Tío Luis', 'Don Manuel Ortega y Doña Pilar Sáez'
+_HOUSEHOLD = re.compile(r"\s+(?:and|&|y|et|und|en|i|e)\s+", re.IGNORECASE)
 _HAS_DIGIT = re.compile(r"\d")
+_NICKNAME = re.compile(r"[^\S\n](?:[\"“‘'][^\"“”‘’'\n]{1,30}[\"”’']|\([^()\n]{1,20}\))[^\S\n]")
+# military pay grades and ranks written with digits, before a name
+_RANK = re.compile(r"^(?:[A-Z]{1,4}\d{1,2}|[A-Z]\d[A-Z]|\d(?:st|nd|rd|th)\s+Lt\.?)\s+(?=[^\W\d_])")
 _POSSESSIVE = re.compile(r"['’]s$")
 
 
@@ -168,8 +173,22 @@ def check_name(text: str) -> NameCheck:
         return NameCheck(False, why="empty")
     if len(text) > 80:
         return NameCheck(False, why="too long for a name")
+    nick = _NICKNAME.search(text)
+    if nick and text[: nick.start()].strip() and text[nick.end() :].strip():
+        # 'Donna "The Wall" Petrakis': a nickname in quotes between the names is part of the name
+        return check_name(f"{text[: nick.start()].rstrip()} {text[nick.end() :].lstrip()}")
+    rank = _RANK.match(text)
+    if rank and len(text) > rank.end():
+        # 'SP4 Dennis O'Malley', 'CWO3 Frances Mbeki', '1st Lt. Nathaniel Cho': a grade, like an honorific
+        inner = check_name(text[rank.end() :])
+        return inner if not inner.ok else NameCheck(True, inner.core)
     if _HAS_DIGIT.search(text) or "@" in text or "/" in text or "http" in text.casefold():
         return NameCheck(False, why="has digits or symbols")
+    sides = _HOUSEHOLD.split(text)
+    if len(sides) == 2 and all(len(side.split()) >= 2 and side[:1].isupper() for side in sides):
+        checks = [check_name(side) for side in sides]
+        if all(c.ok for c in checks):
+            return NameCheck(True, max(c.core for c in checks))
     couple = _COUPLE.match(text)
     if couple and all(t.casefold() in HONORIFICS for t in couple.group(1).split()[::2]):
         text = (

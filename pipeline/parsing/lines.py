@@ -221,7 +221,7 @@ def split_outside(text: str, sep: str = ",") -> list[str]:
     depth = 0
     quote = ""
     buf: list[str] = []
-    for ch in text:
+    for i, ch in enumerate(text):
         if quote:
             if ch == quote or (quote == "“" and ch == "”"):
                 quote = ""
@@ -231,6 +231,8 @@ def split_outside(text: str, sep: str = ",") -> list[str]:
             depth += 1
         elif ch in ")]" and depth:
             depth -= 1
+        elif ch == "," == sep and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
+            pass  # '12,5 jaar', '1,000': a comma inside a number
         elif ch == sep and depth == 0:
             parts.append("".join(buf))
             buf = []

@@ -97,6 +97,7 @@ COUNT_FOR = re.compile(
 # 'do 2 for Maria', 'so 2 of hers'; or about all of them: 'two of each please'
 COUNT_IN_SENTENCE = re.compile(
     rf"(?<![\w.,]){_COUNT}(?:(?<=\d)|\b)\s*(?:[x×]\b|{_PIECES}\b|of\s+(?:these|them|each|his|hers|theirs)\b|nodig\b"
+    r"|(?:de|von|di|van|z)\s+(?:cada|jede\w*|chaque|ogni\w*|ciascun\w*|elk\w*|każd\w*)\b"
     rf"|needed\b|(?:[\w-]+\s+){{0,2}}?for\s+(?=[A-ZÀ-Þ]|him\b|her\b|them\b))"
     rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b"
     rf"|\bneeds?\s+{_COUNT.replace('?P<n>', '?P<k>')}\b(?!\s*(?:years?|yrs|months?|weeks?|days?|hours?|%))"

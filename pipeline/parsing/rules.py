@@ -100,6 +100,23 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _PIPE_ROW = re.compile(r"^\|.*\|$")
 _PIPE_RULE = re.compile(r"^\|(?:\s*:?-{2,}:?\s*\|)+$")
 # a table column that holds the piece's second line when a table sits inside a message
+# '(the) Dept column is just for our records', 'the Team column doesn't go on the plaque'
+_COLUMN_NOT_ENGRAVED = re.compile(
+    r"\b(?:the\s+)?(?P<col>[^\W\d_][\w/&-]*(?:\s+[\w/&-]+)?)\s+column\s+(?:is|are)?\s*(?:just|only)?\s*"
+    r"(?:for\s+(?:our|my|the)?\s*(?:records?|reference|info|internal)|not\s+(?:to\s+be\s+)?engraved"
+    r"|(?:does\s*n[o']?t|does not|should\s*n[o']?t|won't)\s+go)",
+    re.IGNORECASE,
+)
+# 'the jersey number on the second line', 'Team on line 2'
+_SECOND_LINE_COLUMN = re.compile(
+    r"\b(?:the\s+)?(?P<col>[^\W\d_][\w-]*)(?:\s+(?:number|no\.?|name|text))?\s+(?:goes\s+)?(?:on|in)\s+(?:the\s+)?"
+    r"(?:(?:second|2nd|bottom)\s+line|line\s+(?:two|2))\b",
+    re.IGNORECASE,
+)
+_PREFIX_EXAMPLE = re.compile(r"^[^.]*?\blike\s+[\"“'](?P<pre>[#№]|No\.\s?)\d+[\"”']")
+_WROTE = re.compile(
+    r"^On\b.+?(?P<who>[A-ZÀ-Þ][\w'’-]+(?:\s+[A-ZÀ-Þ][\w'’-]+){0,3})\s*(?:<[^>]*>)?\s*wrote:?\s*$"
+)
 _TITLE_HEADER = re.compile(
     r"\b(?:title|award|role|position|category|line 2|second line|achievement|honou?r"
     r"|prize|prix|premio|preis)\b",
@@ -207,7 +224,7 @@ def _draft_from_parts(parts: list[str]) -> Draft:
     return d
 
 
-def _as_message_keys(table: ParseResult) -> None:
+def _as_message_keys(table: ParseResult, second: str | None = None) -> None:
     """A table among other lines of a message speaks the message's keys: its name column becomes
     `name`, and its one text column beside it (or the one headed like a second line: 'Award',
     'Line 2') `title`."""
@@ -216,6 +233,8 @@ def _as_message_keys(table: ParseResult) -> None:
         return
     others = [c for c in table.columns if c != name and c not in KEY_ORDER]
     title = others[0] if len(others) == 1 else next((c for c in others if _TITLE_HEADER.search(c)), None)
+    if second in others:
+        title = second
     if "title" in table.columns:
         title = None
     rename = {name: "name"} | ({title: "title"} if title else {})
@@ -246,7 +265,7 @@ class _TextParser:
                 deferred.append(lines)
             else:
                 self._segment(lines, kind)
-        if deferred and self.items and self._only_lone_names():
+        if deferred and self.items and (self._only_lone_names() or self._only_senders()):
             # 'Sorry, Jon should be John. / Gareth' above the quoted list: the list is the quoted one
             for item in self.items:
                 item.cap(0.6, "a name alone in the reply above the quoted list: the sender?")
@@ -263,6 +282,30 @@ class _TextParser:
                 for lines in deferred:
                     self._segment(lines, "quoted")
         return self._result()
+
+    def _header_senders(self) -> set[str]:
+        """The words of the senders' names: 'From: Diane Koh <…>', 'On Mon, … Paul Herrera <…> wrote:'."""
+        senders: set[str] = set()
+        for line in self.lines:
+            bare = _GT_PREFIX.sub("", line).strip()
+            m = MAIL_HEADER.match(bare)
+            if m and m.group(1).casefold() == "from":
+                senders |= set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
+            elif w := _WROTE.match(bare):
+                senders |= set(w.group("who").split())
+        return senders
+
+    def _only_senders(self) -> bool:
+        """The fresh text found only names of people in the mail headers ('Diane' signing her reply
+        'From: Diane Koh'): the list is in the quoted message, and those names are its senders."""
+        senders = self._header_senders()
+        if not senders or not all(set(it.values.get("name", "-").split()) <= senders for it in self.items):
+            return False
+        for item in self.items:
+            if item.source_line:
+                self._skip(item.source_line, "the sender, named in the mail header")
+        self.items = []
+        return True
 
     def _only_lone_names(self) -> bool:
         """The fresh text found only a name or two, each alone, with nothing else on its line."""
@@ -793,15 +836,48 @@ class _TextParser:
 
     def _drop_senders(self) -> None:
         """A name alone at the end of a message that is the sender in a mail header ('From: Dana
-        White <…>' … 'Dana') signs the message: it is not a piece."""
-        senders = set()
-        for line in self.lines:
-            m = MAIL_HEADER.match(_GT_PREFIX.sub("", line).strip())
+        White <…>' … 'Dana') signs the message: it is not a piece. So does a name-only line at the
+        end of a message written by that person ('On … Paul Herrera wrote:' … '> Paul'), and the
+        company of their address under it ('carol@engraveworks.example' … 'EngraveWorks')."""
+        senders = self._header_senders()
+        if not senders:
+            return
+        authors: list[tuple[int, set[str]]] = []  # where each message starts, and who wrote it
+        for no, line in enumerate(self.lines, 1):
+            bare = _GT_PREFIX.sub("", line).strip()
+            m, w = MAIL_HEADER.match(bare), _WROTE.match(bare)
             if m and m.group(1).casefold() == "from":
-                senders |= set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
+                who = set(re.sub(r"<[^>]*>|\S+@\S+", " ", m.group(2)).split())
+                who |= {d.split(".")[0] for d in re.findall(r"@([\w.-]+)", m.group(2))}
+            elif w:
+                who = set(w.group("who").split()) | {d.split(".")[0] for d in re.findall(r"@([\w.-]+)", bare)}
+            else:
+                continue
+            authors.append((no, {x.casefold() for x in who}))
+
+        def signs(item: ParsedItem) -> bool:
+            """Is the item a name-only line whose words all belong to the author of its message,
+            with nothing but such lines after it in that message?"""
+            line = item.source_line or 0
+            if set(item.values) != {"name"} or not line:
+                return False
+            above = [(no, who) for no, who in authors if no < line]
+            if not above:
+                return False
+            who = above[-1][1]
+            end = next((no for no, _ in authors if no > line), len(self.lines) + 1)
+            after = [it for it in self.items if line < (it.source_line or 0) < end]
+            return all(
+                set(it.values) == {"name"} and {x.casefold() for x in it.values["name"].split()} <= who
+                for it in [item, *after]
+            )
+
         for item in list(self.items):
             lone = any("a name alone at the end" in r for r in item.reasons)
-            if lone and senders and set(item.values.get("name", "").split()) <= senders and item.source_line:
+            name = item.values.get("name", "")
+            if not item.source_line or not name:
+                continue
+            if (lone and set(name.split()) <= senders) or signs(item):
                 self.items.remove(item)
                 self._skip(item.source_line, "the sender, named in the mail header")
 
@@ -835,11 +911,54 @@ class _TextParser:
 
     # ----------------------------------------------------------------- result
 
+    def _columns_not_engraved(self) -> None:
+        """'The Dept column is just for our records, it doesn't go on the plaque': that column of a
+        pasted table is kept out of the items, as the message says."""
+        columns = {c.casefold(): c for t in self.tables for c in t.columns if c != t.name_column}
+        if not columns:
+            return
+        for line in self.lines:
+            for m in _COLUMN_NOT_ENGRAVED.finditer(line):
+                key = columns.get(m.group("col").strip().casefold())
+                if not key:
+                    continue
+                for table in self.tables:
+                    for item in table.items:
+                        if item.values.pop(key, None) is not None:
+                            item.reasons.append(f"the {key!r} column is not engraved, as the message says")
+                    table.columns = [c for c in table.columns if c != key]
+                self.notes.append(f"Column {key!r} not engraved: {line.strip()!r}")
+
+    def _column_on_second_line(self) -> str | None:
+        """'… and the jersey number on the second line like "#7"': the pasted table's column the
+        message says is the second line; cells written like the example get its prefix ('#')."""
+        columns = {c.casefold(): c for t in self.tables for c in t.columns if c != t.name_column}
+        for line in self.lines:
+            for m in _SECOND_LINE_COLUMN.finditer(line):
+                key = columns.get(m.group("col").casefold())
+                if not key:
+                    continue
+                example = _PREFIX_EXAMPLE.search(line[m.end() :])
+                for table in self.tables:
+                    for item in table.items:
+                        cell = item.values.get(key, "")
+                        if example and cell.isdigit():
+                            item.values[key] = example.group("pre") + cell
+                            item.reasons.append(
+                                f"{key!r} written like the message's example {example.group(0).strip()!r}"
+                            )
+                        item.reasons.append(f"the {key!r} column is the second line, as the message says")
+                self.notes.append(f"Column {key!r} is the second line: {line.strip()!r}")
+                return key
+        return None
+
     def _result(self) -> ParseResult:
+        self._columns_not_engraved()
+        second = self._column_on_second_line()
         if sum(len(t.items) for t in self.tables) < len(self.items):
             # items from the text around a table: the table speaks the message's keys
             for table in self.tables:
-                _as_message_keys(table)
+                _as_message_keys(table, second)
             self.table_columns = [c for t in self.tables for c in t.columns]
         used = {it.source_line for it in self.items}
         reported = {s.line for s in self.skipped}

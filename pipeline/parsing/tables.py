@@ -7,6 +7,7 @@ quantity columns, ragged rows. Keys are the table's own header names, lower-case
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 from collections import Counter
@@ -60,7 +61,9 @@ _ENGRAVE_MARK = re.compile(
 # columns a form or HR export adds that are never engraved
 _NOT_ENGRAVED = re.compile(
     r"^(?:timestamp|horodateur|zeitstempel|marca temporal|tijdstempel|sygnatura czasowa"
-    r"|e-?mail(?: address)?|adresse e-?mail|e-?mail-adresse|correo(?: electrónico)?"
+    r"|(?:submission|submitted|created|registration|order) (?:date|time|at|on)|date submitted|created at"
+    r"|(?:[\w/]+ ){0,2}e-?mail(?: address)?|contact(?: person| name| phone)?"
+    r"|adresse e-?mail|e-?mail-adresse|correo(?: electrónico)?"
     r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#)"
     r"|buyer(?: name| e-?mail)?|purchaser|ordered by|billing name|customer(?: name| e-?mail)?)$",
     re.IGNORECASE,
@@ -88,7 +91,11 @@ _NAME_ROLES = (
     "winner",
     "inductee",
     "pet",
+    # the sponsor's or donor's own name is engraved, even when it is a business
+    "sponsor",
+    "donor",
 )
+_ORG_ROLES = frozenset({"sponsor", "donor", "sponsors", "donors"})
 _FIRST_NAME = re.compile(r"\b(?:first|given|fore)\s*name\b|^(?:first|vorname|nombre|prénom|voornaam|imię)$")
 _LAST_NAME = re.compile(
     r"\b(?:last|family|sur)\s*name\b"
@@ -253,6 +260,7 @@ def find_name_column(keys: Sequence[str]) -> str | None:
     When several headers name a person, the one that says it is the engraving ('Name to engrave',
     'Preferred name', 'Nom à graver') wins over a legal, billing or buyer's name.
     """
+    keys = [k for k in keys if not _NOT_ENGRAVED.match(k)]  # a billing or buyer's name is not engraved
     named = [k for k in keys if set(words(k)) & _NAME_WORDS or k in _NAME_EXACT]
     for key in named:
         if _ENGRAVE_MARK.search(key):
@@ -295,6 +303,24 @@ def _not_engraved(keys: Sequence[str], name_key: str | None, join: tuple[str, st
 
 
 _LINE_N = re.compile(r"\b(?:line|zeile|ligne|línea|linea|regel|linia|riga|linha)\s*\d\b", re.IGNORECASE)
+# the piece named before 'Line 2' ('Plate Line 2', 'Plaque Line 2') says the line is engraved
+_PIECE_LINE = re.compile(
+    r"\b(?:plate|plaque|badge|tag|trophy|medal|brick|engraving|inscription)\s+(?:line|zeile|ligne)\s*\d\b"
+    r"|\bengraved\b|\bunder(?:neath)? the name\b|\bsecond line\b",
+    re.IGNORECASE,
+)
+
+
+def _engraved_lines(keys: Sequence[str], name_key: str | None) -> list[str]:
+    """Columns beside the name whose header says they are engraved too ('Plaque Line 2', 'Award
+    (engraved under the name)', 'Engraving Line 2')."""
+    return [
+        k
+        for k in keys
+        if k != name_key
+        and not (k in _QTY_HEADERS or _QTY_HEADER_RE.match(k))
+        and (_PIECE_LINE.search(k) or (_ENGRAVE_MARK.search(k) and _LINE_N.search(k)))
+    ]
 
 
 def _beside_engraving_lines(keys: Sequence[str], name_key: str | None) -> set[str]:
@@ -303,7 +329,9 @@ def _beside_engraving_lines(keys: Sequence[str], name_key: str | None) -> set[st
     records, not engraving."""
     lines = [k for k in keys if _ENGRAVE_MARK.search(k) and (_LINE_N.search(k) or _FIRST_LINE.search(k))]
     if len(lines) < 2:
-        return set()
+        lines = _engraved_lines(keys, name_key)
+        if not lines or name_key is None:
+            return set()
     keep = set(lines) | {name_key}
     return {k for k in keys if k not in keep and not (k in _QTY_HEADERS or _QTY_HEADER_RE.match(k))}
 
@@ -311,11 +339,15 @@ def _beside_engraving_lines(keys: Sequence[str], name_key: str | None) -> set[st
 def _piece_count_column(keys: Sequence[str], rows: Sequence[Sequence[str]]) -> str | None:
     """A column headed by the piece ('Badges', 'Plates') whose cells are all small counts."""
     for i, key in enumerate(keys):
-        if key in _PIECE_COUNT_HEADER:
+        if key in _PIECE_COUNT_HEADER or _EXTRA_COPIES.match(key):
             cells = [r[i] for r in rows if i < len(r) and r[i]]
-            if cells and all(c.isdigit() and 0 < int(c) < 100 for c in cells):
+            low = 0 if _EXTRA_COPIES.match(key) else 1
+            if cells and all(c.isdigit() and low <= int(c) < 100 for c in cells):
                 return key
     return None
+
+
+_EXTRA_COPIES = re.compile(r"^(?:extra|additional|more) (?:copies|plates|plaques|badges|pieces)\b")
 
 
 def _first_last_columns(keys: Sequence[str]) -> tuple[str, str] | None:
@@ -377,7 +409,11 @@ def _name_by_content(
     if name_key is not None:
         i = list(keys).index(name_key)
         cells = [r[i] if i < len(r) else "" for r in sample]
-        if sum(bool(c) for c in cells) * 2 < len(cells) or _name_score(cells) >= 0.5:
+        if (
+            sum(bool(c) for c in cells) * 2 < len(cells)
+            or _name_score(cells) >= 0.5
+            or set(words(name_key)) & _ORG_ROLES
+        ):
             return name_key, ""  # names (or mostly empty: formulas never calculated), flagged row by row
     scores = {
         k: _name_score([r[i] if i < len(r) else "" for r in sample])
@@ -492,10 +528,11 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
             hidden = _not_engraved(keys, name_key, join)
         if picked:
             result.notes.append(picked[0].upper() + picked[1:] + ".")
-        hidden |= _beside_engraving_lines(keys, name_key)
         numbers = _row_numbers(keys, body)
         if numbers and numbers != name_key:
             hidden.add(numbers)
+    if header:
+        hidden |= _beside_engraving_lines(keys, name_key)
     if hidden:
         shown = ", ".join(repr(h) for h in keys if h in hidden)
         result.notes.append(f"Columns not engraved (kept out of the items): {shown}.")
@@ -503,8 +540,18 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
     hidden.discard(qty_key)
     columns = [name_key, *keys] if join and name_key else list(keys)
     columns = [c for c in columns if c not in hidden]
+    fallback = _fallback_name(keys, name_key, hidden)
+    sources: dict[int, list[str]] = {}
     for row, cells in zip(rows[start:], trimmed[start:], strict=True):
+        used_fallback = False
+        if fallback and name_key in keys:
+            i, j = keys.index(name_key), keys.index(fallback)
+            if (i >= len(cells) or not cells[i]) and j < len(cells) and cells[j]:
+                cells = [*cells, *[""] * (i + 1 - len(cells))]
+                cells[i], used_fallback = cells[j], True
         item = _row_item(row, cells, keys, width, name_key, join, hidden)
+        if used_fallback and not isinstance(item, str):
+            item.reasons.append(f"the {name_key!r} cell is empty: the {fallback!r} is engraved")
         if picked and not isinstance(item, str):
             item.deduct(0.05, picked)
         if isinstance(item, str):
@@ -512,7 +559,16 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
             continue
         columns.extend(k for k in item.values if k not in columns)
         result.items.append(item)
+        sources[id(item)] = cells
+    _resubmissions(result, keys, name_key, hidden, sources)
     vote_last_first(result.items)
+    if qty_key and _EXTRA_COPIES.match(qty_key):
+        for item in result.items:
+            extra = item.values.get(qty_key, "").strip()
+            if extra.isdigit():
+                item.values[qty_key] = str(int(extra) + 1)
+                if int(extra):
+                    item.reasons.append(f"one piece plus {extra} in the {qty_key!r} column")
     if qty_key:
         result.items = expand_quantities(result.items, qty_key)
     result.columns = [c for c in columns if c != qty_key and c != "pronouns"] + (
@@ -521,6 +577,64 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
     result.name_column = name_key
     result.skipped.sort(key=lambda s: s.line or 0)
     return result
+
+
+def _resubmissions(
+    result: ParseResult,
+    keys: Sequence[str],
+    name_key: str | None,
+    hidden: set[str],
+    sources: dict[int, list[str]],
+) -> None:
+    """Form exports: the same sender (e-mail column) sending the same engraving twice is one piece
+    (the repeat is skipped and reported); a near-identical name sent again by the same sender is
+    probably a correction, so the earlier one is flagged."""
+    email_key = next((k for k in keys if k in hidden and "mail" in k), None)
+    if not email_key or not name_key:
+        return
+    i = list(keys).index(email_key)
+    seen: dict[tuple[str, ...], ParsedItem] = {}
+    by_sender: dict[str, list[ParsedItem]] = {}
+    kept: list[ParsedItem] = []
+    for item in result.items:
+        cells = sources.get(id(item), [])
+        sender = cells[i].strip().casefold() if i < len(cells) else ""
+        if not sender:
+            kept.append(item)
+            continue
+        engraving = (sender, *sorted(f"{k}={v}" for k, v in item.values.items()))
+        if engraving in seen:
+            result.skipped.append(SkippedLine(item.raw, "the same submission sent again", item.source_line))
+            continue
+        seen[engraving] = item
+        name = item.values.get(name_key, "")
+        for earlier in by_sender.get(sender, []):
+            before = earlier.values.get(name_key, "")
+            if before != name and difflib.SequenceMatcher(a=before, b=name).ratio() >= 0.8:
+                earlier.cap(0.6, f"the same sender later sent {name!r}: probably a correction of this one")
+        by_sender.setdefault(sender, []).append(item)
+        kept.append(item)
+    result.items = kept
+
+
+def _fallback_name(keys: Sequence[str], name_key: str | None, hidden: set[str]) -> str | None:
+    """The name column to fall back on when the engrave-as column says to leave it blank when the
+    name is the same ('Name to engrave (leave blank if same as legal name)')."""
+    if not name_key or not re.search(r"\bblank\b|\bempty\b|\bif (?:same|different)\b", name_key):
+        return None
+    return next(
+        (
+            k
+            for k in keys
+            if k in hidden
+            and k != name_key
+            and set(words(k)) & _NAME_WORDS
+            and not _FIRST_NAME.search(k)
+            and not _LAST_NAME.search(k)
+            and not _NOT_ENGRAVED.match(k)
+        ),
+        None,
+    )
 
 
 def _filled(cells: Sequence[str]) -> int:
@@ -589,6 +703,8 @@ def _check_name_cell(item: ParsedItem, key: str, name: str) -> None:
     if not check.ok and len(couple) == 2 and all(check_name(part).ok for part in couple):
         joiner = _COUPLE.search(name).group(0).strip()  # type: ignore[union-attr]
         item.reasons.append(f"two names joined by {joiner!r}: kept as one couple")
+    elif not check.ok and set(words(key)) & _ORG_ROLES:
+        item.deduct(0.05, f"not a person's name ({check.why}): kept, the {key!r} column names businesses too")
     elif not check.ok:
         item.deduct(0.3, f"does not look like a name ({check.why})")
     issue = case_issue(name)

@@ -31,7 +31,8 @@ TARGET_CEILINGS = {"correct flagged": 0.10, "characters changed": 0, "lines drop
 # out while the parser was tuned on batch-a; its first run scored recall 0.553, precision 0.635,
 # titles 0.785, quantities 0.265, wrong flagged 0.434, correct flagged 0.039, 1 line dropped.
 # batch-c was written after that work, unseen by the parser's author; its figures below are its first
-# run (one character changed and 17 lines dropped: both are defects to fix, not allowances).
+# run was recall 0.772, precision 0.786, titles 0.541, quantities 0.51, wrong flagged 0.261, correct
+# flagged 0.133, one character changed and 17 lines dropped; the figures below are after developing on it.
 RATCHET = {
     "corpus": {
         "recall": 1.0,
@@ -42,24 +43,24 @@ RATCHET = {
     },
     "batch-a": {
         "recall": 0.987,
-        "precision": 0.975,
+        "precision": 0.978,
         "titles right": 0.997,
         "quantities > 1 right": 0.967,
         "wrong flagged": 1.0,
     },
     "batch-b": {
         "recall": 1.0,
-        "precision": 0.978,
+        "precision": 0.983,
         "titles right": 0.995,
         "quantities > 1 right": 1.0,
-        "wrong flagged": 0.909,
+        "wrong flagged": 1.0,
     },
     "batch-c": {
-        "recall": 0.772,
-        "precision": 0.786,
-        "titles right": 0.541,
-        "quantities > 1 right": 0.51,
-        "wrong flagged": 0.261,
+        "recall": 0.98,
+        "precision": 0.974,
+        "titles right": 1.0,
+        "quantities > 1 right": 0.918,
+        "wrong flagged": 0.833,
     },
 }
 # batch-a's right pieces under 0.85 went from 0.028 to 0.052: pieces it used to lose (teams, sponsors,
@@ -67,8 +68,8 @@ RATCHET = {
 RATCHET_CEILINGS = {
     "corpus": {"correct flagged": 0.085, "characters changed": 0, "lines dropped": 0},
     "batch-a": {"correct flagged": 0.052, "characters changed": 0, "lines dropped": 0},
-    "batch-b": {"correct flagged": 0.025, "characters changed": 0, "lines dropped": 0},
-    "batch-c": {"correct flagged": 0.133, "characters changed": 1, "lines dropped": 17},
+    "batch-b": {"correct flagged": 0.022, "characters changed": 0, "lines dropped": 0},
+    "batch-c": {"correct flagged": 0.092, "characters changed": 0, "lines dropped": 0},
 }
 
 
@@ -89,7 +90,6 @@ def _shortfalls(
     return low + high
 
 
-@pytest.mark.xfail(strict=True, reason="batch-c, unseen while the parser was written, is below the targets")
 def test_the_whole_corpus_meets_the_targets(figures: dict[str, float | int]) -> None:
     missed = _shortfalls(figures, TARGETS, TARGET_CEILINGS)
     assert not missed, "; ".join(missed)
