@@ -30,9 +30,11 @@ TARGET_CEILINGS = {"correct flagged": 0.10, "characters changed": 0, "lines drop
 # Figures reached per folder; raise them when the parser improves, never lower them. batch-b was held
 # out while the parser was tuned on batch-a; its first run scored recall 0.553, precision 0.635,
 # titles 0.785, quantities 0.265, wrong flagged 0.434, correct flagged 0.039, 1 line dropped.
-# batch-c was written after that work, unseen by the parser's author; its figures below are its first
-# run was recall 0.772, precision 0.786, titles 0.541, quantities 0.51, wrong flagged 0.261, correct
-# flagged 0.133, one character changed and 17 lines dropped; the figures below are after developing on it.
+# batch-c was written after that work, unseen by the parser's author; its first run scored recall
+# 0.772, precision 0.786, titles 0.541, quantities 0.51, wrong flagged 0.261, correct flagged 0.133, one
+# character changed and 17 lines dropped; the figures below are after developing on it. batch-d was
+# written after that, unseen again: its figures below are its first run (one character changed and six
+# lines dropped are defects to fix, not allowances).
 RATCHET = {
     "corpus": {
         "recall": 1.0,
@@ -62,6 +64,13 @@ RATCHET = {
         "quantities > 1 right": 0.918,
         "wrong flagged": 0.833,
     },
+    "batch-d": {
+        "recall": 0.878,
+        "precision": 0.846,
+        "titles right": 0.77,
+        "quantities > 1 right": 0.458,
+        "wrong flagged": 0.271,
+    },
 }
 # batch-a's right pieces under 0.85 went from 0.028 to 0.052: pieces it used to lose (teams, sponsors,
 # 'Agent 99', names read from prose) are now kept, flagged because they are guesses.
@@ -70,6 +79,7 @@ RATCHET_CEILINGS = {
     "batch-a": {"correct flagged": 0.052, "characters changed": 0, "lines dropped": 0},
     "batch-b": {"correct flagged": 0.022, "characters changed": 0, "lines dropped": 0},
     "batch-c": {"correct flagged": 0.092, "characters changed": 0, "lines dropped": 0},
+    "batch-d": {"correct flagged": 0.06, "characters changed": 1, "lines dropped": 6},
 }
 
 
@@ -78,7 +88,7 @@ def figures() -> dict[str, float | int]:
     total = Score()
     for folder in FOLDERS:
         total.add(score_folder(folder))
-    assert total.orders >= 215, "the corpus or the blind batches are missing"
+    assert total.orders >= 265, "the corpus or the blind batches are missing"
     return total.figures()
 
 
@@ -90,6 +100,7 @@ def _shortfalls(
     return low + high
 
 
+@pytest.mark.xfail(strict=True, reason="batch-d, unseen while the parser was written, is below the targets")
 def test_the_whole_corpus_meets_the_targets(figures: dict[str, float | int]) -> None:
     missed = _shortfalls(figures, TARGETS, TARGET_CEILINGS)
     assert not missed, "; ".join(missed)
