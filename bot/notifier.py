@@ -11,7 +11,6 @@ advisory lock; SQLite runs one process).
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from bot import messages
 from bot.blocks import job_card
 from bot.channels import channel_for
 from bot.home import VIEWERS, render_home
+from pipeline.rounds import Rounds
 from pipeline.runtime import Runtime
 from pipeline.summary import summarize
 from storage.models import ActivityEvent, Job, Outbox, Workspace, utcnow
@@ -38,41 +38,18 @@ METADATA_TYPE = "craftstage_post"
 SENDING_GRACE = timedelta(seconds=60)  # a row "sending" this long was interrupted by a crash
 
 
-class SlackNotifier:
+class SlackNotifier(Rounds):
+    name = "slack sender"
+
     def __init__(self, runtime: Runtime, client: WebClient, *, poll_s: float = 2.0) -> None:
+        super().__init__(poll_s=poll_s)
         self.runtime = runtime
         self.client = client
-        self.poll_s = poll_s
-        self._kick = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._flush_lock = threading.Lock()
         self._verified_jobs: set[int] = set()  # threads checked for posts a crash left unrecorded
 
     # the Notifier port -------------------------------------------------------------------------
     def job_changed(self, job_id: int, event: str, **details: Any) -> None:
-        self._kick.set()
-
-    # the sender loop ---------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="slack-sender", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._kick.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._kick.wait(self.poll_s)
-            self._kick.clear()
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - the loop must survive a bad moment (db restart …)
-                log.exception("slack sender round failed; retrying")
+        self.kick()
 
     def flush(self) -> int:
         """Send everything that is due; returns how many Slack messages went out."""

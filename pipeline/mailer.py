@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from pipeline.approvals import _expired
 from pipeline.customer_mail import KIND, sender_address
 from pipeline.keys import unseal
 from pipeline.mail import LinkEmail, SmtpServer, build_message, connect, message_id, parse_smtp_url
+from pipeline.rounds import Rounds
 from pipeline.runtime import Runtime
 from pipeline.scheduler import workspace_zone
 from storage.models import ApprovalLink, Item, Job, JobStatus, LinkMail, Outbox, Workspace, utcnow
@@ -58,8 +58,10 @@ class Outcome:
     detail: str = ""
 
 
-class MailSender:
+class MailSender(Rounds):
     """Sends due customer emails; `flush()` is one round, `start()` runs rounds on a thread."""
+
+    name = "mail sender"
 
     def __init__(
         self,
@@ -70,45 +72,17 @@ class MailSender:
         poll_s: float = 5.0,
         timeout_s: float = 30.0,
     ) -> None:
+        super().__init__(poll_s=poll_s, stop_timeout_s=timeout_s + 5)
         self.runtime = runtime
         self.clock = clock
-        self.poll_s = poll_s
         self.timeout_s = timeout_s
         self._connector = connector
-        self._kick = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._flush_lock = threading.Lock()
 
     @property
     def server(self) -> SmtpServer:
         url = self.runtime.settings.smtp_url
         assert url is not None, "SMTP_URL is not set"
         return parse_smtp_url(url.get_secret_value())
-
-    def kick(self) -> None:
-        self._kick.set()
-
-    def start(self) -> MailSender:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._kick.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout_s + 5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._kick.wait(self.poll_s)
-            self._kick.clear()
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - the loop must survive a bad moment (db restart …)
-                log.exception("mail sender round failed; retrying")
 
     # one round -----------------------------------------------------------------------------------
     def flush(self, now: datetime | None = None) -> list[Outcome]:
