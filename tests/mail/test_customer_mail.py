@@ -40,12 +40,6 @@ CUSTOMER = "rebecca@example.org"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpStandIn]:
-    with SmtpStandIn() as server:
-        yield server
-
-
-@pytest.fixture
 def live(db: Database, tmp_path: Path, smtp: SmtpStandIn) -> Iterator[LiveServer]:
     runtime, notifier = make_runtime(db, tmp_path, smtp_url=smtp.url(), mail_from=SENDER)
     with serve(runtime, notifier) as server:

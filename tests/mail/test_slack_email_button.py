@@ -27,12 +27,6 @@ CUSTOMER = "rebecca@example.org"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpStandIn]:
-    with SmtpStandIn() as server:
-        yield server
-
-
-@pytest.fixture
 def app(db: Database, tmp_path: Path, smtp: SmtpStandIn) -> Iterator[RunningApp]:
     with running_app(db, tmp_path / "data", smtp_url=smtp.url(), mail_from="proofs@shop.example") as running:
         yield running
