@@ -85,7 +85,9 @@ _FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-
 _GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
-_POSTNOMINAL = re.compile(r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$")
+_POSTNOMINAL = re.compile(
+    r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?|Ret(?:\.|d\.?|'d)?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$"
+)
 _COUNT_REMARK = re.compile(r"\s*\(\s*(?:[x×]\s?(\d{1,3})|(\d{1,3})\s?[x×])\b[^()]*\)\s*$", re.IGNORECASE)
 _QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
 
@@ -122,7 +124,9 @@ def names_in_prose(sentence: str) -> list[Draft]:
             run.pop()
         name = " ".join(run)
         check = check_name(name) if run else None
-        if check and check.ok and check.core >= 2 and not has_org_word(name):
+        # a sentence is the weakest evidence: only a run that starts with a given name (or a title
+        # like 'Dr.') is read as a person, not 'the Veterans Memorial Walk' or 'our Past Presidents'
+        if check and check.ok and check.core >= 2 and not has_org_word(name) and _has_given_name(run[:-1]):
             d = Draft({"name": name})
             d.cap(0.7, "name found inside a sentence")
             found.append(d)
@@ -143,6 +147,11 @@ def names_in_prose(sentence: str) -> list[Draft]:
             close()
     close()
     return found
+
+
+def _has_given_name(tokens: list[str]) -> bool:
+    """A known given name among `tokens` ('Firefighter Paramedic Jess …', 'Dr. Ana …')."""
+    return any(is_given_name(t.split("-")[0]) for t in tokens if t.casefold() not in HONORIFICS)
 
 
 def _own(text: str) -> list[str]:
@@ -251,7 +260,7 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
     for pattern in (DASH, COLON):
         parts = [p for p in pattern.split(s) if p.strip()]
         if len(parts) >= 2:
-            d = _structured(parts, colon=pattern is COLON)
+            d = _structured(parts, colon=pattern is COLON, dashed=pattern is DASH)
             if d:
                 return [d]
     parts = [p for p in DASH.split(s) if p.strip()]
@@ -386,7 +395,7 @@ def _intro(left: str, colon: bool) -> str | None:
     return None
 
 
-def _structured(parts: list[str], *, colon: bool, columns: bool = False) -> Draft | None:
+def _structured(parts: list[str], *, colon: bool, columns: bool = False, dashed: bool = False) -> Draft | None:
     """'Name - Title - Company', 'Name: Title', tab/wide-space columns; or 'Title - Name'."""
     if len(parts) > _MAX_FIELDS:
         return None
@@ -406,11 +415,17 @@ def _structured(parts: list[str], *, colon: bool, columns: bool = False) -> Draf
         rest[-1], qty = last, qty or qty_end
     draft = name_part(left, min_core=2 if colon else 1)
     if draft:
-        _assign(draft, rest, columns)
+        _assign(draft, rest, columns, dashed)
         tail = rest[0] if len(rest) == 1 else ""
         tail_check = check_name(PAREN.sub("", tail).strip())
         if tail_check.ok and tail_check.core >= 2 and not columns:
             _which_is_the_name(draft, left, tail)
+    elif columns and len(parts) == 2 and rest and DATE.match(left.strip()):
+        # '2019–2020  Rev. Canon Peter Lyall (MBE)' on an honours board: the years, then the name
+        draft = name_part(rest[0], min_core=1)
+        if draft:
+            draft.values["title"] = left.strip()
+            draft.reasons.append(f"{left.strip()!r} in the column before the name read as the second line")
     elif len(parts) == 2 and rest and not columns:
         draft = name_part(rest[0], min_core=1 if has_title_word(left) else 2)
         if draft:
@@ -603,9 +618,16 @@ def name_part(text: str, min_core: int = 1) -> Draft | None:
     return d
 
 
-def _assign(d: Draft, parts: list[str], columns: bool = False) -> None:
-    """Put the parts after a name into title / company / phone / email / date / note."""
+def _assign(d: Draft, parts: list[str], columns: bool = False, dashed: bool = False) -> None:
+    """Put the parts after a name into title / company / phone / email / date / note.
+
+    After a dash ('Name – U.S. Army, 1984–2012') the rest is one second line, commas and all, unless
+    a comma sets off contact details or a company."""
     pieces = [q for p in parts for q in (split_outside(p) if not columns else [p]) if q.strip()]
+    if dashed and len(parts) == 1 and len(pieces) > 1:
+        tail = [q.strip() for q in pieces[1:]]
+        if not any(is_phone(q) or EMAIL.match(q) or (has_org_word(q) and not has_title_word(q)) for q in tail):
+            pieces = [parts[0]]
     notes: list[str] = []
     for piece in pieces:
         piece = piece.strip()

@@ -46,6 +46,10 @@ _NEW_NOT_OLD = (
 )
 # 'Mariel would like her full name on it: Mariel Santos-Whitaker'
 _FULL_NAME = re.compile(rf"\bfull\s+name\b[^:]*:\s*(?P<new>{_NAME})")
+# "Holly's surname is Brennan-Shaw with the hyphen", "Ana's last name should be Ruiz"
+_SURNAME = re.compile(
+    rf"\b(?P<who>{_WORD})(?:'s|’s)\s+(?:sur|last\s*|family\s*)name\s+(?:is|should\s+be|=)\s+(?P<new>[A-ZÀ-Þ][\w'’\-]*)"
+)
 _REMOVE = re.compile(
     rf"\b(?:scratch|drop|remove|delete|cancel|take\s+off|leave\s+(?:off|out)|cross\s+(?:off|out)"
     rf"|no\s+(?:plate|badge|trophy|plaque|medal)\s+for|streichen|quitar|eliminar|supprimer|usuń|verwijder)"
@@ -83,7 +87,8 @@ _REMARK = re.compile(r"\s*\([^)]*\)")
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 _INSTRUCTION = re.compile(
     r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|drop"
-    r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split|not|too)\b",
+    r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split|not|too"
+    r"|surname|last name|middle (?:name|initial))\b",
     re.IGNORECASE,
 )
 
@@ -253,6 +258,10 @@ def apply_instructions(
         for m in _FULL_NAME.finditer(text):
             new = m.group("new").strip()
             _rename(items, new.split()[0], new, text)
+        for m in _SURNAME.finditer(text):
+            _resurname(items, m.group("who"), m.group("new"), text)
+        for m in _QUOTED.finditer(text):
+            _fuller_name(items, m.group("q").strip(), text)
         for m in _REMOVE.finditer(text):
             before = list(items)
             items = _remove(items, m.group("who"), text, sentence.line, skipped)
@@ -280,6 +289,7 @@ def apply_instructions(
             if added and not any(it.values.get("name") == added.values["name"] for it in items):
                 items.append(added)
         _flag_mentions(items, text)
+    items = _fuller_from_prose(items, lines)
     items = _shared_lines(items, lines, candidates, skipped)
     last: set[str] = set()
     last_line = 0
@@ -403,6 +413,58 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
         if fixed == name:
             continue
         item.values["name"] = fixed
+        item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
+        item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
+    return True
+
+
+def _resurname(items: list[ParsedItem], who: str, new: str, text: str) -> None:
+    """"Holly's surname is Brennan-Shaw": the one piece whose name starts with Holly gets the new
+    last word."""
+    matching = [it for it in items if _first_words(it)[:1] == [who]]
+    if len({it.values["name"] for it in matching}) != 1:
+        return
+    for item in matching:
+        name = item.values["name"]
+        words = name.split()
+        if len(words) < 2 or words[-1] == new:
+            return
+        item.values["name"] = " ".join([*words[:-1], new])
+        item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
+        item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
+
+
+def _fuller_from_prose(items: list[ParsedItem], lines: list[str]) -> list[ParsedItem]:
+    """A quoted name read from a sentence ('- #17: … his middle initial, so "SSG Raymond L. Delacroix"')
+    that is a listed name with a word added is that piece's new name, not a piece of its own."""
+    for stale in [it for it in items if "name found inside a sentence" in it.reasons and it.source_line]:
+        text = lines[stale.source_line - 1].strip()
+        quoted = [m.group("q").strip() for m in _QUOTED.finditer(text)]
+        rest = [it for it in items if it is not stale]
+        if stale.values.get("name") in quoted and _fuller_name(rest, stale.values["name"], text):
+            items = rest
+    return items
+
+
+def _fuller_name(items: list[ParsedItem], quoted: str, text: str) -> bool:
+    """'the family wants his middle initial, so "SSG Raymond L. Delacroix"': a quoted name that is one
+    listed name with a word or two added (in the same order) replaces it."""
+    new_words = quoted.split()
+    if not check_name(quoted).ok or len(new_words) < 2:
+        return False
+    matching = []
+    for item in items:
+        words = item.values.get("name", "").split()
+        if not words or words == new_words or not 0 < len(new_words) - len(words) <= 2:
+            continue
+        rest = iter(new_words)
+        if all(w in rest for w in words) and words[0] == new_words[0] and words[-1] == new_words[-1]:
+            matching.append(item)
+    if len({it.values["name"] for it in matching}) != 1:
+        return False
+    for item in matching:
+        name = item.values["name"]
+        item.values["name"] = quoted
         item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
         item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
     return True

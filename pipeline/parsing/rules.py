@@ -107,6 +107,13 @@ _COLUMN_NOT_ENGRAVED = re.compile(
     r"|(?:does\s*n[o']?t|does not|should\s*n[o']?t|won't)\s+go)",
     re.IGNORECASE,
 )
+# 'Grade is just for sorting, don't engrave it', "don't engrave the Grade column"
+_COLUMN_FOR_SORTING = re.compile(
+    r"\b(?:the\s+)?(?P<col>[^\W\d_][\w/&-]*(?:\s+[\w/&-]+)?)\s+(?:column\s+)?(?:is|are)\s+(?:just|only)\s+"
+    r"(?:for|used for)\s+(?:our|my|the)?\s*(?:records?|reference|info|internal|sorting|filing)"
+    r"|\b(?:do\s*n[o']?t|do not|please don't)\s+engrave\s+the\s+(?P<col2>[^\W\d_][\w/&-]*)(?:\s+column)?",
+    re.IGNORECASE,
+)
 # 'the jersey number on the second line', 'Team on line 2'
 _SECOND_LINE_COLUMN = re.compile(
     r"\b(?:the\s+)?(?P<col>[^\W\d_][\w-]*)(?:\s+(?:number|no\.?|name|text))?\s+(?:goes\s+)?(?:on|in)\s+(?:the\s+)?"
@@ -918,8 +925,9 @@ class _TextParser:
         if not columns:
             return
         for line in self.lines:
-            for m in _COLUMN_NOT_ENGRAVED.finditer(line):
-                key = columns.get(m.group("col").strip().casefold())
+            found = [*_COLUMN_NOT_ENGRAVED.finditer(line), *_COLUMN_FOR_SORTING.finditer(line)]
+            for m in found:
+                key = columns.get((m.group("col") or m.groupdict().get("col2") or "").strip().casefold())
                 if not key:
                     continue
                 for table in self.tables:

@@ -45,7 +45,7 @@ _QTY_HEADERS = frozenset(
 ) | frozenset({"qty", "qty.", "quantity", "quantities", "count", "copies", "pcs", "pieces", "how many"})
 _QTY_HEADER_RE = re.compile(
     r"^#$|^(?:no\.?|number|#) of (?:plates|badges|tags|items|pieces|copies|trophies|medals|plaques)$"
-    r"|^how many\b|^(?:qty|quantity)\b"
+    r"|^how many\b|^(?:qty|quantity)\b|^(?:line ?item|item|order|product) (?:qty|quantity)$"
 )
 _NAME_EXACT = ("name", "full name", "fullname", "name on plate", "engraving name", "display name", "names")
 # 'name' in the languages orders arrive in ('imię i nazwisko', 'Nom à graver', 'Naam')
@@ -66,6 +66,11 @@ _NOT_ENGRAVED = re.compile(
     r"|adresse e-?mail|e-?mail-adresse|correo(?: electrónico)?"
     r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#)"
     r"|buyer(?: name| e-?mail)?|purchaser|ordered by|billing name|customer(?: name| e-?mail)?)$",
+    re.IGNORECASE,
+)
+# a header that is only the instruction to engrave ('Engrave As', 'Print as', 'Display name')
+_ENGRAVE_AS = re.compile(
+    r"^(?:engrave|engraved|engraving|print|printed|display|displayed|show)\s+(?:as|name)\b|^as (?:engraved|printed)$",
     re.IGNORECASE,
 )
 _FIRST_LINE = re.compile(
@@ -261,6 +266,9 @@ def find_name_column(keys: Sequence[str]) -> str | None:
     'Preferred name', 'Nom à graver') wins over a legal, billing or buyer's name.
     """
     keys = [k for k in keys if not _NOT_ENGRAVED.match(k)]  # a billing or buyer's name is not engraved
+    for key in keys:
+        if _ENGRAVE_AS.match(key):
+            return key
     named = [k for k in keys if set(words(k)) & _NAME_WORDS or k in _NAME_EXACT]
     for key in named:
         if _ENGRAVE_MARK.search(key):
@@ -306,6 +314,7 @@ _LINE_N = re.compile(r"\b(?:line|zeile|ligne|línea|linea|regel|linia|riga|linha
 # the piece named before 'Line 2' ('Plate Line 2', 'Plaque Line 2') says the line is engraved
 _PIECE_LINE = re.compile(
     r"\b(?:plate|plaque|badge|tag|trophy|medal|brick|engraving|inscription)\s+(?:line|zeile|ligne)\s*\d\b"
+    r"|^(?:line|zeile|ligne|línea|regel|linia|riga|linha)\s*[2-4]$|^(?:2nd|second|3rd|third) line$"
     r"|\bengraved\b|\bunder(?:neath)? the name\b|\bsecond line\b",
     re.IGNORECASE,
 )
@@ -500,6 +509,7 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
         ):
             # two header rows (merged group cells over the column names): the lower row names columns
             group, head = head, trimmed[start + 1]
+            head = [*head, *[""] * (len(group) - len(head))]
             head = [c or (group[i] if i < len(group) else "") for i, c in enumerate(head)]
             result.skipped.append(SkippedLine(rows[start].raw, "group header row", rows[start].line))
             start += 1
