@@ -395,7 +395,9 @@ def _intro(left: str, colon: bool) -> str | None:
     return None
 
 
-def _structured(parts: list[str], *, colon: bool, columns: bool = False, dashed: bool = False) -> Draft | None:
+def _structured(
+    parts: list[str], *, colon: bool, columns: bool = False, dashed: bool = False
+) -> Draft | None:
     """'Name - Title - Company', 'Name: Title', tab/wide-space columns; or 'Title - Name'."""
     if len(parts) > _MAX_FIELDS:
         return None
@@ -626,7 +628,8 @@ def _assign(d: Draft, parts: list[str], columns: bool = False, dashed: bool = Fa
     pieces = [q for p in parts for q in (split_outside(p) if not columns else [p]) if q.strip()]
     if dashed and len(parts) == 1 and len(pieces) > 1:
         tail = [q.strip() for q in pieces[1:]]
-        if not any(is_phone(q) or EMAIL.match(q) or (has_org_word(q) and not has_title_word(q)) for q in tail):
+        contact = [is_phone(q) or EMAIL.match(q) or (has_org_word(q) and not has_title_word(q)) for q in tail]
+        if not any(contact):
             pieces = [parts[0]]
     notes: list[str] = []
     for piece in pieces:

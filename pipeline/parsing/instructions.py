@@ -419,7 +419,7 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
 
 
 def _resurname(items: list[ParsedItem], who: str, new: str, text: str) -> None:
-    """"Holly's surname is Brennan-Shaw": the one piece whose name starts with Holly gets the new
+    """ "Holly's surname is Brennan-Shaw": the one piece whose name starts with Holly gets the new
     last word."""
     matching = [it for it in items if _first_words(it)[:1] == [who]]
     if len({it.values["name"] for it in matching}) != 1:

@@ -70,7 +70,8 @@ _NOT_ENGRAVED = re.compile(
 )
 # a header that is only the instruction to engrave ('Engrave As', 'Print as', 'Display name')
 _ENGRAVE_AS = re.compile(
-    r"^(?:engrave|engraved|engraving|print|printed|display|displayed|show)\s+(?:as|name)\b|^as (?:engraved|printed)$",
+    r"^(?:engrave|engraved|engraving|print|printed|display|displayed|show)\s+(?:as|name)\b"
+    r"|^as (?:engraved|printed)$",
     re.IGNORECASE,
 )
 _FIRST_LINE = re.compile(
