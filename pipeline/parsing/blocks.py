@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass, field
 
 from .lexicon import check_name, has_title_word
-from .lines import is_signoff, strip_marker
+from .lines import SIGNOFF, is_signoff, strip_marker
 from .model import ParsedItem
 from .people import starts_with_given_name
 
-_CLOSING_END = re.compile(r"[,!]\s*$")
+_CLOSING_END = re.compile(r"[,!،]\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Þ])")
 _PAREN_REMARK = re.compile(r"\s*\([^)]*\)\s*$")
 _DASH_NAME = re.compile(r"^[-–—~]\s*(?=\S)")
@@ -38,7 +38,13 @@ def is_closing_block(lines: list[str]) -> bool:
     first = _SENTENCE_END.split(first)[-1].strip() or first
     if any(ch.isdigit() for ch in first):
         return False
-    closes = is_signoff(first) or (_CLOSING_END.search(first) is not None and len(first.split()) <= 6)
+    first = _trailing_symbols_off(first)
+    closes = (
+        is_signoff(first)
+        or (_CLOSING_END.search(first) is not None and len(first.split()) <= 6)
+        # 'Thank you so much, the ones you did last year were gorgeous!'
+        or (SIGNOFF.match(first) is not None and first.endswith(("!", ".")))
+    )
     if not closes:
         return False
     name = _PAREN_REMARK.sub("", _DASH_NAME.sub("", second)).strip()  # 'Sarah (soon to be Thompson!)'
@@ -46,6 +52,13 @@ def is_closing_block(lines: list[str]) -> bool:
     if is_signoff(first) and not any(ch.isdigit() for ch in name) and len(name.split()) <= 5:
         return not strip_marker(name)[0]  # 'With gratitude,' / 'The Vance family'
     return check.ok and len(name.split()) <= 4
+
+
+def _trailing_symbols_off(text: str) -> str:
+    end = len(text)
+    while end and not (text[end - 1].isalnum() or text[end - 1] in ",!.،?:;)\"'’”"):
+        end -= 1
+    return text[:end].rstrip() or text
 
 
 _SPLIT = re.compile(r"(?<!\s)\s*:\s+|(?<!\s)\s+(?:--?|–|—|−)\s+")

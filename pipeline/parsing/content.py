@@ -35,6 +35,7 @@ from .lines import (
     QUOTED_LABEL,
     URL_IN,
     is_phone,
+    is_signoff,
     quantity_only,
     split_outside,
     stop_count,
@@ -85,6 +86,12 @@ _FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-
 _GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
+# '(name — award)', '(first name / title)': a legend for the lines below, not a piece
+_SHAPE_LEGEND = re.compile(
+    r"\((?:first\s+|full\s+)?name\s*(?:[—–/,|:+]|-|then)\s*(?:second line|title|award|role|position|rank"
+    r"|years?|team|company|date|line 2)\)",
+    re.IGNORECASE,
+)
 _POSTNOMINAL = re.compile(
     r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?|Ret(?:\.|d\.?|'d)?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$"
 )
@@ -149,6 +156,12 @@ def names_in_prose(sentence: str) -> list[Draft]:
     return found
 
 
+def _signs_off(text: str) -> bool:
+    """The text's last sentence is a sign-off ('… that's why same number. Thx!!')."""
+    last = re.split(r"(?<=[.!?])\s+", text.strip())[-1].strip()
+    return bool(last) and (is_signoff(last.rstrip("!.,~ ")) or is_signoff(last))
+
+
 def _has_given_name(tokens: list[str]) -> bool:
     """A known given name among `tokens` ('Firefighter Paramedic Jess …', 'Dr. Ana …')."""
     return any(is_given_name(t.split("-")[0]) for t in tokens if t.casefold() not in HONORIFICS)
@@ -202,6 +215,8 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
     s = s.strip().strip(",;").strip()
     if not s:
         return "nothing after the list marker"
+    if _SHAPE_LEGEND.search(s):
+        return "introduces the list (says the shape of its lines)"  # '… plaques 🎉 (name — award)'
     for tail in filter(None, (_TAIL_QTY.search(s), _BRACKET_COUNT.search(s))):
         qty = quantity_only(tail.group("q")) or tail.groupdict().get("n")
         if not qty or tail.start() == 0:
@@ -220,6 +235,8 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         d = Draft({"name": s})
         d.reasons.append(f"{dedication.group(0).strip()!r} kept with the name, as written (a dedication)")
         return [d]
+    if (dash := DASH.search(s)) and _signs_off(s[: dash.start()]):
+        return "signature (the sender after a sign-off)"  # '… Thx!! – Shelby, Paws & Claws Rescue'
     group = _titled_group(s)
     if group:
         return group
@@ -441,7 +458,11 @@ def _structured(
 def _which_is_the_name(draft: Draft, left: str, tail: str) -> None:
     """Both sides of 'A – B' look like names: a known given name at the start of one side decides."""
     left_given, tail_given = starts_with_given_name(left), starts_with_given_name(tail)
-    if left_given and not tail_given:
+    left_honorific = left.split()[0].casefold() in HONORIFICS if left.split() else False
+    tail_honorific = tail.split()[0].casefold() in HONORIFICS if tail.split() else False
+    if left_honorific and not tail_honorific:
+        draft.reasons.append(f"{left.split()[0]!r} before the name; {tail!r} has no such title")
+    elif left_given and not tail_given:
         draft.reasons.append(f"{draft.values['name'].split()[0]!r} is a known given name; {tail!r} is not")
     elif tail_given and not left_given and "title" in draft.values and draft.values["title"] == tail:
         name = name_part(tail, min_core=2)

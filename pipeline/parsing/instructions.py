@@ -51,7 +51,7 @@ _SURNAME = re.compile(
     rf"\b(?P<who>{_WORD})(?:'s|’s)\s+(?:sur|last\s*|family\s*)name\s+(?:is|should\s+be|=)\s+(?P<new>[A-ZÀ-Þ][\w'’\-]*)"
 )
 _REMOVE = re.compile(
-    rf"\b(?:scratch|drop|remove|delete|cancel|take\s+off|leave\s+(?:off|out)|cross\s+(?:off|out)"
+    rf"\b(?:scratch|scrap|strike|drop|remove|delete|cancel|take\s+(?:off|out)|leave\s+(?:off|out)|cross\s+(?:off|out)"
     rf"|no\s+(?:plate|badge|trophy|plaque|medal)\s+for|streichen|quitar|eliminar|supprimer|usuń|verwijder)"
     rf"\s+(?P<who>{_NAME})",
     re.IGNORECASE,
@@ -86,7 +86,7 @@ _ALSO = re.compile(
 _REMARK = re.compile(r"\s*\([^)]*\)")
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 _INSTRUCTION = re.compile(
-    r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|drop"
+    r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|scrap|drop"
     r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split|not|too"
     r"|surname|last name|middle (?:name|initial))\b",
     re.IGNORECASE,
@@ -249,7 +249,8 @@ def apply_instructions(
         text = sentence.text
         for pattern in _RENAME:
             for m in pattern.finditer(text):
-                _rename(items, m.group("old"), m.group("new").strip(), text)
+                if not _retitle_person(items, m.group("old"), text[m.start("new") :], text):
+                    _rename(items, m.group("old"), m.group("new").strip(), text)
         for pattern in _NEW_NOT_OLD:
             for m in pattern.finditer(text):
                 new, old = m.group("new").strip(), m.group("old").strip()
@@ -467,6 +468,24 @@ def _fuller_name(items: list[ParsedItem], quoted: str, text: str) -> bool:
         item.values["name"] = quoted
         item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
         item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
+    return True
+
+
+def _retitle_person(items: list[ParsedItem], who: str, said: str, text: str) -> bool:
+    """"Ashley's should say Team Captain, not Rookie of the Quarter": the new text replaces the second
+    line of Ashley's piece when the sentence names that second line as the wrong one."""
+    who = re.sub(r"['’]s$", "", who)
+    m = re.match(rf"(?P<new>[^,;]+?)\s*,?\s+(?:not|instead of|rather than)\s+[{_Q}]?(?P<old>[^{_Q}.!;]+)", said)
+    if not m:
+        return False
+    old = m.group("old").strip()
+    holders = [it for it in items if _first_words(it)[:1] == [who] and it.values.get("title") == old]
+    if len(holders) != 1:
+        return False
+    new_title = m.group("new").strip().strip(_Q)
+    holders[0].values["title"] = new_title
+    holders[0].reasons.append(f"second line corrected from {old!r} as the order says: {text!r}")
+    holders[0].reasons[:] = [r for r in holders[0].reasons if "mentioned again" not in r]
     return True
 
 

@@ -18,7 +18,8 @@ def wordset(text: str) -> frozenset[str]:
 HONORIFICS = wordset(
     "dr dr. mr mr. mrs mrs. ms ms. miss mx mx. prof prof. rev rev. fr fr. sir dame lady lord hon hon. "
     "capt capt. col col. lt lt. sgt sgt. gen gen. adm adm. maj maj. cpt cpt. mister madam mme mlle herr frau "
-    "sra sra. sr. sra srta srta. dra dra. pastor rabbi imam sister brother coach"
+    "sra sra. sr. sra srta srta. dra dra. pastor rabbi imam sister brother coach "
+    "الأستاذ الأستاذة الدكتور الدكتورة السيد السيدة الشيخ الحاج الحاجة"
 )
 SUFFIXES = wordset(
     "jr jr. sr sr. ii iii iv v vi phd ph.d. md m.d. dds d.d.s. esq esq. cpa rn mba obe mbe kc qc dvm jd "

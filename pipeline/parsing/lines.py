@@ -30,7 +30,7 @@ SIGNOFF = re.compile(
     r"|appreciate\s+it|have\s+a\s+(?:good|great|nice)\s+(?:day|one|weekend)|saludos|un\s+saludo|atentamente"
     r"|gracias|pozdrawiam|pozdrowienia|dzi[eę]kuj[eę]|(?:mit\s+)?(?:freundlichen\s+|liebe\s+|viele\s+)?gr[üu](?:ß|ss)en?"
     r"|danke(?:\s+sch[öo]n)?|cordialement|merci(?:\s+beaucoup)?|bisous|groetjes|met\s+vriendelijke\s+groet"
-    r"|h[äa]lsningar|mvh|obrigad[oa]|abra[çc]os|grazie|cordiali\s+saluti|спасибо|с\s+уважением|ευχαριστώ"
+    r"|(?:med\s+)?(?:v[äa]nliga\s+|vennlig\s+|venlig\s+|beste\s+)?(?:h[äa]lsningar|hilsen?)|mvh|obrigad[oa]|abra[çc]os|grazie|cordiali\s+saluti|спасибо|с\s+уважением|ευχαριστώ"
     r"|c[ảa]m\s+[ơo]n|go\s+raibh\s+maith\s+agat|sl[áa]n|mahalo|ng[āa]\s+mihi)(?![\w'’])"
     r"(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+again|\s+in\s+advance|\s+heaps|\s+a\s+million)*"
     r"\s*[,.!:;~\-–—]*\s*(?P<name>.*)$",

@@ -47,6 +47,7 @@ from .lines import (
     MAIL_HEADER,
     ON_DATE_START,
     ORIGINAL_MESSAGE,
+    PAREN,
     PHONE_ONLY,
     SIG_SEPARATOR,
     UNDERSCORE_RULE,
@@ -641,8 +642,8 @@ class _TextParser:
         if m := CHAT_STAMP.match(s):
             rest = (m.group("after") or m.group("before") or "").strip()
             sender, sep, message = rest.partition(": ")
-            if not rest or check_name(rest).ok:
-                return self._skip(no, "chat message header (time and sender)")
+            if not rest or check_name(rest).ok or check_name(PAREN.sub("", rest).strip()).ok:
+                return self._skip(no, "chat message header (time and sender)")  # 'Morgan (EngraveCraft)'
             if sep and message.strip() and check_name(sender).ok:
                 s = message.strip()  # '[10:14] Karen: Gerald Fitzpatrick' → the message
         if signature:
