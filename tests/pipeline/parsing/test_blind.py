@@ -34,7 +34,9 @@ TARGET_CEILINGS = {"correct flagged": 0.10, "characters changed": 0, "lines drop
 # 0.772, precision 0.786, titles 0.541, quantities 0.51, wrong flagged 0.261, correct flagged 0.133, one
 # character changed and 17 lines dropped; the figures below are after developing on it. batch-d was
 # written after that, unseen again: its figures below are its first run (one character changed and six
-# lines dropped are defects to fix, not allowances).
+# lines dropped are defects to fix, not allowances). batch-e was written last, again without reading the
+# parser, and scored before any change made for it: recall 0.889, precision 0.924, titles 0.861,
+# quantities 0.611, wrong flagged 0.286, correct flagged 0.057, one character changed, 7 lines dropped.
 RATCHET = {
     "corpus": {
         "recall": 1.0,
@@ -71,6 +73,13 @@ RATCHET = {
         "quantities > 1 right": 0.458,
         "wrong flagged": 0.271,
     },
+    "batch-e": {
+        "recall": 0.889,
+        "precision": 0.924,
+        "titles right": 0.861,
+        "quantities > 1 right": 0.611,
+        "wrong flagged": 0.286,
+    },
 }
 # batch-a's right pieces under 0.85 went from 0.028 to 0.052: pieces it used to lose (teams, sponsors,
 # 'Agent 99', names read from prose) are now kept, flagged because they are guesses.
@@ -80,6 +89,7 @@ RATCHET_CEILINGS = {
     "batch-b": {"correct flagged": 0.022, "characters changed": 0, "lines dropped": 0},
     "batch-c": {"correct flagged": 0.092, "characters changed": 0, "lines dropped": 0},
     "batch-d": {"correct flagged": 0.06, "characters changed": 1, "lines dropped": 6},
+    "batch-e": {"correct flagged": 0.057, "characters changed": 1, "lines dropped": 7},
 }
 
 
@@ -100,7 +110,7 @@ def _shortfalls(
     return low + high
 
 
-@pytest.mark.xfail(strict=True, reason="batch-d, unseen while the parser was written, is below the targets")
+@pytest.mark.xfail(strict=True, reason="batch-d and batch-e, unseen while the parser was written, are below the targets")
 def test_the_whole_corpus_meets_the_targets(figures: dict[str, float | int]) -> None:
     missed = _shortfalls(figures, TARGETS, TARGET_CEILINGS)
     assert not missed, "; ".join(missed)
