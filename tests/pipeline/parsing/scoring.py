@@ -9,7 +9,8 @@ piece, so both sides are compared as pieces. The figures are the ones the parsin
 
 - recall: expected pieces whose name came out exactly (characters included);
 - precision: produced pieces that are an expected piece;
-- titles: found pieces with an expected title whose title is exactly right;
+- titles: found pieces with an expected title whose title is exactly right (the second line is the
+  column the product's mapping would put on a template's `title` field);
 - quantities: expected items with quantity > 1 produced exactly that many times;
 - wrong flagged: wrong pieces (extra, or right name with a wrong title) below the review threshold;
 - correct flagged: right pieces below the review threshold (the review gate's false alarms);
@@ -25,6 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.mapping import suggest_mapping
 from pipeline.parsing import ACCEPTED, ParseError, ParseResult, parse_file
 
 SUFFIXES = (".txt", ".csv", ".tsv", ".md", ".xlsx", ".eml")
@@ -125,11 +127,18 @@ def _order_bytes(path: Path) -> bytes:
 
 
 def produced_pieces(result: ParseResult) -> list[Piece]:
+    """The produced pieces as a two-line template would engrave them: the name column, and on the second
+    line the column the product's own mapping suggests for a `title` field ('Award', 'Line 2', …), or
+    the only other value when no column fits."""
     name_key = result.name_column or "name"
+    columns = [c for c in result.columns if c != name_key]
+    line_two = next(
+        (p.column for p in suggest_mapping(columns, ["title"]) if p.field_key == "title"), "title"
+    )
     pieces = []
     for item in result.items:
         others = {k: v for k, v in item.values.items() if k != name_key and v and v.strip()}
-        title = others.get("title", "")
+        title = others.get(line_two, "")
         if not title and len(others) == 1:
             title = next(iter(others.values()))
         pieces.append(Piece(_nfc(item.values.get(name_key, "")), _nfc(title), item.confidence))

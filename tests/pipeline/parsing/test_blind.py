@@ -37,6 +37,9 @@ TARGET_CEILINGS = {"correct flagged": 0.10, "characters changed": 0, "lines drop
 # lines dropped are defects to fix, not allowances). batch-e was written last, again without reading the
 # parser, and scored before any change made for it: recall 0.889, precision 0.924, titles 0.861,
 # quantities 0.611, wrong flagged 0.286, correct flagged 0.057, one character changed, 7 lines dropped.
+# The scorer then learned to read the second line the way the product maps it (the column a template's
+# `title` field gets: 'Award', 'Line 2'); the same parser scored on batch-e that way: titles 0.935,
+# wrong flagged 0.4, correct flagged 0.054, the rest unchanged.
 RATCHET = {
     "corpus": {
         "recall": 1.0,
@@ -76,9 +79,9 @@ RATCHET = {
     "batch-e": {
         "recall": 0.889,
         "precision": 0.924,
-        "titles right": 0.861,
+        "titles right": 0.935,
         "quantities > 1 right": 0.611,
-        "wrong flagged": 0.286,
+        "wrong flagged": 0.4,
     },
 }
 # batch-a's right pieces under 0.85 went from 0.028 to 0.052: pieces it used to lose (teams, sponsors,
