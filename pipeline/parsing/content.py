@@ -42,6 +42,7 @@ from .lines import (
     take_quantity,
 )
 from .people import is_given_name, starts_with_given_name
+from .quantities import COUNT_IN_SENTENCE, count_value
 from .tables import DATE, EMAIL
 
 BASE_CONFIDENCE = 0.95
@@ -76,6 +77,9 @@ _KIN = wordset(
     "ciocia wujek babcia dziadek zia zio nonna nonno tante oom"
 )
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
+_TRAILING_COUNT = re.compile(
+    r"\s*(?:\((?P<paren>[^()]{1,80})\)|,\s*(?P<said>make\s+it\s+\w+\b[^,()]*))\s*[.!]?$", re.IGNORECASE
+)
 _BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
 _ONE_PIECE = re.compile(
     r"\b(?:one|1|a single|single|same)\s+(?:tag|plate|plaque|badge|piece|box|glass|engraving)\b"
@@ -229,6 +233,18 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
                 drafts[0].values["note"] = note
             return drafts
         break
+    if (tail := _TRAILING_COUNT.search(s)) and tail.start() > 0:
+        # 'Kantinedienst (2 stuks)', 'Benefactora (2 placas por favor, una es para su hija)',
+        # 'Dental Assistant, make it three he keeps losing them': the remark gives this piece's count
+        remark = (tail.group("paren") or tail.group("said")).strip()
+        said = COUNT_IN_SENTENCE.match(remark)
+        qty = next((count_value(g) for g in said.groups() if g), None) if said else None
+        drafts = line_content(s[: tail.start()], listed) if qty and qty > 1 else "no count"
+        if isinstance(drafts, list) and len(drafts) == 1 and "qty" not in drafts[0].values:
+            drafts[0].values["qty"] = str(qty)
+            drafts[0].values["note"] = remark
+            drafts[0].reasons.append(f"quantity {qty} from the remark {remark!r}")
+            return drafts
     dedication = _DEDICATION.match(s)
     if dedication and check_name(s[dedication.end() :]).ok:
         # 'In Memory of Walter Brandt' on a donor wall: the dedication is engraved with the name
