@@ -160,6 +160,15 @@ def names_in_prose(sentence: str) -> list[Draft]:
     return found
 
 
+def slash_sides(text: str) -> list[str] | None:
+    """'Mochi / The Tanakas' → ['Mochi', 'The Tanakas']: a short capitalised first line, a spaced slash,
+    then the second line; None for other lines."""
+    parts = [p.strip() for p in _SLASH.split(text) if p.strip()]
+    if len(parts) == 2 and parts[0][:1].isupper() and len(parts[0].split()) <= 5:
+        return parts
+    return None
+
+
 def _signs_off(text: str) -> bool:
     """The text's last sentence is a sign-off ('… that's why same number. Thx!!')."""
     last = re.split(r"(?<=[.!?])\s+", text.strip())[-1].strip()
@@ -308,6 +317,10 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         if d:
             return [d]
     elif len(parts) == 2 and listed and parts[0][:1].isupper() and not DATE.match(parts[0].strip()):
+        if check_name(parts[0]).ok and (d := _structured(parts, colon=False, columns=True)):
+            # 'Mochi / The Tanakas' in a block of such lines: a pet's (or first) name, then its second line
+            d.reasons.append("name / second line, the shape of the other lines of its block")
+            return [d]
         # a listed 'First line / second line' whose first line is not a person ('Gold Star Mothers of
         # Clark County / In Honor of All Who Served'): kept as written, for review
         d = Draft({"name": parts[0].strip(), "title": parts[1].strip()})

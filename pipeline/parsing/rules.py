@@ -29,7 +29,7 @@ from .blocks import (
     vote_last_first,
     vote_shape,
 )
-from .content import _POSTNOMINAL, Draft, line_content
+from .content import _POSTNOMINAL, Draft, line_content, slash_sides
 from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
 from .lexicon import (
@@ -262,6 +262,7 @@ class _TextParser:
         self.name_column: str | None = None
         self.tables: list[ParseResult] = []
         self.shaped: dict[int, list[str]] = {}
+        self.slash_lines: set[int] = set()
         self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
 
     # ------------------------------------------------------------------ zones
@@ -542,6 +543,9 @@ class _TextParser:
         first_item = len(self.items)
         outline = set() if signature else set(outline_headings([b for _, b in par]))
         self.shaped = {par[k][0]: parts for k, parts in comma_shape([b for _, b in par]).items()}
+        # a block whose lines are mostly 'First line / second line' is a list, markers or not
+        slashed = [no for no, b in par if slash_sides(strip_marker(b)[1] or b)]
+        self.slash_lines = set(slashed) if len(slashed) >= 3 and len(slashed) * 2 >= len(par) else set()
         group: tuple[str, int] | None = None
         i = 0
         while i < len(par):
@@ -722,7 +726,7 @@ class _TextParser:
         counted = None
         if m := COUNT_FOR.match(rest):  # 'two plaques for Eleanor Vance, "Single Sculls Champion"'
             counted, rest = count_value(m.group("n")), rest[m.end() :]
-        drafts = line_content(rest, listed=bool(marker) or counted is not None)
+        drafts = line_content(rest, listed=bool(marker) or counted is not None or no in self.slash_lines)
         parts = self.shaped.get(no)
         same = (
             parts and isinstance(drafts, list) and len(drafts) == 1 and drafts[0].values["name"] == parts[0]
