@@ -160,6 +160,25 @@ def names_in_prose(sentence: str) -> list[Draft]:
     return found
 
 
+_SERIES_SPLIT = re.compile(r"\s*,\s*(?:(?:and|&|y|et|und|e|en|i|och|og)\s+)?|\s+(?:and|&|y|et|und|e|en|i|och|og)\s+")
+
+
+def name_series(text: str) -> list[str] | None:
+    """'Chloé, Kai, Priya and Tom.' → the four names: three or more short capitalised names separated by
+    commas, the last joined by 'and' (or '&', 'y', 'et', 'und' …); None for anything else."""
+    body = text.strip().rstrip(".!").strip()
+    if "," not in body:
+        return None
+    names = _SERIES_SPLIT.split(body)
+    if len(names) < 3 or not _SERIES_SPLIT.search(body.rsplit(",", 1)[-1]) and len(names) < 4:
+        return None
+    for name in names:
+        ws = name.split()
+        if not 1 <= len(ws) <= 3 or not all(w[:1].isupper() for w in ws) or not check_name(name).ok:
+            return None
+    return names
+
+
 def slash_sides(text: str) -> list[str] | None:
     """'Mochi / The Tanakas' → ['Mochi', 'The Tanakas']: a short capitalised first line, a spaced slash,
     then the second line; None for other lines."""
@@ -326,6 +345,11 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         d = Draft({"name": parts[0].strip(), "title": parts[1].strip()})
         d.cap(0.6, f"{parts[0].strip()!r} is not a person's name: kept as the first line, check it")
         return [d]
+    if series := name_series(s):  # 'Chloé, Kai, Priya and Tom.' on a line of its own
+        drafts = [Draft({"name": name}) for name in series]
+        for d in drafts:
+            d.reasons.append("one of the names listed in one sentence")
+        return drafts
     for sep in (";", ","):
         parts = [p for p in split_outside(s, sep) if p]
         if len(parts) >= 2:

@@ -40,6 +40,8 @@ from .lexicon import (
 )
 from .lines import (
     BARE_NUMBER,
+    CHAT_BRACKET,
+    CHAT_SENDER,
     CHAT_STAMP,
     COLUMNS,
     FORWARD_SUBJECT,
@@ -218,6 +220,19 @@ def comma_shape(lines: list[str]) -> dict[int, list[str]]:
     return shaped
 
 
+def _chat_senders(lines: list[str]) -> set[str]:
+    """The senders of a chat pasted without times ('Ms. Alvarez: …' on most lines): a few names that
+    start three or more lines, at least one of them with a real sentence after the colon (so that
+    'Gold Sponsor: Acme' lines are not taken for a chat)."""
+    heads = [(m.group("sender"), line[m.end() :]) for line in lines if (m := CHAT_SENDER.match(line.strip()))]
+    senders = {sender for sender, _ in heads}
+    if len(heads) < 3 or len(senders) > 3 or not all(check_name(PAREN.sub("", x)).ok for x in senders):
+        return set()
+    if not any(len(message.split()) >= 6 for _, message in heads):
+        return set()
+    return senders
+
+
 def _draft_from_parts(parts: list[str]) -> Draft:
     """One piece from a 'Name, Title, Company' line read by its block's shape."""
     keys = ("name", "title", "company")
@@ -264,6 +279,7 @@ class _TextParser:
         self.shaped: dict[int, list[str]] = {}
         self.slash_lines: set[int] = set()
         self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
+        self.chat_senders = _chat_senders(lines)
 
     # ------------------------------------------------------------------ zones
 
@@ -643,8 +659,10 @@ class _TextParser:
         if is_contact_only(s):
             why = "contact details in a signature" if state.after_signoff or signature else "contact details"
             return self._skip(no, why)
-        if m := CHAT_STAMP.match(s):
-            rest = (m.group("after") or m.group("before") or "").strip()
+        if (m := CHAT_SENDER.match(s)) and m.group("sender") in self.chat_senders:
+            s = s[m.end() :]  # 'Ms. Alvarez: Lily, Noah, Aarav and Zoë.' → the message
+        if m := CHAT_STAMP.match(s) or CHAT_BRACKET.match(s):
+            rest = (m.group("after") or m.groupdict().get("before") or "").strip()
             sender, sep, message = rest.partition(": ")
             if not rest or check_name(rest).ok or check_name(PAREN.sub("", rest).strip()).ok:
                 return self._skip(no, "chat message header (time and sender)")  # 'Morgan (EngraveCraft)'
