@@ -160,13 +160,23 @@ def names_in_prose(sentence: str) -> list[Draft]:
     return found
 
 
-_SERIES_SPLIT = re.compile(r"\s*,\s*(?:(?:and|&|y|et|und|e|en|i|och|og)\s+)?|\s+(?:and|&|y|et|und|e|en|i|och|og)\s+")
+_SERIES_SPLIT = re.compile(
+    r"\s*,\s*(?:(?:and|&|y|et|und|e|en|i|och|og)\s+)?|\s+(?:and|&|y|et|und|e|en|i|och|og)\s+"
+)
+
+
+_SERIES_LEAD = re.compile(r"^(?P<lead>[^,:]{1,30}?)\s+(?:is|are|sind|est|son|zijn)\s+(?P<rest>.+)$")
 
 
 def name_series(text: str) -> list[str] | None:
     """'Chloé, Kai, Priya and Tom.' → the four names: three or more short capitalised names separated by
     commas, the last joined by 'and' (or '&', 'y', 'et', 'und' …); None for anything else."""
-    body = text.strip().rstrip(".!").strip()
+    body = text.strip()
+    while body and not (body[-1].isalnum() or body[-1] in ".!)\"'’”"):
+        body = body[:-1].rstrip()  # 'Dai and Amélie 🍎'
+    body = body.rstrip("!")
+    if body.endswith(".") and not re.search(r"\b(?:Jr|Sr|St|[A-Z])\.$", body):
+        body = body[:-1]
     if "," not in body:
         return None
     names = _SERIES_SPLIT.split(body)
@@ -345,10 +355,14 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         d = Draft({"name": parts[0].strip(), "title": parts[1].strip()})
         d.cap(0.6, f"{parts[0].strip()!r} is not a person's name: kept as the first line, check it")
         return [d]
-    if series := name_series(s):  # 'Chloé, Kai, Priya and Tom.' on a line of its own
+    lead = _SERIES_LEAD.match(s)
+    if series := name_series(s) or (lead and name_series(lead.group("rest"))):
+        # 'Chloé, Kai, Priya and Tom.' on a line of its own, or after 'Table 3 is'
         drafts = [Draft({"name": name}) for name in series]
         for d in drafts:
             d.reasons.append("one of the names listed in one sentence")
+            if lead and not name_series(s):
+                d.deduct(0.05, f"line had extra text: {lead.group('lead')!r}")
         return drafts
     for sep in (";", ","):
         parts = [p for p in split_outside(s, sep) if p]

@@ -80,7 +80,7 @@ _ON_LINE_TWO = re.compile(
     r"\b(?:on\s+)?(?:line\s+(?:two|2)|(?:the\s+)?(?:second|2nd|bottom)\s+line|underneath|below)\b", re.I
 )
 _ALSO = re.compile(
-    r"^(?:(?:oh|ah|and|also|plus|p\.?s\.?)\b[\s,]*)+(?P<who>[A-ZÀ-Þ][\w'’\-]+(?:\s+[A-ZÀ-Þ][\w'’\-]+){0,3})"
+    r"^(?:(?:oh|ah|and|also|plus|p\.?s\.?)\b[\s,]*)+(?P<who>[A-ZÀ-Þ][\w'’\-]+(?:\s+(?:(?:and|&)\s+)?[A-ZÀ-Þ][\w'’\-]+){0,3})"
     r"\s+(?:too|as\s+well)\b"
 )
 _REMARK = re.compile(r"\s*\([^)]*\)")
@@ -286,9 +286,12 @@ def apply_instructions(
         m = _ADD.search(text) or _ALSO.search(text)
         if m:
             rest = m.group("rest") if "rest" in m.groupdict() else m.group("who")
-            added = _addition(rest, text, sentence.line, min_core=1 if single else 2)
-            if added and not any(it.values.get("name") == added.values["name"] for it in items):
-                items.append(added)
+            # 'oh and Björn and Anaïs too' in a list of first names: two more pieces
+            names = re.split(r"\s+(?:and|&)\s+", rest) if single and "rest" not in m.groupdict() else [rest]
+            for name in names:
+                added = _addition(name, text, sentence.line, min_core=1 if single else 2)
+                if added and not any(it.values.get("name") == added.values["name"] for it in items):
+                    items.append(added)
         _flag_mentions(items, text)
     items = _fuller_from_prose(items, lines)
     items = _shared_lines(items, lines, candidates, skipped)
@@ -472,10 +475,12 @@ def _fuller_name(items: list[ParsedItem], quoted: str, text: str) -> bool:
 
 
 def _retitle_person(items: list[ParsedItem], who: str, said: str, text: str) -> bool:
-    """"Ashley's should say Team Captain, not Rookie of the Quarter": the new text replaces the second
+    """ "Ashley's should say Team Captain, not Rookie of the Quarter": the new text replaces the second
     line of Ashley's piece when the sentence names that second line as the wrong one."""
     who = re.sub(r"['’]s$", "", who)
-    m = re.match(rf"(?P<new>[^,;]+?)\s*,?\s+(?:not|instead of|rather than)\s+[{_Q}]?(?P<old>[^{_Q}.!;]+)", said)
+    m = re.match(
+        rf"(?P<new>[^,;]+?)\s*,?\s+(?:not|instead of|rather than)\s+[{_Q}]?(?P<old>[^{_Q}.!;]+)", said
+    )
     if not m:
         return False
     old = m.group("old").strip()

@@ -81,7 +81,9 @@ CHAT_STAMP = re.compile(
 # '[Yesterday 4:12 PM] Meg: …', '[Mon 09:12] Karen: …': a bracketed stamp with a time in it
 CHAT_BRACKET = re.compile(r"^\[[^\]\d]{0,24}\d{1,2}:\d{2}[^\]]{0,16}\]\s*(?P<after>.*)$")
 # 'Ms. Alvarez: Lily, Noah …' – a chat export without times: the sender, a colon, the message
-CHAT_SENDER = re.compile(r"^(?P<sender>[A-ZÀ-Þ][\w.'’-]*(?: [A-ZÀ-Þ][\w.'’-]*){0,2}(?: \([^)]{1,30}\))?):\s+(?=\S)")
+CHAT_SENDER = re.compile(
+    r"^(?P<sender>[A-ZÀ-Þ][\w.'’-]*(?: [A-ZÀ-Þ][\w.'’-]*){0,2}(?: \([^)]{1,30}\))?):\s+(?=\S)"
+)
 JERSEY = re.compile(r"(?<!\s)\s+(?:#|no\.?\s?)(\d{1,4})$", re.IGNORECASE)
 
 _QTY_START = re.compile(
