@@ -64,9 +64,10 @@ def _trailing_symbols_off(text: str) -> str:
 _SPLIT = re.compile(r"(?<!\s)\s*:\s+|(?<!\s)\s+(?:--?|–|—|−)\s+")
 
 
-def _sides(raw: str) -> tuple[str, str] | None:
-    """The two sides of 'A: B' or 'A – B' on a list line (marker removed), or None."""
-    body = strip_marker(raw.strip())[1]
+def _sides(raw: str, numbered_title: bool = False) -> tuple[str, str] | None:
+    """The two sides of 'A: B' or 'A – B' on a list line (marker removed unless the number belongs to
+    the title, '1. Ritter: …'), or None."""
+    body = raw.strip() if numbered_title else strip_marker(raw.strip())[1]
     parts = _SPLIT.split(body, maxsplit=1)
     if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
         return None
@@ -83,7 +84,7 @@ def _person_like(text: str) -> bool:
     return check.ok and check.core >= 2 and not has_title_word(text)
 
 
-def vote_shape(items: list[ParsedItem]) -> None:
+def vote_shape(items: list[ParsedItem], numbered_titles: frozenset[int] = frozenset()) -> None:
     """Read a block's two-part lines one way: 'Name – Title' or 'Title – Name', by majority.
 
     Each line votes with the side that looks like a person (two or more name words, no award or
@@ -91,7 +92,9 @@ def vote_shape(items: list[ParsedItem]) -> None:
     look like a name ('Best Newcomer: Tilly') or whose title was not recognised is read like its
     neighbours. Lines read against their own evidence keep a reason and stay below the accept line.
     """
-    split = [(item, _sides(item.raw)) for item in items if "name" in item.values]
+    split = [
+        (item, _sides(item.raw, item.source_line in numbered_titles)) for item in items if "name" in item.values
+    ]
     split = [(item, sides) for item, sides in split if sides]
     if len(split) < 2:
         return

@@ -43,10 +43,12 @@ from .lines import (
     CHAT_BRACKET,
     CHAT_SENDER,
     CHAT_STAMP,
+    COLON,
     COLUMNS,
     FORWARD_SUBJECT,
     MAIL_FOOTER,
     MAIL_HEADER,
+    NUMBERED,
     ON_DATE_START,
     ORIGINAL_MESSAGE,
     PAREN,
@@ -278,6 +280,7 @@ class _TextParser:
         self.tables: list[ParseResult] = []
         self.shaped: dict[int, list[str]] = {}
         self.slash_lines: set[int] = set()
+        self.numbered_titles: set[int] = set()
         self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
         self.chat_senders = _chat_senders(lines)
 
@@ -560,6 +563,10 @@ class _TextParser:
         outline = set() if signature else set(outline_headings([b for _, b in par]))
         self.shaped = {par[k][0]: parts for k, parts in comma_shape([b for _, b in par]).items()}
         # a block whose lines are mostly 'First line / second line' is a list, markers or not
+        # '1. Ritter: Matthias Brückner' among unnumbered 'Title: Name' lines: the number is the title's
+        numbered = [no for no, b in par if NUMBERED.match(b) and strip_marker(b)[0]]
+        sparse = numbered and len(par) >= 4 and len(numbered) * 2 < len(par)
+        self.numbered_titles = {no for no in numbered if COLON.search(self.lines[no - 1])} if sparse else set()
         slashed = [no for no, b in par if slash_sides(strip_marker(b)[1] or b)]
         self.slash_lines = set(slashed) if len(slashed) >= 3 and len(slashed) * 2 >= len(par) else set()
         group: tuple[str, int] | None = None
@@ -596,7 +603,7 @@ class _TextParser:
                 self.items[first_item:] = [it for it in self.items[first_item:] if it not in own]
                 self._skip(top, "heading over a group")
             title_from_heading(self.items[first_item:], heading, self.heading_is_title)
-        vote_shape(self.items[first_item:])
+        vote_shape(self.items[first_item:], frozenset(self.numbered_titles))
         vote_last_first(self.items[first_item:])
         flag_odd_lines(self.items[first_item:])
 
@@ -672,7 +679,7 @@ class _TextParser:
             return self._skip(no, "looks like a signature")
         if is_instruction(s):
             return self._skip(no, "an instruction about the list")
-        marker, rest = strip_marker(s)
+        marker, rest = ("", s) if no in self.numbered_titles else strip_marker(s)
         guessed_qty = None
         if not marker and (m := BARE_NUMBER.match(s)):
             if bare_markers:
@@ -687,7 +694,8 @@ class _TextParser:
             and not any(c.isupper() or c in "\"“”'‘’«»" for c in rest)
         ):
             return self._skip(no, "a count for a piece")  # '* needs 2 copies' under a piece
-        if not marker:
+        if not marker or (state.after_signoff and len(rest.split()) <= 3):
+            # after the sign-off even '1. Vorsitzender' is the signature's role line
             why = self._not_content(s, state, signature)
             if why:
                 return self._skip(no, why)
