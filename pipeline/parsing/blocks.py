@@ -93,7 +93,9 @@ def vote_shape(items: list[ParsedItem], numbered_titles: frozenset[int] = frozen
     neighbours. Lines read against their own evidence keep a reason and stay below the accept line.
     """
     split = [
-        (item, _sides(item.raw, item.source_line in numbered_titles)) for item in items if "name" in item.values
+        (item, _sides(item.raw, item.source_line in numbered_titles))
+        for item in items
+        if "name" in item.values
     ]
     split = [(item, sides) for item, sides in split if sides]
     if len(split) < 2:

@@ -716,7 +716,13 @@ def _assign(d: Draft, parts: list[str], columns: bool = False, dashed: bool = Fa
     pieces = [q for p in parts for q in (split_outside(p) if not columns else [p]) if q.strip()]
     if dashed and len(parts) == 1 and len(pieces) > 1:
         tail = [q.strip() for q in pieces[1:]]
-        contact = [is_phone(q) or EMAIL.match(q) or (has_org_word(q) and not has_title_word(q)) for q in tail]
+        # a company is an organisation's name of two words or more, not a sport ('Class of 1978, Football')
+        contact = [
+            is_phone(q)
+            or EMAIL.match(q)
+            or (has_org_word(q) and not has_title_word(q) and len(q.split()) > 1)
+            for q in tail
+        ]
         if not any(contact):
             pieces = [parts[0]]
     notes: list[str] = []

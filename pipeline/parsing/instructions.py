@@ -45,6 +45,10 @@ _NEW_NOT_OLD = (
     ),
 )
 # 'Mariel would like her full name on it: Mariel Santos-Whitaker'
+# "it's Siobhán Ní Bhriain, with the fadas, not Siobhan Ni Bhriain"
+_ITS_NOT = re.compile(
+    rf"\bit(?:'|’)?s\s+(?P<new>{_NAME})\s*,?(?:\s[^,.;]{{1,40}},)?\s+not\s+(?P<old>{_NAME})"
+)
 _FULL_NAME = re.compile(rf"\bfull\s+name\b[^:]*:\s*(?P<new>{_NAME})")
 # "Holly's surname is Brennan-Shaw with the hyphen", "Ana's last name should be Ruiz"
 _SURNAME = re.compile(
@@ -256,6 +260,8 @@ def apply_instructions(
                 new, old = m.group("new").strip(), m.group("old").strip()
                 if not _retitle(items, old, new, text) and len(old.split()) == 1:
                     _rename(items, old, new, text)
+        for m in _ITS_NOT.finditer(text):
+            _replace_name(items, m.group("old").strip(), m.group("new").strip(), text)
         for m in _FULL_NAME.finditer(text):
             new = m.group("new").strip()
             _rename(items, new.split()[0], new, text)
@@ -420,6 +426,17 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
         item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
         item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
     return True
+
+
+def _replace_name(items: list[ParsedItem], old: str, new: str, text: str) -> None:
+    """A whole listed name written again correctly: the pieces with exactly the old name get the new."""
+    if old == new or not check_name(new).ok:
+        return
+    for item in items:
+        if item.values.get("name") == old:
+            item.values["name"] = new
+            item.reasons.append(f"name corrected from {old!r} as the order says: {text!r}")
+            item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
 
 
 def _resurname(items: list[ParsedItem], who: str, new: str, text: str) -> None:
@@ -626,7 +643,7 @@ def is_instruction(line: str) -> bool:
     text = line.strip().lstrip("-•*– ").strip()
     if len(text.split()) < 3:
         return False
-    if any(p.search(text) for p in (*_RENAME, *_NEW_NOT_OLD, _FULL_NAME)) or _REMOVE.search(text):
+    if any(p.search(text) for p in (*_RENAME, *_NEW_NOT_OLD, _FULL_NAME, _ITS_NOT)) or _REMOVE.search(text):
         return True
     m = _ADD.search(text)
     return bool(m) and m.start() < 20 or bool(_ALSO.search(text))  # 'add …' near the start

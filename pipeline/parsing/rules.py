@@ -281,6 +281,7 @@ class _TextParser:
         self.shaped: dict[int, list[str]] = {}
         self.slash_lines: set[int] = set()
         self.numbered_titles: set[int] = set()
+        self.zone = "fresh"
         self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
         self.chat_senders = _chat_senders(lines)
 
@@ -436,6 +437,7 @@ class _TextParser:
     # ------------------------------------------------------------- paragraphs
 
     def _segment(self, lines: list[tuple[int, str]], kind: str) -> None:
+        self.zone = kind
         state = _State()
         paragraphs: list[list[tuple[int, str]]] = [[]]
         for no, body in lines:
@@ -566,7 +568,9 @@ class _TextParser:
         # '1. Ritter: Matthias Brückner' among unnumbered 'Title: Name' lines: the number is the title's
         numbered = [no for no, b in par if NUMBERED.match(b) and strip_marker(b)[0]]
         sparse = numbered and len(par) >= 4 and len(numbered) * 2 < len(par)
-        self.numbered_titles = {no for no in numbered if COLON.search(self.lines[no - 1])} if sparse else set()
+        self.numbered_titles = (
+            {no for no in numbered if COLON.search(self.lines[no - 1])} if sparse else set()
+        )
         slashed = [no for no, b in par if slash_sides(strip_marker(b)[1] or b)]
         self.slash_lines = set(slashed) if len(slashed) >= 3 and len(slashed) * 2 >= len(par) else set()
         group: tuple[str, int] | None = None
@@ -663,6 +667,8 @@ class _TextParser:
             return self._skip(no, "signature separator")
         if MAIL_FOOTER.match(s):
             return self._skip(no, "mail app footer")
+        if self.zone == "quoted" and (m := MAIL_HEADER.match(s)) and m.group(1).casefold() != "to":
+            return self._skip(no, "mail header of a quoted message")  # '> From: Sister Agnes Farrell'
         if is_contact_only(s):
             why = "contact details in a signature" if state.after_signoff or signature else "contact details"
             return self._skip(no, why)
