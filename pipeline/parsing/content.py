@@ -204,6 +204,20 @@ def _signs_off(text: str) -> bool:
     return bool(last) and (is_signoff(last.rstrip("!.,~ ")) or is_signoff(last))
 
 
+def _title_like(left: str, drafts: list[Draft]) -> bool:
+    """'High Game – Men: Dwayne Pruitt Jr.': a short capitalised label (no sentence words) before one
+    full name reads as the piece's second line."""
+    ws = left.split()
+    return (
+        len(drafts) == 1
+        and check_name(drafts[0].values.get("name", "")).core >= 2
+        and 1 <= len(ws) <= 6
+        and left[:1].isupper()
+        and not stop_count(left)
+        and not set(words(left)) & _ORDER_HINTS
+    )
+
+
 def _has_given_name(tokens: list[str]) -> bool:
     """A known given name among `tokens` ('Firefighter Paramedic Jess …', 'Dr. Ana …')."""
     return any(is_given_name(t.split("-")[0]) for t in tokens if t.casefold() not in HONORIFICS)
@@ -314,7 +328,9 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
             drafts = line_content(right, listed=listed or bool(set(words(left)) & _ORDER_HINTS))
             if isinstance(drafts, str):
                 break  # nothing after the intro: try the line as a whole
-            if has_title_word(left) and all("title" not in d.values for d in drafts):
+            if (has_title_word(left) or _title_like(left, drafts)) and all(
+                "title" not in d.values for d in drafts
+            ):
                 for d in drafts:  # 'Campeones: Álvaro Jiménez y Sergio Muñoz'
                     d.values["title"] = left.strip()
                     d.deduct(0.1, "name came after the title")
