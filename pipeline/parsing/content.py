@@ -77,6 +77,7 @@ _KIN = wordset(
     "ciocia wujek babcia dziadek zia zio nonna nonno tante oom"
 )
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
+_LEAD_DASH = re.compile(r"^\s*[–—-]\s+")
 _TRAILING_COUNT = re.compile(
     r"\s*(?:\((?P<paren>[^()]{1,80})\)|,\s*(?P<said>make\s+it\s+\w+\b[^,()]*))\s*[.!]?$", re.IGNORECASE
 )
@@ -338,7 +339,9 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
                 for d in drafts:
                     d.deduct(0.05, f"line had extra text: {left.strip()!r}")
             return drafts
-    cells = [c for c in COLUMNS.split(s) if c.strip()]
+    # 'Tomasz Wiśniewski  – New Member …': a dash after the wide space separates, it is not text
+    cells = [_LEAD_DASH.sub("", c) for c in COLUMNS.split(s) if c.strip()]
+    cells = [c for c in cells if c.strip()]
     if len(cells) >= 2:
         d = _structured(cells, colon=False, columns=True)
         if d:
