@@ -248,6 +248,11 @@ def _starts_lower(token: str) -> bool:
     return first.islower() and not token.casefold().startswith(("d'", "d’", "l'", "l’"))
 
 
+# post-nominal credentials: capitals with an optional lower-case run and hyphen ('RRT', 'NP-C', 'PharmD',
+# 'FNP-BC', 'MSc'), not a given name ('Ana', 'JR' aside, which is a suffix)
+_CREDENTIAL = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Z][A-Za-z]{0,5}(?:-[A-Z]{1,3})?\.?$")
+
+
 @lru_cache(maxsize=65536)
 def last_first(text: str) -> str | None:
     """'Nguyen, Linh' → 'Linh Nguyen'; 'de la Cruz, Isabella' → 'Isabella de la Cruz'.
@@ -266,6 +271,8 @@ def last_first(text: str) -> str | None:
         suffix = right_tokens.pop()
     if not right_tokens or right_tokens[0].casefold() in SUFFIXES:
         return None
+    if len(right_tokens) == 1 and len(left.split()) >= 2 and _CREDENTIAL.match(right_tokens[0]):
+        return None  # 'Marguerite Bélanger, NP-C', 'Obinna Eze, PharmD': letters after the name
     left_tokens = left.split()
     left_core = [t for t in left_tokens[:-1] if t.casefold() not in PARTICLES] + left_tokens[-1:]
     # one surname, or two (García Márquez) before a single given name
