@@ -77,6 +77,11 @@ _KIN = wordset(
     "ciocia wujek babcia dziadek zia zio nonna nonno tante oom"
 )
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
+_PIECE_LABEL = re.compile(
+    r"^(?:brick|plate|plaque|tag|badge|item|piece|trophy|medal|ornament|paver|tile|bench|line item)"
+    r"\s*#?\s*\d{1,3}\s*[:.)–—-]\s+",
+    re.IGNORECASE,
+)
 _LEAD_DASH = re.compile(r"^\s*[–—-]\s+")
 _TRAILING_COUNT = re.compile(
     r"\s*(?:\((?P<paren>[^()]{1,80})\)|,\s*(?P<said>make\s+it\s+\w+\b[^,()]*))\s*[.!]?$", re.IGNORECASE
@@ -272,6 +277,13 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
     s = s.strip().strip(",;").strip()
     if not s:
         return "nothing after the list marker"
+    if (label := _PIECE_LABEL.match(s)) and label.end() < len(s):
+        # 'Brick 1: Walter "Walt" Kowalski, 1938–2021': the label numbers the piece, it is not engraved
+        drafts = line_content(s[label.end() :], listed=True)
+        if isinstance(drafts, list):
+            for d in drafts:
+                d.reasons.append(f"label {label.group(0).strip(' :.)–-')!r} before the piece is not engraved")
+        return drafts
     if _SHAPE_LEGEND.search(s):
         return "introduces the list (says the shape of its lines)"  # '… plaques 🎉 (name — award)'
     for tail in filter(None, (_TAIL_QTY.search(s), _BRACKET_COUNT.search(s))):
@@ -591,6 +603,11 @@ def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:
         and not _is_name_list(parts[2:])
     ):
         _assign(head, parts[1:])
+        return [head]
+    if head and len(parts) == 2 and not _has_given_name(second.split()) and not split_and(second, min_core=1):
+        # 'Hyun-woo & Soo-jin Park, Together Forever': no given name after the comma
+        _assign(head, [second])
+        head.cap(0.8, f"{second!r} read as the second line (no given name in it); or a second person?")
         return [head]
     drafts: list[Draft] = []
     junk: list[str] = []

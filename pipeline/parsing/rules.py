@@ -763,8 +763,8 @@ class _TextParser:
         same = (
             parts and isinstance(drafts, list) and len(drafts) == 1 and drafts[0].values["name"] == parts[0]
         )
-        if parts and not same:
-            drafts = [_draft_from_parts(parts)]
+        if parts and (not same or any(r.endswith("or a second person?") for r in drafts[0].reasons)):
+            drafts = [_draft_from_parts(parts)]  # the block's shape says 'name, second line
         if isinstance(drafts, str) or not drafts:
             return self._skip(no, drafts or "no name found")
         for d in drafts:
