@@ -32,6 +32,7 @@ from .blocks import (
 from .content import _POSTNOMINAL, Draft, line_content, slash_sides
 from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
+from .marketplace import marketplace_order
 from .lexicon import (
     SUFFIXES,
     check_name,
@@ -145,7 +146,7 @@ def parse_text(text: str) -> ParseResult:
     """Parse pasted text into items with the rule-based parser (always offline)."""
     check_text(text)
     lines = normalize_text(text).split("\n")
-    result = _TextParser(lines).run()
+    result = marketplace_order(lines) or _TextParser(lines).run()
     result.engine_note = result.engine_note or "rule-based parser"
     return result
 
