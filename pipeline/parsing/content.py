@@ -195,6 +195,29 @@ def name_series(text: str) -> list[str] | None:
     return names
 
 
+_FOR_SERIES = re.compile(r"\b(?:for|für|pour|para|voor|dla)\s+(?P<names>[A-ZÀ-Þ][^.!?]*?[.!]?)\s*$")
+_ENGRAVED_QUOTE = re.compile(r"[\"“„«](?P<q>[^\"“”„«»]{2,60})[\"”“»]")
+
+
+def series_in_sentence(text: str) -> list[Draft] | None:
+    """'can we get 4 medals engraved "Spelling Bee Finalist 2026" for Chloé Fontaine, Kai Nakamura-Reid,
+    Priya Raman and Tom Obi.': the names the sentence ends with, each with the quoted second line."""
+    m = _FOR_SERIES.search(text)
+    series = name_series(m.group("names")) if m else None
+    if not m or not series:
+        return None
+    quotes = _ENGRAVED_QUOTE.findall(text[: m.start()])
+    drafts = []
+    for name in series:
+        d = Draft({"name": name})
+        d.deduct(0.05, "one of the names a sentence ends with")
+        if len(quotes) == 1:
+            d.values["title"] = quotes[0].strip()
+            d.reasons.append(f"second line {quotes[0].strip()!r} quoted in the same sentence")
+        drafts.append(d)
+    return drafts
+
+
 def slash_sides(text: str) -> list[str] | None:
     """'Mochi / The Tanakas' → ['Mochi', 'The Tanakas']: a short capitalised first line, a spaced slash,
     then the second line; None for other lines."""

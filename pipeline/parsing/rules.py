@@ -29,10 +29,9 @@ from .blocks import (
     vote_last_first,
     vote_shape,
 )
-from .content import _POSTNOMINAL, Draft, line_content, slash_sides
+from .content import _POSTNOMINAL, Draft, line_content, series_in_sentence, slash_sides
 from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
-from .marketplace import marketplace_order
 from .lexicon import (
     SUFFIXES,
     check_name,
@@ -68,6 +67,7 @@ from .lines import (
     strip_marker,
     take_quantity,
 )
+from .marketplace import marketplace_order
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
 from .people import starts_with_given_name
 from .quantities import COUNT_FOR, COUNT_IN_SENTENCE, count_value, expand_quantities
@@ -675,7 +675,7 @@ class _TextParser:
             return self._skip(no, why)
         if (m := CHAT_SENDER.match(s)) and m.group("sender") in self.chat_senders:
             s = s[m.end() :]  # 'Ms. Alvarez: Lily, Noah, Aarav and Zoë.' → the message
-        if m := CHAT_STAMP.match(s) or CHAT_BRACKET.match(s):
+        if m := CHAT_BRACKET.match(s) or CHAT_STAMP.match(s):
             rest = (m.group("after") or m.groupdict().get("before") or "").strip()
             sender, sep, message = rest.partition(": ")
             if not rest or check_name(rest).ok or check_name(PAREN.sub("", rest).strip()).ok:
@@ -739,6 +739,10 @@ class _TextParser:
             why = f"names taken from the message's last sentence: {', '.join(tail)}"
             for name in tail:
                 self.items.append(ParsedItem({"name": name}, 0.9, [why], source_line=no, raw=s))
+            return None
+        if not marker and (series := series_in_sentence(rest)):
+            for d in series:
+                self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
             return None
         described = pieces_in_sentence(rest)
         longer = extend_titles(rest, {it.values.get("title", "") for it in self.items}) if described else {}
