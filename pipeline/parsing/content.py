@@ -437,6 +437,12 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         else:
             d.cap(0.8, f"two first names joined by {pair.group(1)!r}: kept as one engraving (a couple?)")
         return [d]
+    if pieces and len(pieces) == 2 and " & " in s and all(check_name(p).core >= 2 for p in pieces):
+        # 'Kerry-Ann Baptiste & Deshawn Miles': '&' between two full names reads as one couple's
+        # engraving on a list of households, but it may be two people: kept whole, for review
+        d = Draft({"name": s.strip()})
+        d.cap(0.8, "two full names joined by '&': kept as one engraving (a couple?); or two people?")
+        return [d]
     if pieces:
         drafts = [d for p in pieces if (d := _single(p, listed))]
         remark = PAREN.search(s) if s.rstrip().endswith(")") else None

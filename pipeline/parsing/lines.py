@@ -36,7 +36,7 @@ SIGNOFF = re.compile(
     r"\s*[,.!:;~\-–—]*\s*(?P<name>.*)$",
     re.IGNORECASE,
 )
-SHORT_SIGNOFF = re.compile(r"^(?:ty|thx|tx|tia|ta|tyvm|thnx|thks)\s*[!.,~]*$", re.IGNORECASE)
+SHORT_SIGNOFF = re.compile(r"^(?:ty|thx|tx|tia|ta|tyvm|thnx|thks|xoxo|xx+|hugs)\s*[!.,~]*$", re.IGNORECASE)
 SIG_SEPARATOR = re.compile(r"^(?:--\s?|-- -+|__+|—)$")
 MAIL_FOOTER = re.compile(
     r"^(?:sent from my|sent from (?:outlook|mail|yahoo)|get outlook for|sent via|sent with)\b", re.I
