@@ -131,7 +131,9 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
 
 
 _PER_COUPLE = re.compile(
-    r"\b(?:per|each|every|a|por|pro|par)\s+(?:couple|pair|pareja|matrimonio|paar)\b|\bthe couples\b", re.I
+    r"\b(?:per|each|every|a|por|pro|par|na)\s+(?:couple|pair|pareja|matrimonio|paar|ehepaar|echtpaar|stel"
+    r"|casal|coppia|parę|małżeństwo)\b|\bthe couples\b|\bvoor de echtparen\b",
+    re.I,
 )
 _COUPLE_NAME = re.compile(r"\s(?:&|and|\+|y|et|und|e|i|en)\s")
 
@@ -174,6 +176,9 @@ def _count_for_one(items: list[ParsedItem], text: str, line: int, last: set[str]
         how = "from the sentence naming its second line"
     if not named and last:
         named, how = last, "from the sentence after the one that named it"
+    if not named and len({it.values.get("name") for it in items}) == 1 and not EACH.search(text):
+        # 'Preciso de duas placas iguais' in an order of one engraving: that one
+        named, how = {items[0].values.get("name", "")} - {""}, "for the order's only piece"
     above = [it for it in items if it.source_line and it.source_line < line]
     if not named and above and (_THESE.search(text) or above[-1].source_line == line - 1):
         # 'We need 80 of these please.' under the piece, or '* needs 2 copies' on the line under it
@@ -386,6 +391,7 @@ def _mentions_in(item: ParsedItem, text: str) -> bool:
 
 def _is_prose(why: str) -> bool:
     return why in (
+        "greeting",
         "an instruction about the list",
         "chatter",
         "no name found",

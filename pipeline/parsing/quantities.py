@@ -100,9 +100,10 @@ COUNT_IN_SENTENCE = re.compile(
     r"|(?:de|von|di|van|z)\s+(?:cada|jede\w*|chaque|ogni\w*|ciascun\w*|elk\w*|każd\w*)\b"
     rf"|needed\b|(?:[\w-]+\s+){{0,2}}?for\s+(?=[A-ZÀ-Þ]|him\b|her\b|them\b))"
     rf"|\b(?:make\s+it|er)\s+{_COUNT.replace('?P<n>', '?P<m>')}\b"
-    rf"|\bneeds?\s+{_COUNT.replace('?P<n>', '?P<k>')}\b(?!\s*(?:years?|yrs|months?|weeks?|days?|hours?|%))"
-    rf"|(?<![\w.,]){_COUNT.replace('?P<n>', '?P<p>')}\s+per\s+"
-    r"(?=couple|person|name|family|household|pair|child|kid|player)"
+    rf"|\b(?:needs?|servono|serve|necesitamos|necesito|precisamos|preciso\s+de|brauchen(?:\s+wir)?|potrzebujemy)"
+    rf"\s+{_COUNT.replace('?P<n>', '?P<k>')}\b(?!\s*(?:years?|yrs|months?|weeks?|days?|hours?|%))"
+    rf"|(?<![\w.,]){_COUNT.replace('?P<n>', '?P<p>')}\s+(?:per|por|pro|par|na)\s+"
+    r"(?=couple|person|name|family|household|pair|child|kid|player|echtpaar|pareja|paar|casal|coppia|parę)"
     rf"|(?<![\w.,]){_COUNT.replace('?P<n>', '?P<j>')}\s+of\s+the\s+(?=[A-ZÀ-Þ])",
     re.IGNORECASE,
 )
