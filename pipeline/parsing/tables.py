@@ -66,8 +66,8 @@ _NOT_ENGRAVED = re.compile(
     r"|adresse e-?mail|e-?mail-adresse|correo(?: electrónico)?"
     r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#)"
     r"|buyer(?: name| e-?mail)?|purchaser|ordered by|billing name|customer(?: name| e-?mail)?"
-    r"|comments?|notes?|remarks?|special instructions|notes? (?:for|to) (?:us|the shop)|anmerkungen|bemerkungen"
-    r"|comentarios|commentaires|opmerkingen|uwagi|note|commenti)$",
+    r"|comments?|notes?|remarks?|special instructions|notes? (?:for|to) (?:us|the shop)"
+    r"|anmerkungen|bemerkungen|comentarios|commentaires|opmerkingen|uwagi|commenti)$",
     re.IGNORECASE,
 )
 # a header that is only the instruction to engrave ('Engrave As', 'Print as', 'Display name')
