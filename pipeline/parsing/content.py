@@ -33,6 +33,8 @@ from .lines import (
     JERSEY,
     PAREN,
     QUOTED_LABEL,
+    SHORT_SIGNOFF,
+    SIGNOFF,
     URL_IN,
     is_phone,
     is_signoff,
@@ -230,7 +232,10 @@ def slash_sides(text: str) -> list[str] | None:
 def _signs_off(text: str) -> bool:
     """The text's last sentence is a sign-off ('… that's why same number. Thx!!')."""
     last = re.split(r"(?<=[.!?])\s+", text.strip())[-1].strip()
-    return bool(last) and (is_signoff(last.rstrip("!.,~ ")) or is_signoff(last))
+    if SHORT_SIGNOFF.match(last):
+        return True
+    m = SIGNOFF.match(last)
+    return bool(m) and not m.group("name").strip(" !.,~")  # 'Thx!!', 'Thanks so much!' – nothing after
 
 
 def _title_like(left: str, drafts: list[Draft]) -> bool:

@@ -12,6 +12,7 @@ flags that item for review instead of being ignored.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .lexicon import HONORIFICS, STOPWORDS, check_name
@@ -49,6 +50,8 @@ _NEW_NOT_OLD = (
 _ITS_NOT = re.compile(
     rf"\bit(?:'|’)?s\s+(?P<new>{_NAME})\s*,?(?:\s[^,.;]{{1,40}},)?\s+not\s+(?P<old>{_NAME})"
 )
+# "it's Mateo with no accent on the e": a listed word spelled again with other accents or capitals
+_ITS_WORD = re.compile(r"\bit(?:'|’)?s\s+(?P<word>[A-ZÀ-Þ][\w'’\-]+)")
 _FULL_NAME = re.compile(rf"\bfull\s+name\b[^:]*:\s*(?P<new>{_NAME})")
 # "Holly's surname is Brennan-Shaw with the hyphen", "Ana's last name should be Ruiz"
 _SURNAME = re.compile(
@@ -267,6 +270,8 @@ def apply_instructions(
                     _rename(items, old, new, text)
         for m in _ITS_NOT.finditer(text):
             _replace_name(items, m.group("old").strip(), m.group("new").strip(), text)
+        for m in _ITS_WORD.finditer(text):
+            _accent_fix(items, m.group("word"), text)
         for m in _FULL_NAME.finditer(text):
             new = m.group("new").strip()
             _rename(items, new.split()[0], new, text)
@@ -432,6 +437,26 @@ def _rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
         item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
         item.reasons[:] = [r for r in item.reasons if "mentioned again" not in r]
     return True
+
+
+def _accent_fix(items: list[ParsedItem], word: str, text: str) -> None:
+    """The one listed name word that is `word` but for its accents ('Matéo' for 'Mateo') becomes it."""
+    fold = _fold(word)
+    found = {w for it in items for w in it.values.get("name", "").split() if _fold(w) == fold and w != word}
+    if len(found) != 1:
+        return
+    (old,) = found
+    for item in items:
+        words = item.values.get("name", "").split()
+        if old in words:
+            name = item.values["name"]
+            item.values["name"] = " ".join(word if w == old else w for w in words)
+            item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _replace_name(items: list[ParsedItem], old: str, new: str, text: str) -> None:

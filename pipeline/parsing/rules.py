@@ -95,6 +95,9 @@ _INTRO_SECOND_LINE = re.compile(
 _CHAT_LEAD = re.compile(
     r"^(?:(?:oh|ah|and|also|plus|ok|okay|p\.?s\.?)\b[\s,]*)+(?=(?-i:[A-ZÀ-Þ]))", re.IGNORECASE
 )
+_ADD_LEAD = re.compile(
+    r"^(?:(?:oh|and|also|plus|please)\s+)*add\s+(?:one\s+more\s*[:,-]?\s*)?", re.IGNORECASE
+)
 _TOTAL_LINE = re.compile(
     r"^[*_]*(?:grand\s+)?(?:total|gesamt|insgesamt|totale?|razem|suma)\b[*_]*\s*[:=–—-]?\s*\d", re.I
 )
@@ -175,9 +178,10 @@ def _closing_list_line(text: str) -> str | None:
     before = " ".join(sents[:-1]).split()
     if len(sents) < 2 or len(before) < 2 or not any(w[:1].islower() for w in before):
         return None
-    sides = split_sides(sents[-1])
+    last = _ADD_LEAD.sub("", sents[-1])  # '… also add Best goalie - Finn Doherty'
+    sides = split_sides(last)
     if sides and any(check_name(side).ok and check_name(side).core >= 2 for side in sides):
-        return sents[-1]
+        return last
     return None
 
 
