@@ -37,7 +37,6 @@ from .lines import (
     SIGNOFF,
     URL_IN,
     is_phone,
-    is_signoff,
     quantity_only,
     split_outside,
     stop_count,

@@ -29,6 +29,7 @@ from .blocks import (
     vote_last_first,
     vote_shape,
 )
+from .brackets import keep_brackets
 from .content import _POSTNOMINAL, Draft, line_content, series_in_sentence, slash_sides
 from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
@@ -1007,6 +1008,7 @@ class _TextParser:
         return None
 
     def _result(self) -> ParseResult:
+        keep_brackets(self.items, self.lines)
         self._columns_not_engraved()
         second = self._column_on_second_line()
         if sum(len(t.items) for t in self.tables) < len(self.items):
