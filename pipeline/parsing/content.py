@@ -144,6 +144,9 @@ def names_in_prose(sentence: str) -> list[Draft]:
         check = check_name(name) if run else None
         # a sentence is the weakest evidence: only a run that starts with a given name (or a title
         # like 'Dr.') is read as a person, not 'the Veterans Memorial Walk' or 'our Past Presidents'
+        ranked = check and not check.ok and check.why == "reads like a job title" and len(run) >= 3
+        if ranked and check_name(" ".join(run[1:])).ok and _has_given_name(run[1:-1]):
+            check = check_name(" ".join(run[1:]))  # 'Captain Lou Brennan': a rank before the name
         if check and check.ok and check.core >= 2 and not has_org_word(name) and _has_given_name(run[:-1]):
             d = Draft({"name": name})
             d.cap(0.7, "name found inside a sentence")

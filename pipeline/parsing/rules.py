@@ -81,7 +81,11 @@ KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pr
 _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
 # a line that may stand for a piece: capitalised, short, not a sentence
 _LABEL_LINE = re.compile(r"^[A-ZÀ-Þ\"“][^.!?:;,@()\[\]–—]{1,60}$")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
+# the end of a sentence, not the dot of a title or an initial ('Dra. Lucía', 'Dr. Andrés', 'J. Smith')
+_SENTENCE = re.compile(
+    r"(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bDra\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)"
+    r"(?<!\bSt\.)(?<!\bProf\.)(?<!\bRev\.)(?<!\bFr\.)(?<!\bLt\.)(?<!\bSgt\.)(?<!\bCapt\.)(?<=[.!?])\s+(?=\S)"
+)
 _LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|i|en|og|och)\s+")
 # 'Please do the following name badges', 'In Loving Memory of' (its name on the next line)
 _NOT_LABEL = re.compile(
