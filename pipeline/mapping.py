@@ -220,6 +220,13 @@ def normalize_label(label: str) -> str:
     return " ".join(w for w in _LABEL_SPLIT.split(text) if w)
 
 
+_HEADER_PARTS = re.compile(r"\s*(?:/|\(|\)|,|;|\|)\s*")
+
+
+def _related(group: str) -> set[str]:
+    return {g for pair in RELATED if group in pair for g in pair if g != group}
+
+
 def _group_of(label: str) -> str | None:
     for group, names in SYNONYMS.items():
         if label == group.replace("_", " ") or label in names:
@@ -241,6 +248,11 @@ def _score(column: str, field_key: str) -> tuple[float, MatchKind]:
         return 0.8, "synonym"  # 'Recipient Name' → name, 'Event Date' → date
     if gc and gf and frozenset({gc, gf}) in RELATED:
         return 0.7, "synonym"
+    # 'Award / line 2', 'Award (engraved under the name)': one part of the header names the field
+    for part in _HEADER_PARTS.split(column):
+        np = normalize_label(part)
+        if np and (np == nf or (gf and _group_of(np) in (gf, *_related(gf)))):
+            return 0.75, "synonym"
     candidates = [nf, *SYNONYMS.get(gf or "", ())]
     ratio = max(difflib.SequenceMatcher(None, nc, c).ratio() for c in candidates)
     if ratio >= FUZZY_THRESHOLD:

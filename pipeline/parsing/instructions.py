@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .lexicon import HONORIFICS, STOPWORDS, check_name
+from .lines import CHAT_SENDER
 from .model import ParsedItem, SkippedLine
 from .people import starts_with_given_name
 from .quantities import COUNT_IN_SENTENCE, EACH, count_value
@@ -115,7 +116,7 @@ def sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     out: list[Sentence] = []
     for no in sorted(candidates):
         text = re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip().lstrip("-•*– ").strip()
-        text = _CHAT_HEAD.sub("", text)
+        text = CHAT_SENDER.sub("", _CHAT_HEAD.sub("", text))
         for part in _SENTENCE_END.split(text):
             if part and (_INSTRUCTION.search(part) or _ONE_FOR.search(part)):
                 out.append(Sentence(no, part))
@@ -126,7 +127,7 @@ def count_sentences(lines: list[str], candidates: set[int]) -> list[Sentence]:
     """Sentences of the skipped lines that give a count ('Van Sanne hebben we er 2 nodig')."""
     out: list[Sentence] = []
     for no in sorted(candidates):
-        text = _CHAT_HEAD.sub("", re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip())
+        text = CHAT_SENDER.sub("", _CHAT_HEAD.sub("", re.sub(r"^(?:\s*>)+\s?", "", lines[no - 1]).strip()))
         for part in _SENTENCE_END.split(text):
             if COUNT_IN_SENTENCE.search(part):
                 out.append(Sentence(no, part))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from .blocks import (
@@ -64,6 +65,7 @@ from .lines import (
     is_signoff,
     quantity_only,
     split_outside,
+    stop_count,
     strip_decoration,
     strip_marker,
     take_quantity,
@@ -232,17 +234,20 @@ def comma_shape(lines: list[str]) -> dict[int, list[str]]:
     return shaped
 
 
-def _chat_senders(lines: list[str]) -> set[str]:
+def _chat_senders(lines: list[str]) -> list[str]:
     """The senders of a chat pasted without times ('Ms. Alvarez: …' on most lines): a few names that
     start three or more lines, at least one of them with a real sentence after the colon (so that
-    'Gold Sponsor: Acme' lines are not taken for a chat)."""
+    'Gold Sponsor: Acme' lines are not taken for a chat). The customer, who writes most lines, first."""
     heads = [(m.group("sender"), line[m.end() :]) for line in lines if (m := CHAT_SENDER.match(line.strip()))]
-    senders = {sender for sender, _ in heads}
-    if len(heads) < 3 or len(senders) > 3 or not all(check_name(PAREN.sub("", x)).ok for x in senders):
-        return set()
+    senders = Counter(sender for sender, _ in heads)
+    if len(heads) < 3 or len(senders) > 3:
+        return []
+    top, count = senders.most_common(1)[0]
+    if count < 2 or not check_name(PAREN.sub("", top)).ok:
+        return []  # the customer writes most of the lines, under a person's name
     if not any(len(message.split()) >= 6 for _, message in heads):
-        return set()
-    return senders
+        return []
+    return [sender for sender, _ in senders.most_common()]
 
 
 def _draft_from_parts(parts: list[str]) -> Draft:
@@ -291,6 +296,7 @@ class _TextParser:
         self.shaped: dict[int, list[str]] = {}
         self.slash_lines: set[int] = set()
         self.numbered_titles: set[int] = set()
+        self.lone_marker = False
         self.zone = "fresh"
         self.heading_is_title = any(HEADING_AS_TITLE.search(line) for line in lines)
         self.chat_senders = _chat_senders(lines)
@@ -577,6 +583,7 @@ class _TextParser:
         # a block whose lines are mostly 'First line / second line' is a list, markers or not
         # '1. Ritter: Matthias Brückner' among unnumbered 'Title: Name' lines: the number is the title's
         numbered = [no for no, b in par if NUMBERED.match(b) and strip_marker(b)[0]]
+        self.lone_marker = sum(1 for _, b in par if strip_marker(b)[0]) == 1  # a list of one is no list
         sparse = numbered and len(par) >= 4 and len(numbered) * 2 < len(par)
         self.numbered_titles = (
             {no for no in numbered if COLON.search(self.lines[no - 1])} if sparse else set()
@@ -684,6 +691,8 @@ class _TextParser:
             return self._skip(no, why)
         if (m := CHAT_SENDER.match(s)) and m.group("sender") in self.chat_senders:
             s = s[m.end() :]  # 'Ms. Alvarez: Lily, Noah, Aarav and Zoë.' → the message
+            if m.group("sender") != self.chat_senders[0] and stop_count(s):
+                return self._skip(no, "chatter")  # the shop's reply: 'Sure thing, ready Friday.'
         if m := CHAT_BRACKET.match(s) or CHAT_STAMP.match(s):
             rest = (m.group("after") or m.groupdict().get("before") or "").strip()
             sender, sep, message = rest.partition(": ")
@@ -710,7 +719,7 @@ class _TextParser:
             and not any(c.isupper() or c in "\"“”'‘’«»" for c in rest)
         ):
             return self._skip(no, "a count for a piece")  # '* needs 2 copies' under a piece
-        if not marker or (state.after_signoff and len(rest.split()) <= 3):
+        if not marker or (state.after_signoff and self.lone_marker):
             # after the sign-off even '1. Vorsitzender' is the signature's role line
             why = self._not_content(s, state, signature)
             if why:

@@ -65,15 +65,19 @@ _NOT_ENGRAVED = re.compile(
     r"|(?:[\w/]+ ){0,2}e-?mail(?: address)?|contact(?: person| name| phone)?"
     r"|adresse e-?mail|e-?mail-adresse|correo(?: electrónico)?"
     r"|(?:\w+ )?id|id(?: number)?|(?:employee|member|staff|order) (?:no\.?|number|#)"
-    r"|buyer(?: name| e-?mail)?|purchaser|ordered by|billing name|customer(?: name| e-?mail)?"
-    r"|comments?|notes?|remarks?|special instructions|notes? (?:for|to) (?:us|the shop)"
-    r"|anmerkungen|bemerkungen|comentarios|commentaires|opmerkingen|uwagi|commenti)$",
+    r"|buyer(?: name| e-?mail)?|purchaser|ordered by|billing name|customer(?: name| e-?mail)?)$",
     re.IGNORECASE,
 )
 # a header that is only the instruction to engrave ('Engrave As', 'Print as', 'Display name')
 _ENGRAVE_AS = re.compile(
     r"^(?:engrave|engraved|engraving|print|printed|display|displayed|show)\s+(?:as|name)\b"
     r"|^as (?:engraved|printed)$",
+    re.IGNORECASE,
+)
+# a sender's remark beside the engraving ('sorry double clicked'): shown, but not part of what is engraved
+_REMARK_COLUMN = re.compile(
+    r"^(?:comments?|notes?|remarks?|special instructions|notes? (?:for|to) (?:us|the shop)|anmerkungen"
+    r"|bemerkungen|comentarios|commentaires|opmerkingen|uwagi|commenti)$",
     re.IGNORECASE,
 )
 _FIRST_LINE = re.compile(
@@ -615,7 +619,10 @@ def _resubmissions(
         if not sender:
             kept.append(item)
             continue
-        engraving = (sender, *sorted(f"{k}={v}" for k, v in item.values.items()))
+        engraving = (
+            sender,
+            *sorted(f"{k}={v}" for k, v in item.values.items() if not _REMARK_COLUMN.match(k)),
+        )
         if engraving in seen:
             result.skipped.append(SkippedLine(item.raw, "the same submission sent again", item.source_line))
             continue

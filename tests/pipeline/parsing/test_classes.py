@@ -217,3 +217,83 @@ def test_a_count_per_couple_and_quoted_labels() -> None:
     labels = parse_text('hey can you do 3 keychains: "MOM", "DAD" and "NANA" thx').items
     assert [it.values["name"] for it in labels] == ["MOM", "DAD", "NANA"]
     assert all(it.confidence < ACCEPTED for it in labels)
+
+
+def test_a_marketplace_notification_is_read_as_records() -> None:
+    text = (
+        "You made a sale!\n\nOrder number: 771\n-----------------\nTransaction ID: 1\n"
+        "Item: Steel Tag\nQuantity: 2\nPersonalization: ROCKY / 555-0101\nItem price: $9.00\n"
+        "-----------------\nTransaction ID: 2\nItem: Brass Tag\nQuantity: 1\n"
+        "Personalization: Juniper | Call Ann 555-0102\n-----------------\n\n"
+        "Shipping address\nDana Price\n12 Elm St\nUnited States\n"
+    )
+    assert pieces(text) == [("ROCKY", "555-0101"), ("ROCKY", "555-0101"), ("Juniper", "Call Ann 555-0102")]
+
+
+def test_a_block_of_slash_lines_is_a_list_of_pets() -> None:
+    text = (
+        "tags please, back line after the slash\n\n"
+        "Milo / The Arendts\nPoppy / Call 555-0148\nRex / Good boy\n"
+    )
+    assert pieces(text) == [("Milo", "The Arendts"), ("Poppy", "Call 555-0148"), ("Rex", "Good boy")]
+
+
+def test_a_count_in_a_remark_after_the_piece() -> None:
+    text = (
+        "Badges:\nLena Hoff – Cashier (2 stuks)\n"
+        "Omar Said – Baker, make it three he loses them\nIda Berg – Host\n"
+    )
+    result = parse_text(text)
+    counts: dict[str, int] = {}
+    for item in result.items:
+        counts[item.values["name"]] = counts.get(item.values["name"], 0) + 1
+    assert counts == {"Lena Hoff": 2, "Omar Said": 3, "Ida Berg": 1}
+    assert result.items[-1].values["title"] == "Host"
+
+
+def test_corrections_by_surname_accent_and_fuller_name() -> None:
+    text = (
+        "- Holly Brennan – Most Improved\n- Matéo Gagnon – MVP\n- SSG Ray Cole – U.S. Army\n\n"
+        "Holly's surname is Brennan-Shaw with the hyphen. Also it's Mateo with no accent.\n"
+        '- #3: the family wants his middle initial, so "SSG Ray T. Cole"\n'
+    )
+    assert [n for n, _ in pieces(text)] == ["Holly Brennan-Shaw", "Mateo Gagnon", "SSG Ray T. Cole"]
+
+
+def test_chat_heads_without_times_and_a_series_of_first_names() -> None:
+    text = (
+        "Ms. Ortiz: Hi! Could you do wooden apples for my class please? First names only.\n"
+        "Ms. Ortiz: Lily, Noah, Aarav and Zoë.\n"
+        "Shop: Sure thing, ready Friday.\n"
+        "Ms. Ortiz: oh and Björn and Anaïs too\n"
+    )
+    assert [n for n, _ in pieces(text)] == ["Lily", "Noah", "Aarav", "Zoë", "Björn", "Anaïs"]
+
+
+def test_two_full_names_joined_by_ampersand_are_kept_whole_for_review() -> None:
+    result = parse_text("Flutes:\nMr. & Mrs. Smith\nKerry-Ann Baptiste & Deshawn Miles\nLily Reyes\n")
+    couple = result.items[1]
+    assert couple.values["name"] == "Kerry-Ann Baptiste & Deshawn Miles"
+    assert couple.confidence < ACCEPTED and "or two people?" in couple.reasons[-1]
+
+
+def test_brackets_the_order_says_to_engrave_stay_on_the_name() -> None:
+    text = (
+        "The decorations in brackets go on the same line after the name, brackets and all.\n\n"
+        "Sgt. Tom Bell (MM)\nCapt. Luc Marchand (Croix de Guerre)\nMaj. Eve Stroud\n"
+    )
+    assert [n for n, _ in pieces(text)] == [
+        "Sgt. Tom Bell (MM)",
+        "Capt. Luc Marchand (Croix de Guerre)",
+        "Maj. Eve Stroud",
+    ]
+
+
+def test_an_engrave_as_column_beats_the_legal_name_and_line_2_is_the_second_line() -> None:
+    data = (
+        "Legal Last Name,Legal First Name,Engrave As,Line 2,Homeroom\n"
+        "Abernathy,Caleb James,Caleb Abernathy,Class of 2026,101\n"
+    )
+    result = parse_file(data.encode(), "keychains.csv")
+    (item,) = result.items
+    assert item.values == {"engrave as": "Caleb Abernathy", "line 2": "Class of 2026"}
