@@ -202,6 +202,17 @@ Rules:
   timestamp, e-mail, ID and record columns (form exports, "Homeroom" beside "Engrave Line 1/2"), a
   duplicated form submission, and join separate first/last name columns ("Name (Last, First)" is
   engraved "First Last").
+- Marketplace order e-mails (Etsy, Shopify: "Transaction ID", "Item", "Quantity", "Personalization"
+  records): only the personalization text is engraved ("BISCUIT / Call Mom 555-201-8893" gives name
+  "BISCUIT" and title "Call Mom 555-201-8893"), its count from the record's "Quantity"; item names,
+  colours, prices and the shipping address are not items. A block of "Mochi / The Tanakas" lines is
+  name / second line. A piece label ("Brick 1:", "Plate 3 –") is not engraved. Brackets stay on the name
+  when the order says so ("brackets and all"); a remark in brackets after a piece ("(2 stuks)", "(2
+  placas por favor, una es para su hija)", ", make it three") gives its count, not its title. Two full
+  names joined by "&" ("Kerry-Ann Baptiste & Deshawn Miles") on a list of couples are one engraving,
+  flagged. Chat lines start with their sender ("Ms. Alvarez: Lily, Noah …", "[09:12, 3/4/2026] Megan
+  Holt: …", "Alyssa Grant  10:03 AM" on a line of its own); the sender and the shop's replies are not
+  items. Columns named "Comments" or "Notes" are remarks, not engraving.
 - confidence from 0 to 1. Every guess (a reading you chose among several, a name found in prose, a
   quantity or correction you applied, a value that does not look like a name) gets a confidence
   below 0.85 and a reason in words; clear items get 0.85 or more.
