@@ -115,6 +115,18 @@ def profile_modal(existing: str | None, v: dict[str, Any]) -> dict[str, Any]:
             [("job", "as in the job"), ("name", "by name")],
             initial=v.get("item_order", "job"),
         ),
+        modals.text_input(
+            "min_module",
+            "Smallest QR/barcode module",
+            initial=num("min_module") or "0.25",
+            max_length=10,
+        ),
+        modals.select_input(
+            "invert_codes",
+            "Codes on dark material (engraves light)",
+            [("no", "no: engrave the dark modules"), ("yes", "yes: engrave around them (inverted)")],
+            initial="yes" if v.get("invert_codes") is True else "no",
+        ),
     ]
     return modals.modal(
         CatalogView.PROFILE_EDIT,

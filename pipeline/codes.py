@@ -296,6 +296,22 @@ def code_path(code: PlacedCode, *, inverted: bool = False) -> pathops.Path:
     return pathops.op(area, dark, pathops.PathOp.DIFFERENCE, fix_winding=True, keep_starting_points=False)
 
 
+def pdf_ops(path: pathops.Path) -> str:
+    """PDF path construction operators of a code's outline in its own units (lines only), no paint
+    operator: the caller maps them onto the page with ``cm``."""
+    out: list[str] = []
+    for verb, pts in path.segments:
+        if verb == "moveTo":
+            out.append(f"{pts[0][0]:.4f} {pts[0][1]:.4f} m")
+        elif verb == "lineTo":
+            out.append(f"{pts[0][0]:.4f} {pts[0][1]:.4f} l")
+        elif verb == "closePath":
+            out.append("h")
+        else:  # code outlines are unions of rectangles
+            raise ValueError(f"unexpected {verb} in a code outline")
+    return " ".join(out)
+
+
 # -- checking ----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Finding:

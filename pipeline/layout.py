@@ -48,9 +48,10 @@ from typing import Any, NamedTuple
 
 import uharfbuzz as hb
 
+from pipeline.codes import PlacedCode, check_code
 from pipeline.fonts import FontError, FontRegistry, LoadedFont, default_registry, is_ignorable, load_font
 from pipeline.templates import Field, Template
-from pipeline.units import PT_PER_IN
+from pipeline.units import MM_PER_IN, PT_PER_IN
 
 LINE_HEIGHT = 1.2  # baseline-to-baseline distance as a multiple of the size
 GRID = 0.5  # pt; the shrink policy's size grid
@@ -139,6 +140,7 @@ class FieldLayout:
     fallback: tuple[int, ...]  # code points drawn with a fallback face
     empty: bool
     direction: str  # "ltr" or "rtl"
+    code: PlacedCode | None = None  # a code field's symbol, placed in item mm (no lines then)
 
     @property
     def missing_chars(self) -> list[str]:
@@ -163,6 +165,8 @@ class FieldLayout:
         d["fonts"] = [_as_dict(f) for f in self.fonts]
         d["missing"] = list(self.missing)
         d["fallback"] = list(self.fallback)
+        if self.code is not None:
+            d["code"] = self.code.to_dict()
         return d
 
     @classmethod
@@ -186,6 +190,7 @@ class FieldLayout:
             fonts=tuple(FontRef(**f) for f in d["fonts"]),
             missing=tuple(d["missing"]),
             fallback=tuple(d["fallback"]),
+            code=PlacedCode.from_dict(d["code"]) if d.get("code") else None,
         )
 
 
@@ -946,7 +951,33 @@ _RESULTS: OrderedDict[tuple[int, int, str], tuple[Field, _FontContext, FieldLayo
 _RESULTS_MAX = 512
 
 
+def _layout_code(field: Field, text: str, ctx: _FontContext) -> FieldLayout:
+    """A code field: the symbol placed in the box (no glyphs). It overflows when the value cannot be
+    encoded or its symbol does not fit; preflight says why (``pipeline.codes.check_code``)."""
+    box_mm = (field.x * MM_PER_IN, field.y * MM_PER_IN, field.width * MM_PER_IN, field.height * MM_PER_IN)
+    placed = None
+    if text:
+        placed, _ = check_code(
+            field.kind or "",
+            text,
+            box_mm,
+            error_correction=field.error_correction or "M",
+            quiet_zone=field.quiet_zone,
+            module_mm=field.module_mm,
+            align=field.align,
+            valign=field.valign,
+        )
+    bad = bool(text) and (placed is None or not placed.fits or placed.module <= 0)
+    base = _r(float(field.size))
+    return FieldLayout(
+        field.key, text, "code", _box(field), base, base, 1.0, (), bad, False, "",
+        ctx.use, ctx.refs[:1], (), (), not text, "ltr", None if bad else placed,
+    )  # fmt: skip
+
+
 def _layout(field: Field, text: str, ctx: _FontContext) -> FieldLayout:
+    if field.kind is not None:
+        return _layout_code(field, text, ctx)
     box = _box(field)
     base = float(field.size)
     policy = field.overflow

@@ -136,6 +136,8 @@ class ProfileSettings:
     item_order: str
     score_color: str  # "" = thin strokes are filled with the rest of the artwork
     score_width_mm: float
+    min_module_mm: float = 0.25  # the smallest module of a QR code or barcode this machine engraves
+    invert_codes: bool = False  # the material engraves light (dark anodised aluminium): codes inverted
 
 
 _ENTERED = ("bed_width", "bed_height", "margin", "gap")  # given in the profile's units
@@ -151,10 +153,14 @@ _PLAIN = (
     "item_order",
     "score_color",
     "score_width",
+    "min_module",
+    "invert_codes",
 )
 FIELDS = _ENTERED + _PLAIN
 SCORE_WIDTH_MM = 0.25  # strokes up to this wide are score lines when the profile has a score colour
 MAX_SCORE_WIDTH_MM = 5.0
+MIN_MODULE_MM = 0.25  # a CO2 laser on anodised aluminium; fibre lasers manage less
+MAX_MIN_MODULE_MM = 5.0
 
 
 def validate(values: dict[str, Any]) -> ProfileSettings:
@@ -210,6 +216,12 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
         errors["score_width"] = (
             f"must be more than 0 and at most {MAX_SCORE_WIDTH_MM:g} mm (got {score_width:g} {units or 'mm'})"
         )
+    min_module = _number(errors, "min_module", values.get("min_module", MIN_MODULE_MM / factor))
+    if min_module is not None and not 0 < min_module * factor <= MAX_MIN_MODULE_MM:
+        errors["min_module"] = (
+            f"must be more than 0 and at most {MAX_MIN_MODULE_MM:g} mm (got {min_module:g} {units or 'mm'})"
+        )
+    invert_codes = _flag(errors, "invert_codes", values.get("invert_codes", False))
     fmt = _choice(errors, "output_format", values.get("output_format", "svg"), FORMATS)
     mode = _choice(errors, "text_mode", values.get("text_mode", "curves"), TEXT_MODES)
     order = _choice(errors, "item_order", values.get("item_order", "job"), ITEM_ORDERS)
@@ -233,6 +245,8 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
         item_order=order,
         score_color=score,
         score_width_mm=round(score_width * factor, 6),  # type: ignore[operator]
+        min_module_mm=round(min_module * factor, 6),  # type: ignore[operator]
+        invert_codes=invert_codes,  # type: ignore[arg-type]
     )
 
 
@@ -255,6 +269,8 @@ def entered_values(row: MachineProfile) -> dict[str, Any]:
         "item_order": row.item_order,
         "score_color": row.score_color,
         "score_width": round(row.score_width_mm / factor, 6),
+        "min_module": round(row.min_module_mm / factor, 6),
+        "invert_codes": row.invert_codes,
     }
 
 
@@ -277,6 +293,8 @@ def profile_settings(row: MachineProfile) -> dict[str, Any]:
         "item_order": row.item_order,
         "score_color": row.score_color,
         "score_width_mm": row.score_width_mm,
+        "min_module_mm": row.min_module_mm,
+        "invert_codes": row.invert_codes,
     }
 
 
@@ -290,6 +308,7 @@ def describe(row: MachineProfile) -> str:
         f"{'' if row.cut_outline else ' (outlines off)'}, engrave {row.engrave_color}, "
         f"artwork {'on' if row.include_artwork else 'off'}, order by {row.item_order}"
         + (f", score {row.score_color} (strokes up to {v['score_width']:g} {u})" if row.score_color else "")
+        + f", codes from {v['min_module']:g} {u} modules{' inverted' if row.invert_codes else ''}"
     )
 
 
@@ -411,7 +430,7 @@ def update_profile(
     entered = entered_values(row)
     if "units" in changes and changes["units"] != row.units:
         factor = MM_PER_IN if str(changes["units"]).strip().lower() == "in" else 1.0
-        for key in (*_ENTERED, "score_width"):
+        for key in (*_ENTERED, "score_width", "min_module"):
             entered[key] = getattr(row, f"{key}_mm") / factor  # unrounded: converts back exactly
     entered.update(changes)
     s = validate(entered)

@@ -16,12 +16,15 @@ from pipeline import lifecycle
 from pipeline.activity import Event, record
 from pipeline.actors import SYSTEM, Actor
 from pipeline.catalog import job_template
+from pipeline.codes import KIND_NAMES, check_code
 from pipeline.jobs import lock_job
 from pipeline.layout import FieldLayout
+from pipeline.machines import BUILTINS, MIN_MODULE_MM
 from pipeline.proofing import item_layout
 from pipeline.templates import Field, Template
+from pipeline.units import MM_PER_IN, MM_PER_PT
 from pipeline.workspace_fonts import registry_for
-from storage.models import Item, Job, JobStatus, PreflightIssue, Workspace, utcnow
+from storage.models import Item, Job, JobStatus, MachineProfile, PreflightIssue, Workspace, utcnow
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY = {
@@ -30,6 +33,11 @@ SEVERITY = {
     "EMPTY_JOB": ERROR,
     "NO_TEMPLATE": ERROR,
     "MISSING_GLYPH": ERROR,
+    "CODE_UNENCODABLE": ERROR,
+    "CODE_TOO_LONG": ERROR,
+    "CODE_MODULE_SMALL": ERROR,
+    "CODE_QUIET_ZONE": ERROR,
+    "CODE_MODULE_FINE": WARNING,
     "SHRINK_WARNING": WARNING,
     "MISSING_FONT": WARNING,
     "LONG_TEXT": WARNING,
@@ -87,8 +95,10 @@ def check_item(
     template: Template,
     fields: dict[str, FieldLayout],
     values: dict[str, str],
+    machines: dict[str, float] | None = None,
 ) -> list[Issue]:
-    """The per-field checks of one item, from its layout."""
+    """The per-field checks of one item, from its layout. ``machines``: the smallest code module
+    (mm) of each of the workspace's machine profiles, by name."""
     out: list[Issue] = []
 
     def add(code: str, f: Field, message: str) -> None:
@@ -102,6 +112,12 @@ def check_item(
                 add(
                     "MISSING_REQUIRED", f, f"'{f.key}' is required but empty: fill it in, or make it optional"
                 )
+            continue
+        if f.is_code:
+            for code, message in _code_checks(f, text, fields, machines or {}):
+                add(code, f, message)
+            if f.max_chars and len(text) > f.max_chars:
+                add("LONG_TEXT", f, f"{_q(text)} has {len(text)} characters; the field allows {f.max_chars}")
             continue
         if fl.missing:
             chars = ", ".join(f"'{chr(c)}' (U+{c:04X})" for c in fl.missing[:5])
@@ -138,6 +154,71 @@ def check_item(
             add("LONG_TEXT", f, f"{_q(text)} has {len(text)} characters; the field allows {f.max_chars}")
         if any(ord(ch) > 127 for ch in text):
             add("SPECIAL_CHAR", f, f"{_q(text)} has non-ASCII characters: check them on the proof")
+    return out
+
+
+def _code_checks(
+    f: Field, text: str, fields: dict[str, FieldLayout], machines: dict[str, float]
+) -> list[tuple[str, str]]:
+    """A code field's problems: what ``check_code`` finds, modules finer than the machines engrave,
+    and other fields' ink inside the code's quiet zone."""
+    box = (f.x * MM_PER_IN, f.y * MM_PER_IN, f.width * MM_PER_IN, f.height * MM_PER_IN)
+    placed, findings = check_code(
+        f.kind or "",
+        text,
+        box,
+        error_correction=f.error_correction or "M",
+        quiet_zone=f.quiet_zone,
+        module_mm=f.module_mm,
+        align=f.align,
+        valign=f.valign,
+    )
+    out = [(x.code, x.message) for x in findings]
+    if placed is None or not placed.fits:
+        return out
+    name = KIND_NAMES[placed.symbol.kind]
+    module = placed.module
+    too_fine = sorted(n for n, least in machines.items() if module < least - 1e-9)
+    if too_fine and len(too_fine) == len(machines):
+        least = min(machines.values())
+        out.append(
+            (
+                "CODE_MODULE_SMALL",
+                f"the {name}'s modules are {module:.3f} mm; no machine profile engraves below {least:g} mm: "
+                "shorten the value, lower the error correction or make the field larger",
+            )
+        )
+    elif too_fine:
+        out.append(
+            (
+                "CODE_MODULE_FINE",
+                f"the {name}'s modules are {module:.3f} mm, finer than "
+                + ", ".join(f"'{n}' engraves ({machines[n]:g} mm)" for n in too_fine)
+                + ": export it on another machine profile",
+            )
+        )
+    x0, y0, x1, y1 = placed.quiet_box
+    for other in fields.values():
+        if other.key == f.key or other.empty:
+            continue
+        if other.code is not None:  # its symbol (quiet zones may share the clear margin)
+            c = other.code
+            ox0, oy0, ox1, oy1 = c.x, c.y, c.x + c.width, c.y + c.height
+        elif other.lines:
+            ox0 = min(ln.x for ln in other.lines) * MM_PER_PT
+            ox1 = max(ln.x + ln.width for ln in other.lines) * MM_PER_PT
+            oy0 = min(ln.ink_top for ln in other.lines) * MM_PER_PT
+            oy1 = max(ln.ink_bottom for ln in other.lines) * MM_PER_PT
+        else:
+            continue
+        if ox0 < x1 and x0 < ox1 and oy0 < y1 and y0 < oy1:
+            out.append(
+                (
+                    "CODE_QUIET_ZONE",
+                    f"'{other.key}' reaches into the {name}'s quiet zone (the clear margin scanners need): "
+                    "move the fields apart or make the code smaller",
+                )
+            )
     return out
 
 
@@ -215,14 +296,26 @@ def check_job(session: Session, job: Job, files_dir: Path) -> Report:
         issues.append(Issue("NO_TEMPLATE", None, None, None, f"{job.ref} has no template: choose one"))
     if chosen is not None and items:
         _, template = chosen
-        registry = registry_for(session.get(Workspace, job.workspace_id), files_dir)
+        ws = session.get(Workspace, job.workspace_id)
+        registry = registry_for(ws, files_dir)
+        machines = _machine_minimums(session, ws) if any(f.is_code for f in template.fields) else {}
         for it in items:
             layout = item_layout(it, template, registry)
             fields = {fl.key: fl for fl in layout.fields}
-            issues.extend(check_item(it.position + 1, it.id, template, fields, it.values))
+            issues.extend(check_item(it.position + 1, it.id, template, fields, it.values, machines))
         issues.extend(_job_checks(items, template))
     issues.sort(key=lambda i: (_ORDER[i.severity], i.position or 0, i.field or "", i.code))
     return Report(issues)
+
+
+def _machine_minimums(session: Session, ws: Workspace) -> dict[str, float]:
+    """The smallest code module of each machine profile (read only: the built-in examples with their
+    defaults when the workspace has not installed them yet)."""
+    stmt = select(MachineProfile.name, MachineProfile.min_module_mm).where(
+        MachineProfile.workspace_id == ws.id
+    )
+    found = {name: least for name, least in session.exec(stmt)}
+    return found or {b.name: MIN_MODULE_MM for b in BUILTINS}
 
 
 def checked_as(session: Session, job: Job) -> tuple[Any, ...]:

@@ -45,13 +45,14 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
 
+from pipeline.codes import code_path, pdf_ops
 from pipeline.files import write_atomic
 from pipeline.fonts import LAST_RESORT_FAMILY, FontRegistry, LoadedFont, default_registry, load_font
 from pipeline.layout import FieldLayout, ItemLayout, layout_item, normalize_text
 from pipeline.pdfstreams import binary_streams
 from pipeline.svg_artwork import ArtworkRefused, load_svg
 from pipeline.templates import Template
-from pipeline.units import PT_PER_IN
+from pipeline.units import PT_PER_IN, PT_PER_MM
 
 PROOF_RENDER_VERSION = 2  # part of every proof input hash: bump when drawing changes
 DEFAULT_DPI = 150
@@ -197,7 +198,12 @@ def _scale(v: float) -> str:
 
 def draw_field(c: rl_canvas.Canvas, fl: FieldLayout, page_h: float) -> None:
     """Draw a laid-out field's glyphs as filled outlines in the current fill colour, each placed by a
-    transformation from font units to its position on the page (template y flipped to PDF y)."""
+    transformation from font units to its position on the page (template y flipped to PDF y). A code
+    field draws its symbol: the one outline of its dark modules, in millimetres mapped onto the page."""
+    if fl.code is not None:
+        k = f"{PT_PER_MM:.7f}"
+        c.addLiteral(f"q {k} 0 0 -{k} 0 {_num(page_h)} cm {pdf_ops(code_path(fl.code))} f Q")
+        return
     faces = [_face(ref.path, ref.sha256) for ref in fl.fonts]
     size = fl.size
     out: list[str] = []

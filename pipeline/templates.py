@@ -24,6 +24,7 @@ from typing import Any, Literal, get_args
 
 import tomli_w
 
+from pipeline.codes import ERROR_CORRECTIONS, KINDS
 from pipeline.fonts import FontRegistry, Weight, file_sha256
 from pipeline.svg_artwork import ArtworkRefused, load_svg
 
@@ -69,6 +70,15 @@ class Field:
     valign: VAlign = "middle"
     overflow: Overflow = "shrink"
     max_chars: int | None = None
+    # a QR code or barcode instead of text (None: text); the code fills the box with its quiet zone
+    kind: str | None = None  # qr | code128 | datamatrix | ean13
+    error_correction: str | None = None  # QR only: L | M | Q | H (default M)
+    quiet_zone: int | None = None  # modules; default the standard's (QR 4, Data Matrix 1, 1D 10-11)
+    module_mm: float | None = None  # a fixed module size; default: as large as the box allows
+
+    @property
+    def is_code(self) -> bool:
+        return self.kind is not None
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,7 @@ def _parse_field(raw: Any, index: int, r: _Reader) -> Field | None:
         min_size = min(DEFAULT_MIN_SIZE, size) if size > 0 else DEFAULT_MIN_SIZE
     max_lines = r.integer(raw, "max_lines", where, default=1)
     max_chars = r.integer(raw, "max_chars", where)
+    kind = r.choice(raw, "kind", where, ("text", *KINDS), "text")
     font = r.string(raw, "font", where)
     if font is not None and not font.strip():
         r._err(where, "font must not be blank (leave it out to use the template's default font)")
@@ -246,6 +257,10 @@ def _parse_field(raw: Any, index: int, r: _Reader) -> Field | None:
         valign=r.choice(raw, "valign", where, get_args(VAlign), "middle"),
         overflow=r.choice(raw, "overflow", where, get_args(Overflow), "shrink"),
         max_chars=max_chars,
+        kind=None if kind == "text" else kind,
+        error_correction=r.string(raw, "error_correction", where),
+        quiet_zone=r.integer(raw, "quiet_zone", where),
+        module_mm=r.number(raw, "module_mm", where),
     )
     return Field(**values)  # type: ignore[arg-type]
 
@@ -347,6 +362,7 @@ def validate_template(
             errs.append(f"{where}: max_lines must be at least 1 (got {f.max_lines})")
         if f.max_chars is not None and f.max_chars < 1:
             errs.append(f"{where}: max_chars must be at least 1 (got {f.max_chars})")
+        errs += _code_problems(f, where)
         if registry is not None and f.font is not None and f.font.strip() and not registry.is_known(f.font):
             errs.append(f"{where}: unknown font '{f.font}' (not bundled, installed or uploaded)")
     if t.artwork and check_files:
@@ -355,6 +371,32 @@ def validate_template(
             errs.append(f"template: artwork '{t.artwork}': {problem}")
     elif t.artwork and Path(t.artwork).suffix.lower() not in ARTWORK_EXTENSIONS:
         errs.append(f"template: artwork '{t.artwork}' must be SVG, PNG or JPEG")
+    return errs
+
+
+def _code_problems(f: Field, where: str) -> list[str]:
+    """What is wrong with a field's code settings (text fields may not have them)."""
+    errs: list[str] = []
+    if f.kind is None:
+        for name in ("error_correction", "quiet_zone", "module_mm"):
+            if getattr(f, name) is not None:
+                errs.append(f'{where}: \'{name}\' is for codes (set kind = "qr", "code128", ...)')
+        return errs
+    if f.kind not in KINDS:
+        errs.append(f"{where}: unknown kind '{f.kind}' (choose one of: text, {', '.join(KINDS)})")
+        return errs
+    if f.error_correction is not None:
+        if f.kind != "qr":
+            errs.append(f"{where}: only QR codes choose their error_correction ({f.kind} has its own)")
+        elif f.error_correction not in ERROR_CORRECTIONS:
+            errs.append(
+                f"{where}: unknown error_correction '{f.error_correction}' "
+                f"(choose one of: {', '.join(ERROR_CORRECTIONS)})"
+            )
+    if f.quiet_zone is not None and not 0 <= f.quiet_zone <= 50:
+        errs.append(f"{where}: quiet_zone must be 0 to 50 modules (got {f.quiet_zone})")
+    if f.module_mm is not None and not 0 < f.module_mm <= 10:
+        errs.append(f"{where}: module_mm must be more than 0 and at most 10 mm (got {_fmt(f.module_mm)})")
     return errs
 
 

@@ -274,6 +274,10 @@ class MachineProfile(SQLModel, table=True):
     # thin artwork strokes (at most score_width_mm wide) as lines in this colour; "" = filled with the rest
     score_color: str = Field(default="", max_length=7)
     score_width_mm: float = 0.25
+    # the smallest code module the machine engraves cleanly on its material; codes engraved inverted
+    # (quiet zone and light modules) for dark materials that engrave light
+    min_module_mm: float = 0.25
+    invert_codes: bool = False
     builtin: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -234,7 +234,7 @@ def render_dxf(sheet: Sheet, style: Style) -> bytes:
     out = _Entities(sk.first_handle, sk.owner)
     top = sheet.height
     for item in sheet.items:
-        reg = item_regions(item.layout, style.artwork, style.score_width)
+        reg = item_regions(item.layout, style.artwork, style.score_width, invert_codes=style.invert_codes)
         x0, y0 = item.x, top - item.y
         placed = [(GROUP_ARTWORK, Piece(reg.artwork, 0.0, 0.0, 1.0))] if not reg.artwork.empty else []
         placed += [(GROUP_ENGRAVE, p) for _key, pieces in reg.fields for p in pieces]

@@ -170,6 +170,25 @@ def _refuse_bad_layouts(layouts: list[ItemLayout]) -> None:
         )
 
 
+def _refuse_fine_codes(layouts: list[ItemLayout], profile: str, least: float) -> None:
+    """A code whose modules are finer than the machine engraves would not scan: refuse it."""
+    fine = [
+        n
+        for n, lay in enumerate(layouts, 1)
+        if any(f.code is not None and f.code.module < least - 1e-9 for f in lay.fields)
+    ]
+    if fine:
+        raise InvalidInput(
+            {
+                "items": (
+                    f"item(s) {_numbers(fine)} have codes with modules finer than {least:g} mm, the "
+                    f"smallest '{profile}' engraves. Run preflight (CODE_MODULE_SMALL) and fix them, "
+                    "or choose another machine profile."
+                )
+            }
+        )
+
+
 def _sort_key(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", normalize_text(value))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
@@ -325,6 +344,7 @@ def _prepare(
     except FontError as exc:
         raise InvalidInput({"fonts": f"{exc}: regenerate the proofs"}) from None
     _refuse_bad_layouts(layouts)
+    _refuse_fine_codes(layouts, profile.name, profile.min_module_mm)
     if fmt == "pdf" and mode == "text":
         _check_pdf_text(layouts)
 
@@ -372,6 +392,7 @@ def _prepare(
         weights={f.key: f.weight for f in template.fields},
         score_color=profile.score_color,
         score_width=profile.score_width_mm if profile.score_color else 0.0,
+        invert_codes=profile.invert_codes,
     )
     return _Prepared(
         profile=profile,

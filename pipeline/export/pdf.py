@@ -51,7 +51,10 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
         engrave = _color(style.engrave_color)
         curves = style.text_mode == "curves"
         regions = [
-            item_regions(item.layout if curves else None, art, style.score_width) for item in sheet.items
+            item_regions(
+                item.layout, art, style.score_width, text_outlines=curves, invert_codes=style.invert_codes
+            )
+            for item in sheet.items
         ]
         ops = [
             _piece_ops(Piece(reg.artwork, 0.0, 0.0, 1.0), item.x, item.y, page_h)
@@ -70,16 +73,15 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
                     sheet.item_height * PT_PER_MM,
                     mask="auto",
                 )
-        if curves:
-            glyphs = [
-                _piece_ops(piece, item.x, item.y, page_h)
-                for item, reg in zip(sheet.items, regions, strict=True)
-                for _key, pieces in reg.fields
-                for piece in pieces
-            ]
-            if glyphs:
-                c.addLiteral(f"q {engrave} rg\n" + "\n".join(glyphs) + "\nQ")
-        else:
+        glyphs = [  # glyphs in curves mode; codes are outlines in both modes
+            _piece_ops(piece, item.x, item.y, page_h)
+            for item, reg in zip(sheet.items, regions, strict=True)
+            for _key, pieces in reg.fields
+            for piece in pieces
+        ]
+        if glyphs:
+            c.addLiteral(f"q {engrave} rg\n" + "\n".join(glyphs) + "\nQ")
+        if not curves:
             fonts = EmbeddedFonts(c._doc)
             text = [
                 op

@@ -5,7 +5,8 @@ glyphs of each field. Every part is united with skia-pathops into non-overlappin
 consistent winding (``outline``), and the parts are made disjoint: a field gives up what the
 artwork or an earlier field already engraves. So all of an item's shapes in the engrave colour
 fill the same under even-odd (how LightBurn and most laser programs nest shapes) and non-zero
-winding, and together they are exactly the union the proof shows.
+winding, and together they are exactly the union the proof shows. A code field engraves its dark
+modules as one outline (or, inverted for dark materials, its quiet zone and light modules).
 
 Coordinates are item millimetres, y down, from the item's top-left corner. The artwork's region is
 worked out once per artwork; glyph outlines once per (font, glyph) at 1 pt.
@@ -18,6 +19,7 @@ from threading import Lock
 
 import pathops
 
+from pipeline.codes import PlacedCode, code_path
 from pipeline.export.artwork import ArtShape, Artwork, Point
 from pipeline.export.outline import EMPTY, Outline, clean, minus, outline_of, path_of, united
 from pipeline.fonts import FontError, load_font
@@ -162,14 +164,29 @@ def _overlapping(boxes: list[Box], paths: list[pathops.Path]) -> bool:
     return False
 
 
-def item_regions(layout: ItemLayout | None, art: Artwork | None, score_width: float = 0.0) -> ItemRegions:
-    """The item's artwork and field regions, disjoint, each clean (no fields without a layout:
-    live text is the laser program's to fill). Strokes at most ``score_width`` wide are left out of
-    the artwork's region (they are score lines)."""
+def item_regions(
+    layout: ItemLayout | None,
+    art: Artwork | None,
+    score_width: float = 0.0,
+    *,
+    text_outlines: bool = True,
+    invert_codes: bool = False,
+) -> ItemRegions:
+    """The item's artwork and field regions, disjoint, each clean (no fields without a layout).
+    Strokes at most ``score_width`` wide are left out of the artwork's region (they are score lines).
+    ``text_outlines`` False: text fields are left out (live text is the laser program's to fill),
+    codes stay outlines. ``invert_codes``: codes engrave their quiet zone and light modules."""
     art_path, art_outline = artwork_region(art, score_width)
     earlier: list[tuple[Box, list[pathops.Path]]] = []  # fields so far: bounds, placed glyph paths
     fields: list[tuple[str, tuple[Piece, ...]]] = []
     for fl in layout.fields if layout is not None else ():
+        if fl.code is not None:
+            code = _code_region(fl.code, invert_codes, art_path, art_outline, earlier)
+            if code is not None:
+                fields.append((fl.key, code))
+            continue
+        if not text_outlines:
+            continue
         glyphs: list[tuple[_Glyph, float, float, float]] = []
         boxes: list[Box] = []
         for p in glyph_placements(fl):
@@ -208,6 +225,30 @@ def item_regions(layout: ItemLayout | None, art: Artwork | None, score_width: fl
         earlier.append((bounds, paths))
         fields.append((fl.key, pieces))
     return ItemRegions(art_outline, tuple(fields))
+
+
+def _code_region(
+    code: PlacedCode,
+    inverted: bool,
+    art_path: pathops.Path,
+    art_outline: Outline,
+    earlier: list[tuple[Box, list[pathops.Path]]],
+) -> tuple[Piece, ...] | None:
+    """A code's engraved outline, without what the artwork or earlier fields engrave (preflight
+    warns when anything reaches into a code's quiet zone)."""
+    region = code_path(code, inverted=inverted)
+    x0, y0, x1, y1 = region.bounds
+    bounds = (x0, y0, x1, y1)
+    if not art_outline.empty and not _clear_of(art_path, art_outline, bounds):
+        region = minus(region, art_path)
+    for b, before in earlier:
+        if _meet(bounds, b):
+            region = minus(region, united(before))
+    outline = outline_of(region)
+    if outline.empty:
+        return None
+    earlier.append((bounds, [region]))
+    return (Piece(outline, 0.0, 0.0, 1.0),)
 
 
 def svg_path_data(pieces: tuple[Piece, ...] | list[Piece], dx: float, dy: float) -> str:

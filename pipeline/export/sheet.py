@@ -46,6 +46,7 @@ class Style:
     weights: Mapping[str, str] = field(default_factory=dict)  # field key -> normal | bold
     score_color: str = ""  # "#RRGGBB": thin artwork strokes as lines in this colour; "" = filled
     score_width: float = 0.0  # mm: the widest stroke that is a score line (0 when scoring is off)
+    invert_codes: bool = False  # codes engrave their quiet zone and light modules (dark materials)
 
 
 def rgb(color: str) -> tuple[int, int, int]:

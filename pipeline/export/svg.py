@@ -109,13 +109,21 @@ def render_svg(sheet: Sheet, style: Style) -> bytes:
         parts.append(f"<title>{escape(sheet.title)}</title>")
     curves = style.text_mode == "curves"
     regions = [
-        item_regions(item.layout if curves else None, style.artwork, style.score_width)
+        item_regions(
+            item.layout,
+            style.artwork,
+            style.score_width,
+            text_outlines=curves,
+            invert_codes=style.invert_codes,
+        )
         for item in sheet.items
     ]
     parts += _artwork(sheet, style, regions)
     parts.append(f'<g id="{GROUP_ENGRAVE}">')
     for item, reg in zip(sheet.items, regions, strict=True):
-        parts += _curves(item, reg, style.engrave_color) if curves else _text(item, style)
+        parts += _curves(item, reg, style.engrave_color)  # glyphs in curves mode; codes in both
+        if not curves:
+            parts += _text(item, style)
     parts.append("</g>")
     parts += _score(sheet, style)
     if style.cut_outline:

@@ -122,8 +122,10 @@ def test_code128_refuses_characters_it_cannot_encode(value: str) -> None:
         encode("code128", value)
 
 
-@pytest.mark.parametrize(("value", "problem"), [("40063813339", "12 or 13 digits"), ("400638133393X", "12 or 13"),
-                                                ("4006381333932", "should be 1")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("40063813339", "12 or 13 digits"), ("400638133393X", "12 or 13"), ("4006381333932", "should be 1")],
+)
 def test_ean13_refuses_what_is_not_an_ean(value: str, problem: str) -> None:
     _, findings = check_code("ean13", value, (0.0, 0.0, 40.0, 15.0))
     assert [f.code for f in findings] == ["CODE_UNENCODABLE"] and problem in findings[0].message

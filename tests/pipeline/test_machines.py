@@ -281,3 +281,29 @@ def test_score_settings(db: Database, ws_id: int, owner: Actor) -> None:
     with db.session() as s:
         machines.update_profile(s, s.get(Workspace, ws_id), owner, "Scoring", score_color="off")
     assert _get(db, ws_id, "Scoring").score_color == ""
+
+
+def test_code_settings(db: Database, ws_id: int, owner: Actor) -> None:
+    plain = _create(db, ws_id, owner, "Plain")
+    assert plain.min_module_mm == machines.MIN_MODULE_MM and plain.invert_codes is False
+    assert "codes from 0.25 mm modules," not in machines.describe(plain)
+    assert machines.describe(plain).endswith("codes from 0.25 mm modules")
+    dark = _create(db, ws_id, owner, "Anodised", min_module="0,3", invert_codes="yes")
+    assert dark.min_module_mm == 0.3 and dark.invert_codes is True
+    assert machines.describe(dark).endswith("codes from 0.3 mm modules inverted")
+    assert machines.profile_settings(dark)["min_module_mm"] == 0.3
+    inches = _create(db, ws_id, owner, "Inches", units="in", bed_width=20, bed_height=12, margin=0.2, gap=0.1,
+                     min_module=0.01)  # fmt: skip
+    assert inches.min_module_mm == 0.254 and machines.entered_values(inches)["min_module"] == 0.01
+    for bad, field in (
+        ({"min_module": 0}, "min_module"),
+        ({"min_module": 6}, "min_module"),
+        ({"min_module": "fine"}, "min_module"),
+        ({"invert_codes": "maybe"}, "invert_codes"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            _create(db, ws_id, owner, "Bad", **bad)
+        assert field in err.value.errors, bad
+    with db.session() as s:
+        machines.update_profile(s, s.get(Workspace, ws_id), owner, "Anodised", units="in")
+    assert _get(db, ws_id, "Anodised").min_module_mm == pytest.approx(0.3)

@@ -44,6 +44,8 @@ def _profile_values(v: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {k: v.get(k) for k in PROFILE_FIELDS if k in v}
     for flag in ("cut_outline", "include_artwork"):
         values[flag] = v.get(flag) != "no"
+    if "invert_codes" in v:
+        values["invert_codes"] = v.get("invert_codes") == "yes"
     for key in ("bed_width", "bed_height", "margin", "gap"):
         try:
             values[key] = float(str(v.get(key) or "").replace(",", "."))
