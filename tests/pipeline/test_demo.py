@@ -56,7 +56,7 @@ def test_demo_defaults_and_dxf(runtime: Runtime, stop_the_proof_pool: None) -> N
 def test_demo_refuses_what_it_cannot_run(runtime: Runtime, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as err:
         run_demo(runtime, lambda _line: None, template_key="nope")
-    assert "badge, plaque, trophy-plate" in err.value.errors["template"]
+    assert "badge, pet-tag, plaque, trophy-plate" in err.value.errors["template"]
     with pytest.raises(InvalidInput) as err:
         run_demo(runtime, lambda _line: None, order=tmp_path / "missing.csv")
     assert "missing.csv" in err.value.errors["order"]

@@ -41,7 +41,7 @@ def errors_of(doc: dict[str, Any], base_dir: Path = SAMPLES_DIR) -> list[str]:
 
 def test_samples_match_the_product() -> None:
     samples = sample_templates()
-    assert set(samples) == {"badge", "trophy-plate", "plaque"}
+    assert set(samples) == {"badge", "trophy-plate", "plaque", "pet-tag"}
     badge, plate, plaque = samples["badge"], samples["trophy-plate"], samples["plaque"]
     assert (badge.width, badge.height, [f.key for f in badge.fields]) == (3.0, 1.0, ["name", "title"])
     assert (plate.width, plate.height) == (2.5, 0.75)
@@ -50,6 +50,9 @@ def test_samples_match_the_product() -> None:
     assert [f.key for f in plaque.fields] == ["title", "recipient", "citation", "date"]
     citation = plaque.field("citation")
     assert citation.overflow == "wrap" and citation.max_lines > 3
+    tag = samples["pet-tag"]
+    assert (tag.width, tag.height, [f.key for f in tag.fields]) == (1.5, 1.5, ["name", "link", "phone"])
+    assert tag.field("link").kind == "qr" and not tag.field("name").is_code
     assert badge.artwork and badge.artwork.endswith(".svg") and badge.artwork_path().is_file()  # type: ignore[union-attr]
     for t in samples.values():  # each sample passes full validation, fonts included
         assert load_template(Path(SAMPLES_DIR / f"{t.key}.toml"), registry=REG) == t
