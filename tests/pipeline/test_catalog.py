@@ -102,6 +102,7 @@ def test_samples_arrive_on_first_use_once(db: Database, ws_id: int, tmp_path: Pa
     assert [(t.key, t.category, t.version) for t in infos] == [
         ("badge", "Badges", 1),
         ("trophy-plate", "Name Plates", 1),
+        ("pet-tag", "Pet Tags", 1),
         ("plaque", "Plaques", 1),
     ]
     badge = infos[0]
@@ -111,7 +112,8 @@ def test_samples_arrive_on_first_use_once(db: Database, ws_id: int, tmp_path: Pa
         1.0,
         ["name", "title"],
     )
-    assert infos[2].fields == ["title", "recipient", "citation", "date"]
+    assert infos[2].fields == ["name", "link", "phone"]
+    assert infos[3].fields == ["title", "recipient", "citation", "date"]
     stored = tmp_path / "templates" / f"ws-{ws_id}" / "badge" / "v1" / "badge-border.svg"
     assert stored.read_bytes() == BADGE_ART.read_bytes()  # the artwork lives with the workspace
     (tv,) = versions(db, ws_id, "badge")
@@ -122,13 +124,13 @@ def test_samples_arrive_on_first_use_once(db: Database, ws_id: int, tmp_path: Pa
         catalog.ensure_samples(s, ws_of(s, ws_id), tmp_path)
         catalog.list_templates(s, ws_of(s, ws_id), tmp_path)
     with db.read() as s:
-        assert s.exec(select(func.count()).select_from(TemplateRow)).one() == 3
-        assert s.exec(select(func.count()).select_from(TemplateVersion)).one() == 3
+        assert s.exec(select(func.count()).select_from(TemplateRow)).one() == 4
+        assert s.exec(select(func.count()).select_from(TemplateVersion)).one() == 4
     other, _ = other_workspace(db)
     with db.session() as s:
-        assert len(catalog.list_templates(s, ws_of(s, other), tmp_path)) == 3
+        assert len(catalog.list_templates(s, ws_of(s, other), tmp_path)) == 4
     with db.read() as s:
-        assert s.exec(select(func.count()).select_from(TemplateRow)).one() == 6
+        assert s.exec(select(func.count()).select_from(TemplateRow)).one() == 8
 
 
 def test_archived_templates_are_not_listed(db: Database, ws_id: int, tmp_path: Path) -> None:
@@ -139,6 +141,7 @@ def test_archived_templates_are_not_listed(db: Database, ws_id: int, tmp_path: P
         assert [t.key for t in catalog.list_templates(s, ws_of(s, ws_id), tmp_path)] == [
             "badge",
             "trophy-plate",
+            "pet-tag",
         ]
     with pytest.raises(NotFound, match="no template 'nope'"), db.session() as s:
         catalog.current_version(s, ws_of(s, ws_id), "nope", tmp_path)
