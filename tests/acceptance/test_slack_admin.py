@@ -34,6 +34,8 @@ PROFILE_VALUES = {
     "cut_outline": {"value": select_value("yes")},
     "include_artwork": {"value": select_value("no")},
     "item_order": {"value": select_value("name")},
+    "min_module": {"value": text_value("0.01")},
+    "invert_codes": {"value": select_value("yes")},
 }
 
 
@@ -129,6 +131,7 @@ def test_owner_adds_a_machine_profile_and_bad_colours_are_named(app: RunningApp,
         "#FF0000",
         False,
     )
+    assert (row.min_module_mm, row.invert_codes) == (0.254, True)
     assert "Glowforge Pro" in app.slack.slash_command("/template", "profiles").text
 
 
