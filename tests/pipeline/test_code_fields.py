@@ -163,8 +163,8 @@ def test_every_code_decodes_from_the_proof_png(template: Any, item: int) -> None
 
 
 # -- export ------------------------------------------------------------------------------------------
-def _sheet(template: Any) -> Sheet:
-    layouts = [layout_item(template, v) for v in VALUES]
+def _sheet(template: Any, values: list[dict[str, str]] = VALUES) -> Sheet:
+    layouts = [layout_item(template, v) for v in values]
     w, h = template.width * 25.4, template.height * 25.4
     items = tuple(PlacedItem(n + 1, 5.0, 5.0 + n * (h + 5.0), lay) for n, lay in enumerate(layouts))
     return Sheet(1, 1, w + 10.0, 2 * h + 15.0, w, h, items)
@@ -218,6 +218,18 @@ def test_every_code_decodes_from_the_exported_dxf(template: Any) -> None:
     image = path_image(path, sheet.width, sheet.height, 600)
     for crop, values in zip(_crops(image, sheet, 600), VALUES, strict=True):
         assert read_codes(crop) == _codes(values)
+
+
+def test_a_serial_fills_a_barcode_and_every_serial_scans(template: Any) -> None:
+    from pipeline.mapping import SerialSpec, number_items
+
+    spec = SerialSpec(field="serial", start=417, pad=6, prefix="SN-")
+    values = number_items(VALUES, spec)
+    assert [v["serial"] for v in values] == ["SN-000417", "SN-000418"]
+    sheet = _sheet(template, values)
+    (page,) = pdf_images(render_pdf(sheet, Style("curves", "#FF0000", "#000000")), 600)
+    for crop, v in zip(_crops(page, sheet, 600), values, strict=True):
+        assert ("Code128", v["serial"]) in read_codes(crop)
 
 
 # -- preflight ---------------------------------------------------------------------------------------
