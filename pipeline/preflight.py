@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pathops
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
@@ -17,6 +18,8 @@ from pipeline.activity import Event, record
 from pipeline.actors import SYSTEM, Actor
 from pipeline.catalog import job_template
 from pipeline.codes import KIND_NAMES, check_code
+from pipeline.export.artwork import ArtworkError, load_artwork
+from pipeline.export.regions import artwork_region
 from pipeline.jobs import lock_job
 from pipeline.layout import FieldLayout
 from pipeline.machines import BUILTINS, MIN_MODULE_MM
@@ -96,9 +99,11 @@ def check_item(
     fields: dict[str, FieldLayout],
     values: dict[str, str],
     machines: dict[str, float] | None = None,
+    artwork: pathops.Path | None = None,
 ) -> list[Issue]:
     """The per-field checks of one item, from its layout. ``machines``: the smallest code module
-    (mm) of each of the workspace's machine profiles, by name."""
+    (mm) of each of the workspace's machine profiles, by name; ``artwork``: what the template's
+    artwork engraves (item mm), which must stay out of codes' quiet zones."""
     out: list[Issue] = []
 
     def add(code: str, f: Field, message: str) -> None:
@@ -114,7 +119,7 @@ def check_item(
                 )
             continue
         if f.is_code:
-            for code, message in _code_checks(f, text, fields, machines or {}):
+            for code, message in _code_checks(f, text, fields, machines or {}, artwork):
                 add(code, f, message)
             if f.max_chars and len(text) > f.max_chars:
                 add("LONG_TEXT", f, f"{_q(text)} has {len(text)} characters; the field allows {f.max_chars}")
@@ -158,10 +163,14 @@ def check_item(
 
 
 def _code_checks(
-    f: Field, text: str, fields: dict[str, FieldLayout], machines: dict[str, float]
+    f: Field,
+    text: str,
+    fields: dict[str, FieldLayout],
+    machines: dict[str, float],
+    artwork: pathops.Path | None,
 ) -> list[tuple[str, str]]:
     """A code field's problems: what ``check_code`` finds, modules finer than the machines engrave,
-    and other fields' ink inside the code's quiet zone."""
+    and other fields' ink or the artwork inside the code's quiet zone."""
     box = (f.x * MM_PER_IN, f.y * MM_PER_IN, f.width * MM_PER_IN, f.height * MM_PER_IN)
     placed, findings = check_code(
         f.kind or "",
@@ -198,6 +207,14 @@ def _code_checks(
             )
         )
     x0, y0, x1, y1 = placed.quiet_box
+    if artwork is not None and _art_inside(artwork, placed.quiet_box):
+        out.append(
+            (
+                "CODE_QUIET_ZONE",
+                f"the template's artwork reaches into the {name} or its quiet zone (the clear margin "
+                "scanners need): move the field or change the artwork",
+            )
+        )
     for other in fields.values():
         if other.key == f.key or other.empty:
             continue
@@ -220,6 +237,20 @@ def _code_checks(
                 )
             )
     return out
+
+
+def _art_inside(artwork: pathops.Path, box: tuple[float, float, float, float]) -> bool:
+    x0, y0, x1, y1 = box
+    ax0, ay0, ax1, ay1 = artwork.bounds
+    if not (ax0 < x1 and x0 < ax1 and ay0 < y1 and y0 < ay1):
+        return False
+    rect = pathops.Path()
+    rect.moveTo(x0, y0)
+    rect.lineTo(x0, y1)
+    rect.lineTo(x1, y1)
+    rect.lineTo(x1, y0)
+    rect.close()
+    return pathops.op(rect, artwork, pathops.PathOp.INTERSECTION).area > 1e-4  # mm²
 
 
 def _overflow_message(f: Field, fl: FieldLayout) -> str:
@@ -298,14 +329,27 @@ def check_job(session: Session, job: Job, files_dir: Path) -> Report:
         _, template = chosen
         ws = session.get(Workspace, job.workspace_id)
         registry = registry_for(ws, files_dir)
-        machines = _machine_minimums(session, ws) if any(f.is_code for f in template.fields) else {}
+        codes = any(f.is_code for f in template.fields)
+        machines = _machine_minimums(session, ws) if codes else {}
+        art = _artwork_path(template) if codes else None
         for it in items:
             layout = item_layout(it, template, registry)
             fields = {fl.key: fl for fl in layout.fields}
-            issues.extend(check_item(it.position + 1, it.id, template, fields, it.values, machines))
+            issues.extend(check_item(it.position + 1, it.id, template, fields, it.values, machines, art))
         issues.extend(_job_checks(items, template))
     issues.sort(key=lambda i: (_ORDER[i.severity], i.position or 0, i.field or "", i.code))
     return Report(issues)
+
+
+def _artwork_path(template: Template) -> pathops.Path | None:
+    """What the template's vector artwork engraves (item mm); None without artwork or when it cannot
+    be read (the proof and the export say why)."""
+    try:
+        art = load_artwork(template)
+    except ArtworkError:
+        return None
+    path, outline = artwork_region(art)
+    return None if outline.empty else path
 
 
 def _machine_minimums(session: Session, ws: Workspace) -> dict[str, float]:
