@@ -20,20 +20,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, get_args
+from typing import Any
 
 import pathops
 
-Kind = Literal["qr", "code128", "datamatrix", "ean13"]
-KINDS: tuple[str, ...] = get_args(Kind)
-ErrorCorrection = Literal["L", "M", "Q", "H"]
-ERROR_CORRECTIONS: tuple[str, ...] = get_args(ErrorCorrection)
+from pipeline.templates import KINDS
+
 KIND_NAMES = {"qr": "QR code", "code128": "Code 128", "datamatrix": "Data Matrix", "ean13": "EAN-13"}
 # The quiet zone each standard asks for, in modules on every side (1D codes: left and right only).
 # QR: ISO/IEC 18004 (4); Data Matrix: ISO/IEC 16022 (1); Code 128: ISO/IEC 15417 (10); EAN-13:
 # GS1 (11 on the left, 7 on the right: 11 is used on both sides).
 QUIET_ZONE = {"qr": 4, "datamatrix": 1, "code128": 10, "ean13": 11}
 LINEAR = frozenset({"code128", "ean13"})
+MIN_MODULE_MM = 0.25  # a machine profile's default smallest module: a CO2 laser on anodised aluminium
 
 # pylibdmtx draws each module as a 5-pixel square inside a 10-pixel margin (libdmtx's defaults)
 _DMTX_MODULE_PX = 5

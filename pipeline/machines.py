@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from pipeline.activity import Event, record
 from pipeline.actors import Actor
+from pipeline.codes import MIN_MODULE_MM
 from pipeline.errors import InvalidInput, NotFound, PermissionDenied
 from pipeline.units import MM_PER_IN
 from storage.models import MachineProfile, Workspace
@@ -159,7 +160,6 @@ _PLAIN = (
 FIELDS = _ENTERED + _PLAIN
 SCORE_WIDTH_MM = 0.25  # strokes up to this wide are score lines when the profile has a score colour
 MAX_SCORE_WIDTH_MM = 5.0
-MIN_MODULE_MM = 0.25  # a CO2 laser on anodised aluminium; fibre lasers manage less
 MAX_MIN_MODULE_MM = 5.0
 
 

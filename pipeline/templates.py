@@ -24,13 +24,16 @@ from typing import Any, Literal, get_args
 
 import tomli_w
 
-from pipeline.codes import ERROR_CORRECTIONS, KINDS
 from pipeline.fonts import FontRegistry, Weight, file_sha256
 from pipeline.svg_artwork import ArtworkRefused, load_svg
 
 Align = Literal["left", "center", "right"]
 VAlign = Literal["top", "middle", "bottom"]
 Overflow = Literal["shrink", "wrap", "truncate", "fixed"]
+CodeKind = Literal["qr", "code128", "datamatrix", "ean13"]  # a field's code (pipeline/codes.py)
+ErrorCorrection = Literal["L", "M", "Q", "H"]  # a QR code's
+KINDS: tuple[str, ...] = get_args(CodeKind)
+ERROR_CORRECTIONS: tuple[str, ...] = get_args(ErrorCorrection)
 
 FORMAT_VERSION = 1
 DEFAULT_FONT = "DejaVu Sans"

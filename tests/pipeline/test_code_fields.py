@@ -276,19 +276,19 @@ def test_preflight_flags_a_missing_quiet_zone() -> None:
 
 
 def test_preflight_flags_artwork_in_the_quiet_zone() -> None:
-    from pipeline.preflight import _artwork_path
+    from pipeline.preflight import _artwork_image
 
     tag = sample_templates()["pet-tag"]
-    assert _artwork_path(tag) is not None
+    assert _artwork_image(tag) is not None
     values = {"name": "Biscuit", "link": "https://pets.example/t/BSC-0142"}
     layout = layout_item(tag, values)
     fields = {fl.key: fl for fl in layout.fields}
-    assert check_item(1, None, tag, fields, values, {"CO2": 0.25}, _artwork_path(tag)) == []
+    assert check_item(1, None, tag, fields, values, {"CO2": 0.25}, _artwork_image(tag)) == []
     text = (SAMPLES_DIR / "pet-tag.toml").read_text(encoding="utf-8").replace("x = 0.45\n", "x = 0.0\n")
     moved = load_template(text, base_dir=SAMPLES_DIR)
     layout = layout_item(moved, values)
     fields = {fl.key: fl for fl in layout.fields}
-    (issue,) = check_item(1, None, moved, fields, values, {"CO2": 0.25}, _artwork_path(moved))
+    (issue,) = check_item(1, None, moved, fields, values, {"CO2": 0.25}, _artwork_image(moved))
     assert (issue.field, issue.code) == ("link", "CODE_QUIET_ZONE")
     assert "the template's artwork reaches into the QR code or its quiet zone" in issue.message
 
