@@ -51,6 +51,9 @@ def test_everyone_lists_and_shows_members_get_a_polite_refusal(app: RunningApp, 
     assert "badge" in listing.text and "trophy-plate" in listing.text and "plaque" in listing.text
     shown = app.slack.slash_command("/template", "show plaque", user_id=MEMBER, user_name="bob")
     assert "citation" in shown.text
+    tag = app.slack.slash_command("/template", "show pet-tag", user_id=MEMBER, user_name="bob")
+    text = " ".join(b["text"]["text"] for b in tag.json()["blocks"])
+    assert "QR link: 0.6×0.6 in at (0.45, 0.47), qr code, error correction M, quiet zone 4" in text
     for words in ("import", "font", "profile CO2 600×400"):
         refused = app.slack.slash_command("/template", words, user_id=MEMBER, user_name="bob")
         assert "Sorry" in refused.text and refused.json()["response_type"] == "ephemeral", words

@@ -36,11 +36,18 @@ def template_show(c: Command) -> None:
     if t.description:
         lines.append(B.esc(t.description))
     for f in t.fields:
+        what = (
+            f"{f.kind} code"
+            + (f", error correction {f.error_correction or 'M'}" if f.kind == "qr" else "")
+            + (f", quiet zone {f.quiet_zone}" if f.quiet_zone is not None else "")
+            + (f", modules {f.module_mm:g} mm" if f.module_mm is not None else "")
+            if f.is_code
+            else f"{B.esc(f.font or t.default_font)} {f.weight} {f.size:g} pt (min {f.min_size:g}), "
+            f"{f.overflow}, {f.max_lines} line(s)"
+        )
         lines.append(
             f"• `{B.esc(f.key)}` {B.esc(f.label)}: {f.width:g}×{f.height:g} in at ({f.x:g}, {f.y:g}), "
-            f"{B.esc(f.font or t.default_font)} {f.weight} {f.size:g} pt (min {f.min_size:g}), "
-            f"{f.overflow}, {f.max_lines} line(s), {f.align}/{f.valign}"
-            + (", required" if f.required else "")
+            f"{what}, {f.align}/{f.valign}" + (", required" if f.required else "")
         )
     c.reply_blocks(f"Template {B.esc(t.key)}", B.sections(lines))
 
