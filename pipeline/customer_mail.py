@@ -197,4 +197,5 @@ def scan_reminders(
     # a reminder whose key exists is on its way, or was refused for good: never recorded again
     done = existing_keys(s, (a.dedupe_key for a in alerts))
     alerts = [a for a in alerts if a.dedupe_key not in done]
-    result.add(KIND, record_alerts(s, alerts, lambda a: a.payload()))  # type: ignore[attr-defined]
+    payloads = {a.dedupe_key: a.payload() for a in alerts}
+    result.add(KIND, record_alerts(s, alerts, lambda a: payloads[a.dedupe_key]))

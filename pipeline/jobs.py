@@ -27,6 +27,7 @@ from storage.models import (
     Item,
     Job,
     JobStatus,
+    LinkMail,
     Outbox,
     ParseBatch,
     PreflightIssue,
@@ -261,7 +262,18 @@ def purge_job(session: Session, ws: Workspace, ref: str | int, actor: Actor) -> 
     session.execute(delete(ApprovalDecision).where(col(ApprovalDecision.link_id).in_(link_ids)))
     session.execute(delete(ProofVersion).where(col(ProofVersion.item_id).in_(item_ids)))
     session.execute(delete(PreflightIssue).where(col(PreflightIssue.job_id) == job.id))
-    for table in (Item, ApprovalLink, FieldMapping, ParseBatch, Export, Task, Outbox, ActivityEvent):
+    # LinkMail before ApprovalLink: the kept email of a link points at the link
+    for table in (
+        LinkMail,
+        Item,
+        ApprovalLink,
+        FieldMapping,
+        ParseBatch,
+        Export,
+        Task,
+        Outbox,
+        ActivityEvent,
+    ):
         session.execute(delete(table).where(col(table.job_id) == job.pk))
     session.delete(job)
     record(session, ws.pk, None, Event.JOB_PURGED, actor, ref=job.ref, customer=job.customer_name)

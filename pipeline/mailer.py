@@ -283,7 +283,7 @@ class MailSender(Rounds):
             return
         try:
             self.runtime.notifier.job_changed(job_id, event)
-        except Exception:  # noqa: BLE001 - the email is recorded; Slack catches up from the log
+        except Exception:  # the email is recorded; Slack catches up from the log
             log.exception("notifier failed for job %s", job_id)
 
 

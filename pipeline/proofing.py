@@ -145,7 +145,7 @@ def generate_job_proofs(
             ordered = list(s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))))
         try:
             sheet, preview = _proof_sheet(job, template, ordered, folder, registry)
-        except Exception as exc:  # noqa: BLE001 - the item proofs above are kept; the log says why
+        except Exception as exc:  # the item proofs above are kept; the log says why
             log.exception("proof sheet of %s failed", job.ref)
             sheet_error = f"{type(exc).__name__}: {exc}"[:500]
     elif len(results) == 1 and results[0].ok and done:

@@ -156,7 +156,7 @@ def _run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress]
     except CraftError as exc:
         _fail(runtime, task_id, job_id, kind, actor, exc.message)
         return None
-    except Exception as exc:  # noqa: BLE001 - reported on the card and in the thread, never a traceback
+    except Exception as exc:  # reported on the card and in the thread, never a traceback
         log.exception("task %s (%s) failed", task_id, kind)
         _fail(runtime, task_id, job_id, kind, actor, _in_words(exc))
         return None
@@ -186,7 +186,7 @@ def _heartbeat(runtime: Runtime, task_id: int, stop: threading.Event) -> None:
                 if t is None or t.state != "running":
                     return
                 t.heartbeat_at = utcnow()
-        except Exception:  # noqa: BLE001 - a missed beat is harmless; the next one tries again
+        except Exception:  # a missed beat is harmless; the next one tries again
             log.warning("heartbeat of task %s failed", task_id, exc_info=True)
 
 

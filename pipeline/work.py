@@ -136,7 +136,7 @@ class Recovery:
     def _check(self) -> None:
         try:
             found = recover(self.runtime)
-        except Exception:  # noqa: BLE001 - the database may be down for a moment; the next round retries
+        except Exception:  # the database may be down for a moment; the next round retries
             log.warning("checking for interrupted work failed", exc_info=True)
             return
         if found:

@@ -131,8 +131,8 @@ def update_settings(session: Session, ws: Workspace, actor: Actor, **changes: ob
             "customer_reminder_days",
         ):
             try:
-                number = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
+                number = float(value) if isinstance(value, int | float | str) else -1
+            except ValueError:
                 number = -1
             if number < 0:
                 errors[key] = "must be a number of zero or more"

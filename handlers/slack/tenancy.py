@@ -50,7 +50,7 @@ class _OrgTeams:
                 return self._known[team_id]
         try:
             team = client.team_info(team=team_id)["team"]
-        except Exception as exc:  # noqa: BLE001 - not confirmed: the request is refused, asked again later
+        except Exception as exc:  # not confirmed: the request is refused, asked again later
             log.warning("team.info for %s failed: %s", team_id, type(exc).__name__)
             return None
         enterprise = team.get("enterprise_id") if isinstance(team, dict) else None
@@ -133,7 +133,7 @@ def not_set_up_response(body: dict[str, Any], respond: Any) -> BoltResponse:
     if body.get("type") == "block_actions" and respond is not None and body.get("response_url"):
         try:
             respond(text=NOT_SET_UP, response_type="ephemeral", replace_original=False)
-        except Exception as exc:  # noqa: BLE001 - Slack itself may be away
+        except Exception as exc:  # Slack itself may be away
             log.warning("could not answer a request without a workspace: %s", type(exc).__name__)
     return BoltResponse(status=200, body="")
 
