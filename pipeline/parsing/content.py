@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .columns import DATE, EMAIL
 from .lexicon import (
     HONORIFICS,
     PARTICLES,
@@ -44,7 +45,6 @@ from .lines import (
 )
 from .people import is_given_name, starts_with_given_name
 from .quantities import COUNT_IN_SENTENCE, count_value
-from .tables import DATE, EMAIL
 
 BASE_CONFIDENCE = 0.95
 

@@ -31,6 +31,7 @@ from .blocks import (
     vote_shape,
 )
 from .brackets import keep_brackets
+from .columns import looks_like_header
 from .content import _POSTNOMINAL, Draft, line_content, series_in_sentence, slash_sides
 from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
@@ -75,7 +76,7 @@ from .model import ParsedItem, ParseError, ParseResult, SkippedLine
 from .people import starts_with_given_name
 from .quantities import COUNT_FOR, COUNT_IN_SENTENCE, count_value, expand_quantities
 from .sentences import extend_titles, pieces_in_sentence
-from .tables import Row, build_table, looks_like_header
+from .tables import Row, build_table
 
 MAX_TEXT_CHARS = 200_000
 """About 5,000 lines of email; longer lists belong in a CSV or XLSX file (worst-case parse stays ~1 s)."""
