@@ -32,7 +32,8 @@ from .blocks import (
 )
 from .brackets import keep_brackets
 from .columns import looks_like_header
-from .content import _POSTNOMINAL, Draft, line_content, series_in_sentence, slash_sides
+from .content import line_content, slash_sides
+from .drafts import Draft
 from .evidence import check_items
 from .instructions import apply_instructions, is_instruction
 from .lexicon import (
@@ -73,8 +74,10 @@ from .lines import (
 )
 from .marketplace import marketplace_order
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
+from .names import series_in_sentence
 from .people import starts_with_given_name
 from .quantities import COUNT_FOR, COUNT_IN_SENTENCE, count_value, expand_quantities
+from .segments import POSTNOMINAL
 from .sentences import extend_titles, pieces_in_sentence
 from .tables import Row, build_table
 
@@ -226,7 +229,7 @@ def comma_shape(lines: list[str]) -> dict[int, list[str]]:
         if j - i >= 2:
             first = sum(check_name(c[0]).ok and check_name(c[0]).core >= 2 for c in parts)
             texts = [
-                c for row in parts for c in row[1:] if not (_POSTNOMINAL.match(c) or c.casefold() in SUFFIXES)
+                c for row in parts for c in row[1:] if not (POSTNOMINAL.match(c) or c.casefold() in SUFFIXES)
             ]
             named = all(check_name(c).ok and check_name(c).core >= 2 for c in texts)
             if first * 3 >= len(parts) * 2 and texts and not named:
