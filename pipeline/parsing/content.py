@@ -1,8 +1,8 @@
 """What a line of list content says: one or more items (drafts) with their values and reasons.
 
-Comma lists, 'Name - Title - Company', 'Name: Title', 'Last, First', quantities, quoted labels,
-pronouns, brackets, and names wrapped in a few words of chatter. Pure functions of one line; one
-name and its values is segments.py, names among other words or names is names.py.
+Comma lists, 'Name - Title - Company', 'Name: Title', 'Last, First', counts and labels around the
+piece, lines introduced by a few words ('badges for: …'), names in chatter. Pure functions of one
+line; one name and its values is segments.py, names among other words or names is names.py.
 """
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ import re
 from .columns import DATE
 from .drafts import Draft
 from .lexicon import (
-    HONORIFICS,
-    STOPWORDS,
     SUFFIXES,
-    case_issue,
     check_name,
     has_org_word,
     has_title_word,
     is_header_cell,
     last_first,
-    split_pronouns,
     words,
     wordset,
 )
@@ -41,7 +37,7 @@ from .lines import (
 from .names import has_given_name, name_series, names_in_prose, split_and
 from .people import starts_with_given_name
 from .quantities import COUNT_IN_SENTENCE, count_value
-from .segments import MAX_FIELDS, assign, name_part, single, structured
+from .segments import MAX_FIELDS, assign, name_among_filler, name_part, single, structured
 
 _ORDER_HINTS = wordset(
     "for names name list badges badge plates plate tags tag engrave engraving order following below these "
@@ -108,21 +104,12 @@ _FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-
 _GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
 
 
-_FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
-
-
 # '(name — award)', '(first name / title)': a legend for the lines below, not a piece
 _SHAPE_LEGEND = re.compile(
     r"\((?:first\s+|full\s+)?name\s*(?:[—–/,|:+]|-|then)\s*(?:second line|title|award|role|position|rank"
     r"|years?|team|company|date|line 2)\)",
     re.IGNORECASE,
 )
-
-
-_QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
-
-
-_JOINERS = frozenset({"and", "also", "plus", "&", "+", "oh", "or"})
 
 
 _SERIES_LEAD = re.compile(r"^(?P<lead>[^,:]{1,30}?)\s+(?:is|are|sind|est|son|zijn)\s+(?P<rest>.+)$")
@@ -186,7 +173,7 @@ def line_content(s: str, listed: bool) -> list[Draft] | str:
         found = _several(s, listed)
     if found is not None:
         return found
-    d = single(s, listed) or _trimmed(s)
+    d = single(s, listed) or name_among_filler(s)
     if d:
         return [d]
     if listed or set(words(s)) & _ORDER_HINTS and not set(words(s)) & _NOT_ORDER:
@@ -390,46 +377,6 @@ def _titled_group(s: str) -> list[Draft] | None:
     return None
 
 
-def _trimmed(s: str) -> Draft | None:
-    """'oh and 2x for Wei Chen pls': a full name wrapped in a few filler words."""
-    s, pronouns = split_pronouns(s)
-    tokens = s.split()
-    if len(tokens) > 12:
-        return None
-    i, j, qty = 0, len(tokens), None
-    remark = PAREN.search(s) if s.rstrip().endswith(")") else None
-    if remark:  # 'and Josephine (with the ph)': a remark after the name
-        tokens = s[: remark.start()].split()
-        j = len(tokens)
-    while i < j:
-        word = tokens[i].casefold().strip(",.!?;:")
-        if word in _FILLER:
-            i += 1
-        elif qty is None and _QTY_TOKEN.match(word):
-            qty = "".join(ch for ch in word if ch.isdigit())
-            i += 1
-        else:
-            break
-    while j > i and tokens[j - 1].casefold().strip(",.!?;:") in _FILLER:
-        j -= 1
-    if i == 0 and j == len(tokens):
-        return None
-    name = " ".join(tokens[i:j]).strip(",.!?;:")
-    honorific = name.split()[0].casefold() in HONORIFICS if name else False
-    joined = j == len(tokens) and all(t.casefold() in _JOINERS for t in tokens[:i])
-    d = name_part(name, min_core=1 if honorific or joined else 2)
-    if d is None or case_issue(name) == "lower":
-        return None
-    dropped = " ".join(tokens[:i] + ["…"] + tokens[j:])
-    d.deduct(0.15, f"line had extra text: {dropped!r}")
-    if qty:
-        d.values["qty"] = qty
-    if pronouns:
-        d.values["pronouns"] = pronouns
-        d.reasons.append(f"pronouns ({pronouns}) kept out of the name")
-    return d
-
-
 def _intro(left: str, colon: bool) -> str | None:
     """'order' for 'can u do badges for', 'other' for 'please send the invoice to', else None."""
     left = left.strip()
@@ -483,7 +430,7 @@ def _commas(parts: list[str], listed: bool) -> list[Draft] | str | None:
     for part in parts:
         part = _LEADING_JOINER.sub("", part)
         for p in split_and(part, min_core=1) or [part]:
-            d = single(p, listed=True) or _trimmed(p)
+            d = single(p, listed=True) or name_among_filler(p)
             if d:
                 drafts.append(d)
             else:

@@ -1,8 +1,9 @@
 """One segment of a line of list content: a name with what is attached to it, and the values after it.
 
 A name with its pronouns, brackets (a note, a title, a count, post-nominals), jersey number and
-e-mail taken off; a quoted label; 'Name - Title - Company', 'Name: Title', 'Title - Name' and
-column cells, whose parts after the name go to title, company, phone, e-mail, date or note.
+e-mail taken off; a quoted label; a name wrapped in a few filler words ('oh and 2x for Wei Chen
+pls'); 'Name - Title - Company', 'Name: Title', 'Title - Name' and column cells, whose parts after
+the name go to title, company, phone, e-mail, date or note.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .columns import DATE, EMAIL
 from .drafts import Draft
 from .lexicon import (
     HONORIFICS,
+    STOPWORDS,
     case_issue,
     check_name,
     has_org_word,
@@ -256,3 +258,52 @@ def assign(d: Draft, parts: list[str], columns: bool = False, dashed: bool = Fal
             d.values[key] = piece
     if notes:
         d.values["note"] = "; ".join(notes)
+
+
+_FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
+
+
+_QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
+
+
+_JOINERS = frozenset({"and", "also", "plus", "&", "+", "oh", "or"})
+
+
+def name_among_filler(s: str) -> Draft | None:
+    """'oh and 2x for Wei Chen pls': a full name wrapped in a few filler words."""
+    s, pronouns = split_pronouns(s)
+    tokens = s.split()
+    if len(tokens) > 12:
+        return None
+    i, j, qty = 0, len(tokens), None
+    remark = PAREN.search(s) if s.rstrip().endswith(")") else None
+    if remark:  # 'and Josephine (with the ph)': a remark after the name
+        tokens = s[: remark.start()].split()
+        j = len(tokens)
+    while i < j:
+        word = tokens[i].casefold().strip(",.!?;:")
+        if word in _FILLER:
+            i += 1
+        elif qty is None and _QTY_TOKEN.match(word):
+            qty = "".join(ch for ch in word if ch.isdigit())
+            i += 1
+        else:
+            break
+    while j > i and tokens[j - 1].casefold().strip(",.!?;:") in _FILLER:
+        j -= 1
+    if i == 0 and j == len(tokens):
+        return None
+    name = " ".join(tokens[i:j]).strip(",.!?;:")
+    honorific = name.split()[0].casefold() in HONORIFICS if name else False
+    joined = j == len(tokens) and all(t.casefold() in _JOINERS for t in tokens[:i])
+    d = name_part(name, min_core=1 if honorific or joined else 2)
+    if d is None or case_issue(name) == "lower":
+        return None
+    dropped = " ".join(tokens[:i] + ["…"] + tokens[j:])
+    d.deduct(0.15, f"line had extra text: {dropped!r}")
+    if qty:
+        d.values["qty"] = qty
+    if pronouns:
+        d.values["pronouns"] = pronouns
+        d.reasons.append(f"pronouns ({pronouns}) kept out of the name")
+    return d
