@@ -17,14 +17,12 @@ from .lines import COLUMNS, strip_marker
 from .model import ParseResult
 from .tables import Row
 
+# the keys of a message's items, in the order their columns are shown
 KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pronouns", "note", "qty")
-
 
 _PIPE_ROW = re.compile(r"^\|.*\|$")
 
-
 _PIPE_RULE = re.compile(r"^\|(?:\s*:?-{2,}:?\s*\|)+$")
-
 
 # a table column that holds the piece's second line when a table sits inside a message
 # '(the) Dept column is just for our records', 'the Team column doesn't go on the plaque'
@@ -35,7 +33,6 @@ _COLUMN_NOT_ENGRAVED = re.compile(
     re.IGNORECASE,
 )
 
-
 # 'Grade is just for sorting, don't engrave it', "don't engrave the Grade column"
 _COLUMN_FOR_SORTING = re.compile(
     r"\b(?:the\s+)?(?P<col>[^\W\d_][\w/&-]*(?:\s+[\w/&-]+)?)\s+(?:column\s+)?(?:is|are)\s+(?:just|only)\s+"
@@ -44,7 +41,6 @@ _COLUMN_FOR_SORTING = re.compile(
     re.IGNORECASE,
 )
 
-
 # 'the jersey number on the second line', 'Team on line 2'
 _SECOND_LINE_COLUMN = re.compile(
     r"\b(?:the\s+)?(?P<col>[^\W\d_][\w-]*)(?:\s+(?:number|no\.?|name|text))?\s+(?:goes\s+)?(?:on|in)\s+(?:the\s+)?"
@@ -52,9 +48,7 @@ _SECOND_LINE_COLUMN = re.compile(
     re.IGNORECASE,
 )
 
-
 _PREFIX_EXAMPLE = re.compile(r"^[^.]*?\blike\s+[\"“'](?P<pre>[#№]|No\.\s?)\d+[\"”']")
-
 
 _TITLE_HEADER = re.compile(
     r"\b(?:title|award|role|position|category|line 2|second line|achievement|honou?r"
@@ -63,7 +57,7 @@ _TITLE_HEADER = re.compile(
 )
 
 
-def has_name_column(rows: list[Row]) -> bool:
+def _has_name_column(rows: list[Row]) -> bool:
     """Inferred tables (wide spaces, pipes) must have a column of names to count as a table."""
     width = min(len(r.cells) for r in rows)
     return any(sum(check_name(r.cells[c].strip()).ok for r in rows) * 2 > len(rows) for c in range(width))
@@ -100,7 +94,7 @@ def table_run(par: list[tuple[int, str]], i: int) -> tuple[int, list[Row], bool 
     while j < len(par) and not strip_marker(par[j][1])[0] and 2 <= len(COLUMNS.split(par[j][1])) <= width:
         j += 1
     rows = [Row(COLUMNS.split(b), n, b) for n, b in par[i:j]]
-    if j - i >= 2 and (looks_like_header(rows[0].cells) or has_name_column(rows)):
+    if j - i >= 2 and (looks_like_header(rows[0].cells) or _has_name_column(rows)):
         return j, rows, None
     return i, [], None
 

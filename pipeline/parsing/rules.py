@@ -1,11 +1,15 @@
 """The rule-based parser for pasted text: emails, chat messages, a document's text.
 
 One pass over the lines, in three layers:
-  zones       fresh text / a forwarded message / a quoted earlier message (replies, "> " lines)
-  paragraphs  runs of non-blank lines; tab, wide-space or header-led comma tables go to tables.py
-  lines       greeting, sign-off, signature, contact details, chatter — or list content,
-              which content.py turns into one or more items (comma lists, Name - Title, Last, First …)
-Every non-blank line ends up in an item or in `skipped` with a reason.
+  zones       fresh text / a forwarded message / a quoted earlier message (threads.py)
+  paragraphs  runs of non-blank lines; multi-line records and the shapes of blocks (blocks.py),
+              tab, pipe, wide-space or header-led comma tables (message_tables.py, built by tables.py)
+  lines       greeting, sign-off, signature, contact details, chatter, pieces named in passing
+              (chat.py) — or list content, which content.py turns into one or more items (comma
+              lists, Name - Title, Last, First …)
+Then the result: what the message says about its tables, senders and repeated mentions dropped, the
+order's own corrections applied (instructions.py). Every non-blank line ends up in an item or in
+`skipped` with a reason.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from .blocks import (
     outline_headings,
     paragraph_records,
     single_word_check,
-    split_sides,
     title_from_heading,
     vote_last_first,
     vote_shape,
@@ -35,9 +38,8 @@ from .chat import (
     DASH_SENDER,
     SENTENCE_END,
     chat_senders,
-    closing_list_line,
     lone_closing_name,
-    names_closing_sentence,
+    pieces_in_passing,
 )
 from .content import line_content, slash_sides
 from .evidence import check_items
@@ -69,9 +71,7 @@ from .lines import (
 from .marketplace import marketplace_order
 from .message_tables import KEY_ORDER, as_message_keys, column_on_second_line, columns_not_engraved, table_run
 from .model import ParsedItem, ParseError, ParseResult, SkippedLine
-from .names import series_in_sentence
 from .quantities import COUNT_FOR, COUNT_IN_SENTENCE, count_value, expand_quantities
-from .sentences import extend_titles, pieces_in_sentence
 from .tables import Row, build_table
 from .threads import drop_senders, mark_zone, only_lone_names, only_senders, read_zones
 
@@ -82,14 +82,9 @@ _INTRO_SECOND_LINE = re.compile(
     r"|as\s+(?:the\s+)?(?:second|2nd)\s+line|on\s+line\s*2)\b[^:]*:\s*$",
     re.IGNORECASE,
 )
-_CHAT_LEAD = re.compile(
-    r"^(?:(?:oh|ah|and|also|plus|ok|okay|p\.?s\.?)\b[\s,]*)+(?=(?-i:[A-ZÀ-Þ]))", re.IGNORECASE
-)
 _TOTAL_LINE = re.compile(
     r"^[*_]*(?:grand\s+)?(?:total|gesamt|insgesamt|totale?|razem|suma)\b[*_]*\s*[:=–—-]?\s*\d", re.I
 )
-_QUOTED = re.compile(r"[\"“„«]([^\"“”„«»]{1,60})[\"”“»]")
-_QUOTE_GAP = re.compile(r"^\s*(?:,|;|&|\+|,?\s*(?:and|or|y|et|und|e|en|i))?\s*$", re.IGNORECASE)
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?=\D)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
@@ -120,6 +115,8 @@ def check_text(text: str | None) -> None:
 
 
 class _TextParser:
+    """One paste's lines read into items; every non-blank line not in an item is skipped with a reason."""
+
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
         self.items: list[ParsedItem] = []
@@ -312,35 +309,9 @@ class _TextParser:
     # ------------------------------------------------------------------ lines
 
     def _line(self, no: int, s: str, state: _State, signature: bool, bare_markers: bool) -> None:
-        s = strip_decoration(s) or s
-        if _MD_HEADING.match(s):
-            return self._skip(no, "heading (Markdown)")
-        s = _MD_EMPHASIS.sub(r"\2", s)  # '**Dr. Ingrid Solberg** — Keynote': the stars are markup
-        if SIG_SEPARATOR.match(s):
-            state.after_signoff = True
-            return self._skip(no, "signature separator")
-        if MAIL_FOOTER.match(s):
-            return self._skip(no, "mail app footer")
-        if self.zone == "quoted" and (m := MAIL_HEADER.match(s)) and m.group(1).casefold() != "to":
-            return self._skip(no, "mail header of a quoted message")  # '> From: Sister Agnes Farrell'
-        if is_contact_only(s):
-            why = "contact details in a signature" if state.after_signoff or signature else "contact details"
-            return self._skip(no, why)
-        if (m := CHAT_SENDER.match(s)) and m.group("sender") in self.chat_senders:
-            s = s[m.end() :]  # 'Ms. Alvarez: Lily, Noah, Aarav and Zoë.' → the message
-            if m.group("sender") != self.chat_senders[0] and stop_count(s):
-                return self._skip(no, "chatter")  # the shop's reply: 'Sure thing, ready Friday.'
-        if m := CHAT_BRACKET.match(s) or CHAT_STAMP.match(s):
-            rest = (m.group("after") or m.groupdict().get("before") or "").strip()
-            sender, sep, message = rest.partition(": ")
-            if not rest or check_name(rest).ok or check_name(PAREN.sub("", rest).strip()).ok:
-                return self._skip(no, "chat message header (time and sender)")  # 'Morgan (EngraveCraft)'
-            if sep and message.strip() and check_name(sender).ok:
-                s = message.strip()  # '[10:14] Karen: Gerald Fitzpatrick' → the message
-        if signature:
-            return self._skip(no, "looks like a signature")
-        if is_instruction(s):
-            return self._skip(no, "an instruction about the list")
+        s = self._message_text(no, s, state, signature)
+        if s is None:
+            return None
         marker, rest = ("", s) if no in self.numbered_titles else strip_marker(s)
         guessed_qty = None
         if not marker and (m := BARE_NUMBER.match(s)):
@@ -365,55 +336,11 @@ class _TextParser:
         if not marker and len(sents) >= 2 and is_signoff(sents[-1]):
             rest = " ".join(sents[:-1])  # '… and one for our dog Rocket? Thanks, Priya': she signs off
             self.skipped.append(SkippedLine(sents[-1], "sign-off at the end of the line", no))
-        lead = _CHAT_LEAD.match(rest)
-        if lead and split_sides(rest[lead.end() :]):  # 'oh and Kenji Watanabe - Rookie of the Quarter'
-            drafts = line_content(rest[lead.end() :], listed=True)
-            if isinstance(drafts, list) and len(drafts) == 1:
-                drafts[0].deduct(0.05, f"added in passing ({lead.group(0).strip()!r} before the name)")
-                d = drafts[0]
-                self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
-                return None
-        labels = _QUOTED.findall(rest)
-        if len(labels) >= 2 and all(_QUOTE_GAP.match(g) for g in _QUOTED.split(rest)[2:-1:2]):
-            # 'can you do 3 keychains: "MOM", "DAD" and "NANA" thx': each quoted word is a piece
-            for label in labels:
-                item = ParsedItem({"name": label.strip()}, 0.85, source_line=no, raw=s)
-                item.cap(0.8, "quoted text in a sentence, read as the engraving (no person named)")
-                self.items.append(item)
-            return None
-        last = None if marker else closing_list_line(rest)
-        if last:  # "don't forget Beth! Bethany Crane - Team Player"
-            drafts = line_content(last, listed=True)
-            if isinstance(drafts, list) and len(drafts) == 1 and drafts[0].values.get("title"):
-                d = drafts[0]
-                d.deduct(0.1, f"taken from the end of a message: {last!r}")
-                self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
-                return None
-        tail = None if marker else names_closing_sentence(rest)
-        if tail:  # 'Can I get 4 name tags for the kids' backpacks? Chloé, Kai, Priya and Tom.'
-            why = f"names taken from the message's last sentence: {', '.join(tail)}"
-            for name in tail:
-                self.items.append(ParsedItem({"name": name}, 0.9, [why], source_line=no, raw=s))
-            return None
-        if not marker and (series := series_in_sentence(rest)):
-            for d in series:
-                self.items.append(ParsedItem(d.values, d.confidence, d.reasons, source_line=no, raw=s))
-            return None
-        described = pieces_in_sentence(rest)
-        longer = extend_titles(rest, {it.values.get("title", "") for it in self.items}) if described else {}
-        if longer:
-            for item in self.items:
-                if item.values.get("title") in longer:
-                    item.values["title"] = longer[item.values["title"]]
-                    item.reasons.append(f"second line written out in full later: {rest!r}")
-            return self._skip(no, "second lines for the pieces above")
-        if described:
-            for d in described:
-                self.items.append(
-                    ParsedItem(
-                        values=d.values, confidence=d.confidence, reasons=d.reasons, source_line=no, raw=s
-                    )
-                )
+        found = pieces_in_passing(no, s, rest, marker, self.items)
+        if isinstance(found, str):
+            return self._skip(no, found)
+        if found is not None:
+            self.items.extend(found)
             return None
         counted = None
         if m := COUNT_FOR.match(rest):  # 'two plaques for Eleanor Vance, "Single Sculls Champion"'
@@ -439,6 +366,49 @@ class _TextParser:
                 ParsedItem(values=d.values, confidence=d.confidence, reasons=d.reasons, source_line=no, raw=s)
             )
 
+    def _message_text(self, no: int, s: str, state: _State, signature: bool) -> str | None:
+        """The line without its markup and chat header ('[10:14] Karen: '), or None when the line is
+        skipped: a heading, a signature, mail headers and footers, contact details, an instruction."""
+        s = strip_decoration(s) or s
+        if _MD_HEADING.match(s):
+            self._skip(no, "heading (Markdown)")
+            return None
+        s = _MD_EMPHASIS.sub(r"\2", s)  # '**Dr. Ingrid Solberg** — Keynote': the stars are markup
+        if SIG_SEPARATOR.match(s):
+            state.after_signoff = True
+            self._skip(no, "signature separator")
+            return None
+        if MAIL_FOOTER.match(s):
+            self._skip(no, "mail app footer")
+            return None
+        if self.zone == "quoted" and (m := MAIL_HEADER.match(s)) and m.group(1).casefold() != "to":
+            self._skip(no, "mail header of a quoted message")  # '> From: Sister Agnes Farrell'
+            return None
+        if is_contact_only(s):
+            why = "contact details in a signature" if state.after_signoff or signature else "contact details"
+            self._skip(no, why)
+            return None
+        if (m := CHAT_SENDER.match(s)) and m.group("sender") in self.chat_senders:
+            s = s[m.end() :]  # 'Ms. Alvarez: Lily, Noah, Aarav and Zoë.' → the message
+            if m.group("sender") != self.chat_senders[0] and stop_count(s):
+                self._skip(no, "chatter")  # the shop's reply: 'Sure thing, ready Friday.'
+                return None
+        if m := CHAT_BRACKET.match(s) or CHAT_STAMP.match(s):
+            rest = (m.group("after") or m.groupdict().get("before") or "").strip()
+            sender, sep, message = rest.partition(": ")
+            if not rest or check_name(rest).ok or check_name(PAREN.sub("", rest).strip()).ok:
+                self._skip(no, "chat message header (time and sender)")  # 'Morgan (EngraveCraft)'
+                return None
+            if sep and message.strip() and check_name(sender).ok:
+                s = message.strip()  # '[10:14] Karen: Gerald Fitzpatrick' → the message
+        if signature:
+            self._skip(no, "looks like a signature")
+            return None
+        if is_instruction(s):
+            self._skip(no, "an instruction about the list")
+            return None
+        return s
+
     @staticmethod
     def _not_content(s: str, state: _State, signature: bool) -> str | None:
         """Why a line without a list marker is not list content, or None when it may be."""
@@ -460,7 +430,7 @@ class _TextParser:
     def _skip(self, no: int, why: str) -> None:
         self.skipped.append(SkippedLine(self.lines[no - 1].strip(), why, no))
 
-    # --------------------------------------------------------------- content
+    # ----------------------------------------------------------------- result
 
     def _drop_mentions(self) -> None:
         """A name read out of a sentence that is a piece already listed ('Henry VIII (yes really …)',
@@ -478,8 +448,6 @@ class _TextParser:
                 self.items.remove(item)
                 if not any(it.source_line == item.source_line for it in self.items):
                     self._skip(item.source_line, "mentions a piece already listed")
-
-    # ----------------------------------------------------------------- result
 
     def _result(self) -> ParseResult:
         keep_brackets(self.items, self.lines)

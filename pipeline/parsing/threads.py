@@ -23,7 +23,6 @@ from .model import ParsedItem, SkippedLine
 
 _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
 
-
 _WROTE = re.compile(
     r"^On\b.+?(?P<who>[A-ZÀ-Þ][\w'’-]+(?:\s+[A-ZÀ-Þ][\w'’-]+){0,3})\s*(?:<[^>]*>)?\s*wrote:?\s*$"
 )
@@ -124,7 +123,7 @@ def mark_zone(items: list[ParsedItem], kind: str) -> None:
             item.reasons.append("taken from the forwarded message")
 
 
-def header_senders(lines: list[str]) -> set[str]:
+def _header_senders(lines: list[str]) -> set[str]:
     """The words of the senders' names: 'From: Diane Koh <…>', 'On Mon, … Paul Herrera <…> wrote:'."""
     senders: set[str] = set()
     for line in lines:
@@ -140,7 +139,7 @@ def header_senders(lines: list[str]) -> set[str]:
 def only_senders(lines: list[str], items: list[ParsedItem], skipped: list[SkippedLine]) -> bool:
     """The fresh text found only names of people in the mail headers ('Diane' signing her reply
     'From: Diane Koh'): the list is in the quoted message, and those names are its senders."""
-    senders = header_senders(lines)
+    senders = _header_senders(lines)
     if not senders or not all(set(it.values.get("name", "-").split()) <= senders for it in items):
         return False
     for item in items:
@@ -174,7 +173,7 @@ def drop_senders(lines: list[str], items: list[ParsedItem], skipped: list[Skippe
     White <…>' … 'Dana') signs the message: it is not a piece. So does a name-only line at the
     end of a message written by that person ('On … Paul Herrera wrote:' … '> Paul'), and the
     company of their address under it ('carol@engraveworks.example' … 'EngraveWorks')."""
-    senders = header_senders(lines)
+    senders = _header_senders(lines)
     if not senders:
         return
     authors: list[tuple[int, set[str]]] = []  # where each message starts, and who wrote it
