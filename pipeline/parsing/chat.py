@@ -25,13 +25,10 @@ SENTENCE_END = re.compile(
     r"(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bDra\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)"
     r"(?<!\bSt\.)(?<!\bProf\.)(?<!\bRev\.)(?<!\bFr\.)(?<!\bLt\.)(?<!\bSgt\.)(?<!\bCapt\.)(?<=[.!?])\s+(?=\S)"
 )
-
 _LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|i|en|og|och)\s+")
-
 _ADD_LEAD = re.compile(
     r"^(?:(?:oh|and|also|plus|please)\s+)*add\s+(?:one\s+more\s*[:,-]?\s*)?", re.IGNORECASE
 )
-
 DASH_SENDER = re.compile(r"^(?:—|--|~)\s*\S")
 _CHAT_LEAD = re.compile(
     r"^(?:(?:oh|ah|and|also|plus|ok|okay|p\.?s\.?)\b[\s,]*)+(?=(?-i:[A-ZÀ-Þ]))", re.IGNORECASE

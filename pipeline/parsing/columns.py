@@ -21,37 +21,29 @@ from .lexicon import (
 )
 
 PHONE = re.compile(r"^\+?[\d\s().\-–/]{7,20}(?:\s*(?:x|ext\.?)\s*\d{1,5})?$", re.IGNORECASE)
-
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
 DATE = re.compile(
     r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|(?:19|20)\d{2}(?:\s*[-–/]\s*(?:19|20)?\d{2})?"
     r"|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{1,2}(?:st|nd|rd|th)? [A-Za-z]{3,9},? \d{4})$"
 )
-
 _QTY_HEADERS = frozenset(
     {"anzahl", "menge", "stück", "cantidad", "quantité", "qté", "aantal", "ilość", "quantità", "quantidade"}
 ) | frozenset({"qty", "qty.", "quantity", "quantities", "count", "copies", "pcs", "pieces", "how many"})
-
 _QTY_HEADER_RE = re.compile(
     r"^#$|^(?:no\.?|number|#) of (?:plates|badges|tags|items|pieces|copies|trophies|medals|plaques)$"
     r"|^how many\b|^(?:qty|quantity)\b|^(?:line ?item|item|order|product) (?:qty|quantity)$"
 )
-
 _NAME_EXACT = ("name", "full name", "fullname", "name on plate", "engraving name", "display name", "names")
-
 # 'name' in the languages orders arrive in ('imię i nazwisko', 'Nom à graver', 'Naam')
 _NAME_WORDS = frozenset(
     {"name", "names", "nom", "nombre", "naam", "imię", "nazwisko", "nome", "navn", "namn"}
 )
-
 # a header that says which of several name columns goes on the piece
 _ENGRAVE_MARK = re.compile(
     r"engrav|graver|gravier|grabar|graveren|grawer|on (?:the )?(?:plate|plaque|badge|trophy|medal)"
     r"|preferred|display|recognition|as it should appear|to appear",
     re.IGNORECASE,
 )
-
 # columns a form or HR export adds that are never engraved
 _NOT_ENGRAVED = re.compile(
     r"^(?:timestamp|horodateur|zeitstempel|marca temporal|tijdstempel|sygnatura czasowa"
@@ -62,25 +54,20 @@ _NOT_ENGRAVED = re.compile(
     r"|buyer(?: name| e-?mail)?|purchaser|ordered by|billing name|customer(?: name| e-?mail)?)$",
     re.IGNORECASE,
 )
-
 # a header that is only the instruction to engrave ('Engrave As', 'Print as', 'Display name')
 _ENGRAVE_AS = re.compile(
     r"^(?:engrave|engraved|engraving|print|printed|display|displayed|show)\s+(?:as|name)\b"
     r"|^as (?:engraved|printed)$",
     re.IGNORECASE,
 )
-
 _FIRST_LINE = re.compile(
     r"\b(?:text|wording|line\s*1|first line|inscription)\b|^(?:engraving|inscription)$", re.I
 )
-
 LAST_FIRST_HEADER = re.compile(r"\blast\s*,\s*first\b|\bsurname\s*,\s*(?:first|given)", re.IGNORECASE)
-
 _NAME_NOT = frozenset(
     {"first", "given", "fore", "last", "family", "sur", "company", "team", "org", "organization"}
     | {"organisation", "department", "business", "file", "user", "product", "event", "school", "club"}
 )
-
 _NAME_ROLES = (
     "recipient",
     "attendee",
@@ -99,24 +86,17 @@ _NAME_ROLES = (
     "sponsor",
     "donor",
 )
-
 ORG_ROLES = frozenset({"sponsor", "donor", "sponsors", "donors"})
-
 _FIRST_NAME = re.compile(r"\b(?:first|given|fore)\s*name\b|^(?:first|vorname|nombre|prénom|voornaam|imię)$")
-
 _LAST_NAME = re.compile(
     r"\b(?:last|family|sur)\s*name\b"
     r"|^(?:last|surname|nachname|apellidos?|nom|nom de famille|achternaam|nazwisko)$"
 )
-
 _PIECE_COUNT_HEADER = frozenset(
     {"badges", "plates", "plaques", "tags", "trophies", "medals", "pieces", "pcs", "stuks", "szt", "szt."}
 )
-
 EXTRA_COPIES = re.compile(r"^(?:extra|additional|more) (?:copies|plates|plaques|badges|pieces)\b")
-
 _LINE_N = re.compile(r"\b(?:line|zeile|ligne|línea|linea|regel|linia|riga|linha)\s*\d\b", re.IGNORECASE)
-
 # the piece named before 'Line 2' ('Plate Line 2', 'Plaque Line 2') says the line is engraved
 _PIECE_LINE = re.compile(
     r"\b(?:plate|plaque|badge|tag|trophy|medal|brick|engraving|inscription)\s+(?:line|zeile|ligne)\s*\d\b"

@@ -17,15 +17,11 @@ from .model import ParsedItem, SkippedLine
 from .people import starts_with_given_name
 
 QUOTES = "\"“”'‘’«»„"
-
 QUOTED = re.compile(r"[\"“”«„](?P<q>[^\"“”«»„]{2,60})[\"“”»]")
-
 _ON_LINE_TWO = re.compile(
     r"\b(?:on\s+)?(?:line\s+(?:two|2)|(?:the\s+)?(?:second|2nd|bottom)\s+line|underneath|below)\b", re.I
 )
-
 _REMARK = re.compile(r"\s*\([^)]*\)")
-
 _SEPARATOR = re.compile(r"\s+[–—-]\s+|\s*:\s+")
 
 

@@ -18,7 +18,6 @@ from .people import starts_with_given_name
 
 # a line that may stand for a piece: capitalised, short, not a sentence
 _LABEL_LINE = re.compile(r"^[A-ZÀ-Þ\"“][^.!?:;,@()\[\]–—]{1,60}$")
-
 # 'Please do the following name badges', 'In Loving Memory of' (its name on the next line)
 _NOT_LABEL = re.compile(
     r"^(?:please|pls|could|can|would|we|i|here|below|attached|thanks|thank)\b|\b(?:of|the|for|and|to|a)$",

@@ -19,11 +19,8 @@ from .tables import Row
 
 # the keys of a message's items, in the order their columns are shown
 KEY_ORDER = ("name", "title", "company", "date", "phone", "email", "number", "pronouns", "note", "qty")
-
 _PIPE_ROW = re.compile(r"^\|.*\|$")
-
 _PIPE_RULE = re.compile(r"^\|(?:\s*:?-{2,}:?\s*\|)+$")
-
 # a table column that holds the piece's second line when a table sits inside a message
 # '(the) Dept column is just for our records', 'the Team column doesn't go on the plaque'
 _COLUMN_NOT_ENGRAVED = re.compile(
@@ -32,7 +29,6 @@ _COLUMN_NOT_ENGRAVED = re.compile(
     r"|(?:does\s*n[o']?t|does not|should\s*n[o']?t|won't)\s+go)",
     re.IGNORECASE,
 )
-
 # 'Grade is just for sorting, don't engrave it', "don't engrave the Grade column"
 _COLUMN_FOR_SORTING = re.compile(
     r"\b(?:the\s+)?(?P<col>[^\W\d_][\w/&-]*(?:\s+[\w/&-]+)?)\s+(?:column\s+)?(?:is|are)\s+(?:just|only)\s+"
@@ -40,16 +36,13 @@ _COLUMN_FOR_SORTING = re.compile(
     r"|\b(?:do\s*n[o']?t|do not|please don't)\s+engrave\s+the\s+(?P<col2>[^\W\d_][\w/&-]*)(?:\s+column)?",
     re.IGNORECASE,
 )
-
 # 'the jersey number on the second line', 'Team on line 2'
 _SECOND_LINE_COLUMN = re.compile(
     r"\b(?:the\s+)?(?P<col>[^\W\d_][\w-]*)(?:\s+(?:number|no\.?|name|text))?\s+(?:goes\s+)?(?:on|in)\s+(?:the\s+)?"
     r"(?:(?:second|2nd|bottom)\s+line|line\s+(?:two|2))\b",
     re.IGNORECASE,
 )
-
 _PREFIX_EXAMPLE = re.compile(r"^[^.]*?\blike\s+[\"“'](?P<pre>[#№]|No\.\s?)\d+[\"”']")
-
 _TITLE_HEADER = re.compile(
     r"\b(?:title|award|role|position|category|line 2|second line|achievement|honou?r"
     r"|prize|prix|premio|preis)\b",

@@ -24,17 +24,14 @@ from .lines import PAREN
 from .people import is_given_name
 
 AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
-
 # 'and' in other languages splits only two full, capitalised names ('Íñigo Martínez y Gómez' is one)
 AND_OTHER = re.compile(r"(?<!\s)\s+(?:y|et|und|og|och|e|i|en)\s+")
-
 # words before a given name that are not the person's own name: 'Drs. Lisa', 'Tía Carmen', 'Grandpa'
 _KIN = wordset(
     "drs drs. messrs messrs. mmes mmes. aunt auntie uncle grandma grandpa granny gran grandad nana nan "
     "papa mama tía tío tia tio abuela abuelo abuelita abuelito oma opa tante onkel don doña dona dom "
     "ciocia wujek babcia dziadek zia zio nonna nonno tante oom"
 )
-
 _PROSE_TOKEN = re.compile(r"\S+")
 
 
@@ -103,7 +100,6 @@ def name_series(text: str) -> list[str] | None:
 
 
 _FOR_SERIES = re.compile(r"\b(?:for|für|pour|para|voor|dla)\s+(?P<names>[A-ZÀ-Þ][^.!?]*?[.!]?)\s*$")
-
 _ENGRAVED_QUOTE = re.compile(r"[\"“„«](?P<q>[^\"“”„«»]{2,60})[\"”“»]")
 
 

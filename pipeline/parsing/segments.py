@@ -38,12 +38,10 @@ from .names import AND, AND_OTHER, own_name_words, shares_surname
 from .people import starts_with_given_name
 
 MAX_FIELDS = 8  # more parts than this after a name is not one item's values
-
 # 'OBE', 'FRS', 'PhD', 'MBE, DL': letters after a name, engraved with it
 POSTNOMINAL = re.compile(
     r"^(?:[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?|Ret(?:\.|d\.?|'d)?)(?:[ ,]+[A-Z][a-z]?[A-Z][A-Za-z]{0,3}\.?)*$"
 )
-
 _COUNT_REMARK = re.compile(r"\s*\(\s*(?:[x×]\s?(\d{1,3})|(\d{1,3})\s?[x×])\b[^()]*\)\s*$", re.IGNORECASE)
 
 
@@ -259,9 +257,7 @@ def assign(d: Draft, parts: list[str], columns: bool = False, dashed: bool = Fal
 
 
 _FILLER = STOPWORDS | {"oh", "um", "uh", "ah", "ok", "so", "lastly", "finally", "too"}
-
 _QTY_TOKEN = re.compile(r"^(?:\d{1,4}\s?[x×]|[x×]\s?\d{1,4})$", re.IGNORECASE)
-
 _JOINERS = frozenset({"and", "also", "plus", "&", "+", "oh", "or"})
 
 

@@ -22,7 +22,6 @@ from .lines import (
 from .model import ParsedItem, SkippedLine
 
 _GT_PREFIX = re.compile(r"^(?:\s*>)+ ?")
-
 _WROTE = re.compile(
     r"^On\b.+?(?P<who>[A-ZÀ-Þ][\w'’-]+(?:\s+[A-ZÀ-Þ][\w'’-]+){0,3})\s*(?:<[^>]*>)?\s*wrote:?\s*$"
 )
