@@ -43,60 +43,45 @@ _ORDER_HINTS = wordset(
     "for names name list badges badge plates plate tags tag engrave engraving order following below these "
     "include add make need want please one also and plus pls can could would u you do here are is"
 )
-
 _NOT_ORDER = wordset(
     "send ship shipping deliver delivery invoice bill billing pay payment contact call text email address "
     "attn attention reach reply signed pickup pick collect subject re fw fwd deadline due"
 )
-
 _LEADING_JOINER = re.compile(r"^(?:and|&|plus|also|\+)\s+", re.IGNORECASE)
-
 # ' / ' between a full name and its second line (spaced: 'Mr/Mrs' and 'U.S.A./Canada' are not split)
 _SLASH = re.compile(r"(?<!\s)\s+/\s+")
-
 # the end of a sentence (not the dot of 'Dr.', 'Jr.' or an initial)
 _SENTENCE_STOP = re.compile(r"(?<=[a-zà-ÿ]{3})[.!?]+\s+(?=\S)")
-
 _DEDICATION = re.compile(
     r"^(?:in\s+(?:loving\s+)?(?:memory|memoriam|hono(?:u)?r|remembrance)(?:\s+of)?|en\s+(?:memoria|honor)\s+de"
     r"|in\s+(?:liebevoller\s+)?erinnerung\s+an|in\s+gedenken\s+an|à\s+la\s+mémoire\s+de|en\s+mémoire\s+de"
     r"|ter\s+nagedachtenis\s+(?:aan|van)|in\s+memoria\s+di|pamięci)\s+",
     re.IGNORECASE,
 )
-
 _TAIL_QTY = re.compile(r"\s*(?:,|\s[-–—])\s*(?P<q>[^,–—]+?)\s*[.!]?$")
-
 _PIECE_LABEL = re.compile(
     r"^(?:brick|plate|plaque|tag|badge|item|piece|trophy|medal|ornament|paver|tile|bench|line item)"
     r"\s*#?\s*\d{1,3}\s*[:.)–—-]\s+",
     re.IGNORECASE,
 )
-
 _LEAD_DASH = re.compile(r"^\s*[–—-]\s+")
-
 _TRAILING_COUNT = re.compile(
     r"\s*(?:\((?P<paren>[^()]{1,80})\)|,\s*(?P<said>make\s+it\s+\w+\b[^,()]*))\s*[.!]?$", re.IGNORECASE
 )
-
 _BRACKET_COUNT = re.compile(r"\s*\((?P<q>(?P<n>\d{1,3}))\s*(?:[—–-]|,|:)\s*(?P<note>[^()]*)\)\s*$")
-
 _ONE_PIECE = re.compile(
     r"\b(?:one|1|a single|single|same)\s+(?:tag|plate|plaque|badge|piece|box|glass|engraving)\b"
     r"|\bshare\b|\btogether\b",
     re.IGNORECASE,
 )
-
 _FIRST_NAMES_PAIR = re.compile(r"^[^\W\d_][\w'’-]+\s+(&|\+)\s+[^\W\d_][\w'’-]+$")
-
 _GROUP_SEP = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+")
-
 # '(name — award)', '(first name / title)': a legend for the lines below, not a piece
 _SHAPE_LEGEND = re.compile(
     r"\((?:first\s+|full\s+)?name\s*(?:[—–/,|:+]|-|then)\s*(?:second line|title|award|role|position|rank"
     r"|years?|team|company|date|line 2)\)",
     re.IGNORECASE,
 )
-
 _SERIES_LEAD = re.compile(r"^(?P<lead>[^,:]{1,30}?)\s+(?:is|are|sind|est|son|zijn)\s+(?P<rest>.+)$")
 
 

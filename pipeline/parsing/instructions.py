@@ -39,9 +39,7 @@ from .model import ParsedItem, SkippedLine
 from .quantities import COUNT_IN_SENTENCE, EACH, count_value
 
 _WORD = r"[^\W\d_][\w'’\-]*"
-
 _NAME = rf"(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Fr|Rev|Capt|Sgt|Lt)\.?\s+)?{_WORD}(?:\s+{_WORD}){{0,3}}"
-
 _RENAME = (
     # 'Jon should be John', "Rob's should say Robert Lister", 'Zoltan should read Zoltán'
     re.compile(
@@ -53,7 +51,6 @@ _RENAME = (
     re.compile(rf"\bchange\s+(?P<old>{_WORD})\s+to\s+(?P<new>{_NAME})", re.IGNORECASE),
     re.compile(rf"\bnot\s+(?P<old>{_WORD})\s*,?\s+but\s+(?P<new>{_NAME})"),
 )
-
 # 'it's "Siobhan" not "Shivon"', 'say "Head Coach" not "Coach"', 'sorry Priya not Pria!!'
 _NEW_NOT_OLD = (
     re.compile(
@@ -64,61 +61,48 @@ _NEW_NOT_OLD = (
         rf"(?<![{QUOTES}\w])(?P<new>[A-ZÀ-Þ][\w'’\-]+)\s*,?\s+not\s+(?P<old>[A-ZÀ-Þ][\w'’\-]+)(?![{QUOTES}\w])"
     ),
 )
-
 # 'Mariel would like her full name on it: Mariel Santos-Whitaker'
 # "it's Siobhán Ní Bhriain, with the fadas, not Siobhan Ni Bhriain"
 _ITS_NOT = re.compile(
     rf"\bit(?:'|’)?s\s+(?P<new>{_NAME})\s*,?(?:\s[^,.;]{{1,40}},)?\s+not\s+(?P<old>{_NAME})"
 )
-
 # "it's Mateo with no accent on the e": a listed word spelled again with other accents or capitals
 _ITS_WORD = re.compile(r"\bit(?:'|’)?s\s+(?P<word>[A-ZÀ-Þ][\w'’\-]+)")
-
 _FULL_NAME = re.compile(rf"\bfull\s+name\b[^:]*:\s*(?P<new>{_NAME})")
-
 # "Holly's surname is Brennan-Shaw with the hyphen", "Ana's last name should be Ruiz"
 _SURNAME = re.compile(
     rf"\b(?P<who>{_WORD})(?:'s|’s)\s+(?:sur|last\s*|family\s*)name\s+(?:is|should\s+be|=)\s+(?P<new>[A-ZÀ-Þ][\w'’\-]*)"
 )
-
 _REMOVE = re.compile(
     rf"\b(?:scratch|scrap|strike|drop|remove|delete|cancel|take\s+(?:off|out)|leave\s+(?:off|out)|cross\s+(?:off|out)"
     rf"|no\s+(?:plate|badge|trophy|plaque|medal)\s+for|streichen|quitar|eliminar|supprimer|usuń|verwijder)"
     rf"\s+(?P<who>{_NAME})",
     re.IGNORECASE,
 )
-
 _ADD = re.compile(
     r"\b(?:also\s+)?add(?:\s+(?:one|another)\s+more)?(?:\s+(?:one|another))?\s*[:,]?\s+(?:for\s+)?(?P<rest>.+)$",
     re.IGNORECASE,
 )
-
 # 'Jack and Ollie want separate plates', 'one each for Ana & Luis'
 _SPLIT = re.compile(
     rf"\b(?P<a>{_WORD})\s+(?:and|&)\s+(?P<b>{_WORD})\b[^.]*?\b(?:separate|one\s+each|individual|split)\b"
 )
-
 # "Players' Player goes to Ffion Tudor instead", 'give Most Improved to Kasia Nowicka'
 _REASSIGN = re.compile(
     rf"(?P<title>[A-Z][\w'’]*(?:\s+[\w'’]+){{0,4}}?)\s+(?:goes|go|should\s+go)\s+to\s+(?P<name>{_NAME})"
 )
-
 _THESE = re.compile(r"\bof\s+(?:these|this|those|them)\b|\bde\s+(?:estos|estas|ces)\b", re.IGNORECASE)
-
 _CHAT_HEAD = re.compile(r"^\[[^\]]{1,40}\]\s*[^:\[\]]{1,40}:\s+")
-
 # chat additions: 'oh and Alfie too, he starts in April', 'also Jonas Berg as well'
 # 'Plus one for me — Coach Mike Dunleavy, no number, just "Head Coach" on line two.'
 _ONE_FOR = re.compile(
     r"\b(?:plus|and|also)\s+one\s+(?:more\s+)?for\s+(?:me|him|her|us|our\s+\w+|the\s+\w+)\s*[—–:-]\s*(?P<rest>.+)$",
     re.IGNORECASE,
 )
-
 _ALSO = re.compile(
     r"^(?:(?:oh|ah|and|also|plus|p\.?s\.?)\b[\s,]*)+(?P<who>[A-ZÀ-Þ][\w'’\-]+(?:\s+(?:(?:and|&)\s+)?[A-ZÀ-Þ][\w'’\-]+){0,3})"
     r"\s+(?:too|as\s+well)\b"
 )
-
 _INSTRUCTION = re.compile(
     r"\b(?:should|instead|spel(?:led|t)|typo|correct(?:ion)?|fix|change|rename|replace|scratch|scrap|drop"
     r"|remove|delete|cancel|no longer|actually|full name|accent|add|separate|one each|split|not|too"
@@ -165,7 +149,6 @@ _PER_COUPLE = re.compile(
     r"|casal|coppia|parę|małżeństwo)\b|\bthe couples\b|\bvoor de echtparen\b",
     re.I,
 )
-
 _COUPLE_NAME = re.compile(r"\s(?:&|and|\+|y|et|und|e|i|en)\s")
 
 
@@ -350,11 +333,9 @@ _EVERY = re.compile(
     r"|każd\w*|wszystk\w*|onder|elke|sotto|ogni|tutt[ei])\b",
     re.IGNORECASE,
 )
-
 # an unquoted number ending the sentence that says it goes on every piece: 'my mobile on the back —
 # same number on all of them: 07700 900 461'
 _SHARED_VALUE = re.compile(r":\s*(?P<q>\+?\d[\d ().\-/]{5,20}\d)\s*$")
-
 _INSTEAD = re.compile(r"\b(?:instead|rather than|en lugar|statt|au lieu)\b", re.IGNORECASE)
 
 

@@ -38,24 +38,17 @@ from .model import ParsedItem, ParseError, ParseResult, SkippedLine
 from .quantities import expand_quantities
 
 MAX_ROWS = 50_000
-
 DELIMITERS = (",", "\t", ";", "|")
-
 DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
-
 BASE_CONFIDENCE = 0.97
-
 # a sender's remark beside the engraving ('sorry double clicked'): shown, but not part of what is engraved
 _REMARK_COLUMN = re.compile(
     r"^(?:comments?|notes?|remarks?|special instructions|notes? (?:for|to) (?:us|the shop)|anmerkungen"
     r"|bemerkungen|comentarios|commentaires|opmerkingen|uwagi|commenti)$",
     re.IGNORECASE,
 )
-
 _COUPLE = re.compile(r"\s+(?:&|and|\+|y|et|und|e|en|i)\s+")
-
 _RULE_CELL = re.compile(r"^\s*:?[-=]*:?\s*$")
-
 _TOTAL = re.compile(r"^[\s*_]*(?:grand\s+)?totals?\b[\s*_:]*", re.IGNORECASE)
 
 
