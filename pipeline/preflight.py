@@ -249,7 +249,9 @@ def _art_inside(artwork: Image.Image, box: tuple[float, float, float, float]) ->
     k = _ART_DPI / MM_PER_IN
     x0, y0, x1, y1 = (max(0, int(v * k)) for v in box)
     crop = artwork.crop((x0, y0, max(x0 + 1, x1), max(y0 + 1, y1)))
-    return crop.getextrema()[0] < _ART_INK
+    darkest = crop.getextrema()[0]  # a greyscale image: (darkest, lightest)
+    assert isinstance(darkest, int | float)
+    return darkest < _ART_INK
 
 
 def _overflow_message(f: Field, fl: FieldLayout) -> str:
@@ -326,7 +328,7 @@ def check_job(session: Session, job: Job, files_dir: Path) -> Report:
         issues.append(Issue("NO_TEMPLATE", None, None, None, f"{job.ref} has no template: choose one"))
     if chosen is not None and items:
         _, template = chosen
-        ws = session.get(Workspace, job.workspace_id)
+        ws = session.get_one(Workspace, job.workspace_id)
         registry = registry_for(ws, files_dir)
         codes = any(f.is_code for f in template.fields)
         machines = _machine_minimums(session, ws) if codes else {}
@@ -396,7 +398,7 @@ def run_preflight(
     for issue in report.issues:
         session.add(
             PreflightIssue(
-                job_id=job.id,
+                job_id=job.pk,
                 item_id=issue.item_id,
                 field_key=issue.field,
                 code=issue.code,

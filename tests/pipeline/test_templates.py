@@ -53,7 +53,7 @@ def test_samples_match_the_product() -> None:
     tag = samples["pet-tag"]
     assert (tag.width, tag.height, [f.key for f in tag.fields]) == (1.5, 1.5, ["name", "link", "phone"])
     assert tag.field("link").kind == "qr" and not tag.field("name").is_code
-    assert badge.artwork and badge.artwork.endswith(".svg") and badge.artwork_path().is_file()  # type: ignore[union-attr]
+    assert badge.artwork and badge.artwork.endswith(".svg") and badge.artwork_path().is_file()
     for t in samples.values():  # each sample passes full validation, fonts included
         assert load_template(Path(SAMPLES_DIR / f"{t.key}.toml"), registry=REG) == t
 
