@@ -33,10 +33,11 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from pipeline import approvals, jobs, lifecycle  # noqa: E402
-from pipeline.runtime import build_runtime  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-from pipeline.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
+from pipeline.approval import approvals  # noqa: E402
+from pipeline.core.runtime import build_runtime  # noqa: E402
+from pipeline.core.settings import Settings  # noqa: E402
+from pipeline.jobs import jobs, lifecycle  # noqa: E402
+from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
 from storage.models import Item, JobStatus, ProofStatus, ProofVersion, utcnow  # noqa: E402
 
 NAMES = ["Maria Gonzalez", "Seán O'Connor", "Zoë Müller", "Chidi Okafor", "Priya Natarajan", "Björn Svensson"]

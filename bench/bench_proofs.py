@@ -30,9 +30,7 @@ from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
-from pipeline.fonts import BUNDLED_FONTS_DIR, FontRegistry  # noqa: E402
-from pipeline.layout import layout_item  # noqa: E402
-from pipeline.proofs import (  # noqa: E402
+from pipeline.proofs.proofs import (
     ProofTask,
     atomic_write,
     generate_proofs,
@@ -42,7 +40,9 @@ from pipeline.proofs import (  # noqa: E402
     task_input_hash,
     template_font_hashes,
 )
-from pipeline.templates import Template, sample_templates  # noqa: E402
+from pipeline.rendering.layout import layout_item  # noqa: E402
+from pipeline.templates.fonts import BUNDLED_FONTS_DIR, FontRegistry  # noqa: E402
+from pipeline.templates.template import Template, sample_templates  # noqa: E402
 
 FIRST = ["Zoë", "Seán", "Анна", "Jonathan", "Mary-Kate", "Li", "Oluwaseun", "François", "Björn",
          "Katarzyna", "Αλέξανδρος", "Siobhán"]  # fmt: skip

@@ -61,9 +61,9 @@ import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
-from pipeline import approvals  # noqa: E402
-from pipeline.activity import Event  # noqa: E402
-from pipeline.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
+from pipeline.approval import approvals  # noqa: E402
+from pipeline.jobs.activity import Event  # noqa: E402
+from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
 from storage.models import ActivityEvent, Item, Job, Task  # noqa: E402
 from tests.e2e.server import ServedApp, served_app  # noqa: E402
 from tests.pipeline.pipeline_fixtures import add_items, use_template  # noqa: E402

@@ -20,9 +20,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.blocks import SECTION_LIMIT, Block, clip, context, esc, list_line, section
 from bot.channels import adopt_defaults
-from pipeline.lifecycle import LABELS
-from pipeline.runtime import Runtime
-from pipeline.scheduler import (
+from pipeline.core.runtime import Runtime
+from pipeline.jobs.lifecycle import LABELS
+from pipeline.schedule.scheduler import (
     Alert,
     ApprovalReminder,
     Digest,

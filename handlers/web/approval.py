@@ -29,8 +29,8 @@ from handlers.web.forms import parse_shown, read_form, shown_value, small_int
 from handlers.web.page_cache import PageCache, cached_response
 from handlers.web.rendering import ICON, STATIC_DIR, asset_versions, build_templates
 from handlers.web.security import CsrfSigner, SecurityHeaders
-from pipeline import approvals
-from pipeline.approvals import (
+from pipeline.approval import approvals
+from pipeline.approval.approvals import (
     AlreadyDecided,
     ApprovalClosed,
     LinkUnavailable,
@@ -38,9 +38,9 @@ from pipeline.approvals import (
     PageView,
     StaleProof,
 )
-from pipeline.errors import InvalidInput, NotFound
-from pipeline.ratelimit import Limit, RateLimits
-from pipeline.runtime import Runtime
+from pipeline.core.errors import InvalidInput, NotFound
+from pipeline.core.ratelimit import Limit, RateLimits
+from pipeline.core.runtime import Runtime
 from pipeline.services import customer
 from storage.db import UNAVAILABLE
 

@@ -27,24 +27,25 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from pipeline import instance, lifecycle
-from pipeline.activity import Event, record
-from pipeline.actors import Actor
-from pipeline.catalog import job_template
-from pipeline.errors import InvalidInput, NotFound, TransitionRefused
+from pipeline.core import instance
+from pipeline.core.actors import Actor
+from pipeline.core.errors import InvalidInput, NotFound, TransitionRefused
+from pipeline.core.files import partial_prefix, safe_name
+from pipeline.core.units import MM_PER_IN
 from pipeline.export import dxf, pdf, pdf_text, svg
 from pipeline.export.artwork import Artwork, ArtworkError, load_artwork
 from pipeline.export.bed import BedPlan, Slot, plan_bed
+from pipeline.export.machines import FORMATS, TEXT_MODES, get_profile, profile_settings
 from pipeline.export.manifest import approval_label, build_manifest, manifest_bytes
 from pipeline.export.sheet import PlacedItem, Sheet, Style
-from pipeline.files import partial_prefix, safe_name
-from pipeline.fonts import FontError, FontRegistry, load_font
-from pipeline.jobs import lock_job
-from pipeline.layout import ItemLayout, layout_item, normalize_text
-from pipeline.machines import FORMATS, TEXT_MODES, get_profile, profile_settings
-from pipeline.proofing import registry_for
-from pipeline.templates import Template
-from pipeline.units import MM_PER_IN
+from pipeline.jobs import lifecycle
+from pipeline.jobs.activity import Event, record
+from pipeline.jobs.jobs import lock_job
+from pipeline.proofs.job import registry_for
+from pipeline.rendering.layout import ItemLayout, layout_item, normalize_text
+from pipeline.templates.catalog import job_template
+from pipeline.templates.fonts import FontError, FontRegistry, load_font
+from pipeline.templates.template import Template
 from storage.models import (
     ApprovalDecision,
     Export,

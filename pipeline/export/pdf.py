@@ -16,11 +16,11 @@ import io
 
 from reportlab.pdfgen import canvas as rl_canvas
 
+from pipeline.core.units import PT_PER_MM
 from pipeline.export.pdf_text import EmbeddedFonts, field_text_ops
 from pipeline.export.regions import Piece, item_regions, score_lines
 from pipeline.export.sheet import CUT_HAIRLINE_MM, Sheet, Style, num, rgb
-from pipeline.pdfstreams import binary_streams
-from pipeline.units import PT_PER_MM
+from pipeline.rendering.pdfstreams import binary_streams
 
 
 def _color(color: str) -> str:

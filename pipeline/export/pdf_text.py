@@ -26,8 +26,8 @@ from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 from reportlab.pdfbase import pdfdoc
 
-from pipeline.fonts import FontError, load_font
-from pipeline.layout import FieldLayout, Line
+from pipeline.rendering.layout import FieldLayout, Line
+from pipeline.templates.fonts import FontError, load_font
 
 
 class PdfTextRefused(Exception):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline import approvals, customer_mail, jobs, lifecycle
-from pipeline.activity import Event
-from pipeline.actors import Who
-from pipeline.errors import InvalidInput
-from pipeline.outbox import enqueue
-from pipeline.runtime import Runtime
+from pipeline.approval import approvals, customer_mail
+from pipeline.core.actors import Who
+from pipeline.core.errors import InvalidInput
+from pipeline.core.outbox import enqueue
+from pipeline.core.runtime import Runtime
+from pipeline.jobs import jobs, lifecycle
+from pipeline.jobs.activity import Event
 from storage.models import JobStatus, Workspace
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline import approvals
-from pipeline.approvals import BulkResult, DecisionResult, PageState, PageView
-from pipeline.runtime import Runtime
+from pipeline.approval import approvals
+from pipeline.approval.approvals import BulkResult, DecisionResult, PageState, PageView
+from pipeline.core.runtime import Runtime
 
 
 def page_state(runtime: Runtime, token: str) -> PageState | None:

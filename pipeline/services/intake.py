@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import catalog, jobs, lifecycle, work
-from pipeline import items as item_flow
-from pipeline.activity import Event
-from pipeline.actors import Who
-from pipeline.errors import CraftError, InvalidInput
-from pipeline.runtime import Runtime
+from pipeline.background import slow_steps as work
+from pipeline.core.actors import Who
+from pipeline.core.errors import CraftError, InvalidInput
+from pipeline.core.runtime import Runtime
+from pipeline.intake import items as item_flow
+from pipeline.jobs import jobs, lifecycle
+from pipeline.jobs.activity import Event
+from pipeline.templates import catalog
 from storage.models import Job, JobStatus, Workspace
 
 

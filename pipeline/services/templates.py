@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import catalog, jobs, machines, work, workspace_fonts
-from pipeline.activity import Event
-from pipeline.actors import Who
-from pipeline.errors import InvalidInput
-from pipeline.mapping import MappingPair, SerialSpec
-from pipeline.runtime import Runtime
-from pipeline.templates import Template
+from pipeline.background import slow_steps as work
+from pipeline.core.actors import Who
+from pipeline.core.errors import InvalidInput
+from pipeline.core.runtime import Runtime
+from pipeline.export import machines
+from pipeline.intake.mapping import MappingPair, SerialSpec
+from pipeline.jobs import jobs
+from pipeline.jobs.activity import Event
+from pipeline.templates import catalog, workspace_fonts
+from pipeline.templates.template import Template
 from storage.models import Font, Job, MachineProfile, TemplateVersion, Workspace
 
 

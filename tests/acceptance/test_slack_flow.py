@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from pipeline import approvals
-from pipeline.activity import describe
+from pipeline.approval import approvals
+from pipeline.jobs.activity import describe
 from storage.db import Database
 from storage.models import ActivityEvent, Job, Outbox, Task
 from tests.acceptance.harness import RunningApp, running_app

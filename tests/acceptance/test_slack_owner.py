@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from pipeline import approvals
+from pipeline.approval import approvals
 from storage.db import Database
 from storage.models import ActivityEvent, Job, MachineProfile, Member, ParseBatch
 from tests.acceptance.harness import RunningApp, running_app

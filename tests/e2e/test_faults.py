@@ -30,7 +30,7 @@ from sqlmodel import col, select
 
 from bot import messages
 from bot.blocks import job_card
-from pipeline.summary import summarize
+from pipeline.jobs.summary import summarize
 from storage.models import ActivityEvent, Export, Item, Job, Outbox, ParseBatch, Task, Workspace
 from tests.e2e.server import ServedApp, served_app, wait_for
 from tests.standins.openai_api import OpenAIStandIn, Reply

@@ -18,10 +18,11 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import select
 
 from handlers.web import create_web_app
-from pipeline import approvals, jobs, lifecycle
-from pipeline.actors import Actor
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings
+from pipeline.approval import approvals
+from pipeline.core.actors import Actor
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings
+from pipeline.jobs import jobs, lifecycle
 from storage.db import Database
 from storage.models import Item, Job, JobStatus, ProofStatus, ProofVersion, Workspace, utcnow
 

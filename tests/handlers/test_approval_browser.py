@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from pipeline import approvals
-from pipeline.actors import Actor
+from pipeline.approval import approvals
+from pipeline.core.actors import Actor
 from storage.db import Database
 from storage.models import Job, JobStatus
 from tests.handlers.approval_fixtures import item_ids, make_runtime, new_link, regenerate, seed_job, serve

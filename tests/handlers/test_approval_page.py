@@ -12,9 +12,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from pipeline import approvals, lifecycle
-from pipeline.activity import Event, for_job
-from pipeline.actors import Actor
+from pipeline.approval import approvals
+from pipeline.core.actors import Actor
+from pipeline.jobs import lifecycle
+from pipeline.jobs.activity import Event, for_job
 from storage.db import Database
 from storage.models import ApprovalDecision, ApprovalLink, Item, Job, JobStatus, ProofStatus, utcnow
 from tests.handlers.approval_fixtures import (

@@ -20,15 +20,15 @@ from sqlmodel import col, select
 
 from bot.messages import thread_messages
 from bot.scheduler import render_alert
-from pipeline import approvals
-from pipeline.activity import Event
-from pipeline.actors import Actor
-from pipeline.customer_mail import MailNotSetUp, email_link
-from pipeline.errors import InvalidInput
-from pipeline.keys import LINK_KEY_FILE, unseal
-from pipeline.mailer import MailSender
-from pipeline.scheduler import scan
-from pipeline.workspaces import update_settings
+from pipeline.approval import approvals
+from pipeline.approval.customer_mail import MailNotSetUp, email_link
+from pipeline.background.mailer import MailSender
+from pipeline.core.actors import Actor
+from pipeline.core.errors import InvalidInput
+from pipeline.core.keys import LINK_KEY_FILE, unseal
+from pipeline.jobs.activity import Event
+from pipeline.jobs.workspaces import update_settings
+from pipeline.schedule.scheduler import scan
 from storage.db import Database
 from storage.models import ActivityEvent, Job, LinkMail, Outbox, Workspace, utcnow
 from tests.handlers.approval_fixtures import LiveServer, make_runtime, seed_job, serve
@@ -456,8 +456,8 @@ def test_a_scan_of_an_email_outbox_row_does_not_reach_slack(
 def test_a_link_is_emailed_only_within_its_own_workspace(
     db: Database, ws_id: int, owner: Actor, live: LiveServer, smtp: SmtpStandIn
 ) -> None:
-    from pipeline.customer_mail import email_link_of_workspace
-    from pipeline.workspaces import ensure_workspace
+    from pipeline.approval.customer_mail import email_link_of_workspace
+    from pipeline.jobs.workspaces import ensure_workspace
 
     job_id = seed_job(db, ws_id, owner, live.files_dir)
     linked = make_link(db, live, job_id, owner)
@@ -482,7 +482,7 @@ def test_a_server_that_is_down_is_tried_once_per_round_not_once_per_email(
     tries: list[str] = []
 
     def connector(server: Any) -> Any:
-        from pipeline.mail import connect
+        from pipeline.approval.mail import connect
 
         tries.append(server.label)
         return connect(server, timeout=5)

@@ -9,10 +9,10 @@ import pytest
 from fontTools.ttLib import TTFont
 from sqlmodel import select
 
-from pipeline import workspace_fonts
-from pipeline.actors import Actor
-from pipeline.errors import InvalidInput
-from pipeline.fonts import BUNDLED_FONTS_DIR, FontValidationError, validate_font_bytes
+from pipeline.core.actors import Actor
+from pipeline.core.errors import InvalidInput
+from pipeline.templates import workspace_fonts
+from pipeline.templates.fonts import BUNDLED_FONTS_DIR, FontValidationError, validate_font_bytes
 from storage.db import Database
 from storage.models import Font, Workspace
 
