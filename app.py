@@ -31,7 +31,7 @@ def _settings() -> Settings:
         if s is not None
     ]
     if settings.smtp_url is not None:
-        from pipeline.approval.mail import parse_smtp_url
+        from pipeline.core.addresses import parse_smtp_url
 
         password = parse_smtp_url(settings.smtp_url.get_secret_value()).password
         secrets += [settings.smtp_url.get_secret_value(), *([password] if password else [])]

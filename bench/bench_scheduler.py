@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from bot.scheduler import render_alert  # noqa: E402
-from pipeline.schedule.scheduler import ScanResult, scan  # noqa: E402
+from pipeline.schedule.alerts import ScanResult  # noqa: E402
+from pipeline.schedule.scan import scan  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import ActivityEvent, ApprovalLink, Job, JobStatus, Member, Outbox, Workspace  # noqa: E402

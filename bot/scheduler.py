@@ -22,7 +22,7 @@ from bot.blocks import SECTION_LIMIT, Block, clip, context, esc, list_line, sect
 from bot.channels import adopt_defaults
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.lifecycle import LABELS
-from pipeline.schedule.scheduler import (
+from pipeline.schedule.alerts import (
     Alert,
     ApprovalReminder,
     Digest,
@@ -31,8 +31,8 @@ from pipeline.schedule.scheduler import (
     PreflightAlert,
     ScanResult,
     UrgencyAlert,
-    scan,
 )
+from pipeline.schedule.scan import scan
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)

@@ -9,31 +9,28 @@ and purpose, so asking twice, a restart or a second scheduler copy never sends o
     email:reminder2:{link_id}    N days after the first reminder was accepted, if the link still works
 
 A reminder is recorded only while the link works and the job waits for the customer, and the sender
-checks both again just before it sends; the last one is two reminders per link.
+checks both again just before it sends; the last one is two reminders per link. The scheduler's scan
+records the reminders (pipeline/schedule/reminders.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, ClassVar
 
-from sqlalchemy import and_, delete, func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from pipeline.approval import approvals
-from pipeline.approval.mail import ADDRESS
 from pipeline.core.actors import Actor
+from pipeline.core.addresses import ADDRESS
 from pipeline.core.errors import CraftError, InvalidInput
 from pipeline.core.keys import seal
 from pipeline.core.outbox import enqueue
 from pipeline.core.settings import Settings
-from pipeline.schedule.scheduler import Alert, ScanResult, _group, existing_keys, record_alerts
-from storage.models import ApprovalLink, Job, JobStatus, LinkMail, Workspace
+from storage.models import Job, JobStatus, LinkMail, Workspace
 
 KIND = "customer_email"
+
 MAX_REMINDERS = 2
 
 
@@ -116,78 +113,3 @@ def email_link_of_workspace(
     if job is None or job.workspace_id != workspace_id:
         raise InvalidInput({"link": "That approval link no longer works: make a new one first."})
     return job, email_link(session, job, url, actor, settings)
-
-
-# ---- reminders (a part of the scheduler's scan) ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CustomerReminder(Alert):
-    kind: ClassVar[str] = KIND
-    via: ClassVar[str] = "email"
-    link_id: int
-    number: int  # 1 or 2
-    to: str
-
-    @property
-    def dedupe_key(self) -> str:
-        return reminder_key(self.link_id, self.number)
-
-    def payload(self) -> dict[str, Any]:
-        return {"purpose": "reminder", "number": self.number, "link_id": self.link_id, "to": self.to}
-
-
-def forget_dead_links(s: Session) -> int:
-    """Delete the kept URLs of links that no longer work (revoked, replaced, expired)."""
-    dead = select(ApprovalLink.id).where(col(ApprovalLink.active).is_(False))
-    return s.execute(delete(LinkMail).where(col(LinkMail.link_id).in_(dead))).rowcount or 0
-
-
-def scan_reminders(
-    s: Session, workspaces: Sequence[Workspace], now: datetime, result: ScanResult, *, limit: int
-) -> None:
-    """Record the reminders that are due (see the module docstring); runs after links expired."""
-    forget_dead_links(s)
-    last_mail = func.coalesce(col(LinkMail.reminded_at), col(LinkMail.emailed_at))
-    candidates: list[Any] = []
-    for days, ws_ids in _group(workspaces, lambda ws: ws.customer_reminder_days).items():
-        if days <= 0:
-            continue  # reminders are off in these workspaces
-        if len(candidates) >= limit:
-            result.backlog = True
-            break
-        cutoff = now - timedelta(days=days)
-        rows = s.execute(
-            select(LinkMail.link_id, LinkMail.to_address, LinkMail.reminders, Job.id, Job.workspace_id)
-            .join(ApprovalLink, col(ApprovalLink.id) == col(LinkMail.link_id))
-            .join(Job, col(Job.id) == col(LinkMail.job_id))
-            .where(
-                col(Job.workspace_id).in_(ws_ids),
-                col(Job.status) == JobStatus.PENDING_APPROVAL,
-                col(Job.deleted_at).is_(None),
-                col(ApprovalLink.active).is_(True),
-                col(ApprovalLink.revoked_at).is_(None),
-                or_(col(ApprovalLink.expires_at).is_(None), col(ApprovalLink.expires_at) > now),
-                col(LinkMail.emailed_at).is_not(None),
-                col(LinkMail.reminders) < MAX_REMINDERS,
-                # waited N days since the last email, and since the job last came back to the customer
-                and_(last_mail <= cutoff, col(Job.status_changed_at) <= cutoff),
-            )
-            .order_by(last_mail, col(LinkMail.link_id))
-            .limit(limit - len(candidates))
-        ).all()
-        candidates.extend(rows)
-    alerts = [
-        CustomerReminder(
-            workspace_id=r.workspace_id,
-            job_id=r.id,
-            link_id=r.link_id,
-            number=r.reminders + 1,
-            to=r.to_address,
-        )
-        for r in candidates
-    ]
-    # a reminder whose key exists is on its way, or was refused for good: never recorded again
-    done = existing_keys(s, (a.dedupe_key for a in alerts))
-    alerts = [a for a in alerts if a.dedupe_key not in done]
-    result.add(KIND, record_alerts(s, alerts, lambda a: a.payload()))  # type: ignore[attr-defined]

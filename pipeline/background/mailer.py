@@ -27,13 +27,14 @@ from sqlmodel import col, func, select
 
 from pipeline.approval.approvals import _expired
 from pipeline.approval.customer_mail import KIND, sender_address
-from pipeline.approval.mail import LinkEmail, SmtpServer, build_message, connect, message_id, parse_smtp_url
+from pipeline.approval.mail import LinkEmail, build_message, connect, message_id
 from pipeline.background.rounds import Rounds
 from pipeline.core.actors import SYSTEM
+from pipeline.core.addresses import SmtpServer, parse_smtp_url
 from pipeline.core.keys import unseal
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.activity import Event, record
-from pipeline.schedule.scheduler import workspace_zone
+from pipeline.schedule.clock import workspace_zone
 from storage.models import ApprovalLink, Item, Job, JobStatus, LinkMail, Outbox, Workspace, utcnow
 
 log = logging.getLogger(__name__)

@@ -51,7 +51,7 @@ class Settings(BaseModel):
     @classmethod
     def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            from pipeline.approval.mail import parse_smtp_url
+            from pipeline.core.addresses import parse_smtp_url
 
             parse_smtp_url(value.get_secret_value())  # its message never repeats the password
         return value
@@ -60,7 +60,7 @@ class Settings(BaseModel):
     @classmethod
     def _mail_from(cls, value: str | None) -> str | None:
         if value is not None:
-            from pipeline.approval.mail import clean_address
+            from pipeline.core.addresses import clean_address
 
             return clean_address(value, "CRAFTSTAGE_MAIL_FROM")
         return value

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from pipeline.core import cleantext
 from pipeline.core.actors import Actor
+from pipeline.core.addresses import ADDRESS as EMAIL
 from pipeline.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from pipeline.jobs.activity import Event, record
 from storage.models import (
@@ -35,7 +36,6 @@ from storage.models import (
     utcnow,
 )
 
-EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 JOB_REF = re.compile(r"^\s*(?:J-?)?(\d{1,9})\s*$", re.IGNORECASE)
 LIMITS = {"customer_name": 200, "customer_email": 254, "reference": 100, "notes": 4000}
 EDITABLE = ("customer_name", "customer_email", "reference", "due_date", "notes")

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from pipeline.approval.mail import check_address
 from pipeline.core.actors import Actor
+from pipeline.core.addresses import check_address
 from pipeline.core.errors import InvalidInput, NotFound, PermissionDenied
 from storage.models import Member, Role, Workspace
 

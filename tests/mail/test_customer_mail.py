@@ -28,7 +28,7 @@ from pipeline.core.errors import InvalidInput
 from pipeline.core.keys import LINK_KEY_FILE, unseal
 from pipeline.jobs.activity import Event
 from pipeline.jobs.workspaces import update_settings
-from pipeline.schedule.scheduler import scan
+from pipeline.schedule.scan import scan
 from storage.db import Database
 from storage.models import ActivityEvent, Job, LinkMail, Outbox, Workspace, utcnow
 from tests.handlers.approval_fixtures import LiveServer, make_runtime, seed_job, serve

@@ -18,19 +18,10 @@ from pipeline.core.errors import InvalidInput
 from pipeline.jobs import jobs
 from pipeline.jobs.activity import Event, record
 from pipeline.jobs.workspaces import actor_for, ensure_member, update_settings
-from pipeline.schedule.scheduler import (
-    SCAN_LOCK,
-    SCAN_LOCK_ARGS,
-    Alert,
-    ScanResult,
-    UrgencyAlert,
-    build_digest,
-    digest_due,
-    record_alerts,
-    scan,
-    working_deadline,
-    working_hours_between,
-)
+from pipeline.schedule.alerts import Alert, ScanResult, UrgencyAlert, record_alerts
+from pipeline.schedule.clock import digest_due, working_deadline, working_hours_between
+from pipeline.schedule.digest import build_digest
+from pipeline.schedule.scan import SCAN_LOCK, SCAN_LOCK_ARGS, scan
 from storage.db import Database
 from storage.models import ApprovalLink, Job, JobStatus, Outbox, Workspace
 from tests.standins.blockkit_limits import validate_message
