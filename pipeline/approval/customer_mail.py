@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from pipeline.approval import approvals
+from pipeline.approval import links
 from pipeline.core.actors import Actor
 from pipeline.core.addresses import ADDRESS
 from pipeline.core.errors import CraftError, InvalidInput
@@ -73,7 +73,7 @@ def email_link(session: Session, job: Job, url: str, actor: Actor, settings: Set
     assert ws is not None
     require_mail(settings, ws)
     token = url.rsplit("/approve/", 1)[-1] if "/approve/" in url else ""
-    link = approvals.resolve(session, token)
+    link = links.resolve(session, token)
     if link is None or link.job_id != job.id:
         raise InvalidInput({"link": f"That link of {job.ref} no longer works: make a new one first."})
     if job.status != JobStatus.PENDING_APPROVAL:
@@ -108,7 +108,7 @@ def email_link_of_workspace(
     """`email_link` for a link given by its URL alone (a button in Slack carries it): the link must
     work and its job belong to `workspace_id`; any other link gets the same answer."""
     token = url.rsplit("/approve/", 1)[-1] if "/approve/" in url else ""
-    link = approvals.resolve(session, token)
+    link = links.resolve(session, token)
     job = session.get(Job, link.job_id) if link is not None else None
     if job is None or job.workspace_id != workspace_id:
         raise InvalidInput({"link": "That approval link no longer works: make a new one first."})

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import col, func, select
 
-from pipeline.approval.approvals import _expired
 from pipeline.approval.customer_mail import KIND, sender_address
+from pipeline.approval.links import expired
 from pipeline.approval.mail import LinkEmail, build_message, connect, message_id
 from pipeline.background.rounds import Rounds
 from pipeline.core.actors import SYSTEM
@@ -308,7 +308,7 @@ def _not_wanted(
         return "the job was deleted"
     if link is None or kept is None or not link.active or link.revoked_at is not None:
         return "the link was revoked or replaced"
-    if _expired(link.expires_at, now):
+    if expired(link.expires_at, now):
         return "the link expired"
     if job.status != JobStatus.PENDING_APPROVAL:
         return "the job is not waiting for the customer" + (

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.approval import approvals
+from pipeline.approval import links, offline
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput
 from pipeline.core.runtime import Runtime
@@ -125,7 +125,7 @@ def run_demo(
         _email_link(runtime, job_id, actor, out)
 
     with runtime.db.session() as s:
-        approvals.record_offline_approval(
+        offline.record_offline_approval(
             s, s.get(Job, job_id), actor, "phone", "Rebecca approved all plates on the phone"
         )
         status = s.get(Job, job_id).status
@@ -167,9 +167,7 @@ def _email_link(runtime: Runtime, job_id: int, actor: Actor, out: Callable[[str]
 
     try:
         with runtime.db.session() as s:
-            link = approvals.create_link(
-                s, s.get(Job, job_id), actor, base_url=runtime.settings.public_base_url
-            )
+            link = links.create_link(s, s.get(Job, job_id), actor, base_url=runtime.settings.public_base_url)
             queued = email_link(s, s.get(Job, job_id), link.url, actor, runtime.settings)
     except CraftError as exc:
         out(f"   (not emailed: {exc.message})")

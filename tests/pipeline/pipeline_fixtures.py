@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from pipeline.approval import approvals
+from pipeline.approval import offline
 from pipeline.core.actors import Actor
 from pipeline.core.runtime import Runtime
 from pipeline.core.settings import Settings
@@ -234,7 +234,7 @@ def job_with_items(
 def approve_by_phone(db: Database, job_id: int, actor: Actor) -> str:
     """Record the customer's approval of every item; returns the job's status afterwards."""
     with db.session() as s:
-        job = approvals.record_offline_approval(s, s.get(Job, job_id), actor, "phone", "OK on the phone")
+        job = offline.record_offline_approval(s, s.get(Job, job_id), actor, "phone", "OK on the phone")
         return job.status
 
 

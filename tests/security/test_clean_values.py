@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from pipeline.approval import approvals
+from pipeline.approval import decisions
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput
 from pipeline.core.logs import JsonFormatter, RedactingFilter
@@ -103,9 +103,9 @@ def test_edit_item_window_answers_with_a_field_error(app: RunningApp, db: Databa
 @pytest.mark.parametrize("kind", sorted(BAD))
 def test_approval_change_note_refuses_bad_characters(kind: str) -> None:
     with pytest.raises(InvalidInput) as exc:
-        approvals.clean_note(f"Please spell it {BAD[kind]}", required=True)
+        decisions.clean_note(f"Please spell it {BAD[kind]}", required=True)
     assert "Your note contains" in exc.value.errors["note"]
-    assert approvals.clean_note("Line one\n\tLine two", required=True) == "Line one\n\tLine two"
+    assert decisions.clean_note("Line one\n\tLine two", required=True) == "Line one\n\tLine two"
 
 
 TOKENS = [

@@ -12,8 +12,9 @@ from typing import TypeVar
 import pytest
 from sqlmodel import Session, select
 
-from pipeline.approval import approvals
-from pipeline.approval.approvals import AlreadyDecided, ApprovalClosed, LinkUnavailable, StaleProof
+from pipeline.approval import decisions, links, offline, page
+from pipeline.approval.decisions import AlreadyDecided, ApprovalClosed, StaleProof
+from pipeline.approval.links import LinkUnavailable
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput, NotFound, TransitionRefused
 from pipeline.jobs import lifecycle
@@ -62,7 +63,7 @@ def _events(db: Database, job_id: int) -> list[ActivityEvent]:
 
 def _decide(db: Database, token: str, item_id: int, version: int, decision: str, note: str | None = None):
     with db.session() as s:
-        return approvals.decide(s, token, item_id, version, decision, note)
+        return decisions.decide(s, token, item_id, version, decision, note)
 
 
 # ---- links -------------------------------------------------------------------------------------
@@ -77,11 +78,9 @@ def test_create_link_stores_only_a_hash_and_moves_to_pending_approval(
     assert created.url == f"http://test.invalid/approve/{created.token}"
     with db.read() as s:
         link = s.get(ApprovalLink, created.link.id)
-        assert link.token_hash == approvals.hash_token(created.token) != created.token
+        assert link.token_hash == links.hash_token(created.token) != created.token
         assert link.active and link.revoked_at is None
-        assert (
-            timedelta(days=29, hours=23) < approvals._aware(link.expires_at) - utcnow() <= timedelta(days=30)
-        )
+        assert timedelta(days=29, hours=23) < links.as_utc(link.expires_at) - utcnow() <= timedelta(days=30)
         assert s.get(Job, job_id).status == S.PENDING_APPROVAL
     rows = _events(db, job_id)
     generated = [e for e in rows if e.event_type == Event.APPROVAL_LINK_GENERATED]
@@ -94,12 +93,12 @@ def test_new_link_replaces_the_old_one(db: Database, ws_id: int, owner: Actor, f
     first = new_link(db, job_id, owner)
     second = new_link(db, job_id, owner, expires_in_days=None)
     with db.read() as s:
-        assert approvals.resolve(s, first.token) is None
-        assert approvals.resolve(s, second.token).id == second.link.id
+        assert links.resolve(s, first.token) is None
+        assert links.resolve(s, second.token).id == second.link.id
         active = s.exec(select(ApprovalLink).where(ApprovalLink.job_id == job_id, ApprovalLink.active)).all()
         assert [link.id for link in active] == [second.link.id]
         assert active[0].expires_at is None
-        assert approvals.active_link(s, s.get(Job, job_id)).id == second.link.id
+        assert links.active_link(s, s.get(Job, job_id)).id == second.link.id
     assert _job(db, job_id).status == S.PENDING_APPROVAL
 
 
@@ -124,7 +123,7 @@ def test_url_uses_public_base_url_from_the_environment(
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://proofs.example.com/")
     job_id = seed_job(db, ws_id, owner, files_dir)
     with db.session() as s:
-        created = approvals.create_link(s, s.get(Job, job_id), owner)
+        created = links.create_link(s, s.get(Job, job_id), owner)
     assert created.url == f"https://proofs.example.com/approve/{created.token}"
 
 
@@ -136,14 +135,14 @@ def test_resolve_refuses_tampered_truncated_expired_and_revoked_tokens(
     token = created.token
     tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
     with db.read() as s:
-        assert approvals.resolve(s, token) is not None
+        assert links.resolve(s, token) is not None
         for bad in (tampered, token[:-5], token[:20], "", "x" * 5000, token + "=", "../" + token, "é" * 43):
-            assert approvals.resolve(s, bad) is None, bad
-        assert approvals.resolve(s, token, now=utcnow() + timedelta(days=3)) is None  # expired
+            assert links.resolve(s, bad) is None, bad
+        assert links.resolve(s, token, now=utcnow() + timedelta(days=3)) is None  # expired
     with db.session() as s:
-        approvals.revoke_link(s, s.get(Job, job_id), owner)
+        links.revoke_link(s, s.get(Job, job_id), owner)
     with db.read() as s:
-        assert approvals.resolve(s, token) is None
+        assert links.resolve(s, token) is None
 
 
 def test_revoke_link_returns_the_job_to_proofing(
@@ -152,7 +151,7 @@ def test_revoke_link_returns_the_job_to_proofing(
     job_id = seed_job(db, ws_id, owner, files_dir)
     created = new_link(db, job_id, owner)
     with db.session() as s:
-        link = approvals.revoke_link(s, s.get(Job, job_id), owner)
+        link = links.revoke_link(s, s.get(Job, job_id), owner)
     assert link.id == created.link.id
     with db.read() as s:
         stored = s.get(ApprovalLink, link.id)
@@ -160,7 +159,7 @@ def test_revoke_link_returns_the_job_to_proofing(
     assert _job(db, job_id).status == S.PROOFING
     assert Event.APPROVAL_LINK_REVOKED in [e.event_type for e in _events(db, job_id)]
     with pytest.raises(NotFound, match="no active approval link"), db.session() as s:
-        approvals.revoke_link(s, s.get(Job, job_id), owner)
+        links.revoke_link(s, s.get(Job, job_id), owner)
 
 
 def test_a_link_of_a_deleted_job_stops_working(
@@ -171,7 +170,7 @@ def test_a_link_of_a_deleted_job_stops_working(
     with db.session() as s:
         s.get(Job, job_id).deleted_at = utcnow()
     with db.read() as s:
-        assert approvals.resolve(s, created.token) is None
+        assert links.resolve(s, created.token) is None
 
 
 # ---- the page's data ---------------------------------------------------------------------------
@@ -185,8 +184,8 @@ def test_page_view_is_logged_with_the_customer_once_per_ten_minutes(
     now = utcnow()
     for minutes, expected in ((0, True), (1, False), (9, False), (11, True), (12, False)):
         with db.session() as s:
-            link = approvals.resolve(s, created.token)
-            assert approvals.page_view(s, link, now=now + timedelta(minutes=minutes)) is expected
+            link = links.resolve(s, created.token)
+            assert page.page_view(s, link, now=now + timedelta(minutes=minutes)) is expected
     views = [e for e in _events(db, job_id) if e.event_type == Event.APPROVAL_PAGE_VIEWED]
     assert len(views) == 2
     assert {(e.actor_kind, e.actor_display, e.actor_id) for e in views} == {
@@ -203,7 +202,7 @@ def test_load_page_has_items_in_order_with_current_proofs(
     _decide(db, created.token, ids[1], 1, "change", "Wrong spelling")
     regenerate(db, ids[2], files_dir, name="Zoë Müller-Lüdenscheidt")
     with db.read() as s:
-        view = approvals.load_page(s, approvals.resolve(s, created.token), files_dir=files_dir)
+        view = page.load_page(s, links.resolve(s, created.token), files_dir=files_dir)
     assert view.job_ref == f"J-{_job(db, job_id).number}"  # no reference number: the job number
     assert view.shop_name == "Lakeside Trophies" and view.stage == "open"
     assert [i.id for i in view.items] == ids and [i.number for i in view.items] == [1, 2, 3, 4]
@@ -223,11 +222,11 @@ def test_proof_png_is_served_only_for_items_of_the_links_job(
     link_a = new_link(db, job_a, owner)
     a0, b0 = item_ids(db, job_a)[0], item_ids(db, job_b)[0]
     with db.read() as s:
-        path = approvals.proof_png(s, link_a.token, a0, 1)
-        assert approvals.proof_file_path(files_dir, path).is_file()
-        assert approvals.proof_png(s, link_a.token, b0, 1) is None
-        assert approvals.proof_png(s, link_a.token, a0, 2) is None
-        assert approvals.proof_png(s, "nope" * 11, a0, 1) is None
+        path = page.proof_png(s, link_a.token, a0, 1)
+        assert page.proof_file_path(files_dir, path).is_file()
+        assert page.proof_png(s, link_a.token, b0, 1) is None
+        assert page.proof_png(s, link_a.token, a0, 2) is None
+        assert page.proof_png(s, "nope" * 11, a0, 1) is None
 
 
 # ---- decisions ---------------------------------------------------------------------------------
@@ -353,7 +352,7 @@ def test_a_token_of_job_a_cannot_decide_an_item_of_job_b(
     assert not isinstance(refused.value, LinkUnavailable)
     assert _item(db, b_item).proof_status == ProofStatus.GENERATED
     with pytest.raises(NotFound), db.session() as s:
-        approvals.decide(s, link_a.token, 999_999, 1, "approve")
+        decisions.decide(s, link_a.token, 999_999, 1, "approve")
 
 
 def test_bad_tokens_and_unknown_decisions_are_refused(
@@ -449,15 +448,15 @@ def test_decisions_are_refused_while_the_job_is_not_waiting_for_the_customer(
     with pytest.raises(ApprovalClosed, match="updating these proofs"):
         _decide(db, created.token, ids[0], 1, "approve")
     with db.read() as s:
-        assert approvals.load_page(s, approvals.resolve(s, created.token)).stage == "paused"
+        assert page.load_page(s, links.resolve(s, created.token)).stage == "paused"
     with db.session() as s:
-        approvals.resume_link(s, s.get(Job, job_id), owner)
+        links.resume_link(s, s.get(Job, job_id), owner)
     _decide(db, created.token, ids[0], 1, "approve")
     _decide(db, created.token, ids[1], 1, "approve")
     with pytest.raises(ApprovalClosed, match="already approved"):
         _decide(db, created.token, ids[1], 1, "approve")
     with db.read() as s:
-        assert approvals.load_page(s, approvals.resolve(s, created.token)).stage == "done"
+        assert page.load_page(s, links.resolve(s, created.token)).stage == "done"
 
 
 def test_approve_all_remaining_approves_only_what_the_customer_saw(
@@ -472,7 +471,7 @@ def test_approve_all_remaining_approves_only_what_the_customer_saw(
     shown = {i: 1 for i in ids} | {foreign: 1}
     regenerate(db, ids[4], files_dir)  # replaced after the page was shown
     with db.session() as s:
-        result = approvals.approve_all_remaining(s, created.token, shown)
+        result = decisions.approve_all_remaining(s, created.token, shown)
     assert result.approved == ids[1:4] and result.stale == [ids[4]]
     assert result.job_status == S.PENDING_APPROVAL
     assert [e for e, _ in result.notices] == [Event.ITEM_APPROVED]
@@ -483,7 +482,7 @@ def test_approve_all_remaining_approves_only_what_the_customer_saw(
     # the shop fixes item 1; the customer approves everything that is left
     regenerate(db, ids[0], files_dir)
     with db.session() as s:
-        result = approvals.approve_all_remaining(s, created.token, {ids[0]: 2, ids[4]: 2})
+        result = decisions.approve_all_remaining(s, created.token, {ids[0]: 2, ids[4]: 2})
     assert result.approved == [ids[0], ids[4]] and result.stale == []
     assert result.job_status == S.PRODUCTION_READY
     bulk = [e for e in _events(db, job_id) if e.event_type == Event.ITEM_APPROVED]
@@ -502,9 +501,7 @@ def test_record_offline_approval_by_phone_overrides_an_open_change_request(
     _decide(db, created.token, ids[0], 1, "approve")
     _decide(db, created.token, ids[1], 1, "change", "Hmm")
     with db.session() as s:
-        job = approvals.record_offline_approval(
-            s, s.get(Job, job_id), owner, "phone", "Rebecca called at 3pm"
-        )
+        job = offline.record_offline_approval(s, s.get(Job, job_id), owner, "phone", "Rebecca called at 3pm")
     assert job.status == S.PRODUCTION_READY
     assert {_item(db, i).proof_status for i in ids} == {ProofStatus.APPROVED}
     rows = {r.item_id: r for r in _read(db, lambda s: s.exec(select(ApprovalDecision)).all())}
@@ -521,18 +518,18 @@ def test_record_offline_approval_by_email_from_proofing_and_bad_input(
 ) -> None:
     job_id = seed_job(db, ws_id, owner, files_dir, items=2, preflight_errors=1)
     with pytest.raises(InvalidInput, match="phone or email"), db.session() as s:
-        approvals.record_offline_approval(s, s.get(Job, job_id), owner, "fax")
+        offline.record_offline_approval(s, s.get(Job, job_id), owner, "fax")
     with pytest.raises(NotFound), db.session() as s:
-        approvals.record_offline_approval(s, s.get(Job, job_id), owner, "email", item_ids=[999_999])
+        offline.record_offline_approval(s, s.get(Job, job_id), owner, "email", item_ids=[999_999])
     ids = item_ids(db, job_id)
     with db.session() as s:
-        job = approvals.record_offline_approval(s, s.get(Job, job_id), owner, "email", item_ids=[ids[0]])
+        job = offline.record_offline_approval(s, s.get(Job, job_id), owner, "email", item_ids=[ids[0]])
     assert job.status == S.PROOFING  # one of two: nothing moves yet
     with db.session() as s:
-        job = approvals.record_offline_approval(s, s.get(Job, job_id), owner, "email")
+        job = offline.record_offline_approval(s, s.get(Job, job_id), owner, "email")
     assert job.status == S.APPROVED  # preflight has an error: it waits at approved
     with pytest.raises(InvalidInput, match="nothing to approve"), db.session() as s:
-        approvals.record_offline_approval(s, s.get(Job, job_id), owner, "email")
+        offline.record_offline_approval(s, s.get(Job, job_id), owner, "email")
 
 
 def test_skip_approval_is_logged_closes_the_link_and_respects_preflight(
@@ -541,10 +538,10 @@ def test_skip_approval_is_logged_closes_the_link_and_respects_preflight(
     clean = seed_job(db, ws_id, owner, files_dir)
     created = new_link(db, clean, owner)
     with db.session() as s:
-        job = approvals.skip_approval(s, s.get(Job, clean), owner, "Repeat order, same as last year")
+        job = offline.skip_approval(s, s.get(Job, clean), owner, "Repeat order, same as last year")
     assert job.status == S.PRODUCTION_READY and job.approval_skipped
     with db.read() as s:
-        assert approvals.resolve(s, created.token) is None
+        assert links.resolve(s, created.token) is None
     skipped = [e for e in _events(db, clean) if e.event_type == Event.APPROVAL_SKIPPED]
     assert (
         skipped[0].details["reason"] == "Repeat order, same as last year" and skipped[0].actor_kind == "user"
@@ -552,10 +549,10 @@ def test_skip_approval_is_logged_closes_the_link_and_respects_preflight(
 
     blocked = seed_job(db, ws_id, owner, files_dir, preflight_errors=3)
     with db.session() as s:
-        job = approvals.skip_approval(s, s.get(Job, blocked), owner)
+        job = offline.skip_approval(s, s.get(Job, blocked), owner)
     assert job.status == S.PROOFING and job.approval_skipped
     with pytest.raises(InvalidInput, match="can't be skipped"), db.session() as s:
-        approvals.skip_approval(s, s.get(Job, clean), owner)
+        offline.skip_approval(s, s.get(Job, clean), owner)
 
 
 def test_a_failing_notifier_never_breaks_the_customer(caplog: pytest.LogCaptureFixture) -> None:
@@ -563,12 +560,12 @@ def test_a_failing_notifier_never_breaks_the_customer(caplog: pytest.LogCaptureF
         def job_changed(self, job_id: int, event: str, **details: object) -> None:
             raise RuntimeError("slack is down")
 
-    approvals.send_notices(Broken(), 1, [(Event.ITEM_APPROVED, {"item_id": 1})])
+    decisions.send_notices(Broken(), 1, [(Event.ITEM_APPROVED, {"item_id": 1})])
     assert "notifier failed" in caplog.text
 
 
 def test_clean_note_refuses_control_characters_and_normalizes() -> None:
-    assert approvals.clean_note("  Zoe\u0308 \r\nline two ", required=True) == "Zoë \nline two"
+    assert decisions.clean_note("  Zoe\u0308 \r\nline two ", required=True) == "Zoë \nline two"
     with pytest.raises(InvalidInput, match="note"):
-        approvals.clean_note("Zoe\x00\x07", required=True)
-    assert approvals.clean_note("   ", required=False) is None
+        decisions.clean_note("Zoe\x00\x07", required=True)
+    assert decisions.clean_note("   ", required=False) is None

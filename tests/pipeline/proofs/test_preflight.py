@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from pipeline.approval import approvals
+from pipeline.approval import offline
 from pipeline.core.actors import SYSTEM, Actor
 from pipeline.core.runtime import Runtime
 from pipeline.intake.items import edit_item
@@ -271,7 +271,7 @@ def test_skipped_approval_goes_on_once_preflight_is_clean(
     job_id = proofed(db, ws_id, owner, runtime, [{"name": PEMBERTON}])
     preflight(db, job_id, owner, files)
     with db.session() as s:
-        approvals.skip_approval(s, s.get(Job, job_id), owner, "rush order, agreed by phone")
+        offline.skip_approval(s, s.get(Job, job_id), owner, "rush order, agreed by phone")
     assert get_job(db, job_id).status == S.PROOFING  # one error: it waits
     first = job_items(db, job_id)[0]
     with db.session() as s:
