@@ -169,7 +169,7 @@ def main() -> None:
         with db.read() as s:
             tv = current_version(s, s.get(Workspace, ws_id), "badge", files_dir)
             template = template_of(tv)
-        from pipeline.rendering.layout import ItemLayout
+        from pipeline.rendering.model import ItemLayout
 
         layouts = [ItemLayout.from_dict(layout_item(template, v).to_dict()) for v in badge_values(91)]
         plan = plan_bed(91, 76.2, 25.4, bed_width=600, bed_height=400, margin=5, gap=3)

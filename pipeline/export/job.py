@@ -42,7 +42,9 @@ from pipeline.jobs import lifecycle
 from pipeline.jobs.activity import Event, record
 from pipeline.jobs.jobs import lock_job
 from pipeline.proofs.job import registry_for
-from pipeline.rendering.layout import ItemLayout, layout_item, normalize_text
+from pipeline.rendering.layout import layout_item
+from pipeline.rendering.model import ItemLayout
+from pipeline.rendering.run import normalize_text
 from pipeline.templates.catalog import job_template
 from pipeline.templates.fonts import FontError, FontRegistry, load_font
 from pipeline.templates.template import Template

@@ -26,7 +26,7 @@ from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 from reportlab.pdfbase import pdfdoc
 
-from pipeline.rendering.layout import FieldLayout, Line
+from pipeline.rendering.model import FieldLayout, Line
 from pipeline.templates.fonts import FontError, load_font
 
 

@@ -21,7 +21,8 @@ import pathops
 from pipeline.core.units import MM_PER_PT
 from pipeline.export.artwork import ArtShape, Artwork, Point
 from pipeline.export.outline import EMPTY, Outline, clean, minus, outline_of, path_of, united
-from pipeline.rendering.layout import ItemLayout, PlacedGlyph, draw_placed_glyph, glyph_placements
+from pipeline.rendering.glyphs import PlacedGlyph, draw_placed_glyph, glyph_placements
+from pipeline.rendering.model import ItemLayout
 from pipeline.templates.fonts import FontError, load_font
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1

@@ -30,7 +30,7 @@ from pipeline.proofs.proofs import (
     reuse_layout,
     task_input_hash,
 )
-from pipeline.rendering.layout import ItemLayout
+from pipeline.rendering.model import ItemLayout
 from pipeline.templates.catalog import job_template
 from pipeline.templates.fonts import FontRegistry
 from pipeline.templates.template import Template

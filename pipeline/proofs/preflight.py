@@ -17,7 +17,7 @@ from pipeline.jobs import lifecycle
 from pipeline.jobs.activity import Event, record
 from pipeline.jobs.jobs import lock_job
 from pipeline.proofs.job import item_layout
-from pipeline.rendering.layout import FieldLayout
+from pipeline.rendering.model import FieldLayout
 from pipeline.templates.catalog import job_template
 from pipeline.templates.template import Field, Template
 from pipeline.templates.workspace_fonts import registry_for

@@ -47,8 +47,10 @@ from reportlab.pdfgen.pathobject import PDFPathObject
 
 from pipeline.core.files import write_atomic
 from pipeline.core.units import PT_PER_IN
-from pipeline.rendering.layout import FieldLayout, ItemLayout, layout_item, normalize_text
+from pipeline.rendering.layout import layout_item
+from pipeline.rendering.model import FieldLayout, ItemLayout
 from pipeline.rendering.pdfstreams import binary_streams
+from pipeline.rendering.run import normalize_text
 from pipeline.templates.fonts import LAST_RESORT_FAMILY, FontRegistry, LoadedFont, default_registry, load_font
 from pipeline.templates.svg_artwork import ArtworkRefused, load_svg
 from pipeline.templates.template import Template

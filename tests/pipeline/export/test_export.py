@@ -20,7 +20,8 @@ from pipeline.export import machines
 from pipeline.export.job import ExportResult, export_job
 from pipeline.export.regions import item_regions, svg_path_data
 from pipeline.jobs.activity import Event, for_job
-from pipeline.rendering.layout import ItemLayout, draw_placed_glyph, glyph_placements
+from pipeline.rendering.glyphs import draw_placed_glyph, glyph_placements
+from pipeline.rendering.model import ItemLayout
 from storage.db import Database
 from storage.models import Export, Job, JobStatus, Workspace
 from tests.pipeline.export.export_helpers import (

@@ -22,7 +22,7 @@ import pytest
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput
 from pipeline.export import pdf as pdf_writer
-from pipeline.rendering.layout import FieldLayout, ItemLayout
+from pipeline.rendering.model import FieldLayout, ItemLayout
 from storage.db import Database
 from tests.pipeline.export.export_helpers import MM_PER_PT, item_layouts, seed_job
 from tests.pipeline.export.test_export import make_profile, manifest_of, run_export

@@ -19,7 +19,8 @@ from pipeline.jobs.activity import Event
 from pipeline.proofs import job as proofing
 from pipeline.proofs.job import generate_job_proofs, item_layout
 from pipeline.proofs.proofs import task_input_hash
-from pipeline.rendering.layout import ItemLayout, layout_item
+from pipeline.rendering.layout import layout_item
+from pipeline.rendering.model import ItemLayout
 from pipeline.templates import catalog
 from pipeline.templates.workspace_fonts import fonts_dir, registry_for
 from storage.db import Database

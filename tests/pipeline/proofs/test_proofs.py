@@ -25,7 +25,8 @@ from pipeline.proofs.proofs import (
     task_input_hash,
     template_font_hashes,
 )
-from pipeline.rendering.layout import ItemLayout, layout_item
+from pipeline.rendering.layout import layout_item
+from pipeline.rendering.model import ItemLayout
 from pipeline.templates.template import Template, sample_templates
 from tests.pipeline.conftest_layout import bundled_registry, field, template_with
 
@@ -158,7 +159,7 @@ def test_proof_glyphs_are_drawn_at_the_layout_scale(tmp_path: Path) -> None:
     at 7 pt (a scale rounded to 4 decimals is up to 0.8 % off there)."""
     from fontTools.pens.boundsPen import BoundsPen
 
-    from pipeline.rendering.layout import glyph_placements
+    from pipeline.rendering.glyphs import glyph_placements
     from pipeline.templates.fonts import load_font
 
     t = SAMPLES["badge"]

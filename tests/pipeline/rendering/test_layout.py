@@ -13,20 +13,10 @@ from fontTools.pens.boundsPen import BoundsPen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.rendering.layout import (
-    ELLIPSIS,
-    GRID,
-    LINE_HEIGHT,
-    FieldLayout,
-    ItemLayout,
-    clear_caches,
-    draw_placed_glyph,
-    glyph_outline,
-    glyph_placements,
-    layout_field,
-    layout_item,
-    normalize_text,
-)
+from pipeline.rendering.glyphs import draw_placed_glyph, glyph_outline, glyph_placements
+from pipeline.rendering.layout import clear_caches, layout_field, layout_item
+from pipeline.rendering.model import ELLIPSIS, GRID, LINE_HEIGHT, FieldLayout, ItemLayout
+from pipeline.rendering.run import normalize_text
 from pipeline.templates.fonts import FontError, FontRegistry, load_font
 from pipeline.templates.template import Field, sample_templates
 from tests.pipeline.conftest_layout import DEJAVU_DIR, NAMES, bundled_registry, field, renamed_font
