@@ -30,16 +30,9 @@ from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
-from pipeline.proofs.proofs import (
-    ProofTask,
-    atomic_write,
-    generate_proofs,
-    proof_input_hash,
-    render_item_pdf,
-    render_item_proof,
-    task_input_hash,
-    template_font_hashes,
-)
+from pipeline.proofs.inputs import proof_input_hash, task_input_hash, template_font_hashes
+from pipeline.proofs.item import atomic_write, render_item_pdf, render_item_proof
+from pipeline.proofs.pool import ProofTask, generate_proofs
 from pipeline.rendering.layout import layout_item  # noqa: E402
 from pipeline.templates.fonts import BUNDLED_FONTS_DIR, FontRegistry  # noqa: E402
 from pipeline.templates.template import Template, sample_templates  # noqa: E402

@@ -20,16 +20,9 @@ from pipeline.core.errors import InvalidInput
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.activity import Event, record
 from pipeline.jobs.jobs import lock_job
-from pipeline.proofs.proofs import (
-    DEFAULT_DPI,
-    ProofPool,
-    ProofResult,
-    ProofTask,
-    draw_proof_sheet,
-    generate_proofs,
-    reuse_layout,
-    task_input_hash,
-)
+from pipeline.proofs.inputs import DEFAULT_DPI, task_input_hash
+from pipeline.proofs.pool import ProofPool, ProofResult, ProofTask, generate_proofs
+from pipeline.proofs.sheet import draw_proof_sheet, reuse_layout
 from pipeline.rendering.model import ItemLayout
 from pipeline.templates.catalog import job_template
 from pipeline.templates.fonts import FontRegistry

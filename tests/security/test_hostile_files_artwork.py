@@ -16,7 +16,8 @@ from sqlmodel import select
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput
 from pipeline.export.artwork import ArtworkError, load_artwork
-from pipeline.proofs.proofs import ProofError, render_item_proof
+from pipeline.proofs.draw import ProofError
+from pipeline.proofs.item import render_item_proof
 from pipeline.rendering.layout import layout_item
 from pipeline.templates import catalog
 from pipeline.templates.template import SAMPLES_DIR, check_artwork

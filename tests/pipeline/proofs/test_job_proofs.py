@@ -17,8 +17,8 @@ from pipeline.core.runtime import Runtime
 from pipeline.intake.items import edit_item
 from pipeline.jobs.activity import Event
 from pipeline.proofs import job as proofing
+from pipeline.proofs.inputs import task_input_hash
 from pipeline.proofs.job import generate_job_proofs, item_layout
-from pipeline.proofs.proofs import task_input_hash
 from pipeline.rendering.layout import layout_item
 from pipeline.rendering.model import ItemLayout
 from pipeline.templates import catalog

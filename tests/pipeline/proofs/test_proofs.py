@@ -10,21 +10,11 @@ import pdfplumber
 import pytest
 from PIL import Image
 
-from pipeline.proofs import proofs
-from pipeline.proofs.proofs import (
-    ProofError,
-    ProofPool,
-    ProofTask,
-    SheetEntry,
-    generate_proofs,
-    png_size,
-    proof_input_hash,
-    render_item_pdf,
-    render_item_proof,
-    render_proof_sheet,
-    task_input_hash,
-    template_font_hashes,
-)
+from pipeline.proofs.draw import ProofError
+from pipeline.proofs.inputs import proof_input_hash, task_input_hash, template_font_hashes
+from pipeline.proofs.item import png_size, render_item_pdf, render_item_proof
+from pipeline.proofs.pool import ProofPool, ProofTask, generate_proofs
+from pipeline.proofs.sheet import SheetEntry, render_proof_sheet
 from pipeline.rendering.layout import layout_item
 from pipeline.rendering.model import ItemLayout
 from pipeline.templates.template import Template, sample_templates
@@ -230,7 +220,7 @@ def test_files_are_replaced_atomically(tmp_path: Path, monkeypatch: pytest.Monke
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(proofs.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         render_item_proof(SAMPLES["badge"], layout, {"name": "Zoë"}, pdf, png, show_boxes=True)
     assert pdf.read_bytes() == before
