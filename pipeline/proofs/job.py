@@ -92,27 +92,7 @@ def generate_job_proofs(
         job, ws, tv, template, items = _load(s, job_id)
         registry = registry_for(ws, files_dir)
     folder = files_dir / "proofs" / f"job-{job_id}"
-    tasks: list[ProofTask] = []
-    for item in items:
-        values = _field_values(item, template)
-        digest = task_input_hash(template, values, registry, dpi=DEFAULT_DPI)
-        wanted = item_ids is None or item.id in item_ids
-        unchanged = digest == item.proof_input_hash and item.proof_status != ProofStatus.PENDING
-        if not wanted or unchanged:
-            continue
-        version = item.proof_version + 1
-        stem = folder / f"item-{item.id}-v{version}"
-        tasks.append(
-            ProofTask(
-                item_id=item.id,
-                template=template,
-                values=values,
-                pdf_path=f"{stem}.pdf",
-                png_path=f"{stem}.png",
-                input_hash=digest,
-                layout=None,  # laid out by the proof worker (kept off the web process's interpreter)
-            )
-        )
+    tasks = _tasks_to_draw(items, template, registry, folder, item_ids)
     drawn = {t.item_id: t.values for t in tasks}
     results: list[ProofResult] = []
     done = 0
@@ -168,6 +148,33 @@ def generate_job_proofs(
         str(preview) if preview else None,
         sheet_error,
     )
+
+
+def _tasks_to_draw(
+    items: list[Item], template: Template, registry: FontRegistry, folder: Path, item_ids: set[int] | None
+) -> list[ProofTask]:
+    """A task for each wanted item whose proof inputs changed (or whose proof is still pending)."""
+    tasks: list[ProofTask] = []
+    for item in items:
+        values = _field_values(item, template)
+        digest = task_input_hash(template, values, registry, dpi=DEFAULT_DPI)
+        wanted = item_ids is None or item.id in item_ids
+        unchanged = digest == item.proof_input_hash and item.proof_status != ProofStatus.PENDING
+        if not wanted or unchanged:
+            continue
+        stem = folder / f"item-{item.id}-v{item.proof_version + 1}"
+        tasks.append(
+            ProofTask(
+                item_id=item.id,
+                template=template,
+                values=values,
+                pdf_path=f"{stem}.pdf",
+                png_path=f"{stem}.png",
+                input_hash=digest,
+                layout=None,  # laid out by the proof worker (kept off the web process's interpreter)
+            )
+        )
+    return tasks
 
 
 STORE_EVERY = 100  # proofs rendered between two commits of a run
