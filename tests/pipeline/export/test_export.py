@@ -533,18 +533,18 @@ def test_missing_glyph_is_refused_not_dropped(
 def test_stale_or_missing_layouts_are_recomputed(
     db: Database, ws_id: int, owner: Actor, files_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.export.job as export_module
+    import pipeline.export.prepare as prepare_module
 
     make_profile(db, ws_id, owner)
     job_id = seed_job(db, ws_id, owner, files_dir, values=people(4), approve_all="link")
     calls: list[dict[str, str]] = []
-    real = export_module.layout_item
+    real = prepare_module.layout_item
 
     def counting(template: Any, values: Any, **kw: Any) -> Any:
         calls.append(dict(values))
         return real(template, values, **kw)
 
-    monkeypatch.setattr(export_module, "layout_item", counting)
+    monkeypatch.setattr(prepare_module, "layout_item", counting)
     run_export(db, ws_id, job_id, owner, files_dir)
     assert calls == []  # every stored layout was usable
     with db.session() as s:
