@@ -34,7 +34,8 @@ from pipeline.proofs.inputs import proof_input_hash, task_input_hash, template_f
 from pipeline.proofs.item import atomic_write, render_item_pdf, render_item_proof
 from pipeline.proofs.pool import ProofTask, generate_proofs
 from pipeline.rendering.layout import layout_item  # noqa: E402
-from pipeline.templates.fonts import BUNDLED_FONTS_DIR, FontRegistry  # noqa: E402
+from pipeline.templates.font_files import BUNDLED_FONTS_DIR  # noqa: E402
+from pipeline.templates.fonts import FontRegistry  # noqa: E402
 from pipeline.templates.template import Template, sample_templates  # noqa: E402
 
 FIRST = ["Zoë", "Seán", "Анна", "Jonathan", "Mary-Kate", "Li", "Oluwaseun", "François", "Björn",

@@ -27,7 +27,8 @@ from fontTools.ttLib import TTFont
 from reportlab.pdfbase import pdfdoc
 
 from pipeline.rendering.model import FieldLayout, Line
-from pipeline.templates.fonts import FontError, load_font
+from pipeline.templates.font_faces import load_font
+from pipeline.templates.font_files import FontError
 
 
 class PdfTextRefused(Exception):

@@ -24,7 +24,9 @@ from pipeline.rendering.layout import layout_item
 from pipeline.rendering.model import ItemLayout
 from pipeline.rendering.run import normalize_text
 from pipeline.templates.catalog import job_template
-from pipeline.templates.fonts import FontError, FontRegistry, load_font
+from pipeline.templates.font_faces import load_font
+from pipeline.templates.font_files import FontError
+from pipeline.templates.fonts import FontRegistry
 from pipeline.templates.template import Template
 from storage.models import (
     ApprovalDecision,

@@ -22,7 +22,9 @@ from reportlab.pdfgen.pathobject import PDFPathObject
 
 from pipeline.core.units import PT_PER_IN
 from pipeline.rendering.model import FieldLayout, ItemLayout
-from pipeline.templates.fonts import LAST_RESORT_FAMILY, LoadedFont, default_registry, load_font
+from pipeline.templates.font_faces import LoadedFont, load_font
+from pipeline.templates.font_files import LAST_RESORT_FAMILY
+from pipeline.templates.fonts import default_registry
 from pipeline.templates.svg_artwork import ArtworkRefused, load_svg
 from pipeline.templates.template import Template
 

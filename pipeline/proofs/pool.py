@@ -20,7 +20,9 @@ from pipeline.proofs.inputs import DEFAULT_DPI
 from pipeline.proofs.item import render_item_proof, worker_registry
 from pipeline.rendering.layout import layout_item
 from pipeline.rendering.model import ItemLayout
-from pipeline.templates.fonts import LAST_RESORT_FAMILY, FontRegistry, default_registry, load_font
+from pipeline.templates.font_faces import load_font
+from pipeline.templates.font_files import LAST_RESORT_FAMILY
+from pipeline.templates.fonts import FontRegistry, default_registry
 from pipeline.templates.template import Template
 
 

@@ -13,9 +13,7 @@ import uharfbuzz as hb
 from pipeline.rendering.breaking import Fit, LineSpec, fits, line_from_words, partitions
 from pipeline.rendering.model import ELLIPSIS, EPS, GRID, LINE_HEIGHT, GlyphColumns
 from pipeline.rendering.run import FEATURES, NEG, GlyphRun
-from pipeline.templates.fonts import (
-    LoadedFont,
-)
+from pipeline.templates.font_faces import LoadedFont
 from pipeline.templates.template import Field
 
 

@@ -8,10 +8,8 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from pipeline.rendering.model import FieldLayout
-from pipeline.templates.fonts import (
-    FontError,
-    load_font,
-)
+from pipeline.templates.font_faces import load_font
+from pipeline.templates.font_files import FontError
 
 
 # -- what the proof and the export draw -------------------------------------------------------------

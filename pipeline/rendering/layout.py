@@ -54,12 +54,8 @@ from pipeline.rendering.model import (
     round_pt,
 )
 from pipeline.rendering.run import NEG, GlyphRun, normalize_text
-from pipeline.templates.fonts import (
-    FontRegistry,
-    LoadedFont,
-    default_registry,
-    load_font,
-)
+from pipeline.templates.font_faces import LoadedFont, load_font
+from pipeline.templates.fonts import FontRegistry, default_registry
 from pipeline.templates.template import Field, Template
 
 

@@ -15,10 +15,7 @@ from typing import Any
 import uharfbuzz as hb
 
 from pipeline.rendering.model import LINE_HEIGHT, GlyphColumns
-from pipeline.templates.fonts import (
-    LoadedFont,
-    is_ignorable,
-)
+from pipeline.templates.font_faces import LoadedFont, is_ignorable
 
 FEATURES = {"kern": True, "liga": True}
 

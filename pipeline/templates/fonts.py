@@ -1,4 +1,5 @@
-"""Fonts: where they come from, how a family name becomes a file, and what a file can draw.
+"""The font registry: where fonts come from and how a family name becomes a file (font_files.py reads
+the files, font_faces.py opens them for drawing, font_uploads.py takes a shop's own).
 
 Three sources, searched in this order when two files claim the same family and weight:
 
@@ -24,39 +25,21 @@ identified by the sha256 of the file so proofs can be regenerated when a font fi
 
 from __future__ import annotations
 
-import hashlib
-import io
-import math
-import os
-import re
-import threading
-import time
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import uharfbuzz as hb
-from fontTools.pens.boundsPen import BoundsPen
-from fontTools.pens.recordingPen import DecomposingRecordingPen
-from fontTools.ttLib import TTFont
-
-from pipeline.core.files import write_atomic
-
-Weight = Literal["normal", "bold"]
-FontSource = Literal["workspace", "bundled", "system"]
-
-BUNDLED_FONTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
-SYSTEM_FONT_DIRS: tuple[Path, ...] = (
-    Path("/usr/share/fonts"),
-    Path("/usr/local/share/fonts"),
-    Path("~/.fonts").expanduser(),
+from pipeline.templates.font_files import (
+    BUNDLED_FONTS_DIR,
+    LAST_RESORT_FAMILY,
+    SYSTEM_FONT_DIRS,
+    FontError,
+    FontFile,
+    Weight,
+    family_key,
+    scan_font_dir,
 )
-LAST_RESORT_FAMILY = "DejaVu Sans"
-FONT_EXTENSIONS = (".ttf", ".otf")
-MAX_UPLOAD_BYTES = 30 * 1024 * 1024
 
 # Metric-compatible free equivalents of the fonts shops name most often.
 METRIC_ALIASES: dict[str, str] = {
@@ -69,72 +52,8 @@ METRIC_ALIASES: dict[str, str] = {
 }
 
 _SOURCE_ORDER = {"workspace": 0, "bundled": 1, "system": 2}
+
 _WEIGHT_TARGET = {"normal": 400, "bold": 700}
-
-
-class FontError(Exception):
-    """A font could not be found or loaded."""
-
-
-class FontValidationError(FontError):
-    """An uploaded file is not a usable font; ``str(err)`` is a message for the shop."""
-
-
-def family_key(family: str) -> str:
-    """The comparison key of a family name: case-folded, without spaces, hyphens and underscores."""
-    return re.sub(r"[\s_\-]+", "", family).casefold()
-
-
-def weight_of(weight_class: int) -> Weight:
-    return "bold" if weight_class >= 600 else "normal"
-
-
-def _sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-_sha256_cached = lru_cache(maxsize=1024)(lambda path, _ino, _mtime_ns, _size: _sha256_of(path))
-_RACY_SECONDS = 2.0
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes, cached per (path, inode, mtime, size).
-
-    Files modified in the last two seconds are hashed afresh: file times are only as fine as the
-    kernel's clock tick, so a same-size rewrite within a tick would otherwise hit a stale entry.
-    """
-    p = os.fspath(path)
-    st = os.stat(p)
-    if time.time() - st.st_mtime < _RACY_SECONDS:
-        return _sha256_of(p)
-    return _sha256_cached(p, st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-@dataclass(frozen=True)
-class FontFile:
-    """One font face on disk and what its name/OS-2 tables say about it."""
-
-    path: str
-    family: str
-    weight: Weight
-    style: str
-    full_name: str
-    italic: bool
-    weight_class: int
-    width_class: int
-    source: FontSource
-    other_families: tuple[str, ...] = ()
-
-    @cached_property
-    def sha256(self) -> str:
-        return file_sha256(self.path)
-
-    def family_keys(self) -> set[str]:
-        return {family_key(self.family), *(family_key(f) for f in self.other_families)}
 
 
 @dataclass(frozen=True)
@@ -147,69 +66,6 @@ class FontResolution:
     substituted: bool
     step: Literal["exact", "other_weight", "alias", "workspace_default", "last_resort"]
     reason: str = ""
-
-
-def _read_face_info(tt: TTFont, path: str, source: FontSource) -> FontFile:
-    name = tt["name"]
-    legacy_family = name.getDebugName(1) or Path(path).stem
-    family = name.getDebugName(16) or legacy_family
-    style = name.getDebugName(17) or name.getDebugName(2) or "Regular"
-    full_name = name.getDebugName(4) or f"{family} {style}"
-    os2 = tt.get("OS/2")
-    head = tt["head"]
-    if os2 is not None:
-        weight_class = int(os2.usWeightClass)
-        width_class = int(os2.usWidthClass)
-        italic = bool(os2.fsSelection & 0x01) or bool(head.macStyle & 0x02)
-    else:
-        weight_class = 700 if head.macStyle & 0x01 else 400
-        width_class = 5
-        italic = bool(head.macStyle & 0x02)
-    others = tuple(f for f in {legacy_family} if family_key(f) != family_key(family))
-    return FontFile(
-        path=path,
-        family=family,
-        weight=weight_of(weight_class),
-        style=style,
-        full_name=full_name,
-        italic=italic,
-        weight_class=weight_class,
-        width_class=width_class,
-        source=source,
-        other_families=others,
-    )
-
-
-@lru_cache(maxsize=4096)
-def _scan_file(path: str, mtime_ns: int, size: int, source: FontSource) -> FontFile | None:
-    try:
-        with TTFont(path, lazy=True) as tt:
-            if "name" not in tt or "head" not in tt:
-                return None
-            return _read_face_info(tt, path, source)
-    except Exception:  # a broken file among the machine's fonts is skipped, not fatal
-        return None
-
-
-def scan_font_dir(directory: Path, source: FontSource) -> list[FontFile]:
-    """Every TTF/OTF face below ``directory`` (recursively), sorted by path; unreadable files skipped."""
-    found: list[FontFile] = []
-    if not directory.is_dir():
-        return found
-    for root, _dirs, files in os.walk(directory, followlinks=True):
-        for fname in files:
-            if not fname.lower().endswith(FONT_EXTENSIONS):
-                continue
-            path = os.path.join(root, fname)
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            info = _scan_file(path, st.st_mtime_ns, st.st_size, source)
-            if info is not None:
-                found.append(info)
-    found.sort(key=lambda f: f.path)
-    return found
 
 
 @dataclass
@@ -376,245 +232,3 @@ def default_registry() -> FontRegistry:
     if _default_registry is None:
         _default_registry = FontRegistry()
     return _default_registry
-
-
-# -- coverage ---------------------------------------------------------------------------------------
-def is_ignorable(ch: str) -> bool:
-    """Characters a shaper hides rather than draws (joiners, variation selectors, direction marks)."""
-    cp = ord(ch)
-    return (
-        unicodedata.category(ch) == "Cf"
-        or 0xFE00 <= cp <= 0xFE0F
-        or 0xE0100 <= cp <= 0xE01EF
-        or ch in "\t\n\r"
-    )
-
-
-def missing_characters(text: str, font: FontFile | str | os.PathLike[str]) -> list[str]:
-    """Characters of NFC(text) the font's cmap lacks, each once, in order of first appearance."""
-    cmap = load_font(font).cmap
-    seen: set[str] = set()
-    out: list[str] = []
-    for ch in unicodedata.normalize("NFC", text):
-        if ch in seen:
-            continue
-        seen.add(ch)
-        if ord(ch) not in cmap and not is_ignorable(ch):
-            out.append(ch)
-    return out
-
-
-# -- loaded faces (per process) ---------------------------------------------------------------------
-class _OnDemand(dict):
-    """A dict that computes (and keeps) a missing value, so hot loops can use ``map(d.__getitem__, ...)``."""
-
-    def __init__(self, compute: Any) -> None:
-        super().__init__()
-        self._compute = compute
-
-    def __missing__(self, key: Any) -> Any:
-        value = self[key] = self._compute(key)
-        return value
-
-
-class LoadedFont:
-    """A face opened for work: HarfBuzz font, cmap, vertical metrics, ink bounds and outlines (cached)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.sha256 = file_sha256(path)
-        with open(path, "rb") as fh:
-            data = fh.read()
-        self.hb_font = hb.Font(hb.Face(hb.Blob(data)))
-        self.tt = TTFont(io.BytesIO(data), lazy=True)
-        self.upem: int = int(self.tt["head"].unitsPerEm)
-        self.cmap: frozenset[int] = frozenset(self.tt.getBestCmap() or {})
-        self._glyph_order = self.tt.getGlyphOrder()
-        self._glyph_set = self.tt.getGlyphSet()
-        os2 = self.tt.get("OS/2")
-        hhea = self.tt["hhea"]
-        if os2 is not None and os2.sTypoAscender > 0:
-            self.ascender, self.descender = int(os2.sTypoAscender), int(os2.sTypoDescender)
-        else:
-            self.ascender, self.descender = int(hhea.ascent), int(hhea.descent)
-        name = self.tt["name"]
-        self.full_name = name.getDebugName(4) or Path(path).stem
-        self.family = name.getDebugName(16) or name.getDebugName(1) or self.full_name
-        self.weight: Weight = weight_of(int(os2.usWeightClass)) if os2 is not None else "normal"
-        self._ink: dict[int, tuple[int, int, int, int] | None] = {}
-        self._outline: dict[int, tuple[tuple[str, tuple], ...]] = {}
-        self._lock = threading.Lock()
-        # ink top (yMax) and descent (-yMin) per glyph in em, -inf for blank glyphs; filled on demand
-        self.ink_top_em: dict[int, float] = _OnDemand(lambda gid: self._ink_em(gid)[0])
-        self.ink_desc_em: dict[int, float] = _OnDemand(lambda gid: self._ink_em(gid)[1])
-
-    def _ink_em(self, gid: int) -> tuple[float, float]:
-        box = self.ink(gid)
-        if box is None:
-            return -math.inf, -math.inf
-        return box[3] / self.upem, -box[1] / self.upem
-
-    def glyph_name(self, gid: int) -> str:
-        return self._glyph_order[gid] if 0 <= gid < len(self._glyph_order) else ".notdef"
-
-    def ink(self, gid: int) -> tuple[int, int, int, int] | None:
-        """Exact ink bounds (xMin, yMin, xMax, yMax) of a glyph in font units; None for blank glyphs."""
-        try:
-            return self._ink[gid]
-        except KeyError:
-            pen = BoundsPen(self._glyph_set)
-            with self._lock:  # fontTools decompiles glyphs lazily, which is not thread-safe
-                self._glyph_set[self.glyph_name(gid)].draw(pen)
-            b = pen.bounds
-            box = (
-                None
-                if b is None
-                else (int(b[0] // 1), int(b[1] // 1), int(-(-b[2] // 1)), int(-(-b[3] // 1)))
-            )
-            self._ink[gid] = box
-            return box
-
-    def outline(self, gid: int) -> tuple[tuple[str, tuple], ...]:
-        """A glyph's outline as recorded pen operations in font units (y up), components decomposed."""
-        try:
-            return self._outline[gid]
-        except KeyError:
-            pen = DecomposingRecordingPen(self._glyph_set)
-            with self._lock:
-                self._glyph_set[self.glyph_name(gid)].draw(pen)
-            ops = tuple((op, tuple(args)) for op, args in pen.value)
-            self._outline[gid] = ops
-            return ops
-
-
-_loaded: dict[tuple[str, str], LoadedFont] = {}
-_load_lock = threading.Lock()
-
-
-def load_font(font: FontFile | str | os.PathLike[str]) -> LoadedFont:
-    """The per-process LoadedFont for a face; reloaded when the file's content hash changes.
-
-    For a FontFile the hash is the one taken when the registry scanned it (refresh() to re-read).
-    """
-    if isinstance(font, FontFile):
-        path, sha = font.path, font.sha256
-    else:
-        path = os.fspath(font)
-        sha = file_sha256(path)
-    key = (path, sha)
-    lf = _loaded.get(key)
-    if lf is None:
-        with _load_lock:
-            lf = _loaded.get(key)
-            if lf is None:
-                try:
-                    lf = LoadedFont(path)
-                except Exception as exc:
-                    raise FontError(f"cannot load font {path}: {exc}") from exc
-                _loaded[key] = lf
-    return lf
-
-
-# -- uploads ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class UploadedFontInfo:
-    family: str
-    style: str
-    weight: Weight
-    glyph_count: int
-    sha256: str
-
-
-_SFNT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true")
-"""The first bytes of a single TrueType or OpenType face; fontTools also opens WOFF, which is refused."""
-_WEB_FONT_MAGIC = {b"wOFF": "WOFF", b"wOF2": "WOFF2"}
-
-
-def validate_font_bytes(data: bytes, filename: str = "font.ttf") -> UploadedFontInfo:
-    """Check that ``data`` is one TTF/OTF face with a cmap and outlines, else raise FontValidationError."""
-    label = Path(filename).name or "the file"
-    ext = Path(filename).suffix.lower()
-    if ext not in FONT_EXTENSIONS:
-        raise FontValidationError(
-            f"{label}: only .ttf and .otf fonts can be uploaded (got '{ext or 'no extension'}')"
-        )
-    if not data:
-        raise FontValidationError(f"{label}: the file is empty")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise FontValidationError(f"{label}: the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    if data[:4] == b"ttcf":
-        raise FontValidationError(f"{label}: font collections (.ttc) are not supported; upload a single face")
-    if data[:4] in _WEB_FONT_MAGIC:
-        raise FontValidationError(
-            f"{label}: this is a {_WEB_FONT_MAGIC[data[:4]]} web font renamed {ext}; "
-            "upload the original TrueType (.ttf) or OpenType (.otf) file"
-        )
-    if data[:4] not in _SFNT_MAGIC:
-        raise FontValidationError(
-            f"{label}: this is not a font file (it does not start like a TrueType or OpenType font)"
-        )
-    try:
-        tt = TTFont(io.BytesIO(data), lazy=False)
-    except Exception:
-        raise FontValidationError(
-            f"{label}: this is not a font file (it could not be opened as TrueType/OpenType)"
-        ) from None
-    try:
-        missing = [t for t in ("head", "name", "cmap", "hmtx") if t not in tt]
-        if missing:
-            raise FontValidationError(f"{label}: the font lacks required tables: {', '.join(missing)}")
-        if not any(t in tt for t in ("glyf", "CFF ", "CFF2")):
-            raise FontValidationError(
-                f"{label}: the font has no outlines (no glyf or CFF table); lasers need outlines"
-            )
-        cmap = tt.getBestCmap()
-        if not cmap:
-            raise FontValidationError(f"{label}: the font maps no Unicode characters (its cmap is empty)")
-        glyph_set = tt.getGlyphSet()
-        # Drawing a few mapped glyphs proves the outline data actually parses.
-        for cp in sorted(cmap)[:8]:
-            glyph_set[cmap[cp]].draw(BoundsPen(glyph_set))
-        info = _read_face_info(tt, label, "workspace")
-        return UploadedFontInfo(
-            family=info.family,
-            style=info.style,
-            weight=info.weight,
-            glyph_count=len(tt.getGlyphOrder()),
-            sha256=hashlib.sha256(data).hexdigest(),
-        )
-    except FontValidationError:
-        raise
-    except Exception as exc:
-        raise FontValidationError(
-            f"{label}: the font file is damaged ({type(exc).__name__}: {exc})"
-        ) from None
-    finally:
-        tt.close()
-
-
-def _safe_stem(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).stem).strip("-.")
-    return stem[:60] or "font"
-
-
-def store_uploaded_font(data: bytes, filename: str, dest_dir: str | os.PathLike[str]) -> FontFile:
-    """Validate an uploaded font and store it in ``dest_dir`` (atomically, named by content hash).
-
-    Uploading the same bytes twice stores one file. Raises FontValidationError for a non-font.
-    """
-    info = validate_font_bytes(data, filename)
-    dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
-    final = dest / f"{info.sha256[:16]}-{_safe_stem(filename)}{Path(filename).suffix.lower()}"
-    if not final.exists():
-        write_atomic(final, data)
-    st = final.stat()
-    face = _scan_file(str(final), st.st_mtime_ns, st.st_size, "workspace")
-    if face is None:  # validated above, so this means the disk changed under us
-        raise FontError(f"stored font {final} could not be read back")
-    return face
-
-
-def font_hashes(fonts: Iterable[FontFile]) -> tuple[str, ...]:
-    """Sorted, unique content hashes of faces (for proof input hashes)."""
-    return tuple(sorted({f.sha256 for f in fonts}))

@@ -24,7 +24,8 @@ from typing import Any, Literal, get_args
 
 import tomli_w
 
-from pipeline.templates.fonts import FontRegistry, Weight, file_sha256
+from pipeline.templates.font_files import Weight, file_sha256
+from pipeline.templates.fonts import FontRegistry
 from pipeline.templates.svg_artwork import ArtworkRefused, load_svg
 
 Align = Literal["left", "center", "right"]

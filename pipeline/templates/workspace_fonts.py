@@ -11,12 +11,8 @@ from sqlmodel import Session, col, select
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput, PermissionDenied
 from pipeline.jobs.activity import record
-from pipeline.templates.fonts import (
-    FontRegistry,
-    FontValidationError,
-    store_uploaded_font,
-    validate_font_bytes,
-)
+from pipeline.templates.font_uploads import FontValidationError, store_uploaded_font, validate_font_bytes
+from pipeline.templates.fonts import FontRegistry
 from storage.models import Font, Workspace
 
 _registries: dict[tuple[int, str], FontRegistry] = {}

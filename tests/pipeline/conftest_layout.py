@@ -6,7 +6,8 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
-from pipeline.templates.fonts import BUNDLED_FONTS_DIR, FontRegistry
+from pipeline.templates.font_files import BUNDLED_FONTS_DIR
+from pipeline.templates.fonts import FontRegistry
 from pipeline.templates.template import Field, Template
 
 DEJAVU_DIR = BUNDLED_FONTS_DIR / "dejavu"

@@ -12,7 +12,8 @@ from sqlmodel import select
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput
 from pipeline.templates import workspace_fonts
-from pipeline.templates.fonts import BUNDLED_FONTS_DIR, FontValidationError, validate_font_bytes
+from pipeline.templates.font_files import BUNDLED_FONTS_DIR
+from pipeline.templates.font_uploads import FontValidationError, validate_font_bytes
 from storage.db import Database
 from storage.models import Font, Workspace
 

@@ -15,7 +15,7 @@ import pytest
 from pipeline.export.outline import arc_contours, outline_of
 from pipeline.export.regions import _glyph
 from pipeline.rendering.glyphs import PlacedGlyph
-from pipeline.templates.fonts import load_font
+from pipeline.templates.font_faces import load_font
 from tests.pipeline.conftest_layout import DEJAVU_DIR
 
 TOLERANCE = 0.01  # mm

@@ -150,7 +150,7 @@ def test_proof_glyphs_are_drawn_at_the_layout_scale(tmp_path: Path) -> None:
     from fontTools.pens.boundsPen import BoundsPen
 
     from pipeline.rendering.glyphs import glyph_placements
-    from pipeline.templates.fonts import load_font
+    from pipeline.templates.font_faces import load_font
 
     t = SAMPLES["badge"]
     pdf, _png, layout = proof(tmp_path, t, {"name": "Mmmm", "title": "W" * 30 + " " + "M" * 30})

@@ -17,7 +17,9 @@ from pipeline.rendering.glyphs import draw_placed_glyph, glyph_outline, glyph_pl
 from pipeline.rendering.layout import clear_caches, layout_field, layout_item
 from pipeline.rendering.model import ELLIPSIS, GRID, LINE_HEIGHT, FieldLayout, ItemLayout
 from pipeline.rendering.run import normalize_text
-from pipeline.templates.fonts import FontError, FontRegistry, load_font
+from pipeline.templates.font_faces import load_font
+from pipeline.templates.font_files import FontError
+from pipeline.templates.fonts import FontRegistry
 from pipeline.templates.template import Field, sample_templates
 from tests.pipeline.conftest_layout import DEJAVU_DIR, NAMES, bundled_registry, field, renamed_font
 

@@ -9,16 +9,10 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from pipeline.templates.fonts import (
-    BUNDLED_FONTS_DIR,
-    FontRegistry,
-    FontValidationError,
-    file_sha256,
-    load_font,
-    missing_characters,
-    store_uploaded_font,
-    validate_font_bytes,
-)
+from pipeline.templates.font_faces import load_font, missing_characters
+from pipeline.templates.font_files import BUNDLED_FONTS_DIR, file_sha256
+from pipeline.templates.font_uploads import FontValidationError, store_uploaded_font, validate_font_bytes
+from pipeline.templates.fonts import FontRegistry
 from tests.pipeline.conftest_layout import DEJAVU_DIR, LIBERATION_DIR, bundled_registry, renamed_font
 
 
