@@ -229,49 +229,11 @@ def accept_batch(
             "(submit the order again)."
         )
     batch = pending_batch(session, job, batch_id)
-    fixes = {int(k): v for k, v in (fixes or {}).items()}
-    for i, fix in fixes.items():
-        for value in fix.values():
-            if isinstance(value, str) and (what := cleantext.problem(value)) is not None:
-                raise InvalidInput({f"fix:{i}": cleantext.message(f"The fix for item {i + 1}", what)})
-    acked = set(acknowledged)
-    unresolved = [
-        i + 1
-        for i, it in enumerate(batch.items)
-        if it["confidence"] < ACCEPTED and not acknowledge_all and i not in acked and i not in fixes
-    ]
-    if unresolved:
-        shown = ", ".join(f"#{n}" for n in unresolved[:10]) + ("…" if len(unresolved) > 10 else "")
-        raise InvalidInput({"ack": f"{len(unresolved)} flagged item(s) still need a look: {shown}"})
-    if not batch.items:
-        raise InvalidInput({"ack": "this batch has no items"})
+    fixes = _reviewed(batch, fixes, set(acknowledged), acknowledge_all)
     removed = 0
     if mode == "replace":
         removed = _remove_items(session, job)
-    start = (
-        session.exec(select(func.coalesce(func.max(Item.position), -1)).where(Item.job_id == job.id)).one()
-        + 1
-    )
-    created = []
-    for i, it in enumerate(batch.items):
-        raw = dict(it["values"])
-        reasons = list(it.get("reasons", []))
-        confidence = it["confidence"]
-        if i in fixes:
-            raw.update({k: v for k, v in fixes[i].items() if v is not None})
-            reasons.append(f"edited at review by {actor.display}")
-            confidence = 1.0
-        item = Item(
-            job_id=job.id,
-            position=start + i,
-            raw_values=raw,
-            values=dict(raw),
-            confidence=confidence,
-            reasons=reasons,
-            acknowledged=confidence < ACCEPTED,
-        )
-        session.add(item)
-        created.append(item)
+    created = _add_items(session, job, batch, fixes, actor)
     batch.state = "accepted"
     session.flush()
     total = lifecycle.item_count(session, job)
@@ -302,6 +264,60 @@ def accept_batch(
     )
     if job.status == S.PARSING:
         lifecycle.move(session, job, S.PROOFING, actor)
+    return created
+
+
+def _reviewed(
+    batch: ParseBatch, fixes: dict[int, dict[str, str]] | None, acked: set[int], acknowledge_all: bool
+) -> dict[int, dict[str, str]]:
+    """The review's fixes by item index, once every flagged item is acknowledged or fixed and every
+    fix is clean text; refused otherwise."""
+    fixes = {int(k): v for k, v in (fixes or {}).items()}
+    for i, fix in fixes.items():
+        for value in fix.values():
+            if isinstance(value, str) and (what := cleantext.problem(value)) is not None:
+                raise InvalidInput({f"fix:{i}": cleantext.message(f"The fix for item {i + 1}", what)})
+    unresolved = [
+        i + 1
+        for i, it in enumerate(batch.items)
+        if it["confidence"] < ACCEPTED and not acknowledge_all and i not in acked and i not in fixes
+    ]
+    if unresolved:
+        shown = ", ".join(f"#{n}" for n in unresolved[:10]) + ("…" if len(unresolved) > 10 else "")
+        raise InvalidInput({"ack": f"{len(unresolved)} flagged item(s) still need a look: {shown}"})
+    if not batch.items:
+        raise InvalidInput({"ack": "this batch has no items"})
+    return fixes
+
+
+def _add_items(
+    session: Session, job: Job, batch: ParseBatch, fixes: dict[int, dict[str, str]], actor: Actor
+) -> list[Item]:
+    """The batch's items after the job's last one, with the review's fixes applied."""
+    start = (
+        session.exec(select(func.coalesce(func.max(Item.position), -1)).where(Item.job_id == job.id)).one()
+        + 1
+    )
+    created = []
+    for i, it in enumerate(batch.items):
+        raw = dict(it["values"])
+        reasons = list(it.get("reasons", []))
+        confidence = it["confidence"]
+        if i in fixes:
+            raw.update({k: v for k, v in fixes[i].items() if v is not None})
+            reasons.append(f"edited at review by {actor.display}")
+            confidence = 1.0
+        item = Item(
+            job_id=job.id,
+            position=start + i,
+            raw_values=raw,
+            values=dict(raw),
+            confidence=confidence,
+            reasons=reasons,
+            acknowledged=confidence < ACCEPTED,
+        )
+        session.add(item)
+        created.append(item)
     return created
 
 

@@ -14,9 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.approval import links, offline
+from pipeline.approval.customer_mail import email_link
+from pipeline.background.mailer import MailSender
 from pipeline.core.actors import Actor
-from pipeline.core.errors import InvalidInput
+from pipeline.core.errors import CraftError, InvalidInput
 from pipeline.core.runtime import Runtime
+from pipeline.export.job import export_job
 from pipeline.intake.items import Input, accept_batch, run_parse, submit_input
 from pipeline.jobs import jobs
 from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace
@@ -46,7 +49,6 @@ def run_demo(
     ``order`` is an order file (default: the sample email); ``output_format`` and ``text_mode``
     default to the machine profile's (SVG, curves). Bad choices are refused before anything is made.
     """
-    files = runtime.settings.files_dir
     samples = sorted(sample_templates())
     if template_key not in samples:
         raise InvalidInput({"template": f"{template_key!r} is not a sample template: {', '.join(samples)}"})
@@ -58,6 +60,25 @@ def run_demo(
     order_input = (
         Input(text=data.decode("utf-8")) if order is None else Input(data=data, filename=source.name)
     )
+    ref, job_id, ws_id, actor = _new_job(runtime)
+    out(f"1. Created {ref} in 'Demo Trophy Shop' (status: draft)")
+    _items(runtime, job_id, actor, order_input, source, out)
+    _proofs(runtime, job_id, ws_id, actor, template_key, ref, out)
+    if runtime.settings.mail_enabled:
+        _email_link(runtime, job_id, actor, out)
+    with runtime.db.session() as s:
+        offline.record_offline_approval(
+            s, s.get(Job, job_id), actor, "phone", "Rebecca approved all plates on the phone"
+        )
+        status = s.get(Job, job_id).status
+    out(f"7. Recorded the customer's approval by phone (status: {status})")
+    _export(runtime, job_id, ws_id, actor, output_format, text_mode, out)
+    out(f"database: {runtime.settings.effective_database_url}")
+    return ref
+
+
+def _new_job(runtime: Runtime) -> tuple[str, int, int, Actor]:
+    """Step 1: the demo shop, its owner and the customer's job."""
     with runtime.db.session() as s:
         ws = ensure_workspace(s, DEMO_TEAM, "Demo Trophy Shop")
         actor: Actor = actor_for(ensure_member(s, ws, "UDEMO", "Demo Owner"))
@@ -70,11 +91,15 @@ def run_demo(
             reference="LYS-PLATES",
             notes="Brass plates, same size as last season.",
         )
-        ref, job_id, ws_id = job.ref, job.id, ws.id
-    out(f"1. Created {ref} in 'Demo Trophy Shop' (status: draft)")
+        return job.ref, job.id, ws.id, actor
 
+
+def _items(
+    runtime: Runtime, job_id: int, actor: Actor, order_input: Input, source: Path, out: Callable[[str], None]
+) -> None:
+    """Steps 2 and 3: the order parsed, the flagged items acknowledged, the batch accepted."""
     with runtime.db.session() as s:
-        submit_input(s, s.get(Job, job_id), actor, order_input, files)
+        submit_input(s, s.get(Job, job_id), actor, order_input, runtime.settings.files_dir)
     batch = run_parse(runtime, job_id, actor)
     if batch is None or not batch.items:
         raise InvalidInput({"order": f"no items could be read from {source.name}"})
@@ -91,6 +116,18 @@ def run_demo(
         accept_batch(s, s.get(Job, job_id), actor, batch.id, acknowledge_all=True)
     out("3. Acknowledged the flagged items; the batch joined the job (status: proofing)")
 
+
+def _proofs(
+    runtime: Runtime,
+    job_id: int,
+    ws_id: int,
+    actor: Actor,
+    template_key: str,
+    ref: str,
+    out: Callable[[str], None],
+) -> None:
+    """Steps 4 to 6: template and mapping, proofs, preflight (errors stop the demo)."""
+    files = runtime.settings.files_dir
     with runtime.db.session() as s:
         ws = s.get(Workspace, ws_id)
         job = s.get(Job, job_id)
@@ -121,18 +158,17 @@ def run_demo(
             }
         )
 
-    if runtime.settings.mail_enabled:
-        _email_link(runtime, job_id, actor, out)
 
-    with runtime.db.session() as s:
-        offline.record_offline_approval(
-            s, s.get(Job, job_id), actor, "phone", "Rebecca approved all plates on the phone"
-        )
-        status = s.get(Job, job_id).status
-    out(f"7. Recorded the customer's approval by phone (status: {status})")
-
-    from pipeline.export.job import export_job
-
+def _export(
+    runtime: Runtime,
+    job_id: int,
+    ws_id: int,
+    actor: Actor,
+    output_format: str | None,
+    text_mode: str | None,
+    out: Callable[[str], None],
+) -> None:
+    """Step 8: the job exported with the demo's machine profile."""
     with runtime.db.session() as s:
         ws = s.get(Workspace, ws_id)
         result = export_job(
@@ -143,7 +179,7 @@ def run_demo(
             profile_name=PROFILE,
             output_format=output_format,
             text_mode=text_mode,
-            files_dir=files,
+            files_dir=runtime.settings.files_dir,
         )
         status = s.get(Job, job_id).status
     out(
@@ -155,16 +191,10 @@ def run_demo(
     out(f"   zip: {result.zip_path}")
     for path in result.files:
         out(f"   - {path}")
-    out(f"database: {runtime.settings.effective_database_url}")
-    return ref
 
 
 def _email_link(runtime: Runtime, job_id: int, actor: Actor, out: Callable[[str], None]) -> None:
     """With SMTP_URL set: make the approval link and email it to the demo customer, now."""
-    from pipeline.approval.customer_mail import email_link
-    from pipeline.background.mailer import MailSender
-    from pipeline.core.errors import CraftError
-
     try:
         with runtime.db.session() as s:
             link = links.create_link(s, s.get(Job, job_id), actor, base_url=runtime.settings.public_base_url)
