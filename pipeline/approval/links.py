@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as select_columns  # sqlmodel\'s select takes at most four
 from sqlmodel import Session, col, select
 
 from pipeline.core.actors import Actor
@@ -166,20 +167,20 @@ def expired(expires_at: datetime | None, now: datetime) -> bool:
 
 # The link with what the page heads with, in one Core query (no ORM objects: the page is read a lot).
 _LINK_QUERY = (
-    select(
+    select_columns(
         col(ApprovalLink.id).label("link_id"),
-        ApprovalLink.token_hash,
-        ApprovalLink.active,
-        ApprovalLink.revoked_at,
-        ApprovalLink.expires_at,
-        ApprovalLink.last_viewed_at,
+        col(ApprovalLink.token_hash),
+        col(ApprovalLink.active),
+        col(ApprovalLink.revoked_at),
+        col(ApprovalLink.expires_at),
+        col(ApprovalLink.last_viewed_at),
         col(Job.id).label("job_id"),
-        Job.deleted_at,
-        Job.status,
-        Job.number,
-        Job.reference,
-        Job.due_date,
-        Job.customer_name,
+        col(Job.deleted_at),
+        col(Job.status),
+        col(Job.number),
+        col(Job.reference),
+        col(Job.due_date),
+        col(Job.customer_name),
         col(Workspace.name).label("shop_name"),
     )
     .join(Job, col(Job.id) == ApprovalLink.job_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, cast, or_, update
+from sqlalchemy import select as select_columns  # sqlmodel\'s select takes at most four
 from sqlmodel import Session, col, select
 
 from pipeline.approval.links import (
@@ -160,15 +161,15 @@ def display_values(values: Mapping[str, Any]) -> dict[str, str]:
 # Every item with the decision on its current proof version and that version's PNG: one query.
 # Values come as JSON text, parsed only when the page is drawn (not when a drawn page is reused).
 _ITEMS_QUERY = (
-    select(
-        Item.id,
+    select_columns(
+        col(Item.id),
         cast(Item.values, Text),
-        Item.proof_version,
-        Item.proof_status,
-        Item.change_note,
-        ApprovalDecision.decision,
-        ApprovalDecision.note,
-        ProofVersion.png_path,
+        col(Item.proof_version),
+        col(Item.proof_status),
+        col(Item.change_note),
+        col(ApprovalDecision.decision),
+        col(ApprovalDecision.note),
+        col(ProofVersion.png_path),
     )
     .select_from(Item)
     .outerjoin(

@@ -122,7 +122,7 @@ def _bed_order(items: list[Item], template: Template, order: str) -> list[int]:
 def _approvals(session: Session, job: Job, items: list[Item]) -> list[str | None]:
     """For each item, how its current proof was approved (link|phone|email), or None."""
     rows = session.exec(
-        select(ApprovalDecision.item_id, ApprovalDecision.proof_version, ApprovalDecision.via)
+        select(col(ApprovalDecision.item_id), col(ApprovalDecision.proof_version), col(ApprovalDecision.via))
         .join(Item, col(Item.id) == col(ApprovalDecision.item_id))
         .where(Item.job_id == job.id, ApprovalDecision.decision == "approved")
     ).all()

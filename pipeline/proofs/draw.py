@@ -153,7 +153,7 @@ _RL_FONTS: dict[str, str | None] = {}
 def reportlab_font(lf: LoadedFont) -> str | None:
     """A reportlab font name for a face (registered once per process), None if reportlab can't use it."""
     if lf.sha256 not in _RL_FONTS:
-        name = "CS-" + lf.sha256[:16]
+        name: str | None = "CS-" + lf.sha256[:16]
         try:
             pdfmetrics.registerFont(TTFont(name, lf.path))
         except Exception:  # e.g. CFF-flavoured OpenType, which reportlab cannot embed

@@ -84,10 +84,10 @@ def fits(run: GlyphRun, size: float, bw: float, bh: float, max_lines: int) -> li
             if widest <= limit and height <= hlimit:
                 return lines
         return None
-    lines = run.greedy(limit)
-    if lines is None or len(lines) > max_lines or run.block_height(lines) > hlimit:
+    greedy = run.greedy(limit)
+    if greedy is None or len(greedy) > max_lines or run.block_height(greedy) > hlimit:
         return None
-    return lines
+    return greedy
 
 
 # -- lines ------------------------------------------------------------------------------------------

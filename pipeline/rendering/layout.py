@@ -206,6 +206,7 @@ def _layout(field: Field, text: str, ctx: _FontContext) -> FieldLayout:
     run = GlyphRun(text, ctx.chain)
     bw, bh = box[2], box[3]
     removed = ""
+    fonts: tuple[LoadedFont, ...] | list[LoadedFont]
     if policy == "truncate":
         size = base
         specs, fonts, overflowed, removed = truncate(run, field, bw, bh)

@@ -110,7 +110,7 @@ class GlyphRun:
             self.width_em = sum(self._adv)
             self.ink_em = (max(self._top, default=NEG), max(self._desc, default=NEG))
 
-    def _em_view(self) -> None:
+    def _em_view(self) -> list[int]:
         """Per-glyph advance and ink in em, in cluster order (what word and cut measures use)."""
         fidx, gids, clusters, adv, _dx, dy = self.cols
         if len(self.fonts) == 1:
@@ -142,6 +142,7 @@ class GlyphRun:
             self._top = [top_em[k] for k in perm]
             self._desc = [desc_em[k] for k in perm]
         self._sorted = srt
+        return srt
 
     @property
     def words(self) -> list[tuple[int, int]]:
@@ -151,9 +152,8 @@ class GlyphRun:
         return self._words  # type: ignore[return-value]
 
     def _measure_words(self) -> None:
-        if self._sorted is None:
-            self._em_view()
-        srt, top, desc = self._sorted, self._top, self._desc
+        srt = self._sorted if self._sorted is not None else self._em_view()
+        top, desc = self._top, self._desc
         prefix = list(accumulate(self._adv, initial=0.0))
         starts = [0]
         words: list[tuple[int, int]] = []
@@ -175,40 +175,46 @@ class GlyphRun:
     # Per-word measures in em (computed on first use): advance, the space after, ink ascent, descent.
     @property
     def word_w(self) -> list[float]:
-        return self._word_w if self._words is not None else (self._measure_words() or self._word_w)
+        if self._words is None:
+            self._measure_words()
+        return self._word_w
 
     @property
     def space_w(self) -> list[float]:
-        return self._space_w if self._words is not None else (self._measure_words() or self._space_w)
+        if self._words is None:
+            self._measure_words()
+        return self._space_w
 
     @property
     def word_top(self) -> list[float]:
-        return self._word_top if self._words is not None else (self._measure_words() or self._word_top)
+        if self._words is None:
+            self._measure_words()
+        return self._word_top
 
     @property
     def word_desc(self) -> list[float]:
-        return self._word_desc if self._words is not None else (self._measure_words() or self._word_desc)
+        if self._words is None:
+            self._measure_words()
+        return self._word_desc
 
     # -- glyphs --
     def columns_between(self, s: int, e: int) -> GlyphColumns:
         """Glyph columns of the glyphs drawing characters [s, e), in visual order."""
-        if self._sorted is None:
-            self._em_view()
+        srt = self._sorted if self._sorted is not None else self._em_view()
         if self.order == "mixed":
             cl = self.cols[2]
             idx = [k for k in range(self.n) if s <= cl[k] < e]
             return tuple(tuple(col[k] for k in idx) for col in self.cols)
-        a = bisect_left(self._sorted, s)
-        b = bisect_left(self._sorted, e, a)
+        a = bisect_left(srt, s)
+        b = bisect_left(srt, e, a)
         if self.order == "rev":
             a, b = self.n - b, self.n - a
         return tuple(tuple(col[a:b]) for col in self.cols)
 
     def ink_between(self, s: int, e: int) -> tuple[float, float]:
-        if self._sorted is None:
-            self._em_view()
-        a = bisect_left(self._sorted, s)
-        b = bisect_left(self._sorted, e, a)
+        srt = self._sorted if self._sorted is not None else self._em_view()
+        a = bisect_left(srt, s)
+        b = bisect_left(srt, e, a)
         return max(self._top[a:b], default=NEG), max(self._desc[a:b], default=NEG)
 
     # -- measuring (em units) --
@@ -222,21 +228,19 @@ class GlyphRun:
 
     def width_between(self, s: int, e: int) -> float:
         """Advance width in em of characters [s, e) (both cluster boundaries)."""
-        if self._sorted is None:
-            self._em_view()
+        srt = self._sorted if self._sorted is not None else self._em_view()
         if self._prefix is None:
             char_adv = [0.0] * (len(self.text) + 1)
-            for c, a in zip(self._sorted, self._adv, strict=True):
+            for c, a in zip(srt, self._adv, strict=True):
                 char_adv[c] += a
             self._prefix = list(accumulate(char_adv, initial=0.0))
         return self._prefix[e] - self._prefix[s]
 
     def cuts(self) -> list[int]:
         """Character indices where the text may be cut without splitting a cluster."""
-        if self._sorted is None:
-            self._em_view()
+        srt = self._sorted if self._sorted is not None else self._em_view()
         if self._cuts is None:
-            self._cuts = sorted(set(self._sorted) | {len(self.text)})
+            self._cuts = sorted(set(srt) | {len(self.text)})
         return self._cuts
 
     def greedy(self, limit: float) -> list[tuple[int, int]] | None:

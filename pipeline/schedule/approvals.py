@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, literal, or_, update
+from sqlalchemy import select as select_columns  # sqlmodel\'s select takes at most four
 from sqlmodel import Session, col, select
 
 from pipeline.schedule.alerts import (
@@ -56,15 +57,15 @@ def scan_approvals(
             break
         cutoff = now - timedelta(days=days)
         rows = s.execute(
-            select(
+            select_columns(
                 col(ApprovalLink.id).label("link_id"),
-                ApprovalLink.created_at,
-                Job.id,
-                Job.workspace_id,
-                Job.number,
-                Job.customer_name,
-                Job.customer_email,
-                Job.status_changed_at,
+                col(ApprovalLink.created_at),
+                col(Job.id),
+                col(Job.workspace_id),
+                col(Job.number),
+                col(Job.customer_name),
+                col(Job.customer_email),
+                col(Job.status_changed_at),
             )
             .join(Job, col(Job.id) == col(ApprovalLink.job_id))
             .where(
@@ -137,16 +138,16 @@ def _expire_links(
     result.backlog |= len(expired) >= limit
     if not expired:
         return
-    jobs = {}
+    jobs: dict[int, Any] = {}
     for among in one_of(s, col(Job.id), sorted({r.job_id for r in expired})):
-        for j in s.execute(
-            select(Job.id, Job.workspace_id, Job.number).where(
+        for row in s.execute(
+            select(col(Job.id), col(Job.workspace_id), col(Job.number)).where(
                 among,
                 col(Job.status) == JobStatus.PENDING_APPROVAL,
                 col(Job.deleted_at).is_(None),
             )
         ):
-            jobs[j.id] = j
+            jobs[row.id] = row
     alerts: list[Alert] = []
     for r in sorted(expired, key=lambda r: r.id):
         j = jobs.get(r.job_id)
@@ -170,7 +171,7 @@ def approval_progress(s: Session, job_ids: Sequence[int]) -> dict[int, tuple[int
     approved = func.sum(case((col(Item.proof_status) == ProofStatus.APPROVED, 1), else_=0))
     for among in one_of(s, col(Item.job_id), job_ids):
         rows = s.execute(
-            select(Item.job_id, approved, func.count()).where(among).group_by(col(Item.job_id))
+            select(col(Item.job_id), approved, func.count()).where(among).group_by(col(Item.job_id))
         ).all()
         out.update({job_id: (int(a or 0), int(n)) for job_id, a, n in rows})
     return out

@@ -71,7 +71,7 @@ def build_digest(s: Session, ws: Workspace, today: date, *, limit: int = DIGEST_
         if not total:
             continue
         rows = s.execute(
-            select(Job.number, Job.customer_name, Job.status, Job.due_date)
+            select(col(Job.number), col(Job.customer_name), col(Job.status), col(Job.due_date))
             .where(col(Job.workspace_id) == ws.id, conds[key])
             .order_by(col(Job.due_date).is_(None), col(Job.due_date), col(Job.number))
             .limit(limit)
@@ -101,7 +101,8 @@ def scan_digests(
     if not due:
         return
     done = existing_keys(s, [digest_key(ws_id, day) for ws_id, (_, day) in due.items()])
-    posted, quiet = [], []
+    posted: list[Digest] = []
+    quiet: list[Digest] = []
     for ws_id, (ws, day) in due.items():
         if digest_key(ws_id, day) in done:
             continue

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func
+from sqlalchemy import select as select_columns  # sqlmodel\'s select takes at most four
 from sqlmodel import Session, col, select
 
 from pipeline.schedule.alerts import (
@@ -44,16 +46,16 @@ def scan_preflight(
     """Flag a job whose preflight errors have stood longer than the workspace's working hours, once per
     episode (an episode starts when errors appear on a clean job: `preflight_errors_since`)."""
     by_id = {ws.id: ws for ws in workspaces}
-    candidates = []
+    candidates: list[Any] = []
     for hours, ws_ids in workspace_groups(workspaces, lambda ws: max(ws.preflight_alert_hours, 0.0)).items():
         # working hours never outrun the wall clock, so the cutoff is a safe first filter
         rows = s.execute(
-            select(
-                Job.id,
-                Job.workspace_id,
-                Job.number,
-                Job.preflight_errors,
-                Job.preflight_errors_since,
+            select_columns(
+                col(Job.id),
+                col(Job.workspace_id),
+                col(Job.number),
+                col(Job.preflight_errors),
+                col(Job.preflight_errors_since),
             ).where(
                 col(Job.workspace_id).in_(ws_ids),
                 open_job(),
@@ -109,7 +111,7 @@ def last_user_actors(s: Session, job_ids: Sequence[int]) -> dict[int, tuple[str 
             .subquery()
         )
         rows = s.execute(
-            select(ActivityEvent.job_id, ActivityEvent.actor_display, Member.slack_user_id)
+            select(col(ActivityEvent.job_id), col(ActivityEvent.actor_display), col(Member.slack_user_id))
             .join(last, col(ActivityEvent.id) == last.c.event_id)
             .outerjoin(
                 Member,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import and_, delete, func, or_
+from sqlalchemy import select as select_columns  # sqlmodel\'s select takes at most four
 from sqlmodel import Session, col, select
 
 from pipeline.approval.customer_mail import KIND, MAX_REMINDERS, reminder_key
@@ -55,7 +56,13 @@ def scan_reminders(
             break
         cutoff = now - timedelta(days=days)
         rows = s.execute(
-            select(LinkMail.link_id, LinkMail.to_address, LinkMail.reminders, Job.id, Job.workspace_id)
+            select_columns(
+                col(LinkMail.link_id),
+                col(LinkMail.to_address),
+                col(LinkMail.reminders),
+                col(Job.id),
+                col(Job.workspace_id),
+            )
             .join(ApprovalLink, col(ApprovalLink.id) == col(LinkMail.link_id))
             .join(Job, col(Job.id) == col(LinkMail.job_id))
             .where(
@@ -87,4 +94,5 @@ def scan_reminders(
     # a reminder whose key exists is on its way, or was refused for good: never recorded again
     done = existing_keys(s, (a.dedupe_key for a in alerts))
     alerts = [a for a in alerts if a.dedupe_key not in done]
-    result.add(KIND, record_alerts(s, alerts, lambda a: a.payload()))  # type: ignore[attr-defined]
+    payloads = {a.dedupe_key: a.payload() for a in alerts}
+    result.add(KIND, record_alerts(s, alerts, lambda a: payloads[a.dedupe_key]))
