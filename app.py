@@ -50,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.service import SlackService
     from handlers.slack import create_app
     from handlers.web import create_web_app
-    from pipeline.background import slow_steps as work
+    from pipeline.background import slow_steps
     from pipeline.background.mailer import MailSender
     from pipeline.core.runtime import build_runtime
     from pipeline.proofs.job import shutdown_pool
@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.001)
     runtime = build_runtime(settings)
     slack = SlackService(runtime, create_app).start()
-    recovery = work.Recovery(runtime).start()
+    recovery = slow_steps.Recovery(runtime).start()
     scheduler = SchedulerService(runtime).start() if settings.scheduler else None
     mail = MailSender(runtime).start() if settings.mail_enabled else None
     web = create_web_app(runtime, slack.http_app)

@@ -1,4 +1,4 @@
-"""The scheduler in a running app: APScheduler runs pipeline.scheduler.scan every minute, and this module
+"""The scheduler in a running app: APScheduler runs pipeline.schedule.scan.scan every minute, and this module
 says the scans' alerts in Block Kit (thread replies and the daily digest).
 
 The scan itself takes the leader lock (a PostgreSQL advisory lock for the length of its transaction),

@@ -98,7 +98,7 @@ def generate_job_proofs(
     done = 0
     pool = proof_pool() if len(tasks) > 2 else None
     # Stored batch by batch: a run cut off by a crash keeps what it finished, and the resumed run
-    # (see pipeline.work) skips those items instead of drawing all of them again.
+    # (see pipeline/background/slow_steps.py) skips those items instead of drawing all of them again.
     for start in range(0, len(tasks), STORE_EVERY):
         batch = tasks[start : start + STORE_EVERY]
 

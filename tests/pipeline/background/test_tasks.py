@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from pipeline.background import slow_steps as work
-from pipeline.background import tasks
+from pipeline.background import slow_steps, tasks
 from pipeline.background.tasks import AlreadyRunning
 from pipeline.core import instance
 from pipeline.core.actors import Actor
@@ -265,7 +264,7 @@ def test_start_parse_parses_on_the_pool_and_hands_the_batch_on(
         order = Input(text="1. Maria Gonzalez - Head Coach\n2. Tom Whitaker - Assistant Coach\n")
         submit_input(s, s.get(Job, job_id), owner, order, runtime.settings.files_dir)
     handed: list[Any] = []
-    task_id = work.start_parse(runtime, ws_id, job_id, owner, then=handed.append)
+    task_id = slow_steps.start_parse(runtime, ws_id, job_id, owner, then=handed.append)
     wait_idle(runtime)
     assert task(db, task_id).state == "done"
     (batch,) = handed
@@ -283,7 +282,7 @@ def test_a_parse_that_cannot_read_its_upload_reports_a_parse_failure(
         submit_input(s, s.get(Job, job_id), owner, order, runtime.settings.files_dir)
     Path(get_job(db, job_id).input_filename).unlink()
     handed: list[Any] = []
-    task_id = work.start_parse(runtime, ws_id, job_id, owner, then=handed.append)
+    task_id = slow_steps.start_parse(runtime, ws_id, job_id, owner, then=handed.append)
     wait_idle(runtime)
     assert handed == [None] and task(db, task_id).state == "done"
     job = get_job(db, job_id)
@@ -297,7 +296,7 @@ def test_start_proofs_renders_then_preflights(
     job_id = job_with_items(
         db, ws_id, owner, runtime.settings.files_dir, [{"name": "Zoë Müller"}, {"name": "Li Wei"}]
     )
-    task_id = work.start_proofs(runtime, ws_id, job_id, owner)
+    task_id = slow_steps.start_proofs(runtime, ws_id, job_id, owner)
     wait_idle(runtime)
     assert task(db, task_id).state == "done"
     assert event_types(db, job_id)[-2:] == [Event.PROOFS_GENERATED, Event.PREFLIGHT_COMPLETED]
@@ -311,7 +310,7 @@ def test_start_proofs_without_a_template_still_preflights(
     db: Database, ws_id: int, owner: Actor, runtime: Runtime
 ) -> None:
     job_id = job_with_items(db, ws_id, owner, runtime.settings.files_dir, [{"name": "Li Wei"}], template=None)
-    task_id = work.start_proofs(runtime, ws_id, job_id, owner)
+    task_id = slow_steps.start_proofs(runtime, ws_id, job_id, owner)
     wait_idle(runtime)
     assert task(db, task_id).state == "done"
     assert Event.PROOFS_GENERATED not in event_types(db, job_id)
@@ -321,7 +320,7 @@ def test_start_proofs_without_a_template_still_preflights(
 
 def test_start_preflight(db: Database, ws_id: int, owner: Actor, runtime: Runtime) -> None:
     job_id = new_job(db, ws_id, owner)
-    task_id = work.start_preflight(runtime, ws_id, job_id, owner)
+    task_id = slow_steps.start_preflight(runtime, ws_id, job_id, owner)
     wait_idle(runtime)
     assert task(db, task_id).state == "done"
     assert get_job(db, job_id).preflight_errors == 2  # EMPTY_JOB, NO_TEMPLATE
@@ -368,7 +367,7 @@ def test_recover_resumes_proofs_and_preflight_and_fails_the_rest(
     t_export = stale(db, ws_id, proofs_job, "export", "queued")
     t_alive = stale(db, ws_id, busy_job, "parse", "running", minutes=0.2)  # another copy may be on it
 
-    assert work.recover(runtime) == 4
+    assert slow_steps.recover(runtime) == 4
     wait_idle(runtime)
     got = {t.id: t for t in all_tasks(db)}
     for old in (t_proofs, t_preflight):
@@ -403,7 +402,7 @@ def test_recover_resumes_proofs_and_preflight_and_fails_the_rest(
     assert Event.TASK_FAILED in event_types(db, proofs_job)
 
     assert got[t_alive].state == "running" and get_job(db, busy_job).status == S.PARSING
-    assert work.recover(runtime) == 0  # nothing left to recover
+    assert slow_steps.recover(runtime) == 0  # nothing left to recover
 
 
 def test_work_of_a_dead_process_on_this_machine_is_recovered_at_once(
@@ -427,7 +426,7 @@ def test_work_of_a_dead_process_on_this_machine_is_recovered_at_once(
     t_lost = stale(db, ws_id, parse_lost, "parse", "running", minutes=0.1, owner=instance.tag())
     tasks._mine.add(t_mine)  # in this process's hands (as tasks.start records it), however quiet
     try:
-        assert work.recover(runtime) == 2
+        assert slow_steps.recover(runtime) == 2
     finally:
         tasks._mine.discard(t_mine)
     assert task(db, t_dead).state == "failed" and get_job(db, parse_dead).status == S.DRAFT
@@ -443,7 +442,7 @@ def test_two_copies_recovering_at_once_claim_each_task_once(
     for job_id in jobs_:
         stale(db, ws_id, job_id, "parse", "running", minutes=10)
     counts: list[int] = []
-    threads = [threading.Thread(target=lambda: counts.append(work.recover(runtime))) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: counts.append(slow_steps.recover(runtime))) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
@@ -480,7 +479,7 @@ def test_this_process_running_and_queued_work_is_never_taken_for_abandoned(
         with db.session() as s:  # as if their heartbeats were long gone
             for t in s.exec(select(Task)):
                 t.heartbeat_at = t.created_at = utcnow() - timedelta(hours=1)
-        assert work.recover(runtime) == 0
+        assert slow_steps.recover(runtime) == 0
     finally:
         release.set()
     wait_idle(runtime)

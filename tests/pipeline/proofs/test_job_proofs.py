@@ -16,7 +16,7 @@ from pipeline.core.errors import InvalidInput
 from pipeline.core.runtime import Runtime
 from pipeline.intake.items import edit_item
 from pipeline.jobs.activity import Event
-from pipeline.proofs import job as proofing
+from pipeline.proofs import job as job_proofs
 from pipeline.proofs.inputs import task_input_hash
 from pipeline.proofs.job import generate_job_proofs, item_layout
 from pipeline.rendering.layout import layout_item
@@ -276,14 +276,14 @@ def test_an_item_edited_while_its_proof_renders_stays_pending(
 ) -> None:
     job_id = job_with_items(db, ws_id, owner, files(runtime), PEOPLE[:2])
     first, second = job_items(db, job_id)
-    real = proofing.generate_proofs
+    real = job_proofs.generate_proofs
 
     def slow_render(*args, **kwargs):  # type: ignore[no-untyped-def]
         results = real(*args, **kwargs)
         edit(db, job_id, first.id, owner, name="Zoë Schmidt")  # the shop fixes a typo meanwhile
         return results
 
-    monkeypatch.setattr(proofing, "generate_proofs", slow_render)
+    monkeypatch.setattr(job_proofs, "generate_proofs", slow_render)
     run = generate_job_proofs(runtime, job_id, owner)
     after = {it.id: it for it in job_items(db, job_id)}
     # the proof that was drawn shows the old name: it must not pass as the proof of the new one
@@ -291,7 +291,7 @@ def test_an_item_edited_while_its_proof_renders_stays_pending(
     assert after[first.id].proof_version == 0 and proof_versions(db, first.id) == []
     assert after[second.id].proof_status == ProofStatus.GENERATED
     assert run.generated == 1
-    monkeypatch.setattr(proofing, "generate_proofs", real)
+    monkeypatch.setattr(job_proofs, "generate_proofs", real)
     again = generate_job_proofs(runtime, job_id, owner)
     assert again.generated == 1
     assert "Zoë Schmidt" in pdf_text(proof_versions(db, first.id)[-1].pdf_path)[1]
@@ -319,7 +319,7 @@ def test_a_run_cut_off_keeps_its_finished_batches_and_the_next_run_picks_up(
 ) -> None:
     """Proofs are stored batch by batch: a run that dies part way (a crash; here an error from its
     progress report) keeps the batches it finished, and the next run draws only the rest."""
-    monkeypatch.setattr(proofing, "STORE_EVERY", 3)
+    monkeypatch.setattr(job_proofs, "STORE_EVERY", 3)
     people = [{"name": f"{p['name']} {i}", "title": p["title"]} for i, p in enumerate(PEOPLE * 2)]
     job_id = job_with_items(db, ws_id, owner, files(runtime), people[:7])
 
