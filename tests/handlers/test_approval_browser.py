@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from pipeline.approval import decisions, links
+from pipeline.approval.page import load_page
 from pipeline.core.actors import Actor
 from storage.db import Database
 from storage.models import Job, JobStatus
@@ -210,7 +211,7 @@ def test_customer_flow_without_javascript(
         shots.take(page, "3-reviewed")
         assert problems == []
     with db.read() as s:
-        view = page.load_page(s, links.resolve(s, token))
+        view = load_page(s, links.resolve(s, token))
     assert [i.state for i in view.items] == ["approved", "change_requested", "approved", "approved"]
 
 
