@@ -13,9 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.layout import layout_item  # noqa: E402
-from pipeline.proofs import pdf_to_png, render_item_pdf  # noqa: E402
-from pipeline.templates import sample_templates  # noqa: E402
+from pipeline.proofs.item import pdf_to_png, render_item_pdf  # noqa: E402
+from pipeline.rendering.layout import layout_item  # noqa: E402
+from pipeline.templates.template import sample_templates  # noqa: E402
 
 OUT = ROOT / "docs" / "pet-tag-proof.png"
 VALUES = {"name": "Biscuit", "phone": "(555) 014-2233", "link": "https://pets.example/t/BSC-0142"}
