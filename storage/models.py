@@ -400,3 +400,5 @@ class RateLimit(SQLModel, table=True):
     key: str = Field(max_length=64, primary_key=True)  # a hash of the link token or client address
     window_start: int = Field(primary_key=True)  # Unix seconds, a multiple of the window length
     hits: int = 0
+
+import storage.slack_installs  # noqa: E402,F401 - the installable Slack app's tables, on the same metadata
