@@ -26,6 +26,8 @@ def _settings() -> Settings:
             settings.slack_bot_token,
             settings.slack_signing_secret,
             settings.slack_app_token,
+            settings.slack_client_secret,
+            settings.slack_state_secret,
             settings.openai_api_key,
         )
         if s is not None
@@ -64,13 +66,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     recovery = work.Recovery(runtime).start()
     scheduler = SchedulerService(runtime).start() if settings.scheduler else None
     mail = MailSender(runtime).start() if settings.mail_enabled else None
-    web = create_web_app(runtime, slack.http_app)
+    web = create_web_app(runtime, slack.http_app, slack.installs)
     log.info(
         "serving on http://%s:%s (database %s, slack %s, scheduler %s, email %s)",
         settings.host,
         settings.port,
         "sqlite" if runtime.db.is_sqlite else "postgresql",
-        "socket mode" if settings.slack_app_token else ("http" if slack.http_app else "off"),
+        ("socket mode" if settings.slack_app_token else ("http" if slack.http_app else "off"))
+        + (", installable: /slack/install" if slack.installs else ""),
         "on" if scheduler else "off",
         mail.server.label if mail else "off",
     )

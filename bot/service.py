@@ -1,4 +1,5 @@
-"""Start and stop the Slack side of a running app: the Bolt app, the thread sender, Socket Mode."""
+"""Start and stop the Slack side of a running app: the Bolt app, the thread sender, Socket Mode, and for
+the installable app the installations every Slack call takes its workspace's token from."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
+from bot.installations import Installations, slack_clients
 from bot.notifier import SlackNotifier
 from bot.slack_app import make_client
 from pipeline.runtime import Runtime
@@ -22,20 +23,24 @@ class SlackService:
     """`build` makes the Bolt app with its listeners (handlers.slack.create_app, given by app.py)."""
 
     runtime: Runtime
-    build: Callable[[Runtime, WebClient], App]
+    build: Callable[..., App]
     bolt: App | None = None
     notifier: SlackNotifier | None = None
+    installs: Installations | None = None  # the installable app (SLACK_CLIENT_ID)
     _stoppers: list[Any] = field(default_factory=list)
 
     def start(self, *, sender: bool = True) -> SlackService:
         settings = self.runtime.settings
-        if settings.slack_bot_token is None:
+        if settings.slack_oauth:
+            self.installs = Installations(self.runtime)
+        clients = slack_clients(self.runtime, self.installs)
+        if clients is None:
             log.info("SLACK_BOT_TOKEN is not set: Slack is off (the approval pages still work)")
             return self
-        client = make_client(self.runtime)
-        self.notifier = SlackNotifier(self.runtime, client)
+        client = make_client(self.runtime)  # with the installable app: no token, Bolt adds each request's
+        self.notifier = SlackNotifier(self.runtime, clients)
         self.runtime.notifier = self.notifier
-        self.bolt = self.build(self.runtime, client)
+        self.bolt = self.build(self.runtime, client, installs=self.installs)
         if sender:
             self.notifier.start()
             self._stoppers.append(self.notifier.stop)

@@ -101,15 +101,20 @@ class Settings(BaseModel):
         if any(v is not None for v in oauth):
             if self.slack_bot_token is not None:
                 raise ValueError(
-                    "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: use SLACK_BOT_TOKEN for one workspace, "
-                    "or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET for an app workspaces install"
+                    "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: SLACK_BOT_TOKEN serves one workspace, "
+                    "SLACK_CLIENT_ID (with SLACK_CLIENT_SECRET and SLACK_STATE_SECRET) an app that "
+                    "workspaces install"
                 )
             names = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET")
             missing = [name for name, value in zip(names, oauth, strict=True) if value is None]
             if missing:
-                raise ValueError(f"{', '.join(missing)} must be set too (the installable Slack app needs all three)")
+                raise ValueError(
+                    f"{', '.join(missing)} must be set too (the installable Slack app needs all three)"
+                )
             if len(self.slack_state_secret.get_secret_value()) < 32:  # type: ignore[union-attr]
-                raise ValueError("SLACK_STATE_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+                raise ValueError(
+                    "SLACK_STATE_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)"
+                )
         return self
 
     @property

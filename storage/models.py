@@ -401,4 +401,5 @@ class RateLimit(SQLModel, table=True):
     window_start: int = Field(primary_key=True)  # Unix seconds, a multiple of the window length
     hits: int = 0
 
+
 import storage.slack_installs  # noqa: E402,F401 - the installable Slack app's tables, on the same metadata

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from handlers.web import approval
+from bot.installations import Installations
+from handlers.web import approval, slack_install
 from handlers.web.slack_endpoint import slack_endpoint
 from pipeline.runtime import Runtime
 
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
 
-def create_web_app(runtime: Runtime, bolt_app: App | None = None) -> Starlette:
+def create_web_app(
+    runtime: Runtime, bolt_app: App | None = None, installs: Installations | None = None
+) -> Starlette:
+    """The web app; `installs` (the installable Slack app) adds /slack/install and /slack/oauth_redirect."""
+
     async def healthz(request: Request) -> JSONResponse:
         ok = await run_in_threadpool(runtime.db.ping)
         body = {"status": "ok" if ok else "degraded", "database": "reachable" if ok else "unreachable"}
@@ -29,6 +34,8 @@ def create_web_app(runtime: Runtime, bolt_app: App | None = None) -> Starlette:
         secret = runtime.settings.slack_signing_secret
         endpoint = slack_endpoint(bolt_app, secret.get_secret_value() if secret else None)
         routes.append(Route("/slack/events", endpoint, methods=["POST"]))
+    if installs is not None:
+        routes.extend(slack_install.routes(runtime, installs))
     app = Starlette(routes=routes)
     app.state.runtime = runtime
     return app
