@@ -70,7 +70,7 @@ def set_channel(app: InstallableApp, team: str) -> None:
     assert "production channel" in resp.text.lower(), resp.text
 
 
-def new_job(app: InstallableApp, team: str, customer: str) -> None:
+def new_job(app: InstallableApp, team: str, customer: str, due: str | None = None) -> None:
     """/job new and its window, as the workspace's owner."""
     _, domain, channel, owner = SHOPS[team]
     resp = app.slack.slash_command(
@@ -85,7 +85,7 @@ def new_job(app: InstallableApp, team: str, customer: str) -> None:
         "customer_name": {"value": text_value(customer)},
         "customer_email": {"value": text_value("orders@customer.example")},
         "reference": {"value": text_value(None)},
-        "due_date": {"value": date_value(None)},
+        "due_date": {"value": date_value(due)},
         "notes": {"value": text_value(None)},
     }
     resp = app.slack.view_submission(
@@ -280,3 +280,30 @@ def test_an_install_needs_the_browser_that_started_it_and_a_fresh_state(app: Ins
     # the state issued for the page is the only one stored (a forged one never reached the database)
     with app.runtime.db.read() as s:
         assert len(s.execute(sa_select(SLACK_OAUTH_STATES.c.id)).all()) == 1
+
+
+def test_the_scheduler_posts_each_workspace_s_alerts_with_its_own_token(
+    app: InstallableApp, db: Database
+) -> None:
+    from bot.scheduler import SchedulerService
+
+    tokens = {team: install(app, team) for team in SHOPS}
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()  # the shops keep UTC
+    for team in SHOPS:
+        set_channel(app, team)
+        new_job(app, team, f"Due customer of {SHOPS[team][0]}", due=tomorrow)
+    app.settle()
+    app.notifier.stop()  # from here on only the scheduler's own sender posts (as `python app.py scheduler`)
+    before = len(app.fake.calls())
+
+    result, sent = SchedulerService(app.runtime).run_once_and_send()
+    assert result.total >= 2 and sent >= 2
+    alerts = [
+        c
+        for c in api_calls(app, before)
+        if c.method == "chat.postMessage" and "due soon" in str(c.params.get("text"))
+    ]
+    assert {c.params["channel"] for c in alerts} == {SHOPS[team][2] for team in SHOPS}
+    for call in alerts:
+        team = next(t for t in SHOPS if SHOPS[t][2] == call.params["channel"])
+        assert call.token == tokens[team]
