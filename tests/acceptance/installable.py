@@ -59,21 +59,25 @@ class InstallableApp:
         raise AssertionError("background work did not settle")
 
     def install(self, team_id: str, user_id: str) -> httpx.Response:
-        """A person of `team_id` installs the app from /slack/install, through Slack's authorization page
-        and back to /slack/oauth_redirect, as a browser follows the links and redirects."""
-        with httpx.Client(timeout=10, follow_redirects=False) as browser:
-            page = browser.get(f"{self.url}/slack/install")
-            assert page.status_code == 200, page.text
-            link = authorize_link(page.text)
-            state_cookie = cookie_value(page, STATE_COOKIE)
-            # at Slack: signed in as the installer, who allows the app
-            session = self.fake.sign_in(team_id, user_id)
-            slack = browser.get(link, headers={"Cookie": f"d={session}"})
-            assert slack.status_code == 302, slack.text
-            back = slack.headers["location"]
-            assert back.startswith(f"{self.url}/slack/oauth_redirect?"), back
-            # back at the app, in the browser that started (its state cookie)
-            return browser.get(back, headers={"Cookie": f"{STATE_COOKIE}={state_cookie}"})
+        return install_through_browser(self.url, self.fake, team_id, user_id)
+
+
+def install_through_browser(url: str, fake: FakeSlack, team_id: str, user_id: str) -> httpx.Response:
+    """A person of `team_id` installs the app from /slack/install, through Slack's authorization page and
+    back to /slack/oauth_redirect, as a browser follows the links and redirects."""
+    with httpx.Client(timeout=10, follow_redirects=False) as browser:
+        page = browser.get(f"{url}/slack/install")
+        assert page.status_code == 200, page.text
+        link = authorize_link(page.text)
+        state_cookie = cookie_value(page, STATE_COOKIE)
+        # at Slack: signed in as the installer, who allows the app
+        session = fake.sign_in(team_id, user_id)
+        slack = browser.get(link, headers={"Cookie": f"d={session}"})
+        assert slack.status_code == 302, slack.text
+        back = slack.headers["location"]
+        assert back.startswith(f"{url}/slack/oauth_redirect?"), back
+        # back at the app, in the browser that started (its state cookie)
+        return browser.get(back, headers={"Cookie": f"{STATE_COOKIE}={state_cookie}"})
 
 
 def authorize_link(page: str) -> str:
