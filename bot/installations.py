@@ -35,7 +35,7 @@ from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import delete, desc, select, text
+from sqlalchemy import Select, delete, desc, select, text
 from sqlmodel import Session, col
 
 from bot.slack_app import make_client
@@ -59,6 +59,9 @@ AUTH_ERRORS = frozenset(
     }
 )
 _ROTATION_LOCK = 0x43534F41  # "CSOA"
+# renewals under way in this process, per database and workspace (shared by every Installations)
+_RENEWING: dict[tuple[str, str], threading.Lock] = {}
+_RENEWING_LOCK = threading.Lock()
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 STATE_TTL_S = 10 * 60  # an install started this long ago must start again
 
@@ -159,7 +162,7 @@ class InstallationStore(SQLAlchemyInstallationStore):
             row = conn.execute(query).mappings().first()
         return self.build_bot_entity(row) if row is not None else None
 
-    def installed_teams(self):  # type: ignore[no-untyped-def]
+    def installed_teams(self) -> Select[tuple[str | None]]:
         """A subquery: the team ids that have a bot token."""
         c = self.bots.c
         return select(c.team_id).where(
@@ -194,7 +197,6 @@ class Installations:
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, Bot | None]] = {}
         self._lock = threading.Lock()
-        self._team_locks: dict[str, threading.Lock] = {}
         self._paused: set[str] | None = None  # as last logged by this process
 
     # tokens ----------------------------------------------------------------------------------------
@@ -257,8 +259,8 @@ class Installations:
             return renewed
 
     def _team_lock(self, team_id: str) -> threading.Lock:
-        with self._lock:
-            return self._team_locks.setdefault(team_id, threading.Lock())
+        with _RENEWING_LOCK:
+            return _RENEWING.setdefault((self.runtime.db.url, team_id), threading.Lock())
 
     @contextmanager
     def _rotation_lock(self, team_id: str) -> Iterator[None]:

@@ -135,3 +135,114 @@ def test_slack_s_one_time_codes_are_masked_in_the_log() -> None:
     ts = logging.LogRecord("x", logging.INFO, __file__, 1, "posted at 1796526980.000100", (), None)
     RedactingFilter().filter(ts)
     assert ts.msg == "posted at 1796526980.000100"  # message timestamps are not codes
+
+
+def test_two_copies_renew_an_expiring_token_once(db: Database, tmp_path: Path) -> None:
+    """Two running copies (two Installations) meet the same expiring token at once: one renews it with
+    the refresh token, the other waits and takes the renewed token (a refresh token works once)."""
+    import threading
+
+    from tests.standins.slack_api import FakeSlack
+
+    with FakeSlack() as fake:
+        fake.register_app(
+            OAUTH_ENV["SLACK_CLIENT_ID"],
+            OAUTH_ENV["SLACK_CLIENT_SECRET"],
+            redirect_urls=("https://shop.example/slack/oauth_redirect",),
+            token_rotation=True,
+        )
+        fake.add_team("T0LAKE0001", "Lakeside", "lakeside")
+        runtime = _runtime(db, tmp_path, **OAUTH_ENV, SLACK_API_URL=fake.base_url)
+        first, second = Installations(runtime, cache_s=0), Installations(runtime, cache_s=0)
+        answer = fake.web_client(token="").oauth_v2_access(
+            client_id=OAUTH_ENV["SLACK_CLIENT_ID"],
+            client_secret=OAUTH_ENV["SLACK_CLIENT_SECRET"],
+            code=_code(fake),
+        )
+        soon = datetime.now(UTC) + timedelta(minutes=20)  # inside the renewal window
+        first.store.save(
+            Installation(
+                app_id=answer["app_id"],
+                team_id="T0LAKE0001",
+                bot_token=answer["access_token"],
+                bot_refresh_token=answer["refresh_token"],
+                bot_token_expires_at=int(soon.timestamp()),
+                bot_id="B1",
+                bot_user_id=answer["bot_user_id"],
+                user_id="U1",
+            )
+        )
+        tokens: list[str] = []
+        start = threading.Barrier(2)
+
+        def use(installs: Installations) -> None:
+            start.wait()
+            client = installs.for_team("T0LAKE0001")
+            tokens.append(client.token if client else "")
+
+        threads = [threading.Thread(target=use, args=(i,)) for i in (first, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        refreshes = [
+            c for c in fake.calls("oauth.v2.access") if c.params.get("grant_type") == "refresh_token"
+        ]
+        assert len(refreshes) == 1 and refreshes[0].ok
+        renewed = fake.tokens_of("T0LAKE0001")[-1].token
+        assert tokens == [renewed, renewed]
+
+
+def _code(fake: object) -> str:
+    """A code from the stand-in's authorization page, as a browser would bring it back."""
+    import httpx
+
+    session = fake.sign_in("T0LAKE0001", "U1")  # type: ignore[attr-defined]
+    page = httpx.get(
+        f"{fake.root_url}/oauth/v2/authorize",  # type: ignore[attr-defined]
+        params={"client_id": OAUTH_ENV["SLACK_CLIENT_ID"], "scope": "commands", "state": "s"},
+        headers={"Cookie": f"d={session}"},
+    )
+    return page.headers["location"].split("code=")[1].split("&")[0]
+
+
+def test_on_postgresql_a_copy_waits_for_another_process_renewing(db: Database, tmp_path: Path) -> None:
+    """Another process holds the workspace's renewal lock and stores the renewed token meanwhile: this
+    copy waits for it and then uses that token without renewing again."""
+    import threading
+
+    from sqlalchemy import text
+
+    if db.is_sqlite:
+        pytest.skip("SQLite serves one process; its renewals are serialized inside it")
+    # a renewal here would fail at once (nothing listens there): the test would see no renewed token
+    runtime = _runtime(db, tmp_path, **OAUTH_ENV, SLACK_API_URL="http://127.0.0.1:9/api/")
+    installs = Installations(runtime, cache_s=0)
+    soon = datetime.now(UTC) + timedelta(minutes=20)
+    base = {"app_id": "A1", "team_id": "T0LAKE0001", "bot_id": "B1", "bot_user_id": "U0BOT", "user_id": "U1"}
+    installs.store.save(
+        Installation(
+            **base,
+            bot_token="xoxe.xoxb-1-old",
+            bot_refresh_token="xoxe-1-old",
+            bot_token_expires_at=int(soon.timestamp()),
+            installed_at=datetime.now(UTC).timestamp(),
+        )
+    )
+    got: list[str | None] = []
+    with db.engine.connect() as other:  # the other process
+        args = {"k": 0x43534F41, "team": "T0LAKE0001"}
+        other.execute(text("SELECT pg_advisory_lock(:k, hashtext(:team))"), args)
+        other.commit()
+        waiting = threading.Thread(target=lambda: got.append(installs.bot("T0LAKE0001").bot_token))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # blocked on the lock, not renewing
+        bot = installs.store.latest_bot("T0LAKE0001")
+        bot.bot_token, bot.bot_refresh_token = "xoxe.xoxb-1-renewed", "xoxe-1-renewed"
+        bot.bot_token_expires_at = int((datetime.now(UTC) + timedelta(hours=12)).timestamp())
+        installs.store.save_bot(bot)
+        other.execute(text("SELECT pg_advisory_unlock(:k, hashtext(:team))"), args)
+        other.commit()
+    waiting.join(timeout=10)
+    assert got == ["xoxe.xoxb-1-renewed"]
