@@ -299,13 +299,13 @@ class Installations:
         )
 
     def paused_workspace_ids(self, session: Session) -> list[int]:
-        rows = session.exec(
-            select(Workspace.id, Workspace.slack_team_id).where(
+        rows = session.execute(
+            select(col(Workspace.id), col(Workspace.slack_team_id)).where(
                 col(Workspace.slack_team_id).not_in(self.store.installed_teams())
             )
         ).all()
         self._announce({team for _, team in rows})
-        return [ws_id for ws_id, _ in rows]
+        return [ws_id for ws_id, _ in rows if ws_id is not None]
 
     def _announce(self, paused: set[str]) -> None:
         """Log a workspace the first time this process finds it paused, and when it resumes."""

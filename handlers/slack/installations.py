@@ -28,9 +28,9 @@ def app_uninstalled(context: BoltContext, installs: Installations | None) -> Non
 
 
 def tokens_revoked(event: dict[str, Any], context: BoltContext, installs: Installations | None) -> None:
-    tokens = event.get("tokens") if isinstance(event.get("tokens"), dict) else {}
+    tokens = event.get("tokens")
     team = context.team_id or "?"
-    if not tokens.get("bot"):
+    if not isinstance(tokens, dict) or not tokens.get("bot"):
         # only people's tokens: the app asks for none, so nothing changes for the bot
         log.info("Slack workspace %s revoked user tokens only; the bot keeps posting", team)
         return
