@@ -101,17 +101,17 @@ def vote_shape(items: list[ParsedItem], numbered_titles: frozenset[int] = frozen
         for item in items
         if "name" in item.values
     ]
-    split = [(item, sides) for item, sides in split if sides]
-    if len(split) < 2:
+    sided = [(item, sides) for item, sides in split if sides]
+    if len(sided) < 2:
         return
-    left = sum(_leans(a, b) for _, (a, b) in split)
-    right = sum(_leans(b, a) for _, (a, b) in split)
-    if left > right and left * 2 >= len(split):
-        _settle_name_first(split)
+    left = sum(_leans(a, b) for _, (a, b) in sided)
+    right = sum(_leans(b, a) for _, (a, b) in sided)
+    if left > right and left * 2 >= len(sided):
+        _settle_name_first(sided)
         return
-    if right <= left or right * 2 < len(split):
+    if right <= left or right * 2 < len(sided):
         return
-    for item, (a, b) in split:
+    for item, (a, b) in sided:
         name = item.values["name"]
         if name == b and not item.values.get("title"):
             item.values["title"] = a

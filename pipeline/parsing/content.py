@@ -99,8 +99,10 @@ def _signs_off(text: str) -> bool:
     last = re.split(r"(?<=[.!?])\s+", text.strip())[-1].strip()
     if SHORT_SIGNOFF.match(last):
         return True
-    m = SIGNOFF.match(last)
-    return bool(m) and not m.group("name").strip(" !.,~")  # 'Thx!!', 'Thanks so much!' – nothing after
+    signoff = SIGNOFF.match(last)
+    return signoff is not None and not signoff.group("name").strip(
+        " !.,~"
+    )  # 'Thx!!', 'Thanks so much!' – nothing after
 
 
 def _title_like(left: str, drafts: list[Draft]) -> bool:
@@ -178,13 +180,13 @@ def _labelled(s: str, listed: bool) -> list[Draft] | str | None:
                 drafts[0].values["note"] = note
             return drafts
         break
-    if (tail := _TRAILING_COUNT.search(s)) and tail.start() > 0:
+    if (counted := _TRAILING_COUNT.search(s)) and counted.start() > 0:
         # 'Kantinedienst (2 stuks)', 'Benefactora (2 placas por favor, una es para su hija)',
         # 'Dental Assistant, make it three he keeps losing them': the remark gives this piece's count
-        remark = (tail.group("paren") or tail.group("said")).strip()
+        remark = (counted.group("paren") or counted.group("said")).strip()
         said = COUNT_IN_SENTENCE.match(remark)
         qty = next((count_value(g) for g in said.groups() if g), None) if said else None
-        drafts = line_content(s[: tail.start()], listed) if qty and qty > 1 else "no count"
+        drafts = line_content(s[: counted.start()], listed) if qty and qty > 1 else "no count"
         if isinstance(drafts, list) and len(drafts) == 1 and "qty" not in drafts[0].values:
             drafts[0].values["qty"] = str(qty)
             drafts[0].values["note"] = remark
@@ -308,11 +310,11 @@ def _several(s: str, listed: bool) -> list[Draft] | str | None:
     if pieces and len(pieces) == 2 and " & " in s and all(check_name(p).core >= 2 for p in pieces):
         # 'Kerry-Ann Baptiste & Deshawn Miles': '&' between two full names reads as one couple's
         # engraving on a list of households, but it may be two people: kept whole, for review
-        d = Draft({"name": s.strip()})
-        d.cap(0.8, "two full names joined by '&': kept as one engraving (a couple?); or two people?")
-        return [d]
+        couple = Draft({"name": s.strip()})
+        couple.cap(0.8, "two full names joined by '&': kept as one engraving (a couple?); or two people?")
+        return [couple]
     if pieces:
-        drafts = [d for p in pieces if (d := single(p, listed))]
+        drafts = [one for p in pieces if (one := single(p, listed))]
         remark = PAREN.search(s) if s.rstrip().endswith(")") else None
         for d in drafts:
             if remark:

@@ -117,7 +117,9 @@ def resurname(items: list[ParsedItem], who: str, new: str, text: str) -> None:
 def fuller_from_prose(items: list[ParsedItem], lines: list[str]) -> list[ParsedItem]:
     """A quoted name read from a sentence ('- #17: … his middle initial, so "SSG Raymond L. Delacroix"')
     that is a listed name with a word added is that piece's new name, not a piece of its own."""
-    for stale in [it for it in items if "name found inside a sentence" in it.reasons and it.source_line]:
+    for stale in items:
+        if "name found inside a sentence" not in stale.reasons or not stale.source_line:
+            continue
         text = lines[stale.source_line - 1].strip()
         quoted = [m.group("q").strip() for m in QUOTED.finditer(text)]
         rest = [it for it in items if it is not stale]

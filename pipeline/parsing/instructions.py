@@ -302,11 +302,13 @@ def apply_instructions(
                     items = [it for it in items if it is not stale]
                 items.append(added)
                 continue
-        m = _ADD.search(text) or _ALSO.search(text)
-        if m:
-            rest = m.group("rest") if "rest" in m.groupdict() else m.group("who")
+        adding = _ADD.search(text) or _ALSO.search(text)
+        if adding:
+            rest = adding.group("rest") if "rest" in adding.groupdict() else adding.group("who")
             # 'oh and Björn and Anaïs too' in a list of first names: two more pieces
-            names = re.split(r"\s+(?:and|&)\s+", rest) if single and "rest" not in m.groupdict() else [rest]
+            names = (
+                re.split(r"\s+(?:and|&)\s+", rest) if single and "rest" not in adding.groupdict() else [rest]
+            )
             for name in names:
                 added = addition(name, text, sentence.line, min_core=1 if single else 2)
                 if added and not any(it.values.get("name") == added.values["name"] for it in items):
@@ -416,5 +418,5 @@ def is_instruction(line: str) -> bool:
         return False
     if any(p.search(text) for p in (*_RENAME, *_NEW_NOT_OLD, _FULL_NAME, _ITS_NOT)) or _REMOVE.search(text):
         return True
-    m = _ADD.search(text)
-    return bool(m) and m.start() < 20 or bool(_ALSO.search(text))  # 'add …' near the start
+    adding = _ADD.search(text)
+    return (adding is not None and adding.start() < 20) or bool(_ALSO.search(text))  # 'add …' near the start

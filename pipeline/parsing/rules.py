@@ -309,16 +309,16 @@ class _TextParser:
     # ------------------------------------------------------------------ lines
 
     def _line(self, no: int, s: str, state: _State, signature: bool, bare_markers: bool) -> None:
-        s = self._message_text(no, s, state, signature)
-        if s is None:
+        text = self._message_text(no, s, state, signature)
+        if text is None:
             return None
-        marker, rest = ("", s) if no in self.numbered_titles else strip_marker(s)
+        marker, rest = ("", text) if no in self.numbered_titles else strip_marker(text)
         guessed_qty = None
-        if not marker and (m := BARE_NUMBER.match(s)):
+        if not marker and (m := BARE_NUMBER.match(text)):
             if bare_markers:
-                marker, rest = m.group(1), s[m.end() :]
+                marker, rest = m.group(1), text[m.end() :]
             else:
-                guessed_qty, rest = m.group(1), s[m.end() :]
+                guessed_qty, rest = m.group(1), text[m.end() :]
         if _TOTAL_LINE.match(rest):
             return self._skip(no, "a total, not a piece")  # 'Total: 3 badges'
         if (
@@ -329,14 +329,14 @@ class _TextParser:
             return self._skip(no, "a count for a piece")  # '* needs 2 copies' under a piece
         if not marker or (state.after_signoff and self.lone_marker):
             # after the sign-off even '1. Vorsitzender' is the signature's role line
-            why = self._not_content(s, state, signature)
+            why = self._not_content(text, state, signature)
             if why:
                 return self._skip(no, why)
         sents = SENTENCE_END.split(rest.strip())
         if not marker and len(sents) >= 2 and is_signoff(sents[-1]):
             rest = " ".join(sents[:-1])  # '… and one for our dog Rocket? Thanks, Priya': she signs off
             self.skipped.append(SkippedLine(sents[-1], "sign-off at the end of the line", no))
-        found = pieces_in_passing(no, s, rest, marker, self.items)
+        found = pieces_in_passing(no, text, rest, marker, self.items)
         if isinstance(found, str):
             return self._skip(no, found)
         if found is not None:
@@ -347,23 +347,30 @@ class _TextParser:
             counted, rest = count_value(m.group("n")), rest[m.end() :]
         drafts = line_content(rest, listed=bool(marker) or counted is not None or no in self.slash_lines)
         parts = self.shaped.get(no)
-        same = (
-            parts and isinstance(drafts, list) and len(drafts) == 1 and drafts[0].values["name"] == parts[0]
-        )
-        if parts and (not same or any(r.endswith("or a second person?") for r in drafts[0].reasons)):
-            drafts = [draft_from_parts(parts)]  # the block's shape says 'name, second line
+        if parts:  # the block's shape says 'name, second line'
+            one = drafts[0] if isinstance(drafts, list) and len(drafts) == 1 else None
+            if (
+                one is None
+                or one.values["name"] != parts[0]
+                or any(r.endswith("or a second person?") for r in one.reasons)
+            ):
+                drafts = [draft_from_parts(parts)]
         if isinstance(drafts, str) or not drafts:
-            return self._skip(no, drafts or "no name found")
+            return self._skip(no, drafts if isinstance(drafts, str) else "no name found")
         for d in drafts:
             if counted and "qty" not in d.values and len(drafts) == 1:
                 if counted > 1:
                     d.values["qty"] = str(counted)
-                d.reasons.append(f"quantity {counted} written before the name: {s[: len(s) - len(rest)]!r}")
+                d.reasons.append(
+                    f"quantity {counted} written before the name: {text[: len(text) - len(rest)]!r}"
+                )
             if guessed_qty and "qty" not in d.values and len(drafts) == 1:
                 d.values["qty"] = guessed_qty
                 d.deduct(0.15, f"guessed quantity {guessed_qty} from the number before the name")
             self.items.append(
-                ParsedItem(values=d.values, confidence=d.confidence, reasons=d.reasons, source_line=no, raw=s)
+                ParsedItem(
+                    values=d.values, confidence=d.confidence, reasons=d.reasons, source_line=no, raw=text
+                )
             )
 
     def _message_text(self, no: int, s: str, state: _State, signature: bool) -> str | None:

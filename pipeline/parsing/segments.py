@@ -113,27 +113,33 @@ def single(s: str, listed: bool) -> Draft | None:
     s, pronouns = split_pronouns(s)
     m = QUOTED_LABEL.match(s.strip())
     if m:
-        inner = m.group(1).strip()
-        d = Draft({"name": inner})
-        check = check_name(inner)
-        if check.ok and check.core >= 2:
-            d.deduct(0.15, "the name was in quotes")
-        else:
-            d.label = True
-            d.cap(0.5, "quoted label, probably not a person's name")
+        d = _quoted(m.group(1).strip())
     else:
-        d = name_part(s)
-        if d is None:
+        found = name_part(s)
+        if found is None:
             s = s.strip().strip(".,;!")
             if not listed or not s or not any(ch.isalpha() for ch in s) or stop_count(s) > 1:
                 return None
-            d = Draft({"name": s}, label=True)
-            d.cap(0.5, f"does not look like a person's name ({check_name(s).why})")
+            found = Draft({"name": s}, label=True)
+            found.cap(0.5, f"does not look like a person's name ({check_name(s).why})")
+        d = found
     if pronouns:
         d.values["pronouns"] = pronouns
         d.reasons.append(f"pronouns ({pronouns}) kept out of the name")
     if qty:
         d.values["qty"] = qty
+    return d
+
+
+def _quoted(inner: str) -> Draft:
+    """A segment in quotes: a person's full name, or a label ('"MOM"')."""
+    d = Draft({"name": inner})
+    check = check_name(inner)
+    if check.ok and check.core >= 2:
+        d.deduct(0.15, "the name was in quotes")
+    else:
+        d.label = True
+        d.cap(0.5, "quoted label, probably not a person's name")
     return d
 
 

@@ -160,8 +160,8 @@ def build_table(rows: list[Row], *, header: bool | None = None) -> ParseResult:
     if header:
         keys, name_key, start, width = _header_keys(rows, trimmed, start, width, result)
     else:
-        columns = [[t[i] if i < len(t) else "" for t in trimmed[start:]] for i in range(width)]
-        keys, name_key = guess_keys(columns)
+        cells_by_column = [[t[i] if i < len(t) else "" for t in trimmed[start:]] for i in range(width)]
+        keys, name_key = guess_keys(cells_by_column)
         if width > 1:
             guessed = ", ".join(keys)
             result.notes.append(f"No header row; columns guessed from their content ({guessed}).")
@@ -396,7 +396,7 @@ def _row_item(
         item.deduct(0.3, flag)
     if name_key:
         name = item.values.get(name_key, "")
-        if _TOTAL.match(name) and _TOTAL.match(name).end() >= len(name.rstrip(":")):
+        if (total := _TOTAL.match(name)) and total.end() >= len(name.rstrip(":")):
             return "totals row"
         if name:
             _check_name_cell(item, name_key, name)

@@ -32,7 +32,7 @@ def read_zones(lines: list[str], skipped: list[SkippedLine]) -> list[tuple[str, 
     ('> ' taken off); the lines that only start an earlier message go to `skipped`."""
     zones: list[tuple[str, list[tuple[int, str]]]] = []
     base = "fresh"
-    run_kind, run = base, []
+    run_kind, run = base, list[tuple[int, str]]()
     seen_text = False
     i, n = 0, len(lines)
 
