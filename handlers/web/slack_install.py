@@ -17,7 +17,7 @@ from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, Succ
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.installations import (
@@ -29,7 +29,9 @@ from bot.installations import (
     manifest_scopes,
 )
 from bot.slack_app import make_client
+from handlers.web.clients import client_address, trusted_networks
 from handlers.web.rendering import build_templates
+from pipeline.ratelimit import Limit, RateLimits
 from pipeline.runtime import Runtime
 from pipeline.services import members
 
@@ -63,6 +65,10 @@ FAILURES = {
     ),
 }
 _TEMPLATES = build_templates()
+# each visit to the install page stores a state for 10 minutes: a client (and everyone together) may
+# start only so many installs in that time
+INSTALLS_PER_CLIENT = Limit("install", 30, STATE_TTL_S)
+INSTALLS_IN_ALL = Limit("install_all", 1000, STATE_TTL_S)
 
 
 def _page(title: str, lines: list[str], *, link: str | None = None, link_text: str = "") -> str:
@@ -160,8 +166,20 @@ def _html(status: int, html: str, args: Any) -> BoltResponse:
 def routes(runtime: Runtime, installs: Installations) -> list[Route]:
     """The install page and Slack's redirect back (GET only)."""
     flow = install_flow(runtime, installs)
+    limits = RateLimits(runtime.db)
+    proxies = trusted_networks(runtime.settings.trusted_proxies)
 
     async def install(request: Request) -> Response:
+        client = client_address(request, proxies)
+        wait = await run_in_threadpool(limits.hit, (INSTALLS_PER_CLIENT, client), (INSTALLS_IN_ALL, "*"))
+        if wait is not None:
+            log.warning("Slack install page requests over the limit (this client or all clients)")
+            page = _page(
+                "Too many attempts", ["Too many installations were started. Please try again later."]
+            )
+            response: Response = HTMLResponse(page, status_code=429, headers={"Retry-After": str(int(wait))})
+            response.headers.update(PAGE_HEADERS)
+            return response
         return await _run(flow.handle_installation, request)
 
     async def oauth_redirect(request: Request) -> Response:

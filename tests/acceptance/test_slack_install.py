@@ -307,3 +307,15 @@ def test_the_scheduler_posts_each_workspace_s_alerts_with_its_own_token(
     for call in alerts:
         team = next(t for t in SHOPS if SHOPS[t][2] == call.params["channel"])
         assert call.token == tokens[team]
+
+
+def test_a_client_may_start_only_so_many_installs(app: InstallableApp) -> None:
+    from handlers.web.slack_install import INSTALLS_PER_CLIENT
+
+    with httpx.Client(timeout=10) as browser:
+        pages = [browser.get(f"{app.url}/slack/install") for _ in range(INSTALLS_PER_CLIENT.limit + 1)]
+    assert [p.status_code for p in pages[:-1]] == [200] * INSTALLS_PER_CLIENT.limit
+    assert pages[-1].status_code == 429 and int(pages[-1].headers["retry-after"]) > 0
+    assert "set-cookie" not in pages[-1].headers  # no state was issued for it
+    with app.runtime.db.read() as s:
+        assert len(s.execute(sa_select(SLACK_OAUTH_STATES.c.id)).all()) == INSTALLS_PER_CLIENT.limit
