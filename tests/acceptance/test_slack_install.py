@@ -138,9 +138,14 @@ def test_two_workspaces_install_and_each_call_carries_its_own_token(
         for team in SHOPS:
             set_channel(app, team)
             new_job(app, team, f"Customer of {SHOPS[team][0]}")
+            assert app.slack.app_home_opened(SHOPS[team][3], team=team).status_code == 200
         app.settle()
         for team in SHOPS:
             assert [c for c in cards(app, team) if c.startswith("J-1001")], cards(app, team)
+        homes = app.fake.wait_for("views.publish", count=2)
+        assert {(c.params["user_id"], c.token) for c in homes} == {
+            (SHOPS[team][3], tokens[team]) for team in SHOPS
+        }
 
         calls = api_calls(app)
         assert calls and {c.token for c in calls} == set(tokens.values())
