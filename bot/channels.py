@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
 from bot.installations import SlackClients
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
 from storage.models import Workspace
 
 log = logging.getLogger(__name__)

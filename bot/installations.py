@@ -39,7 +39,7 @@ from sqlalchemy import Select, delete, desc, select, text
 from sqlmodel import Session, col
 
 from bot.slack_app import make_client
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
 from storage.models import Workspace
 from storage.slack_installs import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 

@@ -13,7 +13,7 @@ from slack_bolt import App
 from bot.installations import Installations, slack_clients
 from bot.notifier import SlackNotifier
 from bot.slack_app import make_client
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

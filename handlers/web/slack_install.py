@@ -31,8 +31,8 @@ from bot.installations import (
 from bot.slack_app import make_client
 from handlers.web.clients import client_address, trusted_networks
 from handlers.web.rendering import build_templates
-from pipeline.ratelimit import Limit, RateLimits
-from pipeline.runtime import Runtime
+from pipeline.core.ratelimit import Limit, RateLimits
+from pipeline.core.runtime import Runtime
 from pipeline.services import members
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot.installations import manifest_scopes
-from pipeline import logs
+from pipeline.core import logs
 from pipeline.services import jobs as job_service
 from pipeline.services import members
 from storage.db import Database

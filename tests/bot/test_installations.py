@@ -19,11 +19,11 @@ from bot.installations import (
     manifest_scopes,
     slack_clients,
 )
-from pipeline.logs import RedactingFilter
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings, SettingsError
-from pipeline.workers import WorkerPool
-from pipeline.workspaces import ensure_workspace
+from pipeline.core.logs import RedactingFilter
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings, SettingsError
+from pipeline.core.workers import WorkerPool
+from pipeline.jobs.workspaces import ensure_workspace
 from storage.db import Database
 from storage.slack_installs import SLACK_OAUTH_STATES
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from pipeline.mapping import (
+from pipeline.intake.mapping import (
     FieldMapping,
     MappingPair,
     SerialSpec,
