@@ -177,8 +177,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
     import json
 
     from pipeline.intake.items import ai_settings
-    from pipeline.parsing import ParseError, parse_order
-    from pipeline.parsing.files import MAX_FILE_BYTES
+    from pipeline.intake.parsing import ParseError, parse_order
+    from pipeline.intake.parsing.files import MAX_FILE_BYTES
 
     settings = _settings()
     try:

@@ -17,11 +17,11 @@ from pipeline.core.errors import InvalidInput, NotFound, TransitionRefused
 from pipeline.core.files import safe_name, write_atomic
 from pipeline.core.runtime import Runtime
 from pipeline.core.settings import Settings
+from pipeline.intake.parsing import AiSettings, parse_order
+from pipeline.intake.parsing.model import ACCEPTED, ParseError, ParseResult
 from pipeline.jobs import lifecycle
 from pipeline.jobs.activity import Event, record
 from pipeline.jobs.jobs import lock_job
-from pipeline.parsing import AiSettings, parse_order
-from pipeline.parsing.model import ACCEPTED, ParseError, ParseResult
 from storage.models import (
     ApprovalDecision,
     Item,

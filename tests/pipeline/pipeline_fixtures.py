@@ -21,9 +21,9 @@ from pipeline.core.settings import Settings
 from pipeline.core.workers import WorkerPool
 from pipeline.intake.items import Input, accept_batch, parse_into_batch, submit_input
 from pipeline.intake.mapping import MappingPair
+from pipeline.intake.parsing.model import ParsedItem, ParseResult
 from pipeline.jobs import jobs
 from pipeline.jobs.activity import Event, for_job
-from pipeline.parsing.model import ParsedItem, ParseResult
 from pipeline.templates import catalog
 from pipeline.templates.workspace_fonts import forget_registry
 from storage.db import Database

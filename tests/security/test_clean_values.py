@@ -13,8 +13,8 @@ from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput
 from pipeline.core.logs import JsonFormatter, RedactingFilter
 from pipeline.intake import items
+from pipeline.intake.parsing import parse_order
 from pipeline.jobs import jobs
-from pipeline.parsing import parse_order
 from storage.db import Database
 from storage.models import Item, ParseBatch, Workspace
 from tests.acceptance.harness import RunningApp

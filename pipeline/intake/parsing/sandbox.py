@@ -107,7 +107,9 @@ def result_from_json(data: dict[str, Any]) -> ParseResult:
 
 
 def _command(filename: str, memory_limit: int, cpu_limit: int) -> list[str]:
-    boot = f"import sys; sys.path.insert(0, {_ROOT!r}); from pipeline.parsing.sandbox import main; main()"
+    boot = (
+        f"import sys; sys.path.insert(0, {_ROOT!r}); from pipeline.intake.parsing.sandbox import main; main()"
+    )
     return [sys.executable, "-I", "-c", boot, filename, str(memory_limit), str(cpu_limit)]
 
 

@@ -3,7 +3,7 @@ written for the test, not taken from the corpus."""
 
 from __future__ import annotations
 
-from pipeline.parsing import ACCEPTED, parse_file, parse_text
+from pipeline.intake.parsing import ACCEPTED, parse_file, parse_text
 
 
 def pieces(text: str) -> list[tuple[str, str]]:

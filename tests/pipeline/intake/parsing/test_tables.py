@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.parsing import ACCEPTED, parse_file
-from pipeline.parsing.columns import find_name_column, looks_like_header
-from pipeline.parsing.tables import parse_delimited, sniff_delimiter
+from pipeline.intake.parsing import ACCEPTED, parse_file
+from pipeline.intake.parsing.columns import find_name_column, looks_like_header
+from pipeline.intake.parsing.tables import parse_delimited, sniff_delimiter
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Excel workbooks (.xlsx) through openpyxl in read-only mode, with cached formula values.
 
-The archive is checked first (pipeline/parsing/archive.py); sheets are then streamed row by row,
+The archive is checked first (pipeline/intake/parsing/archive.py); sheets are then streamed row by row,
 never padded to the width a sheet declares, and reading stops with a sentence at the row, column
 and cell caps.
 """

@@ -7,8 +7,8 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.parsing import ParseError, parse_file, parse_text
-from pipeline.parsing.lexicon import normalize_text
+from pipeline.intake.parsing import ParseError, parse_file, parse_text
+from pipeline.intake.parsing.lexicon import normalize_text
 
 LINE_PARTS = st.sampled_from(
     [

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.parsing import ACCEPTED, ParseResult, parse_file
-from pipeline.parsing.files import decode_bytes
-from pipeline.parsing.lexicon import normalize_text
+from pipeline.intake.parsing import ACCEPTED, ParseResult, parse_file
+from pipeline.intake.parsing.files import decode_bytes
+from pipeline.intake.parsing.lexicon import normalize_text
 
 from .xlsx_builders import XLSX_CORPUS
 

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from pipeline.parsing import ACCEPTED, ParseError, parse_text
+from pipeline.intake.parsing import ACCEPTED, ParseError, parse_text
 
 
 def names(text: str) -> list[str]:

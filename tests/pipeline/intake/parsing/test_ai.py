@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.parsing import AiSettings, parse_order, parse_with_ai
-from pipeline.parsing.ai import RESPONSE_FORMAT, VALUE_KEYS, chunk_lines
+from pipeline.intake.parsing import AiSettings, parse_order, parse_with_ai
+from pipeline.intake.parsing.ai import RESPONSE_FORMAT, VALUE_KEYS, chunk_lines
 from tests.standins.openai_api import OpenAIStandIn, Reply, echo_parser
 
 EMAIL = """Hi there,
@@ -335,6 +335,6 @@ def test_settings_from_environment() -> None:
     ],
 )
 def test_the_prompt_covers_every_class_of_order(example: str) -> None:
-    from pipeline.parsing.ai import SYSTEM_PROMPT
+    from pipeline.intake.parsing.ai import SYSTEM_PROMPT
 
     assert example.casefold() in " ".join(SYSTEM_PROMPT.split()).casefold()

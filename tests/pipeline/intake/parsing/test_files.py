@@ -10,8 +10,8 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
-from pipeline.parsing import ACCEPTED, ParseError, parse_file
-from pipeline.parsing.files import MAX_FILE_BYTES, decode_bytes
+from pipeline.intake.parsing import ACCEPTED, ParseError, parse_file
+from pipeline.intake.parsing.files import MAX_FILE_BYTES, decode_bytes
 
 from . import xlsx_builders
 

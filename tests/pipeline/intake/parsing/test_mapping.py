@@ -60,6 +60,10 @@ def test_exact_and_synonym_matches() -> None:
         ("name", "name"),
         ("NAME", "name"),
         ("player_name", "player_name"),
+        # one part of the header names the field
+        ("Award / line 2", "title"),
+        ("Award (engraved under the name)", "title"),
+        ("Job title, as printed", "title"),
     ],
 )
 def test_single_synonyms(column: str, field: str) -> None:

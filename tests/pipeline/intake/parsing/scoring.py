@@ -26,8 +26,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.mapping import suggest_mapping
-from pipeline.parsing import ACCEPTED, ParseError, ParseResult, parse_file
+from pipeline.intake.mapping import suggest_mapping
+from pipeline.intake.parsing import ACCEPTED, ParseError, ParseResult, parse_file
 
 SUFFIXES = (".txt", ".csv", ".tsv", ".md", ".xlsx", ".eml")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.parsing import ACCEPTED, MAX_QUANTITY, REVIEW, ParsedItem, ParseResult, SkippedLine, band
-from pipeline.parsing.quantities import expand_quantities, parse_quantity
+from pipeline.intake.parsing import ACCEPTED, MAX_QUANTITY, REVIEW, ParsedItem, ParseResult, SkippedLine, band
+from pipeline.intake.parsing.quantities import expand_quantities, parse_quantity
 
 
 @pytest.mark.parametrize(
