@@ -515,7 +515,7 @@ def test_the_kept_link_is_sealed_and_a_replaced_key_sends_nothing(
 def test_purging_a_job_whose_link_was_emailed_removes_the_kept_email_too(
     db: Database, ws_id: int, owner: Actor, live: LiveServer
 ) -> None:
-    from pipeline import jobs
+    from pipeline.jobs import jobs
 
     job_id = seed_job(db, ws_id, owner, live.files_dir)
     assert ask_email(db, live, make_link(db, live, job_id, owner), owner)
