@@ -69,7 +69,9 @@ def seed(data_dir: Path, n_items: int) -> tuple[object, str]:
             stem.parent.mkdir(parents=True, exist_ok=True)
             pdf, png = stem.with_suffix(".pdf"), stem.with_suffix(".png")
             render_item_proof(template, layout_item(template, values), values, pdf, png)
-            s.add(ProofVersion(item_id=item.id, version=1, input_hash="x", pdf_path=str(pdf), png_path=str(png)))
+            s.add(
+                ProofVersion(item_id=item.id, version=1, input_hash="x", pdf_path=str(pdf), png_path=str(png))
+            )
             item.proof_version, item.proof_status = 1, ProofStatus.GENERATED
         lifecycle.move(s, job, JobStatus.PROOFING, actor)
         job.preflight_ran_at, job.preflight_errors = utcnow(), 0
@@ -84,7 +86,9 @@ class Server:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(create_web_app(runtime), log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            create_web_app(runtime), log_level="warning", lifespan="off", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

@@ -20,10 +20,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from handlers.web import previews
 from handlers.web.clients import client_address, trusted_networks
+from handlers.web.compression import StaticAssets
 from handlers.web.flash import Flash, flash_for
 from handlers.web.forms import parse_shown, read_form, shown_value, small_int
 from handlers.web.page_cache import PageCache, cached_response
@@ -71,11 +72,18 @@ class ApprovalPages:
         self.env = build_templates()
         versions = asset_versions()
         self.env.globals["asset_version"] = versions
+        self.env.globals["sharp_size"] = self._sharp_size
         self.parts = self.env.get_template("approval/_parts.html")
         self._pages = PageCache()
         self._workers = anyio.CapacityLimiter(WORKER_THREADS)
 
     # -- helpers
+
+    def _sharp_size(self, item: approvals.ItemView) -> tuple[int, int] | None:
+        """The pixel size of the item's sharp preview, when the page can offer one (see `previews`)."""
+        if not item.png_path:
+            return None
+        return previews.sharp_size(approvals.proof_file_path(self.files_dir, item.png_path), item.png_size)
 
     async def _run(self, func: Callable[..., Any], *args: Any) -> Any:
         """Database work and rendering off the event loop, a few at a time: with many clients a short
@@ -157,17 +165,21 @@ class ApprovalPages:
             "shown": shown_value(view),
         }
 
-    def _fragments(self, request: Request, token: str, view: PageView, item_id: int | None) -> dict[str, str]:
+    def _fragments(
+        self, request: Request, token: str, view: PageView, item_id: int | None, flash: Flash | None = None
+    ) -> dict[str, str]:
         ctx = self._context(request, token, view)
         module = self.parts.make_module({"root": self._base(request)})
         out = {
+            "intro": str(module.intro(view)),
             "progress": str(module.progress(view)),
             "bulk": str(module.bulk(view, ctx["base"], ctx["shown"])),
             "summary": str(module.summary(view)),
         }
         item = next((i for i in view.items if i.id == item_id), None)
         if item is not None:
-            out["card"] = str(module.card(view, item, ctx["base"], ctx["csrf"]))
+            shown = flash if flash is not None and flash.item_id == item.id else None
+            out["card"] = str(module.card(view, item, ctx["base"], ctx["csrf"], shown))
         return out
 
     # -- GET /approve/<token>
@@ -227,6 +239,10 @@ class ApprovalPages:
         path = await self._run(customer.proof_file, self.runtime, token, item_id, version)
         if path is None:
             return await self._neutral(request)
+        if sharp := request.path_params.get("sharp"):
+            if sharp != previews.SHARP_WIDTH:
+                return await self._neutral(request)
+            path = await self._run(previews.sharp_preview, path) or path
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
     # -- POST /approve/<token>/items/<item>
@@ -289,7 +305,7 @@ class ApprovalPages:
             "level": flash.level if flash else "info",
             "message": flash.text if flash else "",
         }
-        body.update(self._fragments(request, token, view, item_id))
+        body.update(self._fragments(request, token, view, item_id, flash))
         return JSONResponse(body, status_code=status)
 
     def _fresh(self, token: str) -> PageView | None:
@@ -420,7 +436,7 @@ async def icon(request: Request) -> Response:
 def create_approval_app(runtime: Runtime) -> ASGIApp:
     pages = ApprovalPages(runtime)
     routes = [
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        Route("/static/{name}", StaticAssets(STATIC_DIR).serve, methods=["GET"]),
         Route("/icon.svg", icon, methods=["GET"]),
         Route("/{token}", pages.show, methods=["GET"]),
         Route("/{token}/items/{item_id:int}", pages.decide, methods=["POST"]),
@@ -428,6 +444,7 @@ def create_approval_app(runtime: Runtime) -> ASGIApp:
         Route("/{token}/approve-all", pages.confirm_all, methods=["GET"]),
         Route("/{token}/approve-all", pages.approve_all, methods=["POST"]),
         Route("/{token}/proof/{item_id:int}/{version:int}.png", pages.proof, methods=["GET"]),
+        Route("/{token}/proof/{item_id:int}/{version:int}.w{sharp:int}.png", pages.proof, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,
