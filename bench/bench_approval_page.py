@@ -158,10 +158,11 @@ def main() -> None:
             runtime.close()  # type: ignore[attr-defined]
         runs = [figures(r) for r in reports]
         median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        m = median
         print(
-            f"{n:>3} items: Performance {median['performance']:.0f}, Accessibility {median['accessibility']:.0f}, "
-            f"Best practices {median['best_practices']:.0f}; LCP {median['lcp_s']:.1f} s, "
-            f"TBT {median['tbt_ms']:.0f} ms, {median['kib']:.0f} KiB  (median of {len(runs)}; TBT runs: "
+            f"{n:>3} items: Performance {m['performance']:.0f}, Accessibility {m['accessibility']:.0f}, "
+            f"Best practices {m['best_practices']:.0f}; LCP {m['lcp_s']:.1f} s, "
+            f"TBT {m['tbt_ms']:.0f} ms, {m['kib']:.0f} KiB  (median of {len(runs)}; TBT runs: "
             + ", ".join(f"{r['tbt_ms']:.0f}" for r in runs)
             + ")"
         )
