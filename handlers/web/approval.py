@@ -293,9 +293,9 @@ class ApprovalPages:
         except ApprovalClosed:
             code, status = "closed", 409
         if not _wants_json(request):
-            return RedirectResponse(
-                self._page_url(request, token, item_id, m=code, i=item_id), status_code=303
-            )
+            # no #item-… here: the page focuses the card's message instead (autofocus), which brings
+            # it into view and has it read out; browsers skip autofocus on an address with a fragment
+            return RedirectResponse(self._page_url(request, token, m=code, i=item_id), status_code=303)
         view = self._fresh(token)
         if view is None:
             return self.neutral(request)

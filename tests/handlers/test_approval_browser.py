@@ -1,5 +1,7 @@
 """The approval page in a real headless Chromium (Debian's), on a phone-sized screen, with and without
-JavaScript. Screenshots go to test-artifacts/approval/."""
+JavaScript: the customer's flows, axe-core on every state at phone and desktop sizes, keyboard focus
+never hidden, sharp previews at a device pixel ratio of 3, the enlarged view. Screenshots go to
+test-artifacts/approval/."""
 
 from __future__ import annotations
 
@@ -29,18 +31,24 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "approval"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "approval"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # package.json; scripts/bootstrap runs `npm ci`
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 NOTE = "Please spell it Seán with the accent, and the title should read “Most Valuable Player”."
+
+
+def _missing(message: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        message = f"Debian's chromium is missing ({CHROMIUM}); install it with scripts/bootstrap"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        _missing(f"Debian's chromium is missing ({CHROMIUM}); install it with scripts/bootstrap")
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield instance
@@ -82,22 +90,36 @@ def _job_status(db: Database, job_id: int) -> str:
         return s.get(Job, job_id).status
 
 
-def _open(browser: Browser, url: str, *, javascript: bool = True, viewport: dict | None = None) -> Page:
+def _open(
+    browser: Browser, url: str, *, javascript: bool = True, viewport: dict | None = None, scale: float = 2
+) -> Page:
     context = browser.new_context(
-        viewport=viewport or PHONE, device_scale_factor=2, java_script_enabled=javascript, locale="en-GB"
+        viewport=viewport or PHONE, device_scale_factor=scale, java_script_enabled=javascript, locale="en-GB"
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
     return page
 
 
+def _without_script(browser: Browser, viewport: dict) -> Page:
+    """A page that behaves as with JavaScript off (the page's script is never loaded) while still
+    letting the test run axe-core in it."""
+    page = _open(browser, "", viewport=viewport)
+    page.route("**/static/approval.js*", lambda route: route.abort())
+    return page
+
+
+def _label(name: str, n: int) -> str:
+    return f"{name} — item {n}"
+
+
 def _proofs_loaded(page: Page, item_id: int) -> None:
-    img = page.locator(f"#item-{item_id} img")
+    img = page.locator(f"#item-{item_id} .proof img")
     img.scroll_into_view_if_needed()
     expect(img).to_be_visible()
     page.wait_for_function(
         "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 0 }",
-        arg=f"#item-{item_id} img",
+        arg=f"#item-{item_id} .proof img",
     )
 
 
@@ -121,33 +143,47 @@ def test_customer_flow_with_javascript(
         shots.take(page, "1-opened")
         page.evaluate("window.__sameDocument = true")
 
-        page.get_by_role("button", name="Approve item 1").click()
+        page.get_by_role("button", name="Approve Maria Gonzalez — item 1", exact=True).click()
         expect(page.locator(f"#item-{ids[0]} .badge")).to_contain_text("Approved")
-        expect(page.locator("#toast")).to_contain_text("Item 1 approved.")
+        expect(page.locator(f"#item-{ids[0]} .flash")).to_have_text("Maria Gonzalez — item 1 approved.")
+        expect(page.locator("#announce")).to_have_text("Maria Gonzalez — item 1 approved.")
         expect(page.locator("#progress")).to_contain_text("1 of 4 reviewed")
+        assert page.evaluate("document.activeElement.id") == f"title-{ids[0]}"
 
         card = page.locator(f"#item-{ids[1]}")
-        card.locator("summary").click()
-        card.get_by_label("What should change on item 2?").fill(NOTE)
+        summary = card.locator("summary")
+        expect(summary).to_have_accessible_name("Request change to Seán O'Connor — item 2")
+        summary.click()
+        card.get_by_label("What should change on Seán O'Connor — item 2?").fill(NOTE)
         expect(card.locator(".counter")).to_have_text(f"{len(NOTE)} / 2,000")
         shots.take(page, "2-change-note")
-        card.get_by_role("button", name="Send change request").click()
+        card.get_by_role("button", name="Send change request for Seán O'Connor — item 2").click()
         expect(page.locator(f"#item-{ids[1]} .badge")).to_have_text("Change requested")
         expect(page.locator(f"#item-{ids[1]} .note-text")).to_have_text(NOTE)
-        expect(page.locator("#toast")).to_contain_text(
-            "change request for item 2 was sent to Lakeside Trophies"
-        )
+        sent = "Thanks. Your change request for Seán O'Connor — item 2 was sent to Lakeside Trophies."
+        expect(page.locator(f"#item-{ids[1]} .flash")).to_have_text(sent)
+        expect(page.locator("#announce")).to_have_text(sent)
 
+        # approve-all comes after the last item, and its dialog lists what it approves
+        assert page.evaluate(
+            "document.getElementById('items').compareDocumentPosition(document.getElementById('bulk'))"
+            " & Node.DOCUMENT_POSITION_FOLLOWING"
+        )
         page.get_by_role("button", name="Approve all 2 remaining").click()
         dialog = page.locator("#confirm-all")
         expect(dialog).to_be_visible()
         expect(dialog).to_contain_text("You're approving 2 remaining proofs exactly as shown")
+        expect(dialog.locator(".confirm-list li")).to_have_text(
+            [_label("Zoë Müller", 3), _label("Chidi Okafor", 4)]
+        )
         shots.take(page, "3-confirm-dialog")
         dialog.get_by_role("button", name="Yes, approve all 2").click()
         expect(dialog).to_be_hidden()
         expect(page.locator("#summary")).to_contain_text("Thanks, you've reviewed every proof")
         expect(page.locator("#progress")).to_contain_text("4 of 4 reviewed")
-        expect(page.locator("#toast")).to_contain_text("2 proofs approved.")
+        expect(page.locator("#flash")).to_have_text("2 proofs approved.")
+        expect(page.locator("#announce")).to_have_text("2 proofs approved.")
+        expect(page.locator(".lede")).to_contain_text("You've reviewed every proof")
         assert page.evaluate("window.__sameDocument") is True  # all of it without a page load
         page.evaluate("window.scrollTo(0, 0)")
         shots.take(page, "4-reviewed")
@@ -157,11 +193,15 @@ def test_customer_flow_with_javascript(
         regenerate(db, ids[1], runtime.settings.files_dir, title="Most Valuable Player")
         page.reload()
         card = page.locator(f"#item-{ids[1]}")
-        expect(card.locator(".version")).to_have_text("Updated proof · version 2")
-        expect(card.locator("img")).to_have_attribute("src", f"/approve/{token}/proof/{ids[1]}/2.png")
+        expect(card.locator(".version-line")).to_have_text("Updated proof · version 2")
+        expect(card.locator(".version-note")).to_have_text(NOTE)  # beside it, what the customer asked
+        expect(card.locator(".proof img")).to_have_attribute("src", f"/approve/{token}/proof/{ids[1]}/2.png")
         _proofs_loaded(page, ids[1])
-        card.get_by_role("button", name="Approve item 2").click()
+        card.get_by_role("button", name="Approve Seán O'Connor — item 2").click()
         expect(page.locator("#summary")).to_contain_text("All 4 proofs approved")
+        expect(page.locator(".lede")).to_have_text(
+            "Every proof is approved. There is nothing more to do here."
+        )
         page.evaluate("window.scrollTo(0, 0)")
         shots.take(page, "5-all-approved")
         shots.take(page, "6-all-approved-full", full_page=True)
@@ -183,16 +223,17 @@ def test_customer_flow_without_javascript(
         expect(page.get_by_role("heading", level=1)).to_have_text("Order PO-4471")
         _proofs_loaded(page, ids[0])
 
-        page.get_by_role("button", name="Approve item 1").click()
+        page.get_by_role("button", name="Approve Maria Gonzalez — item 1").click()
         page.wait_for_url(f"**/approve/{token}?m=approved*")
-        expect(page.locator(f"#item-{ids[0]} .flash")).to_have_text("Item 1 approved.")
+        expect(page.locator(f"#item-{ids[0]} .flash")).to_have_text("Maria Gonzalez — item 1 approved.")
+        expect(page.locator(f"#item-{ids[0]} .flash")).to_be_focused()  # read out on arrival
         expect(page.locator(f"#item-{ids[0]} .badge")).to_contain_text("Approved")
         shots.take(page, "1-approved-flash")
 
         card = page.locator(f"#item-{ids[1]}")
         card.locator("summary").click()  # <details> opens without any script
-        card.get_by_label("What should change on item 2?").fill(NOTE)
-        card.get_by_role("button", name="Send change request").click()
+        card.get_by_label("What should change on Seán O'Connor — item 2?").fill(NOTE)
+        card.get_by_role("button", name="Send change request for Seán O'Connor — item 2").click()
         page.wait_for_url("**m=changed*")
         expect(page.locator(f"#item-{ids[1]} .note-text")).to_have_text(NOTE)
         expect(page.locator(f"#item-{ids[1]} .flash")).to_contain_text("was sent to Lakeside Trophies")
@@ -200,7 +241,9 @@ def test_customer_flow_without_javascript(
         page.get_by_role("button", name="Approve all 2 remaining").click()
         page.wait_for_url("**/approve-all?shown=*")
         expect(page.get_by_role("heading", level=1)).to_have_text("Approve all 2 remaining proofs?")
-        expect(page.locator(".confirm-list li")).to_have_count(2)
+        expect(page.locator(".confirm-list li .confirm-values")).to_have_text(
+            [_label("Zoë Müller", 3), _label("Chidi Okafor", 4)]
+        )
         shots.take(page, "2-confirm-page")
         page.get_by_role("button", name="Yes, approve all 2").click()
         page.wait_for_url("**m=all*")
@@ -236,7 +279,8 @@ def test_readable_and_accessible_at_360px(
         )
         assert unlabelled == 0
         assert page.evaluate(
-            "[...document.querySelectorAll('img')].every(i => i.alt.startsWith('Proof of item'))"
+            "[...document.querySelectorAll('img')]"
+            ".every(i => i.alt.startsWith('Proof of ') && i.alt.includes(' — item '))"
         )
         ratios = page.evaluate(
             """selectors => {

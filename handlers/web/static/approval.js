@@ -266,6 +266,23 @@
     });
   }
 
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) {
+      return;
+    }
+    if (form.classList.contains("js-decide")) {
+      event.preventDefault();
+      onDecide(form);
+    } else if (form.classList.contains("js-approve-all")) {
+      event.preventDefault();
+      onApproveAll(form);
+    } else if (form.classList.contains("js-approve-all-confirm")) {
+      event.preventDefault();
+      onConfirmAll(form);
+    }
+  });
+
   /* ---- the enlarged proof: opened in place; Close, Escape and the phone's Back button return to the
      very spot the customer left (the page never reloads, so an unsent note stays as typed) */
 
