@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from pipeline import approvals
+from pipeline import approvals, lifecycle
 from pipeline.actors import Actor
 from storage.db import Database
 from storage.models import Job, JobStatus
@@ -344,3 +344,337 @@ def test_the_neutral_page_in_the_browser(
         expect(page.get_by_role("heading", level=1)).to_have_text("This link isn't available")
         assert page.locator("meta[name=robots]").get_attribute("content") == "noindex, nofollow"
         shots.take(page, "unavailable")
+
+
+# ---- axe-core on every state, at phone and desktop sizes, with the script and without -------------
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE.is_file():
+        _missing(f"axe-core is missing ({AXE}); scripts/bootstrap installs it with `npm ci`")
+    return AXE.read_text()
+
+
+class Axe:
+    """Runs axe-core (every rule axe runs by default, WCAG 2.x A and AA included) in a page and keeps
+    what it found, by state."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.found: dict[str, list[str]] = {}
+        self.scans = 0
+
+    def scan(self, page: Page, state: str) -> None:
+        page.wait_for_load_state("load")
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(self.source)
+        violations = page.evaluate(
+            """() => axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v =>
+                 `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(" ")).join(", ")}`))"""
+        )
+        self.scans += 1
+        if violations:
+            self.found[state] = violations
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_axe_finds_no_violation_in_any_state(
+    browser: Browser,
+    db: Database,
+    ws_id: int,
+    owner: Actor,
+    tmp_path: Path,
+    shots: Shots,
+    axe_source: str,
+    size: str,
+) -> None:
+    viewport = PHONE if size == "phone" else DESKTOP
+    runtime, notifier = make_runtime(db, tmp_path)
+    files = runtime.settings.files_dir
+    job_id = seed_job(db, ws_id, owner, files, items=4, plates=True)
+    token = new_link(db, job_id, owner).token
+    ids = item_ids(db, job_id)
+    paused_job = seed_job(db, ws_id, owner, files, items=2, reference="PO-4472")
+    paused = new_link(db, paused_job, owner).token
+    with db.session() as s:  # the shop took this one back to change it: "being updated"
+        lifecycle.move(s, s.get(Job, paused_job), JobStatus.PROOFING, owner)
+    axe = Axe(axe_source)
+    with serve(runtime, notifier) as server:
+        base = f"{server.url}/approve/{token}"
+        page = _open(browser, "", viewport=viewport)
+        plain = _without_script(browser, viewport)  # the same pages as without JavaScript
+
+        def both(state: str, url: str) -> None:
+            plain.goto(url)
+            axe.scan(plain, f"{state} (no script)")
+
+        page.goto(base)
+        axe.scan(page, "opened")
+        both("opened", base)
+        shown = ",".join(f"{i}:1" for i in ids)
+        both("confirm page", f"{base}/approve-all?shown={shown}")
+
+        page.locator(f"#item-{ids[0]} .proof").click()
+        expect(page.locator(f"#view-{ids[0]}")).to_be_visible()
+        axe.scan(page, "enlarged")
+        page.keyboard.press("Escape")
+        expect(page.locator(f"#view-{ids[0]}")).to_be_hidden()
+        plain.goto(f"{base}#view-{ids[0]}")
+        expect(plain.locator(f"#view-{ids[0]}")).to_be_visible()
+        axe.scan(plain, "enlarged (no script)")
+
+        card = page.locator(f"#item-{ids[1]}")
+        card.locator("summary").click()
+        card.locator("textarea").fill("   ")
+        card.locator(".btn-send").click()
+        expect(card.locator(".field-error")).to_be_visible()
+        axe.scan(page, "note refused")
+        plain.goto(base)
+        plain_card = plain.locator(f"#item-{ids[1]}")
+        plain_card.locator("summary").click()
+        plain_card.locator("textarea").fill("   ")
+        plain_card.locator(".btn-send").click()
+        expect(plain.locator(f"#error-{ids[1]}")).to_be_visible()
+        axe.scan(plain, "note refused (no script)")
+
+        card.locator("textarea").fill(NOTE)
+        card.locator(".btn-send").click()
+        expect(page.locator(f"#item-{ids[1]} .note-text")).to_have_text(NOTE)
+        axe.scan(page, "change sent")
+        both("change sent", f"{base}?m=changed&i={ids[1]}")
+
+        page.locator(f"#item-{ids[0]} .btn-approve").click()
+        expect(page.locator(f"#item-{ids[0]} .badge")).to_contain_text("Approved")
+        axe.scan(page, "one approved")
+        both("one approved", f"{base}?m=approved&i={ids[0]}")
+
+        page.get_by_role("button", name="Approve all 2 remaining").click()
+        expect(page.locator("#confirm-all")).to_be_visible()
+        axe.scan(page, "approve-all dialog")
+        shots.take(page, f"axe-{size}-dialog")
+        page.locator("#confirm-all .js-confirm").click()
+        expect(page.locator("#summary")).to_contain_text("Thanks, you've reviewed every proof")
+        axe.scan(page, "all reviewed")
+        both("all reviewed", f"{base}?m=all&a=2&s=0")
+
+        regenerate(db, ids[1], files, title="Most Valuable Player")
+        page.reload()
+        expect(page.locator(f"#item-{ids[1]} .version-note")).to_have_text(NOTE)
+        axe.scan(page, "updated proof")
+        both("updated proof", f"{base}?m=stale&i={ids[1]}")
+        shots.take(page, f"axe-{size}-updated", full_page=True)
+
+        page.locator(f"#item-{ids[1]} .btn-approve").click()
+        expect(page.locator("#summary")).to_contain_text("All 4 proofs approved")
+        axe.scan(page, "all approved")
+        both("all approved", f"{base}?m=approved&i={ids[1]}")
+
+        page.goto(f"{server.url}/approve/{paused}")
+        axe.scan(page, "being updated")
+        page.goto(f"{server.url}/approve/{'n' * 43}")
+        axe.scan(page, "unavailable link")
+        page.goto(f"{base}/items/{ids[0]}", wait_until="load")  # a reload of a form's address
+        axe.scan(page, "back from a form address")
+    assert axe.scans == 21
+    assert axe.found == {}, "\n".join(f"{state}: {v}" for state, vs in axe.found.items() for v in vs)
+
+
+# ---- keyboard: every focused control in full view, never under the sticky bar -------------------
+
+FULLY_VISIBLE = """el => {
+  const r = el.getBoundingClientRect();
+  if (!r.width || !r.height) return "it has no box";
+  if (r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth)
+    return `it is outside the window (${Math.round(r.top)}..${Math.round(r.bottom)})`;
+  const cx = (r.left + r.right) / 2, cy = (r.top + r.bottom) / 2;  // edge midpoints (corners are round)
+  const points = [[cx, r.top + 1], [cx, r.bottom - 1], [r.left + 1, cy], [r.right - 1, cy], [cx, cy]];
+  for (const [x, y] of points) {
+    const top = document.elementFromPoint(x, y);
+    if (top && top !== el && !el.contains(top)) {
+      const cover = top.closest("[id]");
+      const name = top.tagName.toLowerCase() + (cover ? " in #" + cover.id : "") + " " + top.className;
+      return `covered by ${name} at ${Math.round(x)},${Math.round(y)}`;
+    }
+  }
+  return "";
+}"""
+
+DESCRIBE = (
+    """el => (el.getAttribute("aria-label") || el.innerText || el.id || el.tagName).trim().slice(0, 60)"""
+)
+
+
+def _hidden_focus(page: Page) -> str:
+    """'' when the focused element is wholly visible and uncovered, else what is wrong with it."""
+    problem = page.evaluate(f"({FULLY_VISIBLE})(document.activeElement)")
+    return f"{page.evaluate(f'({DESCRIBE})(document.activeElement)')}: {problem}" if problem else ""
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_every_focused_control_is_fully_visible(
+    browser: Browser,
+    db: Database,
+    ws_id: int,
+    owner: Actor,
+    tmp_path: Path,
+    shots: Shots,
+    javascript: bool,
+) -> None:
+    runtime, notifier = make_runtime(db, tmp_path)
+    job_id = seed_job(db, ws_id, owner, runtime.settings.files_dir, items=12)
+    token = new_link(db, job_id, owner).token
+    ids = item_ids(db, job_id)
+    with serve(runtime, notifier) as server:
+        page = _open(browser, "", javascript=javascript)
+        page.goto(f"{server.url}/approve/{token}")
+        hidden: list[str] = []
+        stops = 0
+        page.keyboard.press("Tab")
+        first = page.evaluate("document.activeElement.outerHTML")
+        while True:
+            stops += 1
+            if problem := _hidden_focus(page):
+                hidden.append(problem)
+                shots.take(page, f"hidden-{stops}")
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement === document.body") or stops > 200:
+                break
+            if page.evaluate("document.activeElement.outerHTML") == first:
+                break
+        assert stops >= 12 * 3 + 1  # the skip link, then per item: enlarge, approve, request change
+        # and back up again (controls now come in from the top, where the sticky bar is)
+        page.keyboard.press("Shift+Tab")
+        for _ in range(stops - 1):
+            if problem := _hidden_focus(page):
+                hidden.append(f"(backwards) {problem}")
+            page.keyboard.press("Shift+Tab")
+        assert hidden == [], "\n".join(hidden)
+
+        # deciding by keyboard: where focus lands afterwards is in full view too
+        page.locator(f"#item-{ids[6]} .btn-approve").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator(f"#item-{ids[6]} .badge")).to_contain_text("Approved")
+        page.wait_for_function("document.activeElement !== document.body")
+        assert _hidden_focus(page) == ""
+        card = page.locator(f"#item-{ids[8]}")
+        card.locator("summary").focus()
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        expect(card.locator("textarea")).to_be_focused()
+        page.keyboard.type("Please make the name larger.")
+        page.keyboard.press("Tab")
+        assert _hidden_focus(page) == ""  # "Send change request" is not under anything
+        page.keyboard.press("Enter")
+        expect(page.locator(f"#item-{ids[8]} .badge")).to_have_text("Change requested")
+        page.wait_for_function("document.activeElement !== document.body")
+        assert _hidden_focus(page) == ""
+        shots.take(page, "after-change-request")
+        # the very next control is in full view as well
+        page.keyboard.press("Tab")
+        assert _hidden_focus(page) == ""
+
+
+# ---- sharp previews at a device pixel ratio of 3 ----------------------------------------------
+
+REAL_PIXELS = """async img => {
+  const probe = new Image();
+  probe.src = img.currentSrc;
+  await probe.decode();
+  return {src: img.currentSrc, pixels: probe.naturalWidth, shown: img.getBoundingClientRect().width};
+}"""
+
+
+@pytest.mark.parametrize(
+    ("viewport", "scale"), [(PHONE, 3), (DESKTOP, 2), (PHONE, 1)], ids=["phone-3x", "desktop-2x", "phone-1x"]
+)
+def test_previews_have_the_pixels_the_screen_shows(
+    browser: Browser,
+    db: Database,
+    ws_id: int,
+    owner: Actor,
+    tmp_path: Path,
+    viewport: dict,
+    scale: float,
+) -> None:
+    runtime, notifier = make_runtime(db, tmp_path)
+    job_id = seed_job(db, ws_id, owner, runtime.settings.files_dir, items=3, plates=True)
+    token = new_link(db, job_id, owner).token
+    ids = item_ids(db, job_id)
+    with serve(runtime, notifier) as server:
+        page = _open(browser, "", viewport=viewport, scale=scale)
+        page.goto(f"{server.url}/approve/{token}")
+        for item_id in ids:
+            _proofs_loaded(page, item_id)
+            img = page.locator(f"#item-{item_id} .proof img")
+            seen = img.evaluate(REAL_PIXELS)
+            assert seen["pixels"] >= seen["shown"] * scale, seen
+            # a 1x screen gets the proof's own 150 dpi PNG, not the large one
+            assert seen["src"].endswith("/1.png") == (scale == 1), seen
+        # the large preview is the proof itself, drawn again from its PDF: same picture, more pixels
+        big = page.request.get(f"{server.url}/approve/{token}/proof/{ids[0]}/1.w1200.png")
+        assert big.status == 200 and big.headers["content-type"] == "image/png"
+        assert big.headers["cache-control"] == "private, no-store"
+        assert page.request.get(f"{server.url}/approve/{token}/proof/{ids[0]}/1.w999.png").status == 404
+
+
+# ---- the enlarged view keeps the customer's place and their unsent note ----------------------
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_enlarged_view_keeps_place_and_unsent_note(
+    browser: Browser,
+    db: Database,
+    ws_id: int,
+    owner: Actor,
+    tmp_path: Path,
+    shots: Shots,
+    javascript: bool,
+) -> None:
+    runtime, notifier = make_runtime(db, tmp_path)
+    job_id = seed_job(db, ws_id, owner, runtime.settings.files_dir, items=4, plates=True)
+    token = new_link(db, job_id, owner).token
+    ids = item_ids(db, job_id)
+    with serve(runtime, notifier) as server:
+        page = _open(browser, "", javascript=javascript, scale=3)
+        page.goto(f"{server.url}/approve/{token}")
+        card = page.locator(f"#item-{ids[2]}")
+        card.locator("summary").click()
+        card.locator("textarea").fill(NOTE)
+        card.locator(".proof").scroll_into_view_if_needed()
+        before = page.evaluate("window.scrollY")
+        card.locator(".proof").click()
+        viewer = page.locator(f"#view-{ids[2]}")
+        expect(viewer).to_be_visible()
+        expect(viewer.get_by_role("heading")).to_have_text("Proof of Zoë Müller — item 3")
+        page.wait_for_function(
+            "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 0 }",
+            arg=f"#view-{ids[2]} img",
+        )
+        shown = viewer.locator("img").evaluate(REAL_PIXELS)
+        assert shown["shown"] > page.locator(f"#item-{ids[2]} .proof img").bounding_box()["width"]
+        assert shown["pixels"] >= 1200
+        shots.take(page, "enlarged")
+        if javascript:
+            expect(viewer.locator(".viewer-close")).to_be_focused()
+            page.keyboard.press("Escape")
+        else:
+            viewer.get_by_role("link", name="Close").click()
+        expect(viewer).to_be_hidden()
+        assert page.url.startswith(f"{server.url}/approve/{token}")  # never left the page
+        expect(card.locator("textarea")).to_have_value(NOTE)  # the unsent note is still there
+        if javascript:
+            assert page.evaluate("window.scrollY") == before  # the very same place
+            expect(card.locator(".proof")).to_be_focused()
+        else:
+            assert (
+                page.evaluate(f"({FULLY_VISIBLE})(document.querySelector('#item-{ids[2]} .card-title'))")
+                == ""
+            )
+        # the phone's Back button closes it as well (the script's history entry)
+        if javascript:
+            card.locator(".proof").click()
+            expect(viewer).to_be_visible()
+            page.go_back()
+            expect(viewer).to_be_hidden()
+            expect(card.locator("textarea")).to_have_value(NOTE)
