@@ -9,7 +9,6 @@
     return;
   }
   var root = document.documentElement;
-  root.classList.add("js");
   var announcer = document.getElementById("announce");
   var announceTimer = null;
   var GAP = 8; /* px kept free around a focused control */
@@ -20,10 +19,26 @@
     return document.getElementById("progress");
   }
 
+  /* The bar's height, as the browser lays it out (a ResizeObserver reports it after layout, so nothing
+     here forces a layout of a long page), goes into the page's scroll-padding. */
+  var barHeight = 0;
+  var barWatch = window.ResizeObserver
+    ? new ResizeObserver(function (entries) {
+        var entry = entries[entries.length - 1];
+        var box = entry.borderBoxSize && entry.borderBoxSize[0];
+        var h = Math.ceil(box ? box.blockSize : entry.target.offsetHeight);
+        if (h && h !== barHeight) {
+          barHeight = h;
+          root.style.scrollPaddingTop = "calc(" + h + "px + 0.75rem)";
+        }
+      })
+    : null;
+
   function measureBar() {
     var b = bar();
-    if (b) {
-      root.style.setProperty("--bar", Math.ceil(b.getBoundingClientRect().height) + "px");
+    if (b && barWatch) {
+      barWatch.disconnect();
+      barWatch.observe(b);
     }
   }
 
@@ -369,6 +384,19 @@
     }
   });
 
+  /* ---- the note field: written in <noscript> (see the page), made a field when its form opens */
+
+  function noteField(details) {
+    var holder = details && details.querySelector("noscript.js-note");
+    if (holder) {
+      var tpl = document.createElement("template");
+      /* text when the page was parsed with the script on; elements when it came in a fragment */
+      tpl.innerHTML = holder.children.length ? holder.innerHTML : holder.textContent;
+      holder.replaceWith(tpl.content);
+    }
+    return details ? details.querySelector("textarea[data-limit]") : null;
+  }
+
   /* ---- note counters, set up when a note field is first used */
 
   function fmt(n) {
@@ -394,20 +422,30 @@
     update();
   }
 
+  /* before the form opens (a click or key on its summary), so it never shows without its field */
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest && event.target.closest("details.change > summary");
+    if (summary) {
+      setupCounter(noteField(summary.parentElement));
+    }
+  });
   document.addEventListener(
     "toggle",
     function (event) {
       var details = event.target;
       if (details.matches && details.matches("details.change") && details.open) {
-        setupCounter(details.querySelector("textarea[data-limit]"));
+        setupCounter(noteField(details));
       }
     },
     true
   );
-  Array.prototype.forEach.call(document.querySelectorAll("details.change[open] textarea[data-limit]"), setupCounter);
+  Array.prototype.forEach.call(document.querySelectorAll("details.change[open]"), function (details) {
+    var area = noteField(details);
+    setupCounter(area);
+    if (area && area.getAttribute("aria-invalid") === "true") {
+      focusInView(area); /* a refused note (the page after the plain form): back to the field */
+    }
+  });
 
   measureBar();
-  if (window.ResizeObserver && bar()) {
-    new ResizeObserver(measureBar).observe(main);
-  }
 })();
