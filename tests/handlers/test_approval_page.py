@@ -558,3 +558,62 @@ def test_an_item_being_re_proofed_shows_no_old_proof_and_no_buttons(
     assert "Proof on its way" in card and "The proof for this item is on its way." in card
     assert "<img" not in card and "js-decide" not in card
     assert "<strong>0</strong> of 3 reviewed" in page
+
+
+def test_static_files_and_the_page_are_compressed_as_the_browser_asks(
+    client: httpx.Client, order: tuple[int, str, list[int]]
+) -> None:
+    import brotli
+
+    html = client.get(f"/approve/{order[1]}").text
+    css = re.search(r'href="(/approve/static/approval\.css\?v=\w+)"', html).group(1)
+    plain = client.get(css, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+    for asked, used in (("gzip, deflate, br", "br"), ("gzip", "gzip"), ("br;q=0, gzip", "gzip")):
+        r = client.get(css, headers={"accept-encoding": asked})
+        assert r.headers["content-encoding"] == used and r.headers["vary"] == "Accept-Encoding"
+        assert r.content == plain.content  # httpx decodes both
+        assert int(r.headers["content-length"]) < len(plain.content) / 3
+        assert "immutable" in r.headers["cache-control"]
+    raw = httpx.get(f"{client.base_url}{css}", headers={"accept-encoding": "br"})
+    with (
+        httpx.Client() as c,
+        c.stream("GET", f"{client.base_url}{css}", headers={"accept-encoding": "br"}) as s,
+    ):
+        wire = b"".join(s.iter_raw())
+    assert brotli.decompress(wire) == raw.content
+    etag = plain.headers["etag"]
+    assert client.get(css, headers={"if-none-match": etag}).status_code == 304
+    assert client.get("/approve/static/nothing.css").status_code == 404
+    page = client.get(f"/approve/{order[1]}", headers={"accept-encoding": "br"})
+    assert page.headers["content-encoding"] == "br" and page.headers["vary"] == "Accept-Encoding"
+    assert "<h1>Order PO-4471</h1>" in page.text
+
+
+def test_items_are_called_by_their_plate() -> None:
+    def item(number: int, **values: str) -> approvals.ItemView:
+        return approvals.ItemView(number, number, dict(values), 1, None, None, "open", None)
+
+    assert item(7, name="  Chloé   Dubois ", title="Coach").label == "Chloé Dubois — item 7"
+    assert item(3, name="", title="Team Captain").label == "Team Captain — item 3"
+    assert item(2, name=" ").label == "Item 2"
+    long = item(1, name="x" * 80).label
+    assert long == "x" * 59 + "… — item 1"
+
+
+def test_an_updated_proof_shows_what_the_customer_asked_for(
+    db: Database, client: httpx.Client, live: LiveServer, order: tuple[int, str, list[int]]
+) -> None:
+    _, token, ids = order
+    csrf = _csrf(client.get(f"/approve/{token}").text)
+    note = "Please use <b>bold</b> & the full name"
+    client.post(
+        f"/approve/{token}/items/{ids[0]}",
+        data={"csrf": csrf, "version": "1", "decision": "change", "note": note},
+    )
+    page = client.get(f"/approve/{token}").text
+    assert "You asked:" not in page  # the request is shown as such until the new proof comes
+    regenerate(db, ids[0], live.files_dir)
+    page = client.get(f"/approve/{token}").text
+    assert "Updated proof &middot; version 2</p>" in page
+    assert '<span class="version-note">Please use &lt;b&gt;bold&lt;/b&gt; &amp; the full name</span>' in page
