@@ -72,18 +72,18 @@ class ApprovalPages:
         self.env = build_templates()
         versions = asset_versions()
         self.env.globals["asset_version"] = versions
-        self.env.globals["sharp_size"] = self._sharp_size
+        self.env.globals["sharp_sizes"] = self._sharp_sizes
         self.parts = self.env.get_template("approval/_parts.html")
         self._pages = PageCache()
         self._workers = anyio.CapacityLimiter(WORKER_THREADS)
 
     # -- helpers
 
-    def _sharp_size(self, item: approvals.ItemView) -> tuple[int, int] | None:
-        """The pixel size of the item's sharp preview, when the page can offer one (see `previews`)."""
+    def _sharp_sizes(self, item: approvals.ItemView) -> list[tuple[int, int]]:
+        """The pixel sizes of the item's sharp previews that the page can offer (see `previews`)."""
         if not item.png_path:
-            return None
-        return previews.sharp_size(approvals.proof_file_path(self.files_dir, item.png_path), item.png_size)
+            return []
+        return previews.sharp_sizes(approvals.proof_file_path(self.files_dir, item.png_path), item.png_size)
 
     async def _run(self, func: Callable[..., Any], *args: Any) -> Any:
         """Database work and rendering off the event loop, a few at a time: with many clients a short
@@ -240,9 +240,9 @@ class ApprovalPages:
         if path is None:
             return await self._neutral(request)
         if sharp := request.path_params.get("sharp"):
-            if sharp != previews.SHARP_WIDTH:
+            if sharp not in previews.SHARP_WIDTHS:
                 return await self._neutral(request)
-            path = await self._run(previews.sharp_preview, path) or path
+            path = await self._run(previews.sharp_preview, path, sharp) or path
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
     # -- POST /approve/<token>/items/<item>

@@ -609,7 +609,9 @@ REAL_PIXELS = """async img => {
 
 
 @pytest.mark.parametrize(
-    ("viewport", "scale"), [(PHONE, 3), (DESKTOP, 2), (PHONE, 1)], ids=["phone-3x", "desktop-2x", "phone-1x"]
+    ("viewport", "scale", "picked"),
+    [(PHONE, 3, "w1200"), (DESKTOP, 2, "w1200"), (PHONE, 2, "w750"), (PHONE, 1, "1")],
+    ids=["phone-3x", "desktop-2x", "phone-2x", "phone-1x"],
 )
 def test_previews_have_the_pixels_the_screen_shows(
     browser: Browser,
@@ -619,6 +621,7 @@ def test_previews_have_the_pixels_the_screen_shows(
     tmp_path: Path,
     viewport: dict,
     scale: float,
+    picked: str,
 ) -> None:
     runtime, notifier = make_runtime(db, tmp_path)
     job_id = seed_job(db, ws_id, owner, runtime.settings.files_dir, items=3, plates=True)
@@ -632,8 +635,8 @@ def test_previews_have_the_pixels_the_screen_shows(
             img = page.locator(f"#item-{item_id} .proof img")
             seen = img.evaluate(REAL_PIXELS)
             assert seen["pixels"] >= seen["shown"] * scale, seen
-            # a 1x screen gets the proof's own 150 dpi PNG, not the large one
-            assert seen["src"].endswith("/1.png") == (scale == 1), seen
+            # no more than the screen needs: a 1x phone gets the proof's own 150 dpi PNG
+            assert seen["src"].endswith(f"/{item_id}/1.png" if picked == "1" else f"/1.{picked}.png"), seen
         # the large preview is the proof itself, drawn again from its PDF: same picture, more pixels
         big = page.request.get(f"{server.url}/approve/{token}/proof/{ids[0]}/1.w1200.png")
         assert big.status == 200 and big.headers["content-type"] == "image/png"

@@ -199,6 +199,9 @@
         if (!d.card) {
           setBusy(form, false);
         }
+        if (fresh && fresh.querySelector(".flash")) {
+          fresh.querySelector(".flash").removeAttribute("role"); /* the live region says it, once */
+        }
         announce(d.message);
         if (fresh) {
           focusInView(fresh.querySelector(".card-title"));
@@ -304,7 +307,18 @@
   var openViewer = null;
   var viewerScroll = 0;
 
+  /* The view's image is written in <noscript> (see the page): made an image when the view opens. */
+  function viewerImage(viewer) {
+    var holder = viewer && viewer.querySelector("noscript.js-view");
+    if (holder) {
+      var tpl = document.createElement("template");
+      tpl.innerHTML = holder.children.length ? holder.innerHTML : holder.textContent;
+      holder.replaceWith(tpl.content);
+    }
+  }
+
   function showViewer(viewer) {
+    viewerImage(viewer);
     viewerScroll = window.scrollY;
     openViewer = viewer;
     viewer.classList.add("is-open");
@@ -448,4 +462,7 @@
   });
 
   measureBar();
+  if (location.hash.indexOf("#view-") === 0) {
+    viewerImage(document.getElementById(location.hash.slice(1))); /* opened by its address */
+  }
 })();

@@ -1,12 +1,13 @@
 """Lighthouse's mobile run of the customer's approval page, for 12 and for 100 trophy plates.
 
-    .venv/bin/python bench/bench_approval_page.py [--items 12 100] [--runs 3]
+    .venv/bin/python bench/lighthouse_approval.py [--items 12 100] [--runs 3]
 
 Seeds a job of real trophy-plate proofs (drawn by the proof renderer, watermark and all) into a fresh
 SQLite data folder, serves the real web app on a loopback port and runs Lighthouse (npm `lighthouse`,
 mobile form factor with its simulated slow-4G and 4x CPU throttling) against the page with Debian's
 Chromium. Prints Performance, Accessibility and Best practices, LCP, TBT and the bytes transferred
-(median of the runs), and the audits that did not pass.
+(median of the runs), and the audits that did not pass. `--previews` prints instead what the page's
+sharp previews cost next to the proofs themselves, for every sample template.
 
 Lighthouse is not a project dependency: set LIGHTHOUSE to its command (for example
 `/tmp/lh/node_modules/.bin/lighthouse`); by default `npx --yes lighthouse@12.8.2` fetches it into npm's
@@ -144,11 +145,59 @@ def failing(report: dict) -> list[str]:
     return out
 
 
+def previews(repeat: int = 20) -> None:
+    """What the sharp previews cost: per sample template, the proof (PDF + 150 dpi PNG) and then each
+    of its sharp previews, drawn `repeat` times; milliseconds per drawing and the files' sizes."""
+    from handlers.web.previews import sharp_preview, sharp_sizes
+    from pipeline.approvals import png_dimensions
+
+    values = {
+        "name": "Chloé Dubois",
+        "achievement": "Most Improved Player",
+        "year": "2026",
+        "title": "Head Coach",
+    }
+    with tempfile.TemporaryDirectory(prefix="previews-") as tmp:
+        for key, template in sorted(sample_templates().items()):
+            vals = {f.key: values.get(f.key, "Employee of the Year") for f in template.fields}
+            layout = layout_item(template, vals)
+            proof_ms: list[float] = []
+            sharp_ms: dict[int, list[float]] = {}
+            sharp_files: dict[int, Path] = {}
+            for i in range(repeat):
+                pdf, png = Path(tmp) / f"{key}-{i}.pdf", Path(tmp) / f"{key}-{i}.png"
+                t = time.perf_counter()
+                render_item_proof(template, layout, vals, pdf, png)
+                proof_ms.append((time.perf_counter() - t) * 1000)
+                for width, _ in sharp_sizes(png, png_dimensions(str(png))):
+                    t = time.perf_counter()
+                    sharp_files[width] = sharp_preview(png, width) or png
+                    sharp_ms.setdefault(width, []).append((time.perf_counter() - t) * 1000)
+            size = png_dimensions(str(png)) or (0, 0)
+            line = (
+                f"{key:>13}: proof {statistics.median(proof_ms):.0f} ms, PNG {size[0]}x{size[1]} "
+                f"{png.stat().st_size / 1024:.0f} KiB"
+            )
+            for width, path in sharp_files.items():
+                big = png_dimensions(str(path)) or (0, 0)
+                line += (
+                    f"; {width} px preview {statistics.median(sharp_ms[width]):.0f} ms (once), "
+                    f"{big[0]}x{big[1]} {path.stat().st_size / 1024:.0f} KiB"
+                )
+            if not sharp_files:
+                line += "; wide enough already, no sharp preview"
+            print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[12, 100])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--previews", action="store_true", help="only what the sharp previews cost")
     args = parser.parse_args()
+    if args.previews:
+        previews()
+        return
     for n in args.items:
         with tempfile.TemporaryDirectory(prefix="lh-") as tmp:
             runtime, token = seed(Path(tmp) / "data", n)
