@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: demo test lint serve bench
 
-$(VENV)/.installed: pyproject.toml scripts/bootstrap
+$(VENV)/.installed: pyproject.toml package-lock.json scripts/bootstrap
 	./scripts/bootstrap
 
 demo: $(VENV)/.installed
