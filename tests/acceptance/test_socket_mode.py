@@ -114,7 +114,11 @@ def _help(sm: FakeSocketMode, fake: FakeSlack) -> Any:
 def test_refresh_never_makes_an_ack_late(tmp_path: Path) -> None:
     """Commands sent every 0.2 s across three `refresh_requested` disconnects are all answered (by the
     real handler) within Slack's 3 s; 'connected' is logged once the stand-in has said hello."""
-    with FakeSlack() as fake, FakeSocketMode(fake, refresh_grace=2.0) as sm, serve(_env(tmp_path, fake)) as app:
+    with (
+        FakeSlack() as fake,
+        FakeSocketMode(fake, refresh_grace=2.0) as sm,
+        serve(_env(tmp_path, fake)) as app,
+    ):
         link = sm.wait_connected()
         _wait(lambda: app.logged("Slack Socket Mode connected"), 5, "the connected line")
         assert link.hello is not None
@@ -188,7 +192,12 @@ def test_refused_app_token_is_one_sentence(tmp_path: Path) -> None:
         ):
             env = _env(tmp_path, fake, SLACK_APP_TOKEN=token, PORT=str(free_port()))
             out = subprocess.run(
-                [sys.executable, "app.py", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+                [sys.executable, "app.py", "serve"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
             assert out.returncode == 2, out.stderr
             lines = [line for line in out.stderr.splitlines() if line.startswith("configuration error")]
