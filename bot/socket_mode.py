@@ -51,6 +51,15 @@ NO_HELLO_LIMIT = 10.0  # an open connection that never says hello is replaced af
 MAX_BACKOFF = 30.0
 
 
+class _NoTraceback(logging.Filter):
+    """The SDK client logs every failed attempt with its stack trace; while Slack is away that is one
+    trace every few seconds, with nothing in it the message does not say."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 class AppTokenRefused(SettingsError):
     """SLACK_APP_TOKEN cannot open Socket Mode: `serve` stops with this sentence."""
 
@@ -135,9 +144,12 @@ class SocketModeLink:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _start(self) -> None:
+        sdk_log = logging.getLogger("slack_sdk.socket_mode")
+        if not any(isinstance(f, _NoTraceback) for f in sdk_log.filters):
+            sdk_log.addFilter(_NoTraceback())
         client = _Client(
             app_token=self.app_token,
-            logger=logging.getLogger("slack_sdk.socket_mode"),
+            logger=sdk_log,
             web_client=AsyncWebClient(base_url=self.api_url, timeout=10),
             ping_interval=PING_INTERVAL,
             on_message_listeners=[self._on_message],

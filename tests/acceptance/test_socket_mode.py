@@ -176,6 +176,22 @@ def test_dropped_link_is_back_within_seconds(tmp_path: Path) -> None:
         print(f"\nback after {back:.2f} s, CPU {cpu:.0%} of a core, command acked {during.ack_seconds:.2f} s")
 
 
+def test_slack_away_at_start_up(tmp_path: Path) -> None:
+    """Slack unreachable when serve starts: it starts anyway, /healthz says the link is down, and it
+    connects once Slack answers again (no stack traces in the log meanwhile)."""
+    with FakeSlack() as fake, FakeSocketMode(fake) as sm:
+        fake.fail_next("apps.connections.open", status=503, times=None)
+        with serve(_env(tmp_path, fake)) as app:
+            r = app.health()
+            assert r.status_code == 503 and r.json()["slack"]["link"] == "down"
+            _wait(lambda: fake.call_count("apps.connections.open") >= 2, 15, "a second attempt")
+            fake.clear_faults()
+            sm.wait_connected(timeout=RECONNECT_LIMIT)
+            _wait(lambda: app.health().status_code == 200, 5, "a healthy /healthz")
+            _wait(lambda: app.logged("Slack Socket Mode connected"), 5, "the connected line")
+            assert not app.logged("Traceback")
+
+
 def test_link_disabled_is_said_and_not_hammered(tmp_path: Path) -> None:
     """Socket Mode turned off in the app's settings: no hello, so never 'connected'; a sentence in the
     log, /healthz down, and no reconnection storm."""
