@@ -155,7 +155,7 @@ class SocketModeLink:
             on_message_listeners=[self._on_message],
         )
         client.socket_mode_request_listeners.append(self._handle)  # type: ignore[arg-type]
-        client.wss_uri = self._first_url  # type: ignore[assignment] - the URL the token check got, if any
+        client.wss_uri = self._first_url  # the URL the token check got, if any
         self._client = client
         self._supervisor = asyncio.create_task(self._supervise())
 
@@ -236,7 +236,7 @@ class SocketModeLink:
         if self._connecting and self._client is not None and now - self._down_since > NO_HELLO_LIMIT:
             # the SDK's connect() retries its URL until it works, but a Socket Mode URL is good for
             # one connection: without one, its next try asks Slack for a fresh URL
-            self._client.wss_uri = None  # type: ignore[assignment]
+            self._client.wss_uri = None
 
     async def _reconnect(self) -> None:
         client = self._client
@@ -256,7 +256,7 @@ class SocketModeLink:
         except Exception as exc:  # noqa: BLE001 - Slack unreachable or refusing: try again later
             if self._backoff >= 4:
                 log.warning("Slack Socket Mode still not connected (%s: %s)", type(exc).__name__, exc)
-            client.wss_uri = None  # type: ignore[assignment] - a Socket Mode URL is good for one connection
+            client.wss_uri = None  # a Socket Mode URL is good for one connection
         finally:
             self._connecting = False
             self._attempt_at = max(self._attempt_at, time.monotonic() + self._backoff)
