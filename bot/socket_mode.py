@@ -109,8 +109,9 @@ class SocketModeLink:
         self.app_token = app_token
         self.api_url = api_url
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="socket-mode")
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="socket-mode-loop", daemon=True)
+        # the event loop and its thread exist from start() on (a refused token leaves nothing to close)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._client: _Client | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._hello_session: Any = None  # the aiohttp connection Slack last said hello on
@@ -121,6 +122,7 @@ class SocketModeLink:
         self._attempt_at = 0.0
         self._backoff = 1.0
         self._connecting = False
+        self._reconnecting: asyncio.Task[None] | None = None
 
     # lifecycle -----------------------------------------------------------------------------------
 
@@ -129,18 +131,21 @@ class SocketModeLink:
         self._first_url = check_app_token(self.app_token, self.api_url)
 
     def start(self) -> SocketModeLink:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="socket-mode-loop", daemon=True)
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
         return self
 
     def stop(self) -> None:
-        if not self._thread.is_alive():
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
             return
         try:
-            asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(self._stop(), loop).result(timeout=10)
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _start(self) -> None:
@@ -212,7 +217,8 @@ class SocketModeLink:
             try:
                 self._watch()
                 if not self._was_up and not self._connecting and time.monotonic() >= self._attempt_at:
-                    asyncio.create_task(self._reconnect())
+                    self._connecting = True  # until _reconnect ends (the loop keeps only a weak reference)
+                    self._reconnecting = asyncio.create_task(self._reconnect())
             except Exception:  # noqa: BLE001 - the supervisor must outlive any one surprise
                 log.exception("Socket Mode supervisor")
             await asyncio.sleep(0.25)
@@ -241,8 +247,8 @@ class SocketModeLink:
     async def _reconnect(self) -> None:
         client = self._client
         if client is None:
+            self._connecting = False
             return
-        self._connecting = True
         try:
             open_without_hello = (
                 client.current_session is not None
