@@ -27,7 +27,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from pipeline.settings import SettingsError
+from pipeline.core.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
