@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 
@@ -14,6 +14,9 @@ from bot.installations import Installations, slack_clients
 from bot.notifier import SlackNotifier
 from bot.slack_app import make_client
 from pipeline.core.runtime import Runtime
+
+if TYPE_CHECKING:
+    from bot.socket_mode import SocketModeLink
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,7 @@ class SlackService:
     bolt: App | None = None
     notifier: SlackNotifier | None = None
     installs: Installations | None = None  # the installable app (SLACK_CLIENT_ID)
+    link: SocketModeLink | None = None
     _stoppers: list[Any] = field(default_factory=list)
 
     def start(self, *, sender: bool = True) -> SlackService:
@@ -41,17 +45,27 @@ class SlackService:
         self.notifier = SlackNotifier(self.runtime, clients)
         self.runtime.notifier = self.notifier
         self.bolt = self.build(self.runtime, client, installs=self.installs)
+        if settings.slack_app_token is not None:
+            from bot.socket_mode import SocketModeLink
+
+            link = SocketModeLink(
+                self.bolt, settings.slack_app_token.get_secret_value(), settings.slack_api_url
+            )
+            link.check_token()  # a refused token stops here, before anything has started
+            self.link = link.start()
+            self._stoppers.append(link.stop)
         if sender:
             self.notifier.start()
             self._stoppers.append(self.notifier.stop)
-        if settings.slack_app_token is not None:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            handler = SocketModeHandler(self.bolt, settings.slack_app_token.get_secret_value())
-            handler.connect()
-            self._stoppers.append(handler.close)
-            log.info("Slack Socket Mode connected")
         return self
+
+    def status(self) -> dict[str, Any]:
+        """What /healthz says about Slack: the mode, and in Socket Mode whether the link is up."""
+        if self.link is not None:
+            return self.link.status()
+        if self.bolt is None:
+            return {"mode": "off"}
+        return {"mode": "http" if self.http_app is not None else "off"}
 
     def stop(self) -> None:
         for stop in reversed(self._stoppers):

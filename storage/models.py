@@ -344,7 +344,7 @@ class Task(SQLModel, Keyed, table=True):
     job_id: int | None = Field(default=None, foreign_key="job.id", index=True)
     kind: str = Field(max_length=32)
     state: str = Field(default="queued", max_length=16)  # queued | running | done | failed
-    owner: str | None = Field(default=None, max_length=120)  # the running copy's pipeline.instance tag
+    owner: str | None = Field(default=None, max_length=120)  # the running copy's pipeline.core.instance tag
     params: dict = _json({})
     done: int = 0
     total: int = 0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -20,13 +21,26 @@ if TYPE_CHECKING:
 
 
 def create_web_app(
-    runtime: Runtime, bolt_app: App | None = None, installs: Installations | None = None
+    runtime: Runtime,
+    bolt_app: App | None = None,
+    installs: Installations | None = None,
+    *,
+    roles: Sequence[str] = ("web",),
+    slack_status: Callable[[], dict[str, Any]] | None = None,
 ) -> Starlette:
-    """The web app; `installs` (the installable Slack app) adds /slack/install and /slack/oauth_redirect."""
+    """`installs` (the installable Slack app) adds /slack/install and /slack/oauth_redirect; `roles`: what
+    this process runs (for /healthz); `slack_status`: how its Slack side is (mode, and in Socket Mode
+    whether the link is up: a process Slack cannot reach is not healthy)."""
 
     async def healthz(request: Request) -> JSONResponse:
         ok = await run_in_threadpool(runtime.db.ping)
-        body = {"status": "ok" if ok else "degraded", "database": "reachable" if ok else "unreachable"}
+        body: dict[str, Any] = {"status": "ok", "database": "reachable" if ok else "unreachable"}
+        if slack_status is not None:
+            slack = slack_status()
+            body["slack"] = slack
+            ok = ok and slack.get("link", "up") == "up"
+        body["roles"] = list(roles)
+        body["status"] = "ok" if ok else "degraded"
         return JSONResponse(body, status_code=200 if ok else 503)
 
     routes = [Route("/healthz", healthz, methods=["GET"]), approval.mount(runtime)]

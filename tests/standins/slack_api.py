@@ -237,6 +237,7 @@ class FakeSlack(SlackOAuth):
         self.add_channel(PRODUCTION_CHANNEL_ID, PRODUCTION_CHANNEL_NAME)
         self.add_user(BOT_USER_ID, BOT_NAME, real_name="CraftStage", is_bot=True)
         self.add_user(DEFAULT_USER_ID, DEFAULT_USER_NAME, real_name="Alice Maker", tz="Europe/Berlin")
+        self._method_tokens: dict[str, set[str]] = {}  # methods that take other tokens (app-level ones)
         self._handlers: dict[str, Callable[[dict[str, Any], Call], dict[str, Any]]] = {
             "api.test": lambda p, c: {"args": {k: v for k, v in p.items() if k != "token"}},
             "auth.test": self._auth_test,
@@ -345,6 +346,21 @@ class FakeSlack(SlackOAuth):
         return WebClient(token=token, base_url=self.base_url, **kwargs)
 
     # configuration -------------------------------------------------------------------------------
+
+    def add_method(
+        self,
+        method: str,
+        handler: Callable[[dict[str, Any], Call], dict[str, Any]],
+        *,
+        tokens: Iterable[str] | None = None,
+    ) -> None:
+        """Answer one more Web API method. ``tokens``: the tokens it accepts instead of the bot tokens
+        (an app-level method such as ``apps.connections.open``); the others get ``not_allowed_token_type``.
+        """
+        with self._lock:
+            self._handlers[method] = handler
+            if tokens is not None:
+                self._method_tokens[method] = set(tokens)
 
     def add_team(
         self, team_id: str, name: str, domain: str, *, enterprise_id: str | None = None
@@ -819,8 +835,12 @@ class FakeSlack(SlackOAuth):
             problem = self._token_problem(call.token)
             if problem is not None:
                 return {"ok": False, "error": problem}
-            if call.token not in self.tokens:
-                return {"ok": False, "error": "invalid_auth"}
+            accepted = self._method_tokens.get(method, self.tokens)
+            if call.token not in accepted:
+                known = call.token in self.tokens or any(
+                    call.token in t for t in self._method_tokens.values()
+                )
+                return {"ok": False, "error": "not_allowed_token_type" if known else "invalid_auth"}
         try:
             with self._lock:
                 self._check_team(params, call)
