@@ -1,6 +1,6 @@
 """machine profile code settings: the smallest code module and inverted codes for dark materials
 
-Revision ID: 0011_min_module
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-06
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_min_module"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
