@@ -1,0 +1,251 @@
+"""LightBurn projects (``.lbrn2``): a sheet as shapes on layers the laser runs as they come.
+
+The project is LightBurn's XML (``FormatVersion="1"``). Each layer is a ``CutSetting`` named after
+the profile's operation, with the profile's settings for it (``LaserSettings``): ``ENGRAVE`` (text
+and vector artwork; fill, ``type="Scan"``, or line, ``type="Cut"``), ``SCORE`` (thin artwork
+strokes, when the profile scores them; line) and ``CUT`` (item outlines; line), run in that order
+(``priority`` 0, 1, 2). A setting the profile leaves empty is left out, so LightBurn uses its own
+default for it. Each layer takes the number (C00…C29) whose colour in LightBurn's palette is
+nearest the profile's colour for the operation, so the layers look like an SVG of the same sheet
+imported into LightBurn.
+
+Coordinates are LightBurn's: millimetres, y up, the origin at the bed's bottom-left corner (the
+sheet's own top-left origin, y down, is flipped), so with *Start From: Absolute Coords* every
+item lands where the manifest puts it. Each item is a ``Group`` holding its shapes: one ``Path``
+per artwork region and per field (the clean outlines of ``regions``, curves as cubic Béziers,
+several closed contours in one path), the score lines as open or closed ``Path``s, and the cut
+outline as a ``Rect``. Paths are absolute (identity ``XForm``), each with its own ``VertID`` and
+``PrimID``. Text is always curves: LightBurn's live text would be re-set by LightBurn and could
+differ from the proof. Raster artwork is not placed (the export says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
+
+from pipeline.export.artwork import Point
+from pipeline.export.outline import Outline
+from pipeline.export.regions import Piece, item_regions, score_lines
+from pipeline.export.sheet import (
+    GROUP_CUT,
+    GROUP_ENGRAVE,
+    GROUP_SCORE,
+    LayerSettings,
+    Sheet,
+    Style,
+    num,
+    rgb,
+)
+
+APP_VERSION = "1.7.00"  # the LightBurn release whose project format this follows
+# LightBurn's layer colours C00…C29, by index
+PALETTE = (
+    "#000000", "#0000FF", "#FF0000", "#00E000", "#D0D000", "#FF8000", "#00E0E0", "#FF00FF",
+    "#B4B4B4", "#0000A0", "#A00000", "#00A000", "#A0A000", "#C08000", "#00A0FF", "#A000A0",
+    "#808080", "#7D87B9", "#BB7784", "#4A6FE3", "#D33F6A", "#8CD78C", "#F0B98D", "#F6C4E1",
+    "#FA9ED4", "#500A78", "#B45A00", "#004754", "#86FA88", "#FFDB66",
+)  # fmt: skip
+TEXT_NOTE = "LightBurn projects carry the text as curves (glyph outlines): text mode was exported as curves."
+IMAGE_NOTE = (
+    "The LightBurn project carries no raster artwork: import the template's image into LightBurn "
+    "if it should be engraved."
+)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One LightBurn layer: its number (C00…C29), name, colour it stands for, and settings."""
+
+    index: int
+    name: str
+    color: str
+    settings: LayerSettings
+    priority: int
+
+    @property
+    def kind(self) -> str:
+        """LightBurn's mode: ``Scan`` fills closed shapes, ``Cut`` follows the lines."""
+        return "Scan" if self.settings.mode == "fill" else "Cut"
+
+
+def _distance(a: str, b: str) -> int:
+    return sum((x - y) ** 2 for x, y in zip(rgb(a), rgb(b), strict=True))
+
+
+def layers_for(style: Style, *, scoring: bool) -> dict[str, Layer]:
+    """The sheet's layers by operation (``ENGRAVE``, ``SCORE`` when scoring, ``CUT`` when outlines
+    are cut), each on the free palette number nearest its colour, in the order they run."""
+    wanted = [(GROUP_ENGRAVE, style.engrave_color, style.laser.engrave)]
+    if scoring:
+        wanted.append((GROUP_SCORE, style.score_color, style.laser.score))
+    if style.cut_outline:
+        wanted.append((GROUP_CUT, style.cut_color, style.laser.cut))
+    taken: set[int] = set()
+    out: dict[str, Layer] = {}
+    for priority, (name, color, settings) in enumerate(wanted):
+        index = min(
+            (i for i in range(len(PALETTE)) if i not in taken),
+            key=lambda i: (_distance(PALETTE[i], color), i),
+        )
+        taken.add(index)
+        out[name] = Layer(index, name, color, settings, priority)
+    return out
+
+
+def _cut_setting(layer: Layer) -> str:
+    s = layer.settings
+    values: list[tuple[str, str]] = [("index", str(layer.index)), ("name", layer.name)]
+    if s.power is not None:
+        values += [("maxPower", num(s.power)), ("maxPower2", num(s.power))]
+    if s.speed is not None:
+        values.append(("speed", num(s.speed)))
+    if s.passes is not None:
+        values.append(("numPasses", str(s.passes)))
+    if s.interval is not None and layer.kind == "Scan":
+        values.append(("interval", num(s.interval, 4)))
+    values.append(("priority", str(layer.priority)))
+    body = "".join(f"        <{k} Value={quoteattr(v)}/>\n" for k, v in values)
+    return f'    <CutSetting type="{layer.kind}">\n{body}    </CutSetting>\n'
+
+
+# -- paths -------------------------------------------------------------------------------------------
+Vertex = list  # [x, y, c0 | None, c1 | None]: c0 leaves the vertex, c1 arrives at it
+
+
+class _Paths:
+    """Path shapes with running ``VertID``/``PrimID`` numbers, in LightBurn's coordinates."""
+
+    def __init__(self, height: float) -> None:
+        self.height = height
+        self.next_id = 0
+
+    def _xy(self, p: tuple[float, float]) -> tuple[str, str]:
+        return num(p[0]), num(self.height - p[1])
+
+    def shape(
+        self, cut_index: int, contours: Iterable[tuple[list[Vertex], list[tuple[str, int, int]]]]
+    ) -> str:
+        """One ``Path`` of contours (vertices in sheet mm, y down; primitives by vertex index within
+        their contour); empty when there is nothing to draw."""
+        verts: list[str] = []
+        prims: list[str] = []
+        base = 0
+        for vertices, primitives in contours:
+            for x, y, c0, c1 in vertices:
+                v = "V{} {}".format(*self._xy((x, y)))
+                v += "c0x1" if c0 is None else "c0x{}c0y{}".format(*self._xy(c0))
+                v += "c1x1" if c1 is None else "c1x{}c1y{}".format(*self._xy(c1))
+                verts.append(v)
+            prims += [f"{kind}{base + a} {base + b}" for kind, a, b in primitives]
+            base += len(vertices)
+        if not prims:
+            return ""
+        n = self.next_id
+        self.next_id += 1
+        return (
+            f'<Shape Type="Path" CutIndex="{cut_index}" VertID="{n}" PrimID="{n}">'
+            f"<XForm>1 0 0 1 0 0</XForm><VertList>{''.join(verts)}</VertList>"
+            f"<PrimList>{''.join(prims)}</PrimList></Shape>\n"
+        )
+
+
+def outline_contours(
+    outline: Outline, x0: float, y0: float, scale: float
+) -> list[tuple[list[Vertex], list[tuple[str, int, int]]]]:
+    """An outline's closed contours as vertices and primitives (``L`` lines, ``B`` cubic Béziers),
+    each point (x, y) placed at (x0 + scale x, y0 + scale y). Quadratics are raised to the cubic
+    that draws the same curve."""
+
+    def at(p: Point) -> tuple[float, float]:
+        return x0 + scale * p[0], y0 + scale * p[1]
+
+    out: list[tuple[list[Vertex], list[tuple[str, int, int]]]] = []
+    verts: list[Vertex] = []
+    prims: list[tuple[str, int, int]] = []
+    start: Point = (0.0, 0.0)
+    for op in outline.ops:
+        kind = op[0]
+        if kind == "M":
+            start = op[1]
+            verts, prims = [[*at(start), None, None]], []
+        elif kind == "L":
+            verts.append([*at(op[1]), None, None])
+            prims.append(("L", len(verts) - 2, len(verts) - 1))
+        elif kind in ("Q", "C"):
+            cur = verts[-1]
+            if kind == "Q":
+                (qx, qy), end = at(op[1]), at(op[2])
+                c0 = (cur[0] + 2 / 3 * (qx - cur[0]), cur[1] + 2 / 3 * (qy - cur[1]))
+                c1 = (end[0] + 2 / 3 * (qx - end[0]), end[1] + 2 / 3 * (qy - end[1]))
+            else:
+                c0, c1, end = at(op[1]), at(op[2]), at(op[3])
+            cur[2] = c0
+            verts.append([*end, None, c1])
+            prims.append(("B", len(verts) - 2, len(verts) - 1))
+        else:  # "Z": back to the first vertex, by the last segment when it already ends there
+            if len(verts) > 2 and verts[-1][:2] == verts[0][:2]:
+                last = verts.pop()
+                verts[0][3] = last[3]
+                kind_last, a, _b = prims[-1]
+                prims[-1] = (kind_last, a, 0)
+            elif len(verts) > 1:
+                prims.append(("L", len(verts) - 1, 0))
+            if prims:
+                out.append((verts, prims))
+            verts, prims = [], []
+    return out
+
+
+def _polyline(pts: Iterable[Point], dx: float, dy: float, closed: bool) -> tuple[list[Vertex], list]:
+    verts: list[Vertex] = [[dx + x, dy + y, None, None] for x, y in pts]
+    prims = [("L", i, i + 1) for i in range(len(verts) - 1)]
+    if closed and len(verts) > 2:
+        prims.append(("L", len(verts) - 1, 0))
+    return verts, prims
+
+
+def _pieces(pieces: Iterable[Piece], dx: float, dy: float) -> list:
+    return [c for p in pieces for c in outline_contours(p.outline, dx + p.x, dy + p.y, p.scale)]
+
+
+def render_lbrn2(sheet: Sheet, style: Style) -> bytes:
+    """One sheet as a LightBurn project (UTF-8 XML bytes); see the module docstring."""
+    lines = score_lines(style.artwork, style.score_width) if style.score_color else []
+    layers = layers_for(style, scoring=bool(lines))
+    engrave = layers[GROUP_ENGRAVE].index
+    paths = _Paths(sheet.height)
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<LightBurnProject AppVersion="{APP_VERSION}" FormatVersion="1" MaterialHeight="0" '
+        'MirrorX="False" MirrorY="False">\n',
+    ]
+    parts += [_cut_setting(layer) for layer in layers.values()]
+    for item in sheet.items:
+        reg = item_regions(item.layout, style.artwork, style.score_width)
+        shapes: list[str] = []
+        if not reg.artwork.empty:
+            shapes.append(paths.shape(engrave, _pieces([Piece(reg.artwork, 0.0, 0.0, 1.0)], item.x, item.y)))
+        for _key, pieces in reg.fields:
+            shapes.append(paths.shape(engrave, _pieces(pieces, item.x, item.y)))
+        for pts, closed in lines:
+            shapes.append(paths.shape(layers[GROUP_SCORE].index, [_polyline(pts, item.x, item.y, closed)]))
+        if style.cut_outline:
+            w, h = sheet.item_width, sheet.item_height
+            centre = f"{num(item.x + w / 2)} {num(sheet.height - item.y - h / 2)}"
+            shapes.append(
+                f'<Shape Type="Rect" CutIndex="{layers[GROUP_CUT].index}" W="{num(w)}" H="{num(h)}" Cr="0">'
+                f"<XForm>1 0 0 1 {centre}</XForm></Shape>\n"
+            )
+        body = "".join(shapes)
+        if not body:
+            continue
+        parts.append(
+            f'<Shape Type="Group" CutIndex="{engrave}"><XForm>1 0 0 1 0 0</XForm><Children>\n'
+            f"{body}</Children></Shape>\n"
+        )
+    if sheet.title:
+        parts.append(f'<Notes ShowOnLoad="0" Notes={quoteattr(sheet.title)}/>\n')
+    parts.append("</LightBurnProject>\n")
+    return "".join(parts).encode("utf-8")
