@@ -114,7 +114,9 @@ def _unset(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "default"))
 
 
-def _laser(errors: dict[str, str], values: dict[str, Any], units: str | None, factor: float) -> dict[str, Any]:
+def _laser(
+    errors: dict[str, str], values: dict[str, Any], units: str | None, factor: float
+) -> dict[str, Any]:
     """The optional laser settings (columns), checked; an empty value is unset (None)."""
     out: dict[str, Any] = {}
     unit = units or "mm"
@@ -133,7 +135,9 @@ def _laser(errors: dict[str, str], values: dict[str, Any], units: str | None, fa
                 out[column] = int(number)
         elif kind == "power":
             if not 0 < number <= 100:
-                errors[entered] = f"is a percentage of the laser's power: more than 0, at most 100 (got {number:g})"
+                errors[entered] = (
+                    f"is a percentage of the laser's power: more than 0, at most 100 (got {number:g})"
+                )
             else:
                 out[column] = number
         else:

@@ -32,7 +32,7 @@ from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.catalog import job_template
 from pipeline.errors import InvalidInput, NotFound, TransitionRefused
-from pipeline.export import dxf, pdf, pdf_text, svg
+from pipeline.export import dxf, lightburn, pdf, pdf_text, svg
 from pipeline.export.artwork import Artwork, ArtworkError, load_artwork
 from pipeline.export.bed import BedPlan, Slot, plan_bed
 from pipeline.export.manifest import approval_label, build_manifest, manifest_bytes
@@ -56,7 +56,7 @@ from storage.models import (
     Workspace,
 )
 
-EXTENSIONS = {"svg": "svg", "pdf": "pdf", "dxf": "dxf"}
+EXTENSIONS = {"svg": "svg", "pdf": "pdf", "dxf": "dxf", "lbrn2": "lbrn2"}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no clock in the bytes
 _LISTED = 12  # item numbers named in a refusal
 
@@ -83,7 +83,12 @@ class ExportResult:
 
 def writer_for(output_format: str) -> Callable[[Sheet, Style], bytes]:
     """The sheet writer of a format (looked up at call time, so tests can replace one)."""
-    return {"svg": svg.render_svg, "pdf": pdf.render_pdf, "dxf": dxf.render_dxf}[output_format]
+    return {
+        "svg": svg.render_svg,
+        "pdf": pdf.render_pdf,
+        "dxf": dxf.render_dxf,
+        "lbrn2": lightburn.render_lbrn2,
+    }[output_format]
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -320,6 +325,9 @@ def _prepare(
     if fmt == "dxf" and mode == "text":
         mode = "curves"
         notes.append("DXF has no portable live text: the text was exported as curves (glyph outlines).")
+    if fmt == "lbrn2" and mode == "text":
+        mode = "curves"
+        notes.append(lightburn.TEXT_NOTE)
     try:
         layouts = _layouts(items, template, registry)
     except FontError as exc:
@@ -357,6 +365,8 @@ def _prepare(
                 notes.append(
                     "DXF carries no raster images: the template's image artwork is not in the files."
                 )
+            if artwork.image is not None and fmt == "lbrn2":
+                notes.append(lightburn.IMAGE_NOTE)
     fonts_needed: list[dict[str, Any]] = []
     if mode == "text":
         fonts_needed = _fonts_needed(layouts)
@@ -372,6 +382,7 @@ def _prepare(
         weights={f.key: f.weight for f in template.fields},
         score_color=profile.score_color,
         score_width=profile.score_width_mm if profile.score_color else 0.0,
+        laser=lightburn.profile_laser(profile),
     )
     return _Prepared(
         profile=profile,
@@ -628,6 +639,7 @@ def _manifest(prep: _Prepared, job: Job, files_meta: list[dict[str, Any]]) -> di
             "per_sheet": plan.per_sheet,
             "files": files_meta,
             **({"dxf_version": dxf.DXF_VERSION_NOTE} if prep.fmt == "dxf" else {}),
+            **({"lightburn_layers": lightburn.manifest_layers(prep.style)} if prep.fmt == "lbrn2" else {}),
         },
         approval={
             "approved": approved,

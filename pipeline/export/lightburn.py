@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from pipeline.export.artwork import Point
@@ -32,12 +33,14 @@ from pipeline.export.sheet import (
     GROUP_CUT,
     GROUP_ENGRAVE,
     GROUP_SCORE,
+    LaserSettings,
     LayerSettings,
     Sheet,
     Style,
     num,
     rgb,
 )
+from storage.models import MachineProfile
 
 APP_VERSION = "1.7.00"  # the LightBurn release whose project format this follows
 # LightBurn's layer colours C00…C29, by index
@@ -92,6 +95,41 @@ def layers_for(style: Style, *, scoring: bool) -> dict[str, Layer]:
         taken.add(index)
         out[name] = Layer(index, name, color, settings, priority)
     return out
+
+
+def profile_laser(profile: MachineProfile) -> LaserSettings:
+    """A machine profile's laser settings per operation (unset ones stay None)."""
+
+    def layer(op: str, mode: str) -> LayerSettings:
+        return LayerSettings(
+            mode=mode,
+            speed=getattr(profile, f"{op}_speed_mm_s"),
+            power=getattr(profile, f"{op}_power_pct"),
+            passes=getattr(profile, f"{op}_passes"),
+            interval=getattr(profile, f"{op}_interval_mm", None),
+        )
+
+    return LaserSettings(
+        engrave=layer("engrave", profile.engrave_mode), score=layer("score", "line"), cut=layer("cut", "line")
+    )
+
+
+def manifest_layers(style: Style) -> list[dict[str, Any]]:
+    """The project's layers as the manifest lists them (what each runs, with which settings)."""
+    scoring = bool(style.score_color and score_lines(style.artwork, style.score_width))
+    return [
+        {
+            "layer": layer.name,
+            "number": f"C{layer.index:02d}",
+            "mode": layer.settings.mode,
+            "speed_mm_s": layer.settings.speed,
+            "power_pct": layer.settings.power,
+            "passes": layer.settings.passes,
+            **({"interval_mm": layer.settings.interval} if layer.settings.mode == "fill" else {}),
+            "order": layer.priority + 1,
+        }
+        for layer in layers_for(style, scoring=scoring).values()
+    ]
 
 
 def _cut_setting(layer: Layer) -> str:

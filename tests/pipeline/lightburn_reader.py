@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 Point = tuple[float, float]
 
 
@@ -97,7 +95,6 @@ class Reader:
 @contextmanager
 def meerk40t_reader(home: Path) -> Iterator[Reader]:
     """A MeerK40t kernel (its settings kept under ``home``) with the LightBurn loader."""
-    pytest.importorskip("meerk40t", reason="the test extra installs MeerK40t")
     from meerk40t.core.elements import elements
     from meerk40t.device import dummydevice
     from meerk40t.extra import lbrn

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pipeline.actors import Actor
 from pipeline.export.artwork import load_artwork
 from pipeline.export.lightburn import PALETTE, layers_for, render_lbrn2
 from pipeline.export.outline import Outline
 from pipeline.export.regions import item_regions, score_lines
 from pipeline.export.sheet import LaserSettings, LayerSettings, PlacedItem, Sheet, Style
-from pipeline.layout import layout_item
+from pipeline.layout import ItemLayout, layout_item
 from pipeline.templates import Template, sample_templates
 from pipeline.units import MM_PER_IN
+from storage.db import Database
+from tests.pipeline.export_helpers import item_layouts, people, seed_job
 from tests.pipeline.lightburn_reader import SAMPLES, Project, Reader, meerk40t_reader
+from tests.pipeline.test_export import check_manifest, make_profile, run_export
 
 TOLERANCE = 0.01  # mm
 HARD = ["Zoë Müller", "Ơn Ưng", "AVATAR Wolf Tomás", "Åsa Ångström", "office fit", "Анна Иванова"]
@@ -27,6 +32,17 @@ SETTINGS = LaserSettings(
     score=LayerSettings("line", speed=120, power=12, passes=1),
     cut=LayerSettings("line", speed=8, power=85, passes=2),
 )
+LASER_ENTERED = {  # the same settings as a shop enters them in the profile
+    "engrave_speed": 300,
+    "engrave_power": 22.5,
+    "engrave_passes": 1,
+    "engrave_interval": 0.08,
+    "score_speed": 120,
+    "score_power": 12,
+    "cut_speed": 8,
+    "cut_power": 85,
+    "cut_passes": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +269,69 @@ def test_layers_take_the_nearest_free_palette_colour() -> None:
         "#FF8000",
         "#D33F6A",
     )
+
+
+# -- the whole export, on SQLite and PostgreSQL ----------------------------------------------------------
+def test_export_writes_projects_the_reader_loads(
+    db: Database, ws_id: int, owner: Actor, tmp_path: Path, reader: Reader
+) -> None:
+    files_dir = tmp_path / "files"
+    make_profile(
+        db,
+        ws_id,
+        owner,
+        output_format="lbrn2",
+        score_color="#0000FF",
+        **LASER_ENTERED,
+    )
+    job_id = seed_job(db, ws_id, owner, files_dir, values=people(12), approve_all="link")
+    result = run_export(db, ws_id, job_id, owner, files_dir, text_mode="text")
+    assert (result.output_format, result.text_mode, result.sheets) == ("lbrn2", "curves", 2)
+    assert result.zip_path.name == "J-1001_badge_lbrn2_curves_v1.zip"
+    assert [p.name for p in result.files] == [
+        "J-1001_badge_1of2.lbrn2",
+        "J-1001_badge_2of2.lbrn2",
+        "J-1001_badge_manifest.json",
+    ]
+    m = check_manifest(result, 12, (250, 100), 5)
+    assert any("curves" in n and "LightBurn" in n for n in m["notes"])
+    assert m["profile"]["cut_passes"] == 2 and m["profile"]["engrave_interval_mm"] == 0.08
+    assert m["output"]["lightburn_layers"] == [
+        {"layer": "ENGRAVE", "number": "C00", "mode": "fill", "speed_mm_s": 300, "power_pct": 22.5,
+         "passes": 1, "interval_mm": 0.08, "order": 1},
+        {"layer": "SCORE", "number": "C01", "mode": "line", "speed_mm_s": 120, "power_pct": 12,
+         "passes": None, "order": 2},
+        {"layer": "CUT", "number": "C02", "mode": "line", "speed_mm_s": 8, "power_pct": 85,
+         "passes": 2, "order": 3},
+    ]  # fmt: skip
+    with zipfile.ZipFile(result.zip_path) as zf:
+        assert zf.namelist() == [p.name for p in result.files]
+
+    badge = sample_templates()["badge"]
+    layouts = [ItemLayout.from_dict(d) for d in item_layouts(db, job_id)]
+    style = _style(badge, score_color="#0000FF", score_width=0.25, laser=SETTINGS)
+    for sheet_no, path in enumerate(result.files[:-1], start=1):
+        on_sheet = sorted(
+            (e for e in m["items"] if e["sheet"] == sheet_no), key=lambda e: (e["row"], e["column"])
+        )
+        w, h = on_sheet[0]["width_mm"], on_sheet[0]["height_mm"]
+        sheet = Sheet(
+            sheet_no,
+            2,
+            250,
+            100,
+            w,
+            h,
+            tuple(PlacedItem(e["number"], e["x_mm"], e["y_mm"], layouts[e["number"] - 1]) for e in on_sheet),
+        )
+        project = reader.load(path)
+        assert assert_project_matches(project, sheet, style) > 500
+        assert project.note == f"J-1001 badge: sheet {sheet_no} of 2"
+        assert [(la.name, la.speed, la.power) for la in project.layers] == [
+            ("ENGRAVE", 300.0, 225.0),
+            ("SCORE", 120.0, 120.0),
+            ("CUT", 8.0, 850.0),
+        ]
+    again = run_export(db, ws_id, job_id, owner, files_dir)  # curves asked for this time
+    for a, b in zip(result.files[:-1], again.files[:-1], strict=True):
+        assert a.read_bytes() == b.read_bytes()
