@@ -79,7 +79,7 @@ def profile_modal(existing: str | None, v: dict[str, Any]) -> dict[str, Any]:
         modals.select_input(
             "output_format",
             "File format",
-            [("svg", "SVG"), ("pdf", "PDF"), ("dxf", "DXF")],
+            [("svg", "SVG"), ("pdf", "PDF"), ("dxf", "DXF"), ("lbrn2", "LightBurn project")],
             initial=v.get("output_format", "svg"),
         ),
         modals.select_input(

@@ -3,6 +3,7 @@ with its geometry within 0.01 mm of the clean outlines the other writers draw.""
 
 from __future__ import annotations
 
+import json
 import math
 import xml.etree.ElementTree as ET
 import zipfile
@@ -12,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.actors import Actor
+from pipeline.demo import run_demo
 from pipeline.export.artwork import load_artwork
 from pipeline.export.lightburn import PALETTE, layers_for, render_lbrn2
 from pipeline.export.outline import Outline
 from pipeline.export.regions import item_regions, score_lines
 from pipeline.export.sheet import LaserSettings, LayerSettings, PlacedItem, Sheet, Style
 from pipeline.layout import ItemLayout, layout_item
+from pipeline.runtime import Runtime
 from pipeline.templates import Template, sample_templates
 from pipeline.units import MM_PER_IN
 from storage.db import Database
@@ -335,3 +338,21 @@ def test_export_writes_projects_the_reader_loads(
     again = run_export(db, ws_id, job_id, owner, files_dir)  # curves asked for this time
     for a, b in zip(result.files[:-1], again.files[:-1], strict=True):
         assert a.read_bytes() == b.read_bytes()
+
+
+def test_demo_writes_a_project_the_reader_loads(
+    runtime: Runtime, tmp_path: Path, reader: Reader, stop_the_proof_pool: None
+) -> None:
+    order = tmp_path / "order.csv"
+    order.write_text("Name,Title\nZoë Müller,Head Coach\nSeán O'Connor,Team Captain\nÅsa,Champion ✓\n")
+    lines: list[str] = []
+    run_demo(runtime, lines.append, template_key="badge", order=order, output_format="lbrn2")
+    assert any("Exported for the laser" in line and "LBRN2 curves" in line for line in lines)
+    files = [Path(line.split("- ", 1)[1]) for line in lines if line.startswith("   - ")]
+    assert [p.suffix for p in files] == [".lbrn2", ".json"]
+    manifest = json.loads(files[1].read_text(encoding="utf-8"))
+    project = reader.load(files[0])
+    assert len(project.groups) == len(manifest["items"]) == 3 and project.loose == []
+    assert [la.name for la in project.layers] == ["ENGRAVE", "CUT"]
+    for group in project.groups:
+        assert [(s.layer, s.kind) for s in group] == [("ENGRAVE", "path")] * 3 + [("CUT", "rect")]
