@@ -152,6 +152,54 @@ def _cut_setting(layer: Layer) -> str:
 Vertex = list  # [x, y, c0 | None, c1 | None]: c0 leaves the vertex, c1 arrives at it
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """Contours ready to place: their ``VertList`` text with ``%.3f`` slots (x, y alternating) and
+    the numbers that fill them (own units, y down), their ``PrimList`` text with ``%d`` slots and
+    the vertex numbers that fill those, and how many vertices there are."""
+
+    verts: str
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+    prims: str
+    ends: tuple[int, ...]
+    count: int
+
+
+def _compile(contours: Iterable[tuple[list[Vertex], list[tuple[str, int, int]]]]) -> _Compiled:
+    verts: list[str] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    prims: list[str] = []
+    ends: list[int] = []
+    base = 0
+    for vertices, primitives in contours:
+        for x, y, c0, c1 in vertices:
+            verts.append("V%.3f %.3f")
+            xs.append(x)
+            ys.append(y)
+            for tag, control in (("c0", c0), ("c1", c1)):
+                if control is None:
+                    verts.append(f"{tag}x1")  # LightBurn's mark for "no control point"
+                else:
+                    verts.append(f"{tag}x%.3f{tag}y%.3f")
+                    xs.append(control[0])
+                    ys.append(control[1])
+        for kind, a, b in primitives:
+            prims.append(f"{kind}%d %d")
+            ends += (base + a, base + b)
+        base += len(vertices)
+    return _Compiled("".join(verts), tuple(xs), tuple(ys), "".join(prims), tuple(ends), base)
+
+
+def _outline_compiled(outline: Outline) -> _Compiled:
+    """An outline's contours, compiled once (glyph outlines are shared by every placement)."""
+    hit = outline.__dict__.get("_lbrn")
+    if hit is None:
+        hit = outline.__dict__["_lbrn"] = _compile(outline_contours(outline, 0.0, 0.0, 1.0))
+    return hit
+
+
 class _Paths:
     """Path shapes with running ``VertID``/``PrimID`` numbers, in LightBurn's coordinates."""
 
@@ -159,25 +207,22 @@ class _Paths:
         self.height = height
         self.next_id = 0
 
-    def _xy(self, p: tuple[float, float]) -> tuple[str, str]:
-        return num(p[0]), num(self.height - p[1])
-
-    def shape(
-        self, cut_index: int, contours: Iterable[tuple[list[Vertex], list[tuple[str, int, int]]]]
-    ) -> str:
-        """One ``Path`` of contours (vertices in sheet mm, y down; primitives by vertex index within
-        their contour); empty when there is nothing to draw."""
+    def shape(self, cut_index: int, placed: Iterable[tuple[_Compiled, float, float, float]]) -> str:
+        """One ``Path`` of compiled contours, each drawn at (x0 + s x, y0 + s y) on the sheet (mm, y
+        down; written y up); empty when there is nothing to draw."""
         verts: list[str] = []
         prims: list[str] = []
         base = 0
-        for vertices, primitives in contours:
-            for x, y, c0, c1 in vertices:
-                v = "V{} {}".format(*self._xy((x, y)))
-                v += "c0x1" if c0 is None else "c0x{}c0y{}".format(*self._xy(c0))
-                v += "c1x1" if c1 is None else "c1x{}c1y{}".format(*self._xy(c1))
-                verts.append(v)
-            prims += [f"{kind}{base + a} {base + b}" for kind, a, b in primitives]
-            base += len(vertices)
+        for c, x0, y0, s in placed:
+            if not c.ends:
+                continue
+            values: list[float] = [0.0] * (2 * len(c.xs))
+            values[0::2] = [x0 + s * x for x in c.xs]
+            top = self.height - y0
+            values[1::2] = [top - s * y for y in c.ys]
+            verts.append(c.verts % tuple(values))
+            prims.append(c.prims % (tuple(e + base for e in c.ends) if base else c.ends))
+            base += c.count
         if not prims:
             return ""
         n = self.next_id
@@ -236,21 +281,22 @@ def outline_contours(
     return out
 
 
-def _polyline(pts: Iterable[Point], dx: float, dy: float, closed: bool) -> tuple[list[Vertex], list]:
-    verts: list[Vertex] = [[dx + x, dy + y, None, None] for x, y in pts]
+def _polyline(pts: Iterable[Point], closed: bool) -> _Compiled:
+    verts: list[Vertex] = [[x, y, None, None] for x, y in pts]
     prims = [("L", i, i + 1) for i in range(len(verts) - 1)]
     if closed and len(verts) > 2:
         prims.append(("L", len(verts) - 1, 0))
-    return verts, prims
+    return _compile([(verts, prims)])
 
 
-def _pieces(pieces: Iterable[Piece], dx: float, dy: float) -> list:
-    return [c for p in pieces for c in outline_contours(p.outline, dx + p.x, dy + p.y, p.scale)]
+def _pieces(pieces: Iterable[Piece], dx: float, dy: float) -> list[tuple[_Compiled, float, float, float]]:
+    return [(_outline_compiled(p.outline), dx + p.x, dy + p.y, p.scale) for p in pieces]
 
 
 def render_lbrn2(sheet: Sheet, style: Style) -> bytes:
     """One sheet as a LightBurn project (UTF-8 XML bytes); see the module docstring."""
     lines = score_lines(style.artwork, style.score_width) if style.score_color else []
+    scores = [_polyline(pts, closed) for pts, closed in lines]
     layers = layers_for(style, scoring=bool(lines))
     engrave = layers[GROUP_ENGRAVE].index
     paths = _Paths(sheet.height)
@@ -267,8 +313,8 @@ def render_lbrn2(sheet: Sheet, style: Style) -> bytes:
             shapes.append(paths.shape(engrave, _pieces([Piece(reg.artwork, 0.0, 0.0, 1.0)], item.x, item.y)))
         for _key, pieces in reg.fields:
             shapes.append(paths.shape(engrave, _pieces(pieces, item.x, item.y)))
-        for pts, closed in lines:
-            shapes.append(paths.shape(layers[GROUP_SCORE].index, [_polyline(pts, item.x, item.y, closed)]))
+        for line in scores:
+            shapes.append(paths.shape(layers[GROUP_SCORE].index, [(line, item.x, item.y, 1.0)]))
         if style.cut_outline:
             w, h = sheet.item_width, sheet.item_height
             centre = f"{num(item.x + w / 2)} {num(sheet.height - item.y - h / 2)}"
