@@ -27,6 +27,8 @@ class Shape:
     layer: str  # the name of the layer (operation) that holds it
     segments: list[list[Point]] = field(default_factory=list)  # path: each segment at t = 0, 1/4 … 1
     kinds: list[str] = field(default_factory=list)  # path: "line" | "cubic" per segment
+    # path: its contours (segments joined end to start), each segment (start, c0, c1, end) in mm
+    contours: list[list[tuple[Point, Point, Point, Point]]] = field(default_factory=list)
     box: tuple[float, float, float, float] | None = None  # rect: x0, y0, x1, y1 (mm, y up)
 
 
@@ -75,11 +77,20 @@ class Reader:
             assert node.type == "elem path", node.type
             g = node.geometry
             segments, kinds = [], []
+            contours: list[list[tuple[Point, Point, Point, Point]]] = []
             for i in range(g.index):
                 kinds.append(g.segment_type(i))
                 pts = [g.position(i, t) / UNITS_PER_MM for t in SAMPLES]
                 segments.append([(p.real, p.imag) for p in pts])
-            return Shape("path", layer, segments, kinds)
+                start, c0, _info, c1, end = (v / UNITS_PER_MM for v in g.segments[i])
+                if kinds[-1] != "cubic":
+                    c0, c1 = start, end
+                seg = tuple((v.real, v.imag) for v in (start, c0, c1, end))
+                if contours and abs(complex(*contours[-1][-1][3]) - start) < 1e-9:
+                    contours[-1].append(seg)  # type: ignore[arg-type]
+                else:
+                    contours.append([seg])  # type: ignore[list-item]
+            return Shape("path", layer, segments, kinds, contours=contours)
 
         groups: list[list[Shape]] = []
         loose: list[Shape] = []

@@ -7,9 +7,12 @@ import json
 import math
 import xml.etree.ElementTree as ET
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pathops
 import pytest
 
 from pipeline.actors import Actor
@@ -26,7 +29,15 @@ from pipeline.units import MM_PER_IN
 from storage.db import Database
 from tests.pipeline.export_helpers import item_layouts, people, seed_job
 from tests.pipeline.lightburn_reader import SAMPLES, Project, Reader, meerk40t_reader
-from tests.pipeline.test_export import check_manifest, make_profile, run_export
+from tests.pipeline.test_export import check_manifest, make_profile, manifest_of, run_export
+from tests.pipeline.test_export_regions import (
+    TEMPLATES,
+    _item_of,
+    check_items,
+    fill_areas,
+    hard_values,
+    svg_items,
+)
 
 TOLERANCE = 0.01  # mm
 HARD = ["Zoë Müller", "Ơn Ưng", "AVATAR Wolf Tomás", "Åsa Ångström", "office fit", "Анна Иванова"]
@@ -356,3 +367,55 @@ def test_demo_writes_a_project_the_reader_loads(
     assert [la.name for la in project.layers] == ["ENGRAVE", "CUT"]
     for group in project.groups:
         assert [(s.layer, s.kind) for s in group] == [("ENGRAVE", "path")] * 3 + [("CUT", "rect")]
+
+
+# -- laser-clean: LightBurn fills by nesting (even-odd) --------------------------------------------------
+def _lbrn2_items(
+    project: Project, items: list[dict[str, Any]], bed_h: float
+) -> dict[int, list[pathops.Path]]:
+    """Each item's ENGRAVE paths as MeerK40t reads them, in sheet mm (y down)."""
+    out: dict[int, list[pathops.Path]] = defaultdict(list)
+    for group in project.groups:
+        for shape in group:
+            if shape.layer != "ENGRAVE":
+                continue
+            p = pathops.Path()
+            xs, ys = [], []
+            for contour in shape.contours:
+                p.moveTo(contour[0][0][0], bed_h - contour[0][0][1])
+                for _start, c0, c1, end in contour:
+                    p.cubicTo(c0[0], bed_h - c0[1], c1[0], bed_h - c1[1], end[0], bed_h - end[1])
+                    xs.append(end[0])
+                    ys.append(bed_h - end[1])
+                p.close()
+            out[_item_of((min(xs), min(ys), max(xs), max(ys)), items)].append(p)
+    return out
+
+
+@pytest.mark.parametrize("template_key", sorted(TEMPLATES))
+def test_projects_fill_the_same_under_even_odd_and_non_zero_as_the_svg(
+    db: Database, ws_id: int, owner: Actor, tmp_path: Path, template_key: str, reader: Reader
+) -> None:
+    files_dir = tmp_path / "files"
+    make_profile(db, ws_id, owner, bed_width=900, bed_height=700)
+    values = hard_values(template_key)
+    job_id = seed_job(
+        db, ws_id, owner, files_dir, values=values, template_key=template_key, approve_all="link"
+    )
+    areas: dict[str, dict[int, float]] = {}
+    for fmt in ("svg", "lbrn2"):
+        result = run_export(db, ws_id, job_id, owner, files_dir, output_format=fmt)
+        m = manifest_of(result)
+        by_item: dict[int, list[pathops.Path]] = defaultdict(list)
+        for sheet_no, file in enumerate(result.files[:-1], start=1):
+            on_sheet = [e for e in m["items"] if e["sheet"] == sheet_no]
+            if fmt == "svg":
+                found = svg_items(file)
+            else:
+                found = _lbrn2_items(reader.load(file), on_sheet, m["profile"]["bed_height_mm"])
+            for number, paths in found.items():
+                by_item[number] += paths
+        check_items(by_item, len(values), f"{template_key} {fmt}")
+        areas[fmt] = {n: fill_areas(p)[0] for n, p in by_item.items()}
+    for n, svg_area in areas["svg"].items():
+        assert abs(areas["lbrn2"][n] - svg_area) <= 0.0005 * svg_area, (n, areas["lbrn2"][n], svg_area)
