@@ -10,10 +10,16 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import logs
 from pipeline.errors import CraftError
 from pipeline.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlmodel.sql.expression import SelectOfScalar
+
+    from storage.models import Workspace
 
 log = logging.getLogger("craftstage")
 
@@ -240,7 +246,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def select_workspace(team_id: str | None):  # type: ignore[no-untyped-def]
+def select_workspace(team_id: str | None) -> SelectOfScalar[Workspace]:
     from sqlmodel import col, select
 
     from storage.models import Workspace

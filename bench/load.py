@@ -452,7 +452,7 @@ class ProofRuns:
                 sample = self.poll()
                 if sample.state in ("done", "failed") and time.monotonic() < self.stop_starting_at:
                     self.start_next()
-            except Exception as exc:  # noqa: BLE001 - a benchmark's watcher keeps watching
+            except Exception as exc:  # a benchmark's watcher keeps watching
                 print(f"  watcher: {type(exc).__name__}: {exc}")
 
     def stop(self) -> None:
@@ -559,7 +559,7 @@ def postmaster_started(app: ServedApp) -> str:
     try:
         with db.engine.connect() as conn:
             return str(conn.execute(text("SELECT pg_postmaster_start_time()")).scalar())
-    except Exception as exc:  # noqa: BLE001 - unreachable counts as "changed"
+    except Exception as exc:  # unreachable counts as "changed"
         return f"unreachable ({type(exc).__name__})"
 
 
@@ -865,7 +865,7 @@ def measure(app: ServedApp, fake: FakeSlack, args: argparse.Namespace) -> list[i
         if not args.no_proofs:
             if not runs.start_next():
                 raise SystemExit("could not start the first proof run")
-            first_ref, first_id = runs.current()  # type: ignore[misc]
+            first_ref, first_id = runs.current()
             wait_task(app, first_id, ("running",), 60)
             what = f"{first_ref}'s proofs running"
         runs.poll()
@@ -908,12 +908,12 @@ def measure(app: ServedApp, fake: FakeSlack, args: argparse.Namespace) -> list[i
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     children = descendants(pid)
     if args.wait_run > 0 and runs.current() is not None:
-        ref, job_id = runs.current()  # type: ignore[misc]
+        ref, job_id = runs.current()
         task = proofs_task(app, job_id)
         if task is not None and task.state in ("queued", "running"):
             t = time.monotonic()
             task = wait_task(app, job_id, ("done", "failed"), args.wait_run)
-            took = (task.finished_at - task.started_at).total_seconds()  # type: ignore[operator]
+            took = (task.finished_at - task.started_at).total_seconds()
             print(
                 f"after the window: {ref}'s run finished {time.monotonic() - t:.1f} s later "
                 f"({task.state}); it took {took:.1f} s in all, {task.total} items"

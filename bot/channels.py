@@ -68,7 +68,7 @@ def channel_for(runtime: Runtime, client: WebClient | None, ws: Workspace) -> st
         else:
             log.warning("could not ask Slack who owns the default channel: %s", error)
         return None
-    except Exception as exc:  # noqa: BLE001 - Slack unreachable: asked again next time, nothing posted
+    except Exception as exc:  # Slack unreachable: asked again next time, nothing posted
         log.warning("could not ask Slack who owns the default channel: %s", type(exc).__name__)
         return None
     if not owns(info or {}, ws.slack_team_id):

@@ -144,15 +144,26 @@ def home_view(
 def render_home(runtime: Runtime, ws_id: int, state: HomeState) -> dict[str, Any]:
     """The Home view for a workspace with the viewer's own filters."""
     with runtime.db.read() as s:
-        ws = s.get(Workspace, ws_id)
-        query = {"status": state.status, "search": state.search, "sort": state.sort, "per_page": PER_PAGE}
-        page = jobs.list_jobs(s, ws, page=state.page, **query)
+        ws = s.get_one(Workspace, ws_id)
+
+        def page_of(number: int) -> jobs.JobPage:
+            return jobs.list_jobs(
+                s,
+                ws,
+                status=state.status,
+                search=state.search,
+                sort=state.sort,
+                page=number,
+                per_page=PER_PAGE,
+            )
+
+        page = page_of(state.page)
         if page.page > page.pages:
-            page = jobs.list_jobs(s, ws, page=page.pages, **query)
+            page = page_of(page.pages)
         counts = jobs.status_counts(s, ws)
         events = recent(s, ws_id, limit=8)
         ids = {ev.job_id for ev in events if ev.job_id}
-        refs = {j.id: j.ref for j in s.exec(select(Job).where(col(Job.id).in_(ids)))} if ids else {}
+        refs = {j.pk: j.ref for j in s.exec(select(Job).where(col(Job.id).in_(ids)))} if ids else {}
         problems = []
         if not ws.production_channel and known_not_owner(runtime, ws.slack_team_id):
             problems.append(PICK_A_CHANNEL)

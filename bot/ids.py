@@ -4,6 +4,7 @@ listeners in handlers/slack/ are registered for them. A button's value is the jo
 from __future__ import annotations
 
 from enum import StrEnum
+from re import Pattern
 
 
 class JobAction(StrEnum):
@@ -46,8 +47,9 @@ class NoteView(StrEnum):
     WORKING = "working"
 
 
-# the template picker inside the "choose template" window: choosing redraws the window
-TEMPLATE_PICKER = {"block_id": "template", "action_id": "value"}
+# the template picker inside the "choose template" window: choosing redraws the window (typed as the
+# constraint Bolt's app.action takes)
+TEMPLATE_PICKER: dict[str, str | Pattern[str]] = {"block_id": "template", "action_id": "value"}
 
 
 class HomeAction(StrEnum):

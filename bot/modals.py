@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from bot.blocks import Block, clip, context, esc, mrkdwn, options, plain, section
@@ -369,7 +370,7 @@ def template_modal(
     chosen: str | None = None,
     fields: list[tuple[str, str, bool]] | None = None,
     columns: list[str] | None = None,
-    suggested: dict[str, tuple[str | None, str]] | None = None,
+    suggested: Mapping[str, tuple[str | None, str]] | None = None,
 ) -> dict[str, Any]:
     """Choose a template, then map parsed columns onto its fields (with a transform each)."""
     blocks: list[Block] = [

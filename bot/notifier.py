@@ -11,6 +11,7 @@ advisory lock; SQLite runs one process).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -84,11 +85,12 @@ class SlackNotifier(Rounds):
                 select(Job.id)
                 .join(ActivityEvent, col(ActivityEvent.job_id) == Job.id)
                 .where(col(ActivityEvent.id) > Job.slack_posted_event_id)
-                .group_by(Job.id)
+                .group_by(col(Job.id))
                 .order_by(func.min(ActivityEvent.id))
                 .limit(200)
             ).all()
         for job_id in pending:
+            assert job_id is not None  # a primary key read from the database
             try:
                 sent += self._send_job(job_id)
             except SlackApiError as exc:
@@ -129,15 +131,19 @@ class SlackNotifier(Rounds):
             channel = resp["channel"]
             with self.runtime.db.session() as s:
                 j = s.get(Job, job_id)
+                if j is None:
+                    return sent  # purged meanwhile
                 j.slack_channel, j.slack_ts = channel, ts
             sent += 1
         for ev in events:
             for msg in messages.thread_messages(ev, job):
-                self._post(channel, ts, msg, {"event_id": ev.id})
+                self._post(channel, ts, msg, {"event_id": ev.pk})
                 sent += 1
             with self.runtime.db.session() as s:
                 j = s.get(Job, job_id)
-                j.slack_posted_event_id = max(j.slack_posted_event_id, ev.id)
+                if j is None:
+                    return sent  # purged meanwhile
+                j.slack_posted_event_id = max(j.slack_posted_event_id, ev.pk)
         if events:
             self.client.chat_update(channel=channel, ts=ts, text=card_text, blocks=card_blocks)
             self._refresh_homes(job.workspace_id)
@@ -154,8 +160,8 @@ class SlackNotifier(Rounds):
                 log.info("did not refresh the Home tab of %s: %s", user, exc.response.get("error"))
 
     def _skip_already_posted(
-        self, job_id: int, channel: str, ts: str, events: list[ActivityEvent]
-    ) -> list[ActivityEvent]:
+        self, job_id: int, channel: str, ts: str, events: Sequence[ActivityEvent]
+    ) -> Sequence[ActivityEvent]:
         """After a crash between posting and recording, the thread already has some replies: find the
         newest event id our messages carry in their metadata and move the cursor past it."""
         try:
@@ -164,17 +170,19 @@ class SlackNotifier(Rounds):
             )
         except SlackApiError:
             return events
+        found: list[dict[str, Any]] = replies.get("messages", [])
         posted = [
             int(m["metadata"]["event_payload"].get("event_id", 0))
-            for m in replies.get("messages", [])
+            for m in found
             if (m.get("metadata") or {}).get("event_type") == METADATA_TYPE
         ]
         newest = max(posted, default=0)
-        if newest and any(ev.id <= newest for ev in events):
+        if newest and any(ev.pk <= newest for ev in events):
             with self.runtime.db.session() as s:
                 j = s.get(Job, job_id)
-                j.slack_posted_event_id = max(j.slack_posted_event_id, newest)
-            return [ev for ev in events if ev.id > newest]
+                if j is not None:  # None: purged meanwhile
+                    j.slack_posted_event_id = max(j.slack_posted_event_id, newest)
+            return [ev for ev in events if ev.pk > newest]
         return events
 
     def _post(self, channel: str, thread_ts: str | None, msg: messages.Message, mark: dict[str, Any]) -> Any:
@@ -217,6 +225,7 @@ class SlackNotifier(Rounds):
                 .limit(_BATCH)
             ).all()
         for outbox_id in due:
+            assert outbox_id is not None  # a primary key read from the database
             if self._send_one(outbox_id):
                 sent += 1
         return sent
@@ -224,7 +233,9 @@ class SlackNotifier(Rounds):
     def _send_one(self, outbox_id: int) -> bool:
         with self.runtime.db.session() as s:
             row = s.get(Outbox, outbox_id)
-            ws = s.get(Workspace, row.workspace_id)
+            if row is None:
+                return False  # purged with its job meanwhile
+            ws = s.get_one(Workspace, row.workspace_id)
             job = s.get(Job, row.job_id) if row.job_id else None
             channel = (job.slack_channel if job else None) or self._channel(ws)
             thread_ts = job.slack_ts if job else None
@@ -253,7 +264,7 @@ class SlackNotifier(Rounds):
             return False
         self._mark_sent(outbox_id, resp.get("ts"))
         if job is not None:
-            self._refresh_card(job.id)
+            self._refresh_card(job.pk)
         return True
 
     def _already_in_slack(self, outbox_id: int, channel: str, thread_ts: str | None) -> bool:
@@ -269,24 +280,27 @@ class SlackNotifier(Rounds):
                 )
         except SlackApiError:
             return False
+        replies: list[dict[str, Any]] = found.get("messages", [])
         return any(
             (m.get("metadata") or {}).get("event_type") == METADATA_TYPE
             and m["metadata"].get("event_payload", {}).get("outbox_id") == outbox_id
-            for m in found.get("messages", [])
+            for m in replies
         )
 
     def _mark_sent(self, outbox_id: int, ts: str | None) -> None:
         with self.runtime.db.session() as s:
             row = s.get(Outbox, outbox_id)
+            if row is None:
+                return  # purged with its job meanwhile
             row.state, row.sent_at, row.result_ts = "sent", utcnow(), ts
             row.payload = messages.scrub(row.payload)
 
     def _refresh_card(self, job_id: int) -> None:
         with self.runtime.db.read() as s:
             job = s.get(Job, job_id)
-            ws = s.get(Workspace, job.workspace_id)
-            if job.slack_ts is None or job.slack_channel is None:
-                return
+            if job is None or job.slack_ts is None or job.slack_channel is None:
+                return  # purged meanwhile, or no card yet
+            ws = s.get_one(Workspace, job.workspace_id)
             text, blocks = job_card(summarize(s, ws, job))
         try:
             self.client.chat_update(channel=job.slack_channel, ts=job.slack_ts, text=text, blocks=blocks)
@@ -298,6 +312,8 @@ class SlackNotifier(Rounds):
     ) -> None:
         with self.runtime.db.session() as s:
             row = s.get(Outbox, outbox_id)
+            if row is None:
+                return  # purged with its job meanwhile
             row.state = "pending"
             row.last_error = error[:500]
             backoff = max(min(seconds * (2 ** min(row.attempts, 6)), cap), at_least)

@@ -208,7 +208,7 @@ class SchedulerService:
     def _tick(self) -> None:
         try:
             self.run_once()
-        except Exception:  # noqa: BLE001 - the next round tries again (database restart …)
+        except Exception:  # the next round tries again (database restart …)
             log.exception("scheduler scan failed; the next round retries")
 
     def start(self, *, sender: bool = False) -> SchedulerService:

@@ -52,7 +52,7 @@ class SlackService:
         for stop in reversed(self._stoppers):
             try:
                 stop()
-            except Exception:  # noqa: BLE001 - shutting down: keep stopping the rest
+            except Exception:  # shutting down: keep stopping the rest
                 log.exception("while stopping the Slack service")
         self._stoppers.clear()
 

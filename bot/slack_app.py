@@ -73,7 +73,7 @@ def answer_failure(
         if respond is not None:
             try:
                 respond(text=text, response_type="ephemeral", replace_original=False)
-            except Exception as exc:  # noqa: BLE001 - Slack itself may be what failed
+            except Exception as exc:  # Slack itself may be what failed
                 log.warning("could not tell the person what failed: %s", exc)
         return None
     if body.get("command"):
@@ -106,7 +106,10 @@ class _BotIdentity:
     def get(self) -> dict[str, Any]:
         with self._lock:
             if self._data is None:
-                self._data = dict(self._client.auth_test().data)  # type: ignore[arg-type]
+                data = self._client.auth_test().data
+                if not isinstance(data, dict):  # only a file download answers with bytes
+                    raise TypeError("auth.test did not answer with JSON")
+                self._data = dict(data)
             return self._data
 
 

@@ -47,6 +47,7 @@ class Event(StrEnum):
     TASK_RESUMED = "task_resumed"
     TEMPLATE_IMPORTED = "template_imported"
     MACHINE_PROFILE_CHANGED = "machine_profile_changed"
+    FONT_UPLOADED = "font_uploaded"
 
     @property
     def sentence(self) -> str:
@@ -86,6 +87,7 @@ SENTENCES: dict[Event, str] = {
     Event.TASK_RESUMED: "Task resumed",
     Event.TEMPLATE_IMPORTED: "Template imported",
     Event.MACHINE_PROFILE_CHANGED: "Machine profile changed",
+    Event.FONT_UPLOADED: "Font uploaded",
 }
 
 

@@ -59,7 +59,7 @@ def _store(
 ) -> TemplateVersion:
     if row is None:
         row = TemplateRow(
-            workspace_id=ws.id,
+            workspace_id=ws.pk,
             key=template.key,
             name=template.name,
             category=template.category,
@@ -72,13 +72,13 @@ def _store(
     art = template.artwork_path()
     if art is not None and art.is_file():
         # the stored copy sits flat in the version's own folder, whatever path the file named
-        folder = _artwork_dir(files_dir, ws.id, template.key, version)
+        folder = _artwork_dir(files_dir, ws.pk, template.key, version)
         name = safe_name(art.name)
         write_atomic(folder / name, art.read_bytes())
         template = replace(template, artwork=name, base_dir=str(folder))
         artwork_dir = str(folder)
     tv = TemplateVersion(
-        template_id=row.id,
+        template_id=row.pk,
         version=version,
         source=dump_template(template),
         content_hash=template.content_hash,
@@ -204,7 +204,7 @@ def import_template(
             if current.content_hash == template.content_hash:
                 return current
         tv = _store(session, ws, template, files_dir, actor_display=actor.display, row=existing)
-    record(session, ws.id, None, Event.TEMPLATE_IMPORTED, actor, key=template.key, version=tv.version)
+    record(session, ws.pk, None, Event.TEMPLATE_IMPORTED, actor, key=template.key, version=tv.version)
     return tv
 
 
@@ -253,7 +253,7 @@ def choose_template(
     ):
         item.proof_status = ProofStatus.PENDING
         item.updated_at = utcnow()
-    record(session, ws.id, job.id, Event.TEMPLATE_CHOSEN, actor, template=key, version=tv.version)
+    record(session, ws.pk, job.pk, Event.TEMPLATE_CHOSEN, actor, template=key, version=tv.version)
     mark_items_changed(session, job, actor, reason="the template changed")
     return tv
 
@@ -265,7 +265,7 @@ def apply_mapping(
     job = lock_job(session, job)
     if job.template_version_id is None:
         raise InvalidInput({"template": "choose a template first"})
-    tv = session.get(TemplateVersion, job.template_version_id)
+    tv = session.get_one(TemplateVersion, job.template_version_id)
     template = template_of(tv)
     keys = {f.key for f in template.fields}
     bad = [p.field_key for p in pairs if p.field_key and p.field_key not in keys]
@@ -287,9 +287,9 @@ def apply_mapping(
             changed += 1
     row = session.exec(select(FieldMapping).where(FieldMapping.job_id == job.id)).first()
     if row is None:
-        row = FieldMapping(job_id=job.id, template_version_id=tv.id)
+        row = FieldMapping(job_id=job.pk, template_version_id=tv.pk)
         session.add(row)
-    row.template_version_id = tv.id
+    row.template_version_id = tv.pk
     row.pairs = [p.to_dict() for p in pairs]
     row.serial = serial.to_dict() if serial else None
     row.updated_at = utcnow()
@@ -321,5 +321,5 @@ def job_mapping(session: Session, job: Job) -> Mapping | None:
 def job_template(session: Session, job: Job) -> tuple[TemplateVersion, Template] | None:
     if job.template_version_id is None:
         return None
-    tv = session.get(TemplateVersion, job.template_version_id)
+    tv = session.get_one(TemplateVersion, job.template_version_id)
     return tv, template_of(tv)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import and_, delete, func, or_
+from sqlalchemy import select as select_columns  # sqlmodel's select takes at most four
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -31,6 +32,7 @@ from pipeline.mail import ADDRESS
 from pipeline.outbox import enqueue
 from pipeline.scheduler import Alert, ScanResult, _group, existing_keys, record_alerts
 from pipeline.settings import Settings
+from storage.db import rowcount
 from storage.models import ApprovalLink, Job, JobStatus, LinkMail, Workspace
 
 KIND = "customer_email"
@@ -72,8 +74,7 @@ def email_link(session: Session, job: Job, url: str, actor: Actor, settings: Set
 
     The link must still work and belong to `job`: only someone who has the link can have it emailed.
     Returns whether a new email was recorded (one per link: asking again does nothing)."""
-    ws = session.get(Workspace, job.workspace_id)
-    assert ws is not None
+    ws = session.get_one(Workspace, job.workspace_id)
     require_mail(settings, ws)
     token = url.rsplit("/approve/", 1)[-1] if "/approve/" in url else ""
     link = approvals.resolve(session, token)
@@ -140,7 +141,7 @@ class CustomerReminder(Alert):
 def forget_dead_links(s: Session) -> int:
     """Delete the kept URLs of links that no longer work (revoked, replaced, expired)."""
     dead = select(ApprovalLink.id).where(col(ApprovalLink.active).is_(False))
-    return s.execute(delete(LinkMail).where(col(LinkMail.link_id).in_(dead))).rowcount or 0
+    return rowcount(s.execute(delete(LinkMail).where(col(LinkMail.link_id).in_(dead))))
 
 
 def scan_reminders(
@@ -158,7 +159,13 @@ def scan_reminders(
             break
         cutoff = now - timedelta(days=days)
         rows = s.execute(
-            select(LinkMail.link_id, LinkMail.to_address, LinkMail.reminders, Job.id, Job.workspace_id)
+            select_columns(
+                col(LinkMail.link_id),
+                col(LinkMail.to_address),
+                col(LinkMail.reminders),
+                col(Job.id),
+                col(Job.workspace_id),
+            )
             .join(ApprovalLink, col(ApprovalLink.id) == col(LinkMail.link_id))
             .join(Job, col(Job.id) == col(LinkMail.job_id))
             .where(
@@ -190,4 +197,5 @@ def scan_reminders(
     # a reminder whose key exists is on its way, or was refused for good: never recorded again
     done = existing_keys(s, (a.dedupe_key for a in alerts))
     alerts = [a for a in alerts if a.dedupe_key not in done]
-    result.add(KIND, record_alerts(s, alerts, lambda a: a.payload()))  # type: ignore[attr-defined]
+    payloads = {a.dedupe_key: a.payload() for a in alerts}
+    result.add(KIND, record_alerts(s, alerts, lambda a: payloads[a.dedupe_key]))

@@ -68,11 +68,11 @@ def run_demo(
             reference="LYS-PLATES",
             notes="Brass plates, same size as last season.",
         )
-        ref, job_id, ws_id = job.ref, job.id, ws.id
+        ref, job_id, ws_id = job.ref, job.pk, ws.pk
     out(f"1. Created {ref} in 'Demo Trophy Shop' (status: draft)")
 
     with runtime.db.session() as s:
-        submit_input(s, s.get(Job, job_id), actor, order_input, files)
+        submit_input(s, s.get_one(Job, job_id), actor, order_input, files)
     batch = run_parse(runtime, job_id, actor)
     if batch is None or not batch.items:
         raise InvalidInput({"order": f"no items could be read from {source.name}"})
@@ -86,12 +86,12 @@ def run_demo(
         it = batch.items[i]
         out(f"   review #{i + 1}: {it['values'].get('name', '')!r} — {'; '.join(it['reasons'])}")
     with runtime.db.session() as s:
-        accept_batch(s, s.get(Job, job_id), actor, batch.id, acknowledge_all=True)
+        accept_batch(s, s.get_one(Job, job_id), actor, batch.pk, acknowledge_all=True)
     out("3. Acknowledged the flagged items; the batch joined the job (status: proofing)")
 
     with runtime.db.session() as s:
-        ws = s.get(Workspace, ws_id)
-        job = s.get(Job, job_id)
+        ws = s.get_one(Workspace, ws_id)
+        job = s.get_one(Job, job_id)
         tv = catalog.choose_template(s, ws, job, actor, template_key, files)
         template = catalog.template_of(tv)
         pairs = catalog.suggested_pairs(s, job, template)
@@ -105,8 +105,8 @@ def run_demo(
         out(f"   proof sheet: {run.sheet_path}")
 
     with runtime.db.session() as s:
-        report = run_preflight(s, s.get(Job, job_id), actor, files)
-        issues = stored_issues(s, s.get(Job, job_id))
+        report = run_preflight(s, s.get_one(Job, job_id), actor, files)
+        issues = stored_issues(s, s.get_one(Job, job_id))
     out(f"6. Preflight: {report.errors} error(s), {report.warnings} warning(s), {report.infos} info")
     for issue in issues:
         if issue.severity != "info":
@@ -124,26 +124,26 @@ def run_demo(
 
     with runtime.db.session() as s:
         approvals.record_offline_approval(
-            s, s.get(Job, job_id), actor, "phone", "Rebecca approved all plates on the phone"
+            s, s.get_one(Job, job_id), actor, "phone", "Rebecca approved all plates on the phone"
         )
-        status = s.get(Job, job_id).status
+        status = s.get_one(Job, job_id).status
     out(f"7. Recorded the customer's approval by phone (status: {status})")
 
     from pipeline.export import export_job
 
     with runtime.db.session() as s:
-        ws = s.get(Workspace, ws_id)
+        ws = s.get_one(Workspace, ws_id)
         result = export_job(
             s,
             ws,
-            s.get(Job, job_id),
+            s.get_one(Job, job_id),
             actor,
             profile_name=PROFILE,
             output_format=output_format,
             text_mode=text_mode,
             files_dir=files,
         )
-        status = s.get(Job, job_id).status
+        status = s.get_one(Job, job_id).status
     out(
         f"8. Exported for the laser (status: {status}): {result.output_format.upper()} "
         f"{result.text_mode}, {result.sheets} sheet(s) on profile {PROFILE!r}"
@@ -166,9 +166,9 @@ def _email_link(runtime: Runtime, job_id: int, actor: Actor, out: Callable[[str]
     try:
         with runtime.db.session() as s:
             link = approvals.create_link(
-                s, s.get(Job, job_id), actor, base_url=runtime.settings.public_base_url
+                s, s.get_one(Job, job_id), actor, base_url=runtime.settings.public_base_url
             )
-            queued = email_link(s, s.get(Job, job_id), link.url, actor, runtime.settings)
+            queued = email_link(s, s.get_one(Job, job_id), link.url, actor, runtime.settings)
     except CraftError as exc:
         out(f"   (not emailed: {exc.message})")
         return

@@ -94,8 +94,7 @@ def read_input(job: Job) -> Input:
 def run_parse(runtime: Runtime, job_id: int, actor: Actor) -> ParseBatch | None:
     """Parse the job's kept input (on a worker) and put the result at the review gate."""
     with runtime.db.read() as s:
-        job = s.get(Job, job_id)
-        assert job is not None
+        job = s.get_one(Job, job_id)
     try:
         order = read_input(job) if job.input_filename or job.input_text else Input(text="")
         result = parse_order(
@@ -106,11 +105,11 @@ def run_parse(runtime: Runtime, job_id: int, actor: Actor) -> ParseBatch | None:
         _check_size(result)
     except ParseError as exc:
         with runtime.db.session() as s:
-            parse_failed(s, s.get(Job, job_id), actor, str(exc))
+            parse_failed(s, s.get_one(Job, job_id), actor, str(exc))
         runtime.notifier.job_changed(job_id, Event.PARSE_FAILED)
         return None
     with runtime.db.session() as s:
-        job = lock_job(s, s.get(Job, job_id))
+        job = lock_job(s, s.get_one(Job, job_id))
         if job.status != S.PARSING:  # cancelled (or failed) while the parser worked: drop the result
             log.info("%s left parsing while its order was parsed; the result is dropped", job.ref)
             return None
@@ -136,7 +135,7 @@ def parse_into_batch(session: Session, job: Job, actor: Actor, result: ParseResu
     ):
         old.state = "discarded"
     batch = ParseBatch(
-        job_id=job.id,
+        job_id=job.pk,
         engine=result.engine,
         engine_note=result.engine_note,
         items=items,
@@ -261,7 +260,7 @@ def accept_batch(
             reasons.append(f"edited at review by {actor.display}")
             confidence = 1.0
         item = Item(
-            job_id=job.id,
+            job_id=job.pk,
             position=start + i,
             raw_values=raw,
             values=dict(raw),

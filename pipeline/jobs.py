@@ -17,6 +17,7 @@ from pipeline import cleantext
 from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from storage.db import rowcount
 from storage.models import (
     ActivityEvent,
     ApprovalDecision,
@@ -26,6 +27,7 @@ from storage.models import (
     Item,
     Job,
     JobStatus,
+    LinkMail,
     Outbox,
     ParseBatch,
     PreflightIssue,
@@ -125,7 +127,7 @@ def _validate(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 NO_DUE_DATE = date(9999, 12, 31)
 
 
-def _index_values(customer_name: str, reference: str | None, due: date | None) -> dict[str, object]:
+def _index_values(customer_name: str, reference: str | None, due: date | None) -> dict[str, Any]:
     return {
         "customer_sort": customer_name.casefold()[:200],
         "search_text": f"{customer_name} {reference or ''}".casefold()[:400],
@@ -146,12 +148,12 @@ def create_job(
             update(Workspace)
             .where(col(Workspace.id) == ws.id)
             .values(next_job_number=Workspace.next_job_number + 1)
-            .returning(Workspace.next_job_number)
+            .returning(col(Workspace.next_job_number))
         ).scalar_one()
         - 1
     )
     job = Job(
-        workspace_id=ws.id,
+        workspace_id=ws.pk,
         number=number,
         created_by=actor.id,
         last_actor=actor.display,
@@ -160,7 +162,7 @@ def create_job(
     )
     session.add(job)
     session.flush()
-    record(session, ws.id, job.id, Event.JOB_CREATED, actor, ref=job.ref, customer=job.customer_name)
+    record(session, ws.pk, job.pk, Event.JOB_CREATED, actor, ref=job.ref, customer=job.customer_name)
     return job
 
 
@@ -207,7 +209,7 @@ def edit_job(
     result = session.execute(
         update(Job).where(col(Job.id) == job.id, col(Job.version) == job.version).values(**values)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(f"{job.ref} was changed by someone else a moment ago; reopen it and try again.")
     session.refresh(job)
 
@@ -216,7 +218,7 @@ def edit_job(
 
     record(
         session,
-        ws.id,
+        ws.pk,
         job.id,
         Event.JOB_EDITED,
         actor,
@@ -231,7 +233,7 @@ def delete_job(session: Session, ws: Workspace, ref: str | int, actor: Actor) ->
     job.version += 1
     job.last_actor = actor.display
     session.add(job)
-    record(session, ws.id, job.id, Event.JOB_DELETED, actor)
+    record(session, ws.pk, job.pk, Event.JOB_DELETED, actor)
     return job
 
 
@@ -243,7 +245,7 @@ def restore_job(session: Session, ws: Workspace, ref: str | int, actor: Actor) -
     job.version += 1
     job.last_actor = actor.display
     session.add(job)
-    record(session, ws.id, job.id, Event.JOB_RESTORED, actor)
+    record(session, ws.pk, job.pk, Event.JOB_RESTORED, actor)
     return job
 
 
@@ -260,10 +262,21 @@ def purge_job(session: Session, ws: Workspace, ref: str | int, actor: Actor) -> 
     session.execute(delete(ApprovalDecision).where(col(ApprovalDecision.link_id).in_(link_ids)))
     session.execute(delete(ProofVersion).where(col(ProofVersion.item_id).in_(item_ids)))
     session.execute(delete(PreflightIssue).where(col(PreflightIssue.job_id) == job.id))
-    for table in (Item, ApprovalLink, FieldMapping, ParseBatch, Export, Task, Outbox, ActivityEvent):
-        session.execute(delete(table).where(table.job_id == job.id))  # type: ignore[attr-defined]
+    # LinkMail before ApprovalLink: the kept email of a link points at the link
+    for table in (
+        LinkMail,
+        Item,
+        ApprovalLink,
+        FieldMapping,
+        ParseBatch,
+        Export,
+        Task,
+        Outbox,
+        ActivityEvent,
+    ):
+        session.execute(delete(table).where(col(table.job_id) == job.pk))
     session.delete(job)
-    record(session, ws.id, None, Event.JOB_PURGED, actor, ref=job.ref, customer=job.customer_name)
+    record(session, ws.pk, None, Event.JOB_PURGED, actor, ref=job.ref, customer=job.customer_name)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlmodel import Session, func, select
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, func, select
 
 from pipeline.activity import Event, record
 from pipeline.actors import Actor
@@ -54,7 +55,7 @@ def item_count(session: Session, job: Job) -> int:
     return session.exec(select(func.count()).select_from(Item).where(Item.job_id == job.id)).one()
 
 
-def _count_where(session: Session, job: Job, *conds: object) -> int:
+def _count_where(session: Session, job: Job, *conds: ColumnElement[bool]) -> int:
     stmt = select(func.count()).select_from(Item).where(Item.job_id == job.id, *conds)
     return session.exec(stmt).one()
 
@@ -80,7 +81,7 @@ def _guard_no_items(session: Session, job: Job, actor: Actor, approval_skipped: 
 def _guard_proofs_ready(session: Session, job: Job, actor: Actor, approval_skipped: bool) -> str | None:
     if not item_count(session, job):
         return "the job has no items yet"
-    pending = _count_where(session, job, Item.proof_status == ProofStatus.PENDING)
+    pending = _count_where(session, job, col(Item.proof_status) == ProofStatus.PENDING)
     return f"{pending} item(s) have no proof yet: generate proofs first" if pending else None
 
 
@@ -92,7 +93,7 @@ def _guard_skip(session: Session, job: Job, actor: Actor, approval_skipped: bool
 
 def _guard_all_approved(session: Session, job: Job, actor: Actor, approval_skipped: bool) -> str | None:
     total = item_count(session, job)
-    approved = _count_where(session, job, Item.proof_status == ProofStatus.APPROVED)
+    approved = _count_where(session, job, col(Item.proof_status) == ProofStatus.APPROVED)
     if not total:
         return "the job has no items yet"
     return None if approved == total else f"only {approved} of {total} items are approved"

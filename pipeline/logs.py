@@ -37,7 +37,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             text = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string must not hide the line (or leak its args)
+        except Exception:  # a bad format string must not hide the line (or leak its args)
             text = f"{record.msg!s} (arguments not shown)"
         record.msg = self.redact(text)
         record.args = ()

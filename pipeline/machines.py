@@ -298,6 +298,10 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
     laser = _laser(errors, values, units, factor)
     if errors:
         raise InvalidInput(errors)
+    # a reader returns None only after recording an error, so with no errors every value is there
+    assert name is not None and units is not None and score_width is not None
+    assert fmt is not None and mode is not None and order is not None
+    assert cut_outline is not None and include_artwork is not None
     return ProfileSettings(
         name=name,
         bed_width_mm=mm["bed_width"],
@@ -313,7 +317,7 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
         include_artwork=include_artwork,
         item_order=order,
         score_color=score,
-        score_width_mm=round(score_width * factor, 6),  # type: ignore[operator]
+        score_width_mm=round(score_width * factor, 6),
         **laser,
     )
 
@@ -441,7 +445,7 @@ def ensure_builtin_profiles(session: Session, ws: Workspace) -> None:
         )
         try:
             with session.begin_nested():  # another request may install it at the same moment
-                session.add(MachineProfile(workspace_id=ws.id, builtin=True, **_columns(s)))
+                session.add(MachineProfile(workspace_id=ws.pk, builtin=True, **_columns(s)))
                 session.flush()
         except IntegrityError:
             pass
@@ -500,7 +504,7 @@ def create_profile(session: Session, ws: Workspace, actor: Actor, **values: Any)
     s = validate(entered)
     if _name_taken(session, ws, s.name):
         raise InvalidInput({"name": f"a profile named {s.name!r} already exists"})
-    row = MachineProfile(workspace_id=ws.id, builtin=False, **_columns(s))
+    row = MachineProfile(workspace_id=ws.pk, builtin=False, **_columns(s))
     try:
         with session.begin_nested():
             session.add(row)
@@ -509,7 +513,7 @@ def create_profile(session: Session, ws: Workspace, actor: Actor, **values: Any)
         raise InvalidInput({"name": f"a profile named {s.name!r} already exists"}) from None
     record(
         session,
-        ws.id,
+        ws.pk,
         None,
         Event.MACHINE_PROFILE_CHANGED,
         actor,
@@ -551,7 +555,7 @@ def update_profile(
     if diff:
         record(
             session,
-            ws.id,
+            ws.pk,
             None,
             Event.MACHINE_PROFILE_CHANGED,
             actor,
@@ -569,4 +573,4 @@ def delete_profile(session: Session, ws: Workspace, actor: Actor, name: str) -> 
         raise InvalidInput({"name": f"'{row.name}' is built in and can't be deleted (edit it instead)"})
     session.delete(row)
     session.flush()
-    record(session, ws.id, None, Event.MACHINE_PROFILE_CHANGED, actor, action="deleted", profile=row.name)
+    record(session, ws.pk, None, Event.MACHINE_PROFILE_CHANGED, actor, action="deleted", profile=row.name)

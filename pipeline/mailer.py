@@ -120,6 +120,7 @@ class MailSender(Rounds):
         unreachable: str | None = None  # no connection this round: the rest wait too, untried
         try:
             for outbox_id in due:
+                assert outbox_id is not None  # a primary key read from the database
                 prepared = self._prepare(outbox_id, now)
                 if isinstance(prepared, Outcome):
                     outcomes.append(prepared)
@@ -140,13 +141,15 @@ class MailSender(Rounds):
                     )
                     outcomes.append(self._refused(prepared, now, exc.smtp_code, exc.smtp_error, what))
                     if exc.smtp_code < 500:
-                        conn = _drop(conn)
+                        _drop(conn)
+                        conn = None
                 except (smtplib.SMTPException, OSError) as exc:  # OSError: refused, timeouts, TLS errors
                     # down, unreachable, gone mid-conversation, or refusing our login: try again later
                     outcomes.append(self._retry(prepared.outbox_id, now, _describe(exc), prepared.to))
                     if conn is None:
                         unreachable = _describe(exc)
-                    conn = _drop(conn)
+                    _drop(conn)
+                    conn = None
                     if isinstance(exc, smtplib.SMTPAuthenticationError):
                         log.error("the SMTP server refused the login of SMTP_URL: %s", _describe(exc))
                 else:
@@ -280,7 +283,7 @@ class MailSender(Rounds):
             return
         try:
             self.runtime.notifier.job_changed(job_id, event)
-        except Exception:  # noqa: BLE001 - the email is recorded; Slack catches up from the log
+        except Exception:  # the email is recorded; Slack catches up from the log
             log.exception("notifier failed for job %s", job_id)
 
 
@@ -334,7 +337,6 @@ def _drop(conn: smtplib.SMTP | None) -> None:
     if conn is not None:
         with contextlib.suppress(OSError):
             conn.close()
-    return None
 
 
 def _describe(exc: BaseException) -> str:

@@ -215,7 +215,7 @@ def check_job(session: Session, job: Job, files_dir: Path) -> Report:
         issues.append(Issue("NO_TEMPLATE", None, None, None, f"{job.ref} has no template: choose one"))
     if chosen is not None and items:
         _, template = chosen
-        registry = registry_for(session.get(Workspace, job.workspace_id), files_dir)
+        registry = registry_for(session.get_one(Workspace, job.workspace_id), files_dir)
         for it in items:
             layout = item_layout(it, template, registry)
             fields = {fl.key: fl for fl in layout.fields}
@@ -252,7 +252,7 @@ def run_preflight(
     for issue in report.issues:
         session.add(
             PreflightIssue(
-                job_id=job.id,
+                job_id=job.pk,
                 item_id=issue.item_id,
                 field_key=issue.field,
                 code=issue.code,

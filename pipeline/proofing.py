@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -144,7 +145,7 @@ def generate_job_proofs(
             ordered = list(s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))))
         try:
             sheet, preview = _proof_sheet(job, template, ordered, folder, registry)
-        except Exception as exc:  # noqa: BLE001 - the item proofs above are kept; the log says why
+        except Exception as exc:  # the item proofs above are kept; the log says why
             log.exception("proof sheet of %s failed", job.ref)
             sheet_error = f"{type(exc).__name__}: {exc}"[:500]
     elif len(results) == 1 and results[0].ok and done:
@@ -186,7 +187,7 @@ def _store(
     tv: TemplateVersion,
     template: Template,
     results: list[ProofResult],
-    drawn: dict[int, dict[str, str]],
+    drawn: dict[int, Mapping[str, Any]],
 ) -> int:
     """Record finished proofs on their items; returns how many were kept."""
     # the job first, then its items: the order every other use case locks them in
@@ -200,12 +201,12 @@ def _store(
         item = by_id.get(r.item_id)
         if not r.ok or item is None:
             continue
-        if not same_template or _field_values(item, template) != drawn[item.id]:
+        if not same_template or _field_values(item, template) != drawn[item.pk]:
             continue  # changed while its proof was drawn: that proof is stale, the item stays pending
         item.proof_version += 1
         s.add(
             ProofVersion(
-                item_id=item.id,
+                item_id=item.pk,
                 version=item.proof_version,
                 input_hash=r.input_hash,
                 template_version_id=tv.id,
@@ -230,7 +231,7 @@ def _load(s: Session, job_id: int) -> tuple[Job, Workspace, TemplateVersion, Tem
     if chosen is None:
         raise InvalidInput({"template": f"{job.ref} has no template yet: choose one first"})
     tv, template = chosen
-    ws = s.get(Workspace, job.workspace_id)
+    ws = s.get_one(Workspace, job.workspace_id)
     items = list(s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))))
     if not items:
         raise InvalidInput({"items": f"{job.ref} has no items yet"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Self
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class Rounds:
     def kick(self) -> None:
         self._kick.set()
 
-    def start(self) -> Rounds:
+    def start(self) -> Self:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=self.name.replace(" ", "-"), daemon=True)
             self._thread.start()

@@ -146,7 +146,7 @@ class Settings(BaseModel):
         }
         values = {field: env[var] for var, field in names.items() if env.get(var, "").strip()}
         try:
-            return cls(**values)
+            return cls.model_validate(values)
         except ValueError as exc:
             by_field = {field: var for var, field in names.items()}
             problems = []

@@ -125,8 +125,8 @@ def _check_css(text: str) -> None:
         ref = match.group(2).strip()
         if not ref.startswith("#"):
             raise _refer(f"url({ref})")
-    if match := _IMPORT.search(text):
-        raise _refer(f"@import {match.group(1)}".strip())
+    if imported := _IMPORT.search(text):
+        raise _refer(f"@import {imported.group(1)}".strip())
 
 
 def check_svg_file(path: Path) -> Any:

@@ -7,7 +7,7 @@ import errno
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from pipeline.activity import Event, record
 from pipeline.actors import SYSTEM, Actor
 from pipeline.errors import CraftError
 from pipeline.runtime import Runtime
+from storage.db import rowcount
 from storage.models import Job, JobStatus, Task, utcnow
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _new_task(
     )
     s.add(task)
     s.flush()
-    return task.id
+    return task.pk
 
 
 def _record(
@@ -127,8 +128,8 @@ def run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress],
 def _run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress], Any]) -> Any:
     with runtime.db.session() as s:
         task = s.get(Task, task_id)
-        if task.state != "queued":
-            return None  # given up on while it waited (recover() took it for a dead copy's)
+        if task is None or task.state != "queued":
+            return None  # given up on while it waited (recover() took it for a dead copy's, or purged)
         task.state, task.started_at, task.heartbeat_at = "running", utcnow(), utcnow()
         task.owner = instance.tag()
         job_id, kind = task.job_id, task.kind
@@ -141,7 +142,8 @@ def _run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress]
         last[0] = now
         with runtime.db.session() as s:
             t = s.get(Task, task_id)
-            t.done, t.total, t.heartbeat_at = done, total, utcnow()
+            if t is not None:  # None: purged with its job meanwhile
+                t.done, t.total, t.heartbeat_at = done, total, utcnow()
         if job_id is not None:
             runtime.notifier.job_changed(job_id, "progress", done=done, total=total, kind=kind)
 
@@ -154,7 +156,7 @@ def _run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress]
     except CraftError as exc:
         _fail(runtime, task_id, job_id, kind, actor, exc.message)
         return None
-    except Exception as exc:  # noqa: BLE001 - reported on the card and in the thread, never a traceback
+    except Exception as exc:  # reported on the card and in the thread, never a traceback
         log.exception("task %s (%s) failed", task_id, kind)
         _fail(runtime, task_id, job_id, kind, actor, _in_words(exc))
         return None
@@ -184,22 +186,24 @@ def _heartbeat(runtime: Runtime, task_id: int, stop: threading.Event) -> None:
                 if t is None or t.state != "running":
                     return
                 t.heartbeat_at = utcnow()
-        except Exception:  # noqa: BLE001 - a missed beat is harmless; the next one tries again
+        except Exception:  # a missed beat is harmless; the next one tries again
             log.warning("heartbeat of task %s failed", task_id, exc_info=True)
 
 
 def _finish(runtime: Runtime, task_id: int, state: str, error: str | None) -> None:
     with runtime.db.session() as s:
         t = s.get(Task, task_id)
-        t.state, t.error, t.finished_at = state, error, utcnow()
+        if t is not None:  # None: purged with its job meanwhile
+            t.state, t.error, t.finished_at = state, error, utcnow()
 
 
 def _fail(runtime: Runtime, task_id: int, job_id: int | None, kind: str, actor: Actor, error: str) -> None:
     with runtime.db.session() as s:
         t = s.get(Task, task_id)
-        t.state, t.error, t.finished_at = "failed", error[:2000], utcnow()
-        if job_id is not None:
-            job = s.get(Job, job_id)
+        if t is not None:
+            t.state, t.error, t.finished_at = "failed", error[:2000], utcnow()
+        job = s.get(Job, job_id) if job_id is not None else None
+        if job is not None:  # None: no job, or purged meanwhile
             job.last_error = error[:2000]
             record(
                 s,
@@ -225,7 +229,7 @@ def _settle_job(session: Any, job: Job) -> None:
         lifecycle.move(session, job, back, SYSTEM, reason="the background work failed; the input is kept")
 
 
-def recover(runtime: Runtime, resume: dict[str, Callable[[Runtime, Task], None]] | None = None) -> int:
+def recover(runtime: Runtime, resume: Mapping[str, Callable[[Runtime, Task], None]] | None = None) -> int:
     """Tasks left queued or running by a copy of the app that is gone (a process on this machine that no
     longer runs, or no heartbeat for STALE_AFTER) are resumed when `resume` knows their kind, or marked
     failed with a clear message on the card and in the thread. Safe to run in several copies at once
@@ -237,7 +241,7 @@ def recover(runtime: Runtime, resume: dict[str, Callable[[Runtime, Task], None]]
     for task in active:
         if not _abandoned(task, cutoff):
             continue
-        if not _claim(runtime, task.id, "interrupted by a restart"):
+        if not _claim(runtime, task.pk, "interrupted by a restart"):
             continue  # another copy recovered it first
         found += 1
         actor = task_actor(task)
@@ -255,7 +259,7 @@ def recover(runtime: Runtime, resume: dict[str, Callable[[Runtime, Task], None]]
                 continue
         _fail(
             runtime,
-            task.id,
+            task.pk,
             task.job_id,
             task.kind,
             actor,
@@ -279,30 +283,32 @@ def _abandoned(task: Task, cutoff: datetime) -> bool:
     return instance.is_dead(task.owner) or beat < cutoff
 
 
-def _claim(runtime: Runtime, task_id: int | None, error: str) -> bool:
+def _claim(runtime: Runtime, task_id: int, error: str) -> bool:
     """Mark an abandoned task failed if it still is active; True for the one caller that did."""
     with runtime.db.session() as s:
-        result = s.exec(  # type: ignore[call-overload]
+        result = s.execute(
             update(Task)
             .where(col(Task.id) == task_id, col(Task.state).in_(ACTIVE))
             .values(state="failed", error=error, finished_at=utcnow())
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
 
 def _resumed(runtime: Runtime, task: Task, what: str) -> None:
     with runtime.db.session() as s:
-        s.get(Task, task.id).error = "interrupted by a restart; resumed as a new task"
-        if task.job_id is None:
+        row = s.get(Task, task.pk)
+        if row is not None:
+            row.error = "interrupted by a restart; resumed as a new task"
+        job = s.get(Job, task.job_id) if task.job_id is not None else None
+        if job is None:  # no job, or purged meanwhile
             return
-        job = s.get(Job, task.job_id)
         record(
             s,
             job.workspace_id,
-            job.id,
+            job.pk,
             Event.TASK_RESUMED,
             SYSTEM,
             kind=task.kind,
             what=what,
         )
-    runtime.notifier.job_changed(task.job_id, Event.TASK_RESUMED)
+    runtime.notifier.job_changed(job.pk, Event.TASK_RESUMED)

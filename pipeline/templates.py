@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import asdict, dataclass, fields
 from dataclasses import field as dc_field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import tomli_w
 
@@ -229,7 +229,7 @@ def _parse_field(raw: Any, index: int, r: _Reader) -> Field | None:
     font = r.string(raw, "font", where)
     if font is not None and not font.strip():
         r._err(where, "font must not be blank (leave it out to use the template's default font)")
-    values = dict(
+    return Field(
         key=key or f"field{index}",
         label=r.string(raw, "label", where, default=None) or key or f"field{index}",
         x=x if x is not None else 0.0,
@@ -238,16 +238,16 @@ def _parse_field(raw: Any, index: int, r: _Reader) -> Field | None:
         height=h if h is not None else 0.0,
         required=r.boolean(raw, "required", where, False),
         font=font,
-        weight=r.choice(raw, "weight", where, get_args(Weight), "normal"),
+        # choice() returns one of the options it is given: the Literal's own values
+        weight=cast(Weight, r.choice(raw, "weight", where, get_args(Weight), "normal")),
         size=size,
         min_size=min_size,
         max_lines=max_lines if max_lines is not None else 1,
-        align=r.choice(raw, "align", where, get_args(Align), "center"),
-        valign=r.choice(raw, "valign", where, get_args(VAlign), "middle"),
-        overflow=r.choice(raw, "overflow", where, get_args(Overflow), "shrink"),
+        align=cast(Align, r.choice(raw, "align", where, get_args(Align), "center")),
+        valign=cast(VAlign, r.choice(raw, "valign", where, get_args(VAlign), "middle")),
+        overflow=cast(Overflow, r.choice(raw, "overflow", where, get_args(Overflow), "shrink")),
         max_chars=max_chars,
     )
-    return Field(**values)  # type: ignore[arg-type]
 
 
 def template_from_dict(
@@ -349,8 +349,9 @@ def validate_template(
             errs.append(f"{where}: max_chars must be at least 1 (got {f.max_chars})")
         if registry is not None and f.font is not None and f.font.strip() and not registry.is_known(f.font):
             errs.append(f"{where}: unknown font '{f.font}' (not bundled, installed or uploaded)")
-    if t.artwork and check_files:
-        problem = check_artwork(t.artwork_path())  # type: ignore[arg-type]
+    artwork = t.artwork_path()
+    if artwork is not None and check_files:
+        problem = check_artwork(artwork)
         if problem:
             errs.append(f"template: artwork '{t.artwork}': {problem}")
     elif t.artwork and Path(t.artwork).suffix.lower() not in ARTWORK_EXTENSIONS:

@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 def preflight_now(runtime: Runtime, job_id: int, actor: Actor) -> Report:
     files_dir = runtime.settings.files_dir
     with runtime.db.read() as s:  # the check itself reads only: no write lock while it runs
-        job = s.get(Job, job_id)
+        job = s.get_one(Job, job_id)
         checked = (check_job(s, job, files_dir), checked_as(s, job))
     with runtime.db.session() as s:
-        report = run_preflight(s, s.get(Job, job_id), actor, files_dir, checked)
+        report = run_preflight(s, s.get_one(Job, job_id), actor, files_dir, checked)
     runtime.notifier.job_changed(job_id, Event.PREFLIGHT_COMPLETED)
     return report
 
@@ -48,7 +48,7 @@ def proofs_then_preflight(
         from pipeline.lifecycle import item_count
 
         with runtime.db.read() as s:
-            ready = item_count(s, s.get(Job, job_id)) > 0
+            ready = item_count(s, s.get_one(Job, job_id)) > 0
         if ready:
             run = generate_job_proofs(runtime, job_id, actor, progress=progress, item_ids=item_ids)
     preflight_now(runtime, job_id, actor)
@@ -136,7 +136,7 @@ class Recovery:
     def _check(self) -> None:
         try:
             found = recover(self.runtime)
-        except Exception:  # noqa: BLE001 - the database may be down for a moment; the next round retries
+        except Exception:  # the database may be down for a moment; the next round retries
             log.warning("checking for interrupted work failed", exc_info=True)
             return
         if found:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from pipeline.activity import record
+from pipeline.activity import Event, record
 from pipeline.actors import Actor
 from pipeline.errors import InvalidInput, PermissionDenied
 from pipeline.fonts import FontRegistry, FontValidationError, store_uploaded_font, validate_font_bytes
@@ -58,7 +58,7 @@ def upload_font(
     if existing is not None:
         return existing
     font = Font(
-        workspace_id=ws.id,
+        workspace_id=ws.pk,
         family=stored.family,
         weight=stored.weight,
         filename=filename[:255],
@@ -68,9 +68,9 @@ def upload_font(
     session.add(font)
     record(
         session,
-        ws.id,
+        ws.pk,
         None,
-        "Font uploaded",
+        Event.FONT_UPLOADED,
         actor,
         family=stored.family,
         weight=stored.weight,

@@ -49,7 +49,7 @@ def ensure_member(session: Session, ws: Workspace, user_id: str, display: str = 
     session.exec(select(Workspace).where(Workspace.id == ws.id).with_for_update()).one()
     count = session.exec(select(func.count()).select_from(Member).where(Member.workspace_id == ws.id)).one()
     member = Member(
-        workspace_id=ws.id,
+        workspace_id=ws.pk,
         slack_user_id=user_id,
         display_name=(display or user_id)[:200],
         role=Role.OWNER if count == 0 else Role.MEMBER,
@@ -131,8 +131,8 @@ def update_settings(session: Session, ws: Workspace, actor: Actor, **changes: ob
             "customer_reminder_days",
         ):
             try:
-                number = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
+                number = float(value) if isinstance(value, int | float | str) else -1
+            except ValueError:
                 number = -1
             if number < 0:
                 errors[key] = "must be a number of zero or more"

@@ -42,7 +42,7 @@ def main() -> int:
         message_id=message_id(1, sender),
     )
     msg = build_message(mail, now=datetime.now(UTC))
-    html = msg.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    html = msg.get_body(preferencelist=("html",)).get_content()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 700}, device_scale_factor=2, is_mobile=True)

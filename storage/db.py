@@ -7,12 +7,14 @@ wait for each other (busy timeout) instead of failing half-way through a read-th
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
@@ -55,12 +57,18 @@ class Database:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
-        except Exception as exc:  # noqa: BLE001 - reported by /healthz, never raised
+        except Exception as exc:  # reported by /healthz, never raised
             log.warning("database unreachable: %s", type(exc).__name__)
             return False
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched (`Session.execute` types its result as a plain Result;
+    for those statements it is a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _make_engine(url: str, *, echo: bool, sqlite: bool) -> Engine:
@@ -82,7 +90,7 @@ def _make_engine(url: str, *, echo: bool, sqlite: bool) -> Engine:
     engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -92,7 +100,7 @@ def _make_engine(url: str, *, echo: bool, sqlite: bool) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
 

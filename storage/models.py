@@ -7,7 +7,7 @@ JSON columns hold structured values (parsed values, layouts, mappings, details) 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -20,6 +20,19 @@ def utcnow() -> datetime:
 def _json(default: Any = None) -> Any:
     factory = (lambda: dict(default)) if isinstance(default, dict) else (lambda: list(default or []))
     return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
+
+
+class Keyed:
+    """`pk`: the id of a row that is in the database (read from it, or added and flushed)."""
+
+    if TYPE_CHECKING:
+        id: int | None
+
+    @property
+    def pk(self) -> int:
+        if self.id is None:
+            raise RuntimeError(f"{type(self).__name__} has no id until it is flushed")
+        return self.id
 
 
 class JobStatus:
@@ -49,7 +62,7 @@ class ProofStatus:
     ALL = (PENDING, GENERATED, APPROVED, NEEDS_REVISION)
 
 
-class Workspace(SQLModel, table=True):
+class Workspace(SQLModel, Keyed, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slack_team_id: str = Field(max_length=32, unique=True, index=True)
     name: str = Field(default="", max_length=200)
@@ -70,7 +83,7 @@ class Workspace(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Member(SQLModel, table=True):
+class Member(SQLModel, Keyed, table=True):
     __table_args__ = (UniqueConstraint("workspace_id", "slack_user_id"),)
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
@@ -80,7 +93,7 @@ class Member(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Template(SQLModel, table=True):
+class Template(SQLModel, Keyed, table=True):
     __table_args__ = (UniqueConstraint("workspace_id", "key"),)
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
@@ -92,7 +105,7 @@ class Template(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class TemplateVersion(SQLModel, table=True):
+class TemplateVersion(SQLModel, Keyed, table=True):
     __tablename__ = "template_version"
     __table_args__ = (UniqueConstraint("template_id", "version"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -105,7 +118,7 @@ class TemplateVersion(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Job(SQLModel, table=True):
+class Job(SQLModel, Keyed, table=True):
     __table_args__ = (
         UniqueConstraint("workspace_id", "number"),
         # the dashboard's filters and sorts; deleted_at leads so "not deleted" narrows within the index
@@ -154,7 +167,7 @@ class Job(SQLModel, table=True):
         return f"J-{self.number}"
 
 
-class ParseBatch(SQLModel, table=True):
+class ParseBatch(SQLModel, Keyed, table=True):
     """Parsed items waiting at the review gate before they join the job."""
 
     __tablename__ = "parse_batch"
@@ -170,7 +183,7 @@ class ParseBatch(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Item(SQLModel, table=True):
+class Item(SQLModel, Keyed, table=True):
     __table_args__ = (Index("ix_item_job_position", "job_id", "position"),)
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id")
@@ -189,7 +202,7 @@ class Item(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class FieldMapping(SQLModel, table=True):
+class FieldMapping(SQLModel, Keyed, table=True):
     __tablename__ = "field_mapping"
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", unique=True)
@@ -199,7 +212,7 @@ class FieldMapping(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class ProofVersion(SQLModel, table=True):
+class ProofVersion(SQLModel, Keyed, table=True):
     __tablename__ = "proof_version"
     __table_args__ = (UniqueConstraint("item_id", "version"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -212,7 +225,7 @@ class ProofVersion(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class ApprovalLink(SQLModel, table=True):
+class ApprovalLink(SQLModel, Keyed, table=True):
     __tablename__ = "approval_link"
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
@@ -225,7 +238,7 @@ class ApprovalLink(SQLModel, table=True):
     last_viewed_at: datetime | None = None
 
 
-class ApprovalDecision(SQLModel, table=True):
+class ApprovalDecision(SQLModel, Keyed, table=True):
     """One decision on one proof version; the unique key lets exactly one concurrent decision win."""
 
     __tablename__ = "approval_decision"
@@ -241,7 +254,7 @@ class ApprovalDecision(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class PreflightIssue(SQLModel, table=True):
+class PreflightIssue(SQLModel, Keyed, table=True):
     __tablename__ = "preflight_issue"
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
@@ -253,7 +266,7 @@ class PreflightIssue(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class MachineProfile(SQLModel, table=True):
+class MachineProfile(SQLModel, Keyed, table=True):
     __tablename__ = "machine_profile"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -290,7 +303,7 @@ class MachineProfile(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Export(SQLModel, table=True):
+class Export(SQLModel, Keyed, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     profile_name: str = Field(max_length=100)
@@ -304,7 +317,7 @@ class Export(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Font(SQLModel, table=True):
+class Font(SQLModel, Keyed, table=True):
     """A font a workspace uploaded."""
 
     __table_args__ = (UniqueConstraint("workspace_id", "sha256"),)
@@ -318,7 +331,7 @@ class Font(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class ActivityEvent(SQLModel, table=True):
+class ActivityEvent(SQLModel, Keyed, table=True):
     __tablename__ = "activity_event"
     __table_args__ = (
         Index("ix_activity_job", "job_id", "id"),
@@ -335,7 +348,7 @@ class ActivityEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Task(SQLModel, table=True):
+class Task(SQLModel, Keyed, table=True):
     """Recorded background work (parsing, proofs, export) so a crash never leaves a job stuck."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -354,7 +367,7 @@ class Task(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
-class Outbox(SQLModel, table=True):
+class Outbox(SQLModel, Keyed, table=True):
     """A message for Slack or an email to the customer, recorded before it is sent; the dedupe key
     makes each one exactly once."""
 
@@ -374,7 +387,7 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
-class LinkMail(SQLModel, table=True):
+class LinkMail(SQLModel, Keyed, table=True):
     """An approval link emailed to the customer: where it went and when, for the reminders.
 
     `url` holds the link (its token is otherwise never stored: the reminders need it), sealed under the
@@ -395,7 +408,7 @@ class LinkMail(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class SeenRequest(SQLModel, table=True):
+class SeenRequest(SQLModel, Keyed, table=True):
     """Slack event ids and retried requests already handled, so a retry never acts twice."""
 
     __tablename__ = "seen_request"
@@ -404,7 +417,7 @@ class SeenRequest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
-class RateLimit(SQLModel, table=True):
+class RateLimit(SQLModel, Keyed, table=True):
     """Requests counted in fixed windows, shared by every copy of the app (see pipeline/ratelimit.py)."""
 
     __tablename__ = "rate_limit"

@@ -50,7 +50,7 @@ def pg_url() -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # any failure to reach it ends the test with its reason
         pytest.fail(f"PostgreSQL at {base} is unreachable: {exc}")
     sep = "&" if "?" in base else "?"
     url = f"{base}{sep}options=-csearch_path%3D{schema}"

@@ -100,7 +100,7 @@ class FirstContact:
             name = team_name()
             if name:
                 members.name_workspace(self.runtime, ws_id, team_id, name)
-        except Exception as exc:  # noqa: BLE001 - Slack or the database may be away; asked again later
+        except Exception as exc:  # Slack or the database may be away; asked again later
             log.warning("could not name the workspace after its Slack team: %s", exc)
         finally:
             with self._lock:

@@ -78,7 +78,7 @@ def fetch(
     if int(info.get("size") or 0) > limit:
         raise InvalidInput({field: f"the file is over {limit / 1_000_000:g} MB"})
     url = info.get("url_private_download") or info.get("url_private")
-    if not trusted_url(url, api_url):
+    if not isinstance(url, str) or not trusted_url(url, api_url):
         log.warning("refused to send the bot token to a file URL outside Slack (file %s)", file_id)
         raise InvalidInput({field: "Slack gave a download address outside Slack; upload the file again"})
     return _get(url, client.token or "", field, limit), name

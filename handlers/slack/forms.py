@@ -67,7 +67,7 @@ def start_parse(runtime: Runtime, who: Who, job_id: int, view_id: str | None, cl
             return
         try:
             client.views_update(view_id=view_id, view=review_window(review))
-        except Exception as exc:  # noqa: BLE001 - the window may be closed; the card's button reopens it
+        except Exception as exc:  # the window may be closed; the card's button reopens it
             log.info("could not update the parse window: %s", exc)
 
     intake.start_parse(runtime, who, job_id, show_review)

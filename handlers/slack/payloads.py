@@ -116,7 +116,7 @@ def need_workspace(
         if body.get("response_url") and respond is not None:
             try:
                 respond(text=NO_WORKSPACE, response_type="ephemeral", replace_original=False)
-            except Exception as exc:  # noqa: BLE001 - the answer is a courtesy; Slack may be away
+            except Exception as exc:  # the answer is a courtesy; Slack may be away
                 log.warning("could not answer a request without a workspace: %s", exc)
         return BoltResponse(status=200, body="")
     if kind == "event_callback":

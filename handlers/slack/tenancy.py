@@ -50,7 +50,7 @@ class _OrgTeams:
                 return self._known[team_id]
         try:
             team = client.team_info(team=team_id)["team"]
-        except Exception as exc:  # noqa: BLE001 - not confirmed: the request is refused, asked again later
+        except Exception as exc:  # not confirmed: the request is refused, asked again later
             log.warning("team.info for %s failed: %s", team_id, type(exc).__name__)
             return None
         enterprise = team.get("enterprise_id") if isinstance(team, dict) else None
@@ -80,8 +80,8 @@ def tenant_of(
 ) -> Tenant | None:
     """The verified workspace of a request, or None when it cannot be established."""
     enterprise = _enterprise_of(body, context_enterprise)
-    auth_teams = {
-        a.get("team_id")
+    auth_teams: set[str] = {
+        a["team_id"]
         for a in body.get("authorizations") or []
         if isinstance(a, dict) and isinstance(a.get("team_id"), str) and a.get("team_id")
     }
@@ -94,8 +94,9 @@ def tenant_of(
             return None  # the event names a team none of its installations covers
         return Tenant(top, enterprise, grid=False)
     # Enterprise Grid, team null: every place that names a team must agree, inside the organization
-    view = body.get("view") if isinstance(body.get("view"), dict) else {}
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    view, user = body.get("view"), body.get("user")
+    view = view if isinstance(view, dict) else {}
+    user = user if isinstance(user, dict) else {}
     named = {
         t
         for t in (user.get("team_id"), view.get("team_id"), view.get("app_installed_team_id"), context_team)
@@ -132,7 +133,7 @@ def not_set_up_response(body: dict[str, Any], respond: Any) -> BoltResponse:
     if body.get("type") == "block_actions" and respond is not None and body.get("response_url"):
         try:
             respond(text=NOT_SET_UP, response_type="ephemeral", replace_original=False)
-        except Exception as exc:  # noqa: BLE001 - Slack itself may be away
+        except Exception as exc:  # Slack itself may be away
             log.warning("could not answer a request without a workspace: %s", type(exc).__name__)
     return BoltResponse(status=200, body="")
 

@@ -157,17 +157,21 @@ class ApprovalPages:
             "shown": shown_value(view),
         }
 
+    def _macros(self, request: Request) -> dict[str, Any]:
+        """The macros of `_parts.html` by name (Jinja sets them on the module as it renders it)."""
+        return vars(self.parts.make_module({"root": self._base(request)}))
+
     def _fragments(self, request: Request, token: str, view: PageView, item_id: int | None) -> dict[str, str]:
         ctx = self._context(request, token, view)
-        module = self.parts.make_module({"root": self._base(request)})
+        macros = self._macros(request)
         out = {
-            "progress": str(module.progress(view)),
-            "bulk": str(module.bulk(view, ctx["base"], ctx["shown"])),
-            "summary": str(module.summary(view)),
+            "progress": str(macros["progress"](view)),
+            "bulk": str(macros["bulk"](view, ctx["base"], ctx["shown"])),
+            "summary": str(macros["summary"](view)),
         }
         item = next((i for i in view.items if i.id == item_id), None)
         if item is not None:
-            out["card"] = str(module.card(view, item, ctx["base"], ctx["csrf"]))
+            out["card"] = str(macros["card"](view, item, ctx["base"], ctx["csrf"]))
         return out
 
     # -- GET /approve/<token>
@@ -384,9 +388,7 @@ class ApprovalPages:
             "level": flash.level if flash else "info",
             "message": flash.text if flash else "",
             **self._fragments(request, token, view, None),
-            "items": str(
-                self.parts.make_module({"root": self._base(request)}).items(view, ctx["base"], ctx["csrf"])
-            ),
+            "items": str(self._macros(request)["items"](view, ctx["base"], ctx["csrf"])),
         }
         return JSONResponse(body, status_code=status)
 

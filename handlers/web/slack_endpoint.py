@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 if TYPE_CHECKING:
-    from slack_bolt import App
+    from slack_bolt import App, BoltRequest
 
 log = logging.getLogger(__name__)
 MAX_BODY = 2 * 1024 * 1024  # Slack's own payloads stay far below this
@@ -52,9 +53,9 @@ async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
     return bytes(body)
 
 
-def verify(secret: str, headers: dict[str, str] | object, body: bytes, now: float | None = None) -> None:
+def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None) -> None:
     """Slack's v0 signature over the raw bytes, and a numeric timestamp inside the replay window."""
-    get = headers.get  # type: ignore[attr-defined]
+    get = headers.get
     stamp = get("x-slack-request-timestamp") or ""
     given = get("x-slack-signature") or ""
     if not stamp or not given:
@@ -123,7 +124,7 @@ def _json(text: str) -> object:
         raise Refused(400, "body is not valid JSON") from None
 
 
-def slack_endpoint(bolt_app: App, signing_secret: str | None):  # type: ignore[no-untyped-def]
+def slack_endpoint(bolt_app: App, signing_secret: str | None) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint for `/slack/events`, answering before Bolt whatever Bolt must not see."""
     from slack_bolt import BoltRequest
     from slack_bolt.adapter.starlette.handler import to_starlette_response
@@ -145,7 +146,7 @@ def slack_endpoint(bolt_app: App, signing_secret: str | None):  # type: ignore[n
     return slack_events
 
 
-def _bolt_request(factory: type, request: Request, text: str) -> object:
+def _bolt_request(factory: type[BoltRequest], request: Request, text: str) -> BoltRequest:
     try:
         return factory(body=text, query=request.url.query, headers=dict(request.headers))
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:

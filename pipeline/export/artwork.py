@@ -68,7 +68,9 @@ def _shape(
     kept = tuple(tuple(c) for c in contours if len(c) >= 3)
     if not kept:
         return None
-    parts, xs, ys = [], [], []
+    parts: list[str] = []
+    xs: list[float] = []
+    ys: list[float] = []
     for c in kept:
         parts.append("M%.3f %.3f" + "L%.3f %.3f" * (len(c) - 1) + "Z")
         xs.extend(p[0] for p in c)
@@ -298,9 +300,9 @@ def stroke_outline(
     left, right = side_points(1.0), side_points(-1.0)
     d0, d1 = dirs[0], dirs[-1]
     if cap == 2:  # square: the ends move out by half the width
-        for side in (left, right):
-            side[0] = (side[0][0] - d0[0] * h, side[0][1] - d0[1] * h)
-            side[-1] = (side[-1][0] + d1[0] * h, side[-1][1] + d1[1] * h)
+        for edge in (left, right):
+            edge[0] = (edge[0][0] - d0[0] * h, edge[0][1] - d0[1] * h)
+            edge[-1] = (edge[-1][0] + d1[0] * h, edge[-1][1] + d1[1] * h)
     contour = (
         left + _round_cap(pts[-1], left[-1], h, cap) + right[::-1] + _round_cap(pts[0], right[0], h, cap)
     )
@@ -322,7 +324,7 @@ def _ink(color: object) -> bool:
 def _walk(node: object, m: Matrix, shapes: list[ArtShape], warnings: set[str]) -> None:
     if isinstance(node, rl.Group):
         t = tuple(node.transform) if getattr(node, "transform", None) else (1, 0, 0, 1, 0, 0)
-        m2 = _mul(m, t)  # type: ignore[arg-type]
+        m2 = _mul(m, t)
         for child in node.contents:
             _walk(child, m2, shapes, warnings)
         return
@@ -332,7 +334,7 @@ def _walk(node: object, m: Matrix, shapes: list[ArtShape], warnings: set[str]) -
     if isinstance(node, rl.Image):
         warnings.add("an image inside the SVG artwork was left out")
         return
-    if not isinstance(node, rl.Shape) or getattr(node, "isClipPath", 0):
+    if not isinstance(node, rl.Shape) or getattr(node, "isClipPath", False):
         return
     paths = _subpaths(node, m)
     if not paths:

@@ -174,10 +174,10 @@ def item_regions(layout: ItemLayout | None, art: Artwork | None, score_width: fl
         boxes: list[Box] = []
         for p in glyph_placements(fl):
             g = _glyph(p)
-            if g.outline.empty:
+            b = g.outline.bounds
+            if g.outline.empty or b is None:
                 continue
             x, y, s = p.x * MM_PER_PT, p.y * MM_PER_PT, p.size
-            b = g.outline.bounds
             glyphs.append((g, x, y, s))
             boxes.append((x + s * b[0], y + s * b[1], x + s * b[2], y + s * b[3]))
         if not glyphs:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .lexicon import normalize_text
@@ -97,7 +98,7 @@ def _nullable_string() -> dict[str, Any]:
     return {"type": ["string", "null"]}
 
 
-RESPONSE_FORMAT: dict[str, Any] = {
+RESPONSE_FORMAT: ResponseFormatJSONSchema = {
     "type": "json_schema",
     "json_schema": {
         "name": "parsed_order",
@@ -295,7 +296,7 @@ def _ask(client: openai.OpenAI, model: str, lines: list[str], chunk: range) -> A
     response = client.chat.completions.create(
         model=model,
         messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": numbered}],
-        response_format=RESPONSE_FORMAT,  # type: ignore[arg-type]
+        response_format=RESPONSE_FORMAT,
     )
     if not response.choices:
         raise AiFailure("the answer had no choices")

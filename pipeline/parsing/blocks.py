@@ -1,5 +1,7 @@
 """Regions of a message that are read as a whole before its lines: the closing block (sign-off and
-signature), multi-line blocks (name, then its second line, then a count), headings over groups.
+signature), multi-line blocks (name, then its second line, then a count), headings over groups, runs
+of 'Name, Title, Company' lines; and the votes that read a block's lines alike (name or title first,
+Last, First, a one-word name among full names).
 
 Why here and not line by line: a line such as 'Teşekkürler,' or 'Diolch,' is a perfectly good
 one-word name on its own; it is its place (the last block, a short line ending in a comma or '!',
@@ -12,10 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .lexicon import check_name, has_title_word
-from .lines import SIGNOFF, is_signoff, strip_marker
+from .drafts import Draft
+from .lexicon import SUFFIXES, check_name, has_title_word
+from .lines import SIGNOFF, is_signoff, split_outside, strip_marker, take_quantity
 from .model import ParsedItem
 from .people import starts_with_given_name
+from .segments import POSTNOMINAL
 
 _CLOSING_END = re.compile(r"[,!،]\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Þ])")
@@ -97,17 +101,17 @@ def vote_shape(items: list[ParsedItem], numbered_titles: frozenset[int] = frozen
         for item in items
         if "name" in item.values
     ]
-    split = [(item, sides) for item, sides in split if sides]
-    if len(split) < 2:
+    sided = [(item, sides) for item, sides in split if sides]
+    if len(sided) < 2:
         return
-    left = sum(_leans(a, b) for _, (a, b) in split)
-    right = sum(_leans(b, a) for _, (a, b) in split)
-    if left > right and left * 2 >= len(split):
-        _settle_name_first(split)
+    left = sum(_leans(a, b) for _, (a, b) in sided)
+    right = sum(_leans(b, a) for _, (a, b) in sided)
+    if left > right and left * 2 >= len(sided):
+        _settle_name_first(sided)
         return
-    if right <= left or right * 2 < len(split):
+    if right <= left or right * 2 < len(sided):
         return
-    for item, (a, b) in split:
+    for item, (a, b) in sided:
         name = item.values["name"]
         if name == b and not item.values.get("title"):
             item.values["title"] = a
@@ -376,3 +380,86 @@ def is_salutation(lines: list[tuple[int, str]]) -> bool:
         return False
     name = text.rstrip(",").strip()
     return len(name.split()) <= 2 and check_name(name).ok
+
+
+def paragraph_records(paragraphs: list[list[tuple[int, str]]]) -> dict[int, Record]:
+    """Blocks that each hold one piece over several lines ('Line 1:' / 'Line 2:' labels, or a
+    name, its second line and a count). Unlabelled blocks count only when two or more share the
+    shape; a lone one is still read that way when it is not the message's last block, but flagged."""
+    labelled = {n: r for n, p in enumerate(paragraphs) if (r := labelled_record(p))}
+    stacked = {n: r for n, p in enumerate(paragraphs) if n not in labelled and (r := stacked_record(p))}
+    if (
+        sum(not any("does not look like" in r for r in rec.reasons) for rec in stacked.values())
+        < len(stacked) / 2
+    ):
+        stacked = {}  # blocks whose first lines are mostly not names: not name-and-title blocks
+    if len(stacked) >= 2:  # a block of the same shape whose second line also reads as a name
+        for n, p in enumerate(paragraphs):
+            if n not in labelled and n not in stacked and (r := stacked_record(p, loose=True)):
+                r.reasons.append(
+                    f"{r.title!r} also reads as a name; taken as the second line like the other blocks"
+                )
+                stacked[n] = r
+    if len(stacked) == 1:
+        n, record = next(iter(stacked.items()))
+        if n == len(paragraphs) - 1 or n == 0:
+            stacked = {}
+        else:
+            record.reasons.append(f"second line {record.title!r} guessed from the line under the name")
+    else:
+        for record in stacked.values():
+            record.reasons.append("name, then its second line: the shape of every block here")
+    return labelled | stacked
+
+
+def comma_shape(lines: list[str]) -> dict[int, list[str]]:
+    """'Name, Title, Company' lines: runs of (bulleted or plain) lines that all split into the same
+    number of comma parts, whose first parts are mostly full names and whose other parts are not all
+    names or post-nominals (else it is a comma list of names, or 'Name, CPA'). Line index → parts.
+    The block's shape decides, not each line on its own."""
+    shaped: dict[int, list[str]] = {}
+    i = 0
+    while i < len(lines):
+        j, width, parts = i, 0, []
+        while j < len(lines):
+            cells = [c.strip() for c in split_outside(strip_marker(lines[j])[1], ",")]
+            if len(cells) < 2 or not all(cells) or (width and len(cells) != width):
+                break
+            width = len(cells)
+            parts.append(cells)
+            j += 1
+        if j - i >= 2:
+            first = sum(check_name(c[0]).ok and check_name(c[0]).core >= 2 for c in parts)
+            texts = [
+                c for row in parts for c in row[1:] if not (POSTNOMINAL.match(c) or c.casefold() in SUFFIXES)
+            ]
+            named = all(check_name(c).ok and check_name(c).core >= 2 for c in texts)
+            if first * 3 >= len(parts) * 2 and texts and not named:
+                shaped.update({k: cells for k, cells in zip(range(i, j), parts, strict=True)})
+        i = max(j, i + 1)
+    return shaped
+
+
+def draft_from_parts(parts: list[str]) -> Draft:
+    """One piece from a 'Name, Title, Company' line read by its block's shape."""
+    keys = ("name", "title", "company")
+    values = {k: v for k, v in zip(keys, parts, strict=False)}
+    for n, extra in enumerate(parts[3:], 4):
+        values[f"column {n}"] = extra
+    d = Draft(values, reasons=["read as 'Name, Title, …' by the shape of every line in its block"])
+    last = "company" if "company" in values else "title"
+    qty, rest = take_quantity(values[last])
+    if qty and rest:
+        values[last], values["qty"] = rest, qty
+    return d
+
+
+def single_word_check(items: list[ParsedItem]) -> None:
+    """A one-word name among full names is probably a first name only, or a label."""
+    names = [(it, it.values.get("name", "")) for it in items if "name" in it.values]
+    multi = sum(1 for _, n in names if check_name(n).core >= 2)
+    if multi * 2 <= len(names):
+        return
+    for item, name in names:
+        if check_name(name).ok and check_name(name).core == 1:
+            item.deduct(0.1, "only one word, while the other names have more")

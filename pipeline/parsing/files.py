@@ -92,12 +92,12 @@ def decode_bytes(data: bytes) -> DecodedText:
                 return _checked(data[len(bom) :].decode(codec), label)
             except UnicodeDecodeError as exc:
                 raise ParseError(f"The file starts like {label} text but is not valid {label}.") from exc
-    if codec := _utf16_without_bom(data[:4096]):
+    if utf16 := _utf16_without_bom(data[:4096]):
         try:
             label = (
-                "UTF-16 LE (no byte-order mark)" if codec.endswith("le") else "UTF-16 BE (no byte-order mark)"
+                "UTF-16 LE (no byte-order mark)" if utf16.endswith("le") else "UTF-16 BE (no byte-order mark)"
             )
-            return _checked(data[: len(data) // 2 * 2].decode(codec), label)
+            return _checked(data[: len(data) // 2 * 2].decode(utf16), label)
         except UnicodeDecodeError:
             pass
     try:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 from .lexicon import HONORIFICS, PARTICLES
 
 
 @lru_cache(maxsize=1)
-def _detector():  # noqa: ANN202 - the package has no type hints
+def _detector() -> Any:  # the package has no type hints
     import gender_guesser.detector as detector
 
     return detector.Detector(case_sensitive=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .content import Draft
+from .drafts import Draft
 from .lexicon import check_name
 from .people import starts_with_given_name
 from .quantities import COUNT_FOR, count_value

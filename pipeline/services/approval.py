@@ -32,7 +32,7 @@ class Link:
 def link_form(runtime: Runtime, who: Who, ref: str) -> LinkForm:
     """The window for a new link; refused unless the job is proofing (and ready) or awaiting approval."""
     with runtime.db.read() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         if job.status not in (JobStatus.PROOFING, JobStatus.PENDING_APPROVAL):
             raise InvalidInput({"job": f"{job.ref} is {job.status}: approval links are made while proofing"})
         if job.status == JobStatus.PROOFING:
@@ -45,12 +45,12 @@ def link_form(runtime: Runtime, who: Who, ref: str) -> LinkForm:
 def create_link(runtime: Runtime, who: Who, ref: str, days: float | None) -> Link:
     """A new link (the old one stops), posted in the job's thread and mailed to the customer."""
     with runtime.db.session() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         made = approvals.create_link(s, job, who.actor, days, base_url=runtime.settings.public_base_url)
         expires = f"{made.link.expires_at:%Y-%m-%d}" if made.link.expires_at else "never"
         message = {"url": made.url, "email": job.customer_email, "expires": expires}
         enqueue(s, job.workspace_id, job.id, "approval_link", message)
-        link = Link(job.id, job.ref, made.url, expires)
+        link = Link(job.pk, job.ref, made.url, expires)
     runtime.notifier.job_changed(link.job_id, Event.APPROVAL_LINK_GENERATED)
     return link
 
@@ -58,9 +58,9 @@ def create_link(runtime: Runtime, who: Who, ref: str, days: float | None) -> Lin
 def revoke_link(runtime: Runtime, who: Who, ref: str) -> str:
     """Stop the job's link at once (a job awaiting approval goes back to proofing)."""
     with runtime.db.session() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         approvals.revoke_link(s, job, who.actor)
-        job_id, done = job.id, job.ref
+        job_id, done = job.pk, job.ref
     runtime.notifier.job_changed(job_id, Event.APPROVAL_LINK_REVOKED)
     return done
 
@@ -69,11 +69,11 @@ def withdraw_request(runtime: Runtime, who: Who, ref: str) -> str:
     """Take a job waiting for approval back to proofing (to add or change items); its link stays, and
     the customer's page says the shop is updating the proofs until `resume_link`."""
     with runtime.db.session() as s:
-        job = jobs.lock_job(s, jobs.get_job(s, s.get(Workspace, who.ws_id), ref))
+        job = jobs.lock_job(s, jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref))
         if job.status != JobStatus.PENDING_APPROVAL:
             raise InvalidInput({"job": f"{job.ref} is {job.status}, not waiting for the customer's approval"})
         lifecycle.move(s, job, JobStatus.PROOFING, who.actor, reason="the shop withdrew the approval request")
-        job_id, done = job.id, job.ref
+        job_id, done = job.pk, job.ref
     runtime.notifier.job_changed(job_id, Event.STATUS_CHANGED)
     return done
 
@@ -81,9 +81,9 @@ def withdraw_request(runtime: Runtime, who: Who, ref: str) -> str:
 def resume_link(runtime: Runtime, who: Who, ref: str) -> str:
     """Ask the customer again on the job's working link after the shop took it back to proofing."""
     with runtime.db.session() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         approvals.resume_link(s, job, who.actor)
-        job_id, done = job.id, job.ref
+        job_id, done = job.pk, job.ref
     runtime.notifier.job_changed(job_id, Event.STATUS_CHANGED)
     return done
 
@@ -91,19 +91,19 @@ def resume_link(runtime: Runtime, who: Who, ref: str) -> str:
 def record_approval(runtime: Runtime, who: Who, ref: str, how: str, note: str) -> None:
     """The customer approved by phone or email (`how`), or the shop skips approval (`how` = skip)."""
     with runtime.db.session() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         if how == "skip":
             approvals.skip_approval(s, job, who.actor, note)
         else:
             approvals.record_offline_approval(s, job, who.actor, how, note)
-        job_id = job.id
+        job_id = job.pk
     runtime.notifier.job_changed(job_id, Event.APPROVAL_RECORDED)
 
 
 def job_ref(runtime: Runtime, who: Who, ref: str) -> str:
     """The job's ref as written by CraftStage (checks the job exists)."""
     with runtime.db.read() as s:
-        return jobs.get_job(s, s.get(Workspace, who.ws_id), ref).ref
+        return jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref).ref
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from storage.models import Job, JobStatus, Workspace
 def export_choices(runtime: Runtime, who: Who, ref: str) -> tuple[str, list[str]]:
     """(ref, machine profile names) for the export window; refused when the job can't be exported."""
     with runtime.db.session() as s:  # the built-in profiles are stored on first use
-        ws = s.get(Workspace, who.ws_id)
+        ws = s.get_one(Workspace, who.ws_id)
         job = jobs.get_job(s, ws, ref)
         why = lifecycle.check(s, job, JobStatus.EXPORTED, who.actor)
         if why:
@@ -28,11 +28,11 @@ def start_export(
 ) -> str:
     """Check the job can be exported, then export it as a recorded task: the job's ref."""
     with runtime.db.read() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         why = lifecycle.check(s, job, JobStatus.EXPORTED, who.actor)
         if why:
             raise InvalidInput({"profile": f"{job.ref} can't be exported: {why}"})
-        job_id = job.id
+        job_id = job.pk
 
     def run(progress: Progress) -> None:
         export_now(runtime, who, job_id, profile, output_format, text_mode)
@@ -48,8 +48,8 @@ def export_now(
     with runtime.db.session() as s:
         export_job(
             s,
-            s.get(Workspace, who.ws_id),
-            s.get(Job, job_id),
+            s.get_one(Workspace, who.ws_id),
+            s.get_one(Job, job_id),
             who.actor,
             profile_name=profile,
             output_format=output_format,

@@ -52,7 +52,7 @@ class ItemForm:
 def parse_form(runtime: Runtime, who: Who, ref: str) -> ParseForm:
     """The window for adding items; refused once the job is past proofing."""
     with runtime.db.read() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         if job.status not in (JobStatus.DRAFT, JobStatus.PROOFING, JobStatus.PARSING):
             raise InvalidInput(
                 {
@@ -68,9 +68,9 @@ def parse_form(runtime: Runtime, who: Who, ref: str) -> ParseForm:
 def submit_order(runtime: Runtime, who: Who, ref: str, order: item_flow.Input) -> tuple[int, str]:
     """Keep the order with the job (it moves to parsing): (job id, ref)."""
     with runtime.db.session() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         item_flow.submit_input(s, job, who.actor, order, runtime.settings.files_dir)
-        job_id, done = job.id, job.ref
+        job_id, done = job.pk, job.ref
     runtime.notifier.job_changed(job_id, Event.INPUT_SUBMITTED)
     return job_id, done
 
@@ -86,7 +86,7 @@ def start_parse(runtime: Runtime, who: Who, job_id: int, then: Callable[[Review]
 
 def review(runtime: Runtime, job_id: int, batch_id: int | None) -> Review:
     with runtime.db.read() as s:
-        job = s.get(Job, job_id)
+        job = s.get_one(Job, job_id)
         if batch_id is None:
             return Review(job.ref, None, error=job.last_error or "Parsing failed.")
         batch = item_flow.pending_batch(s, job, batch_id)
@@ -99,8 +99,8 @@ def review(runtime: Runtime, job_id: int, batch_id: int | None) -> Review:
 def pending_review(runtime: Runtime, who: Who, ref: str) -> Review:
     """The latest batch of the job waiting for review."""
     with runtime.db.read() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
-        job_id, batch_id = job.id, item_flow.pending_batch(s, job).id
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
+        job_id, batch_id = job.pk, item_flow.pending_batch(s, job).pk
     return review(runtime, job_id, batch_id)
 
 
@@ -116,11 +116,11 @@ def accept_items(
 ) -> tuple[int, str, int]:
     """Reviewed items join the job: (job id, ref, how many)."""
     with runtime.db.session() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         created = item_flow.accept_batch(
             s, job, who.actor, batch_id, mode=mode, acknowledge_all=acknowledge_all, fixes=fixes
         )
-        job_id, done, count = job.id, job.ref, len(created)
+        job_id, done, count = job.pk, job.ref, len(created)
     runtime.notifier.job_changed(job_id, Event.ITEMS_ACCEPTED)
     return job_id, done, count
 
@@ -128,17 +128,17 @@ def accept_items(
 def discard_items(runtime: Runtime, who: Who, ref: str) -> str:
     """Throw away the parsed items waiting for review; the job goes back to where it was."""
     with runtime.db.session() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         item_flow.pending_batch(s, job)  # nothing waiting: says so
         item_flow.discard_batch(s, job, who.actor)
-        job_id, done = job.id, job.ref
+        job_id, done = job.pk, job.ref
     runtime.notifier.job_changed(job_id, Event.STATUS_CHANGED)
     return done
 
 
 def item_form(runtime: Runtime, who: Who, ref: str, item_id: int) -> ItemForm:
     with runtime.db.read() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         item = item_flow.get_item(s, job, item_id)
         chosen = catalog.job_template(s, job)
         if chosen is not None:
@@ -146,15 +146,15 @@ def item_form(runtime: Runtime, who: Who, ref: str, item_id: int) -> ItemForm:
         else:
             keys = [(k, k) for k in item.values]
         fields = [(k, label, str(item.values.get(k, "") or "")) for k, label in keys]
-        return ItemForm(job.ref, item.id, item.position + 1, fields, item.change_note)
+        return ItemForm(job.ref, item.pk, item.position + 1, fields, item.change_note)
 
 
 def edit_item(runtime: Runtime, who: Who, ref: str, item_id: int, values: dict[str, str]) -> tuple[int, int]:
     """Change an item's values: (job id, item id)."""
     with runtime.db.session() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         item = item_flow.edit_item(s, job, item_id, who.actor, values)
-        job_id, item_id = job.id, item.id
+        job_id, item_id = job.pk, item.pk
     runtime.notifier.job_changed(job_id, Event.ITEM_EDITED)
     return job_id, item_id
 

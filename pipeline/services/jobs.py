@@ -29,8 +29,8 @@ def create_job(runtime: Runtime, who: Who, submission: str, fields: dict[str, An
     with runtime.db.session() as s:
         if not first_time_in(s, f"view:{who.ws_id}:{submission}"):
             return None
-        job = jobs.create_job(s, s.get(Workspace, who.ws_id), who.actor, **fields)
-        made = NewJob(job.id, job.ref, job.customer_name)
+        job = jobs.create_job(s, s.get_one(Workspace, who.ws_id), who.actor, **fields)
+        made = NewJob(job.pk, job.ref, job.customer_name)
     runtime.notifier.job_changed(made.id, Event.JOB_CREATED)
     return made
 
@@ -38,58 +38,58 @@ def create_job(runtime: Runtime, who: Who, submission: str, fields: dict[str, An
 def job(runtime: Runtime, who: Who, ref: str) -> Job:
     """The job `ref` of the caller's workspace (not deleted), read only."""
     with runtime.db.read() as s:
-        return jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        return jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
 
 
 def show_job(runtime: Runtime, who: Who, ref: str, recent: int = 8) -> tuple[JobSummary, list[ActivityEvent]]:
     """The job's summary and its latest activity (a deleted job too)."""
     with runtime.db.read() as s:
-        ws = s.get(Workspace, who.ws_id)
+        ws = s.get_one(Workspace, who.ws_id)
         found = jobs.get_job(s, ws, ref, include_deleted=True)
-        return summarize(s, ws, found), for_job(s, found.id)[-recent:]
+        return summarize(s, ws, found), for_job(s, found.pk)[-recent:]
 
 
 def list_jobs(runtime: Runtime, who: Who, **query: Any) -> JobPage:
     """One page of the workspace's jobs (see `pipeline.jobs.list_jobs` for the query)."""
     with runtime.db.read() as s:
-        return jobs.list_jobs(s, s.get(Workspace, who.ws_id), **query)
+        return jobs.list_jobs(s, s.get_one(Workspace, who.ws_id), **query)
 
 
 def edit_job(runtime: Runtime, who: Who, ref: str, version: int | None, changes: dict[str, Any]) -> Job:
     """Change a job's details, refused if someone saved since `version` was read."""
     with runtime.db.session() as s:
         edited = jobs.edit_job(
-            s, s.get(Workspace, who.ws_id), ref, who.actor, expected_version=version, **changes
+            s, s.get_one(Workspace, who.ws_id), ref, who.actor, expected_version=version, **changes
         )
-    runtime.notifier.job_changed(edited.id, Event.JOB_EDITED)
+    runtime.notifier.job_changed(edited.pk, Event.JOB_EDITED)
     return edited
 
 
 def complete_job(runtime: Runtime, who: Who, ref: str) -> tuple[str, bool]:
     """(ref, False) when the job was already completed, else completes it: (ref, True)."""
     with runtime.db.session() as s:
-        found = jobs.lock_job(s, jobs.get_job(s, s.get(Workspace, who.ws_id), ref))
+        found = jobs.lock_job(s, jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref))
         if found.status == JobStatus.COMPLETED:
             return found.ref, False
         lifecycle.move(s, found, JobStatus.COMPLETED, who.actor)
         record(s, found.workspace_id, found.id, Event.JOB_COMPLETED, who.actor)
-        job_id, done = found.id, found.ref
+        job_id, done = found.pk, found.ref
     runtime.notifier.job_changed(job_id, Event.JOB_COMPLETED)
     return done, True
 
 
 def delete_job(runtime: Runtime, who: Who, ref: str) -> str:
     with runtime.db.session() as s:
-        found = jobs.delete_job(s, s.get(Workspace, who.ws_id), ref, who.actor)
-        job_id, done = found.id, found.ref
+        found = jobs.delete_job(s, s.get_one(Workspace, who.ws_id), ref, who.actor)
+        job_id, done = found.pk, found.ref
     runtime.notifier.job_changed(job_id, Event.JOB_DELETED)
     return done
 
 
 def restore_job(runtime: Runtime, who: Who, ref: str) -> str:
     with runtime.db.session() as s:
-        found = jobs.restore_job(s, s.get(Workspace, who.ws_id), ref, who.actor)
-        job_id, done = found.id, found.ref
+        found = jobs.restore_job(s, s.get_one(Workspace, who.ws_id), ref, who.actor)
+        job_id, done = found.pk, found.ref
     runtime.notifier.job_changed(job_id, Event.JOB_RESTORED)
     return done
 
@@ -97,7 +97,7 @@ def restore_job(runtime: Runtime, who: Who, ref: str) -> str:
 def purge_job(runtime: Runtime, who: Who, ref: str) -> str:
     """Remove a deleted job for good (owners and admins); its card stays as it was."""
     with runtime.db.session() as s:
-        ws = s.get(Workspace, who.ws_id)
+        ws = s.get_one(Workspace, who.ws_id)
         done = jobs.get_job(s, ws, ref, include_deleted=True).ref
         jobs.purge_job(s, ws, ref, who.actor)
     return done

@@ -19,7 +19,7 @@ def known(
         if found is None or (user_name is not None and found[1].display_name != user_name[:200]):
             return None, False
         ws, member = found
-        return Who(ws.id, workspaces.actor_for(member)), ws.name == team_id
+        return Who(ws.pk, workspaces.actor_for(member)), ws.name == team_id
 
 
 def enrol(runtime: Runtime, team_id: str, user_id: str, user_name: str) -> tuple[Who, bool]:
@@ -27,7 +27,7 @@ def enrol(runtime: Runtime, team_id: str, user_id: str, user_name: str) -> tuple
     with runtime.db.session() as s:
         ws = workspaces.ensure_workspace(s, team_id, timezone=runtime.settings.timezone)
         member = workspaces.ensure_member(s, ws, user_id, user_name)
-        return Who(ws.id, workspaces.actor_for(member)), ws.name == team_id
+        return Who(ws.pk, workspaces.actor_for(member)), ws.name == team_id
 
 
 def name_workspace(runtime: Runtime, ws_id: int, team_id: str, name: str) -> None:
@@ -41,18 +41,20 @@ def name_workspace(runtime: Runtime, ws_id: int, team_id: str, name: str) -> Non
 def workspace(runtime: Runtime, who: Who) -> Workspace:
     """The caller's workspace row (read only)."""
     with runtime.db.read() as s:
-        return s.get(Workspace, who.ws_id)
+        return s.get_one(Workspace, who.ws_id)
 
 
 def set_channel(runtime: Runtime, who: Who, channel_id: str) -> None:
     """Make `channel_id` the workspace's production channel; cards that waited for one go out."""
     with runtime.db.session() as s:
-        workspaces.update_settings(s, s.get(Workspace, who.ws_id), who.actor, production_channel=channel_id)
+        workspaces.update_settings(
+            s, s.get_one(Workspace, who.ws_id), who.actor, production_channel=channel_id
+        )
     runtime.notifier.job_changed(0, "production channel set")
 
 
 def set_role(runtime: Runtime, who: Who, user_id: str, role: str) -> tuple[str, str]:
     """Give a member of the workspace a role: (their name, the role)."""
     with runtime.db.session() as s:
-        member = workspaces.set_role(s, s.get(Workspace, who.ws_id), who.actor, user_id, role)
+        member = workspaces.set_role(s, s.get_one(Workspace, who.ws_id), who.actor, user_id, role)
         return member.display_name or member.slack_user_id, member.role

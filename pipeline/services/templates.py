@@ -32,7 +32,7 @@ class TemplateForm:
 def template_form(runtime: Runtime, who: Who, ref: str, chosen: str | None = None) -> TemplateForm:
     files_dir = runtime.settings.files_dir
     with runtime.db.session() as s:  # the sample templates are stored on first use
-        ws = s.get(Workspace, who.ws_id)
+        ws = s.get_one(Workspace, who.ws_id)
         job = jobs.get_job(s, ws, ref)
         infos = catalog.list_templates(s, ws, files_dir)
         choices = [(t.key, f"{t.name} ({t.width:g}×{t.height:g} in)") for t in infos]
@@ -59,11 +59,11 @@ def apply_template(
 ) -> tuple[int, str]:
     """Use template `key` for the job with this mapping: (job id, ref)."""
     with runtime.db.session() as s:
-        ws = s.get(Workspace, who.ws_id)
+        ws = s.get_one(Workspace, who.ws_id)
         job = jobs.get_job(s, ws, ref)
         catalog.choose_template(s, ws, job, who.actor, key, runtime.settings.files_dir)
         catalog.apply_mapping(s, job, who.actor, pairs, serial)
-        job_id, done = job.id, job.ref
+        job_id, done = job.pk, job.ref
     runtime.notifier.job_changed(job_id, Event.MAPPING_APPLIED)
     return job_id, done
 
@@ -71,12 +71,12 @@ def apply_template(
 def start_proofs(runtime: Runtime, who: Who, ref: str) -> str:
     """Proofs (then preflight) in the background: the job's ref."""
     with runtime.db.read() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
     if job.template_version_id is None:
         raise InvalidInput(
             {"template": f"{job.ref} has no template yet: press *Choose template* on its card"}
         )
-    work.start_proofs(runtime, who.ws_id, job.id, who.actor)
+    work.start_proofs(runtime, who.ws_id, job.pk, who.actor)
     return job.ref
 
 
@@ -86,14 +86,14 @@ def start_proofs_of(runtime: Runtime, who: Who, job_id: int) -> None:
 
 def start_preflight(runtime: Runtime, who: Who, ref: str) -> str:
     with runtime.db.read() as s:
-        job = jobs.get_job(s, s.get(Workspace, who.ws_id), ref)
-    work.start_preflight(runtime, who.ws_id, job.id, who.actor)
+        job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
+    work.start_preflight(runtime, who.ws_id, job.pk, who.actor)
     return job.ref
 
 
 def has_template(runtime: Runtime, job_id: int) -> bool:
     with runtime.db.read() as s:
-        return s.get(Job, job_id).template_version_id is not None
+        return s.get_one(Job, job_id).template_version_id is not None
 
 
 # -- the catalogue ---------------------------------------------------------------------------------
@@ -101,19 +101,19 @@ def has_template(runtime: Runtime, job_id: int) -> bool:
 
 def list_templates(runtime: Runtime, who: Who) -> list[catalog.TemplateInfo]:
     with runtime.db.session() as s:
-        return catalog.list_templates(s, s.get(Workspace, who.ws_id), runtime.settings.files_dir)
+        return catalog.list_templates(s, s.get_one(Workspace, who.ws_id), runtime.settings.files_dir)
 
 
 def show_template(runtime: Runtime, who: Who, key: str) -> tuple[TemplateVersion, Template]:
     with runtime.db.session() as s:
-        tv = catalog.current_version(s, s.get(Workspace, who.ws_id), key, runtime.settings.files_dir)
+        tv = catalog.current_version(s, s.get_one(Workspace, who.ws_id), key, runtime.settings.files_dir)
         return tv, catalog.template_of(tv)
 
 
 def export_template(runtime: Runtime, who: Who, key: str) -> tuple[str, Path | None]:
     """(TOML source, artwork file or None) of template `key`."""
     with runtime.db.session() as s:
-        return catalog.export_template(s, s.get(Workspace, who.ws_id), key, runtime.settings.files_dir)
+        return catalog.export_template(s, s.get_one(Workspace, who.ws_id), key, runtime.settings.files_dir)
 
 
 def import_template(
@@ -122,21 +122,21 @@ def import_template(
     """A template (new, or a new version of its key): (key, version)."""
     with runtime.db.session() as s:
         tv = catalog.import_template(
-            s, s.get(Workspace, who.ws_id), who.actor, source, runtime.settings.files_dir, artwork=artwork
+            s, s.get_one(Workspace, who.ws_id), who.actor, source, runtime.settings.files_dir, artwork=artwork
         )
         return catalog.template_of(tv).key, tv.version
 
 
 def list_fonts(runtime: Runtime, who: Who) -> list[Font]:
     with runtime.db.read() as s:
-        return workspace_fonts.list_fonts(s, s.get(Workspace, who.ws_id))
+        return workspace_fonts.list_fonts(s, s.get_one(Workspace, who.ws_id))
 
 
 def upload_font(runtime: Runtime, who: Who, data: bytes, filename: str) -> tuple[str, str]:
     """A font checked and kept for the workspace's templates: (family, weight)."""
     with runtime.db.session() as s:
         font = workspace_fonts.upload_font(
-            s, s.get(Workspace, who.ws_id), who.actor, data, filename, runtime.settings.files_dir
+            s, s.get_one(Workspace, who.ws_id), who.actor, data, filename, runtime.settings.files_dir
         )
         return font.family, font.weight
 
@@ -148,21 +148,21 @@ def list_profiles(runtime: Runtime, who: Who) -> list[tuple[str, str]]:
     """(name, description) of each machine profile."""
     with runtime.db.session() as s:  # the built-in profiles are stored on first use
         return [
-            (p.name, machines.describe(p)) for p in machines.list_profiles(s, s.get(Workspace, who.ws_id))
+            (p.name, machines.describe(p)) for p in machines.list_profiles(s, s.get_one(Workspace, who.ws_id))
         ]
 
 
 def profile_values(runtime: Runtime, who: Who, name: str) -> tuple[str, dict[str, Any]]:
     """(name, values as entered) of a profile, for the edit window."""
     with runtime.db.session() as s:
-        row: MachineProfile = machines.get_profile(s, s.get(Workspace, who.ws_id), name)
+        row: MachineProfile = machines.get_profile(s, s.get_one(Workspace, who.ws_id), name)
         return row.name, machines.entered_values(row)
 
 
 def save_profile(runtime: Runtime, who: Who, existing: str | None, values: dict[str, Any]) -> tuple[str, str]:
     """Create a profile, or change `existing`: (name, description)."""
     with runtime.db.session() as s:
-        ws = s.get(Workspace, who.ws_id)
+        ws = s.get_one(Workspace, who.ws_id)
         if existing:
             row = machines.update_profile(s, ws, who.actor, existing, **values)
         else:
@@ -173,7 +173,7 @@ def save_profile(runtime: Runtime, who: Who, existing: str | None, values: dict[
 def delete_profile(runtime: Runtime, who: Who, name: str) -> str:
     """Remove a machine profile (owners and admins); exports already made keep their files."""
     with runtime.db.session() as s:
-        ws = s.get(Workspace, who.ws_id)
+        ws = s.get_one(Workspace, who.ws_id)
         found = machines.get_profile(s, ws, name).name
         machines.delete_profile(s, ws, who.actor, name)
         return found

@@ -166,7 +166,7 @@ def test_two_scheduler_processes_on_one_postgres_send_each_alert_once(
     assert sum(st["skipped"] for st in stats) > 0
 
 
-def _wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

@@ -140,11 +140,11 @@ def _gist(text: str) -> str:
 
 
 def _digest_gist(m: dict[str, Any]) -> str:
-    day = re.search(r"\d{4}-\d{2}-\d{2}", m["text"]).group(0)  # type: ignore[union-attr]
+    day = re.search(r"\d{4}-\d{2}-\d{2}", m["text"]).group(0)
     parts = []
     for block in m["blocks"][1:-1]:
         body = block["text"]["text"]
-        title = re.search(r"\*([^*]+)\* \(\d+\)", body).group(1)  # type: ignore[union-attr]
+        title = re.search(r"\*([^*]+)\* \(\d+\)", body).group(1)
         refs = re.findall(r"\*(J-\d+)\*", body)
         parts.append(f"{title}: {' '.join(refs)}")
     return f"{day} | " + " | ".join(parts)

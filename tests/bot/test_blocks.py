@@ -41,7 +41,7 @@ def summary(**kw: object) -> JobSummary:
         next_action="preflight",
     )
     base.update(kw)
-    return JobSummary(**base)  # type: ignore[arg-type]
+    return JobSummary(**base)
 
 
 @pytest.mark.parametrize("action", [*B.NEXT_ACTION_BUTTONS, ""])

@@ -62,7 +62,7 @@ def fresh_schema() -> Iterator[str]:
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 break
-            except Exception:  # noqa: BLE001
+            except Exception:  # the server may be down for a moment: try again
                 time.sleep(1)
         admin.dispose()
 

@@ -55,7 +55,7 @@ def new_shop(app: ServedApp) -> Shop:
 
 def task_row(app: ServedApp, kind: str) -> Task | None:
     with app.reading() as s:
-        return s.exec(select(Task).where(Task.kind == kind).order_by(Task.id.desc())).first()  # type: ignore[union-attr]
+        return s.exec(select(Task).where(Task.kind == kind).order_by(Task.id.desc())).first()
 
 
 def proofed(app: ServedApp) -> int:

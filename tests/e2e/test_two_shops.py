@@ -102,7 +102,7 @@ def together(*steps: Callable[[], Any]) -> list[Any]:
     def run(i: int, step: Callable[[], Any]) -> None:
         try:
             results[i] = step()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+        except BaseException as exc:  # handed to the test thread
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(steps)]
@@ -122,7 +122,7 @@ def phone(browser: Browser, *, javascript: bool) -> Page:
     problems: list[str] = []
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.problems = problems  # type: ignore[attr-defined]
+    page.problems = problems
     return page
 
 
@@ -262,7 +262,7 @@ def run_both_shops(
     card.get_by_role("button", name=re.compile(r"Approve item \d+")).click()
     expect(harbor_phone.locator("#summary")).to_contain_text("All 6 proofs approved")
     shot(harbor_phone, "harbor-2-approved")
-    assert lakeside_phone.problems == [] and harbor_phone.problems == []  # type: ignore[attr-defined]
+    assert lakeside_phone.problems == [] and harbor_phone.problems == []
 
     wait_for(lambda: job_status(app, "T0HARB0001") == "production_ready", what="Harbor production_ready")
     harbor.export("J-1001", "dxf", "curves")

@@ -450,7 +450,7 @@ def test_a_scan_of_an_email_outbox_row_does_not_reach_slack(
         def __getattr__(self, name: str) -> Any:
             raise AssertionError(f"Slack was called ({name}) for an email")
 
-    assert SlackNotifier(live.runtime, NoSlack())._send_outbox() == 0  # type: ignore[arg-type]
+    assert SlackNotifier(live.runtime, NoSlack())._send_outbox() == 0
 
 
 def test_a_link_is_emailed_only_within_its_own_workspace(
@@ -510,3 +510,20 @@ def test_the_kept_link_is_sealed_and_a_replaced_key_sends_nothing(
     (outcome,) = MailSender(live.runtime).flush()
     assert outcome.state == "cancelled" and "link-mail.key" in outcome.detail, outcome
     assert smtp.received == []
+
+
+def test_purging_a_job_whose_link_was_emailed_removes_the_kept_email_too(
+    db: Database, ws_id: int, owner: Actor, live: LiveServer
+) -> None:
+    from pipeline import jobs
+
+    job_id = seed_job(db, ws_id, owner, live.files_dir)
+    assert ask_email(db, live, make_link(db, live, job_id, owner), owner)
+    with db.session() as s:
+        ref = s.get_one(Job, job_id).ref
+        jobs.delete_job(s, s.get_one(Workspace, ws_id), ref, owner)
+    with db.session() as s:
+        jobs.purge_job(s, s.get_one(Workspace, ws_id), ref, owner)
+    with db.read() as s:
+        assert s.get(Job, job_id) is None
+        assert s.exec(select(LinkMail)).all() == []

@@ -135,7 +135,7 @@ def _mail(**kw: object) -> LinkEmail:
         "expires_local": None,
         "message_id": message_id(1, "proofs@craftstage.example"),
     }
-    return LinkEmail(**{**base, **kw})  # type: ignore[arg-type]
+    return LinkEmail(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")

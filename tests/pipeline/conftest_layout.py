@@ -31,7 +31,7 @@ NAMES = [
 
 def bundled_registry(**kwargs: object) -> FontRegistry:
     """A registry that sees only the bundled fonts (plus what the test adds), whatever the machine has."""
-    return FontRegistry(include_system=False, **kwargs)  # type: ignore[arg-type]
+    return FontRegistry(include_system=False, **kwargs)
 
 
 def renamed_font(
@@ -67,8 +67,8 @@ def field(**kw: object) -> Field:
         key="f", label="F", x=0.1, y=0.1, width=2.0, height=0.5, size=24.0, min_size=8.0
     )
     base.update(kw)
-    return Field(**base)  # type: ignore[arg-type]
+    return Field(**base)
 
 
 def template_with(*fields: Field, width: float = 3.0, height: float = 1.0, **kw: object) -> Template:
-    return Template(key="t", name="Test", width=width, height=height, fields=tuple(fields), **kw)  # type: ignore[arg-type]
+    return Template(key="t", name="Test", width=width, height=height, fields=tuple(fields), **kw)

@@ -51,7 +51,7 @@ S = JobStatus
 BADGE_ART = SAMPLES_DIR / "artwork" / "badge-border.svg"
 
 
-def ws_of(s, ws_id: int) -> Workspace:  # type: ignore[no-untyped-def]
+def ws_of(s, ws_id: int) -> Workspace:
     return s.get(Workspace, ws_id)
 
 
@@ -72,7 +72,7 @@ def import_(
     db: Database, ws_id: int, actor: Actor, text: str, files_dir: Path, **kw: object
 ) -> TemplateVersion:
     with db.session() as s:
-        return catalog.import_template(s, ws_of(s, ws_id), actor, text, files_dir, **kw)  # type: ignore[arg-type]
+        return catalog.import_template(s, ws_of(s, ws_id), actor, text, files_dir, **kw)
 
 
 def png_bytes(colour: str = "#c08040") -> bytes:

@@ -33,7 +33,7 @@ def test_write_atomic_failure_leaves_the_old_file(tmp_path: Path) -> None:
     write_atomic(target, b"whole")
 
     with pytest.raises(TypeError):
-        write_atomic(target, "not bytes")  # type: ignore[arg-type]
+        write_atomic(target, "not bytes")
     assert target.read_bytes() == b"whole"
     assert [p.name for p in tmp_path.iterdir()] == ["sheet.pdf"]
 

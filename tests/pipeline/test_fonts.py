@@ -64,7 +64,7 @@ def test_exact_resolution_ignores_case_and_spacing() -> None:
     ],
 )
 def test_shop_font_names_get_metric_compatible_substitutes(family: str, weight: str, expected: str) -> None:
-    res = bundled_registry().resolve(family, weight)  # type: ignore[arg-type]
+    res = bundled_registry().resolve(family, weight)
     assert Path(res.font.path).name == expected
     assert res.substituted and res.step == "alias"
     assert family in res.reason and "metric-compatible" in res.reason

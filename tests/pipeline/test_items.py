@@ -88,7 +88,7 @@ def stage(db: Database, job_id: int, actor: Actor, *items: tuple[dict[str, str],
 
 def accept(db: Database, job_id: int, actor: Actor, batch_id: int, **kw: object) -> list[Item]:
     with db.session() as s:
-        return accept_batch(s, s.get(Job, job_id), actor, batch_id, **kw)  # type: ignore[arg-type]
+        return accept_batch(s, s.get(Job, job_id), actor, batch_id, **kw)
 
 
 def values_of(db: Database, job_id: int) -> list[dict[str, str]]:
@@ -215,7 +215,7 @@ def test_run_parse_puts_the_items_at_the_review_gate(
     assert parsed.details["flagged"] == 1 and parsed.details["uncertain"] == 0
     assert parsed.details["skipped"] == len(stored.skipped_lines) >= 4
     assert parsed.details["engine"] == "rules" and "rule-based" in parsed.details["engine_note"]
-    assert runtime.notifier.events(job_id) == [Event.ITEMS_PARSED]  # type: ignore[attr-defined]
+    assert runtime.notifier.events(job_id) == [Event.ITEMS_PARSED]
 
 
 def test_run_parse_reads_an_uploaded_spreadsheet(
@@ -250,7 +250,7 @@ def test_a_failed_parse_goes_back_keeping_the_input(
     assert events(db, job_id)[-1].details["reason"] == "parsing failed; the input is kept"
     assert values_of(db, job_id) == ([{"name": "Maria Gonzalez"}] if existing else [])
     assert batches(db, job_id) == [] or all(b.state != "review" for b in batches(db, job_id))
-    assert runtime.notifier.events(job_id)[-1] == Event.PARSE_FAILED  # type: ignore[attr-defined]
+    assert runtime.notifier.events(job_id)[-1] == Event.PARSE_FAILED
     # a new submission clears the error
     submit(db, job_id, owner, Input(text="Maria Gonzalez"), runtime.settings.files_dir)
     assert get_job(db, job_id).last_error is None

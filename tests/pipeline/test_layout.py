@@ -36,7 +36,7 @@ TOL = 2e-3  # pt; results are rounded to 1e-4 pt
 
 
 def lay(f: Field, value: str | None, **kw: object) -> FieldLayout:
-    return layout_field(f, value, registry=REG, **kw)  # type: ignore[arg-type]
+    return layout_field(f, value, registry=REG, **kw)
 
 
 def ink_bounds(fl: FieldLayout) -> tuple[float, float, float, float] | None:

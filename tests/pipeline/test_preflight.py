@@ -55,7 +55,7 @@ def preflight(db: Database, job_id: int, actor: Actor, files: Path) -> Report:
         return run_preflight(s, s.get(Job, job_id), actor, files)
 
 
-def only(report: Report, code: str) -> list:  # type: ignore[type-arg]
+def only(report: Report, code: str) -> list:
     return [i for i in report.issues if i.code == code]
 
 

@@ -56,7 +56,7 @@ def proof_versions(db: Database, item_id: int) -> list[ProofVersion]:
         return list(s.exec(stmt))
 
 
-def template_and_registry(db: Database, rt: Runtime, job_id: int):  # type: ignore[no-untyped-def]
+def template_and_registry(db: Database, rt: Runtime, job_id: int):
     with db.read() as s:
         job = s.get(Job, job_id)
         _, template = catalog.job_template(s, job)
@@ -116,7 +116,7 @@ def test_a_job_gets_true_size_proofs_and_a_proof_sheet(
     with Image.open(run.preview_path) as im:
         assert im.format == "PNG" and im.size == (935, 1210)  # the first page at 110 dpi
         assert im.convert("L").getextrema()[0] < 100  # something dark is drawn
-    assert runtime.notifier.events(job_id) == [Event.PROOFS_GENERATED]  # type: ignore[attr-defined]
+    assert runtime.notifier.events(job_id) == [Event.PROOFS_GENERATED]
 
 
 def test_unchanged_items_are_not_rendered_again(
@@ -276,7 +276,7 @@ def test_an_item_edited_while_its_proof_renders_stays_pending(
     first, second = job_items(db, job_id)
     real = proofing.generate_proofs
 
-    def slow_render(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def slow_render(*args, **kwargs):
         results = real(*args, **kwargs)
         edit(db, job_id, first.id, owner, name="Zoë Schmidt")  # the shop fixes a typo meanwhile
         return results

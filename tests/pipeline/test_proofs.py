@@ -39,7 +39,7 @@ def proof(
 ) -> tuple[Path, Path, ItemLayout]:
     layout = layout_item(template, values, registry=REG)
     pdf, png = tmp_path / "p.pdf", tmp_path / "p.png"
-    render_item_proof(template, layout, values, pdf, png, **kw)  # type: ignore[arg-type]
+    render_item_proof(template, layout, values, pdf, png, **kw)
     return pdf, png, layout
 
 
@@ -338,7 +338,7 @@ class DyingValues:
 
 def test_a_dead_worker_fails_its_items_instead_of_hanging(tmp_path: Path) -> None:
     tasks = _tasks(tmp_path, 4)
-    tasks[1] = dataclasses.replace(tasks[1], values=DyingValues())  # type: ignore[arg-type]
+    tasks[1] = dataclasses.replace(tasks[1], values=DyingValues())
     with ProofPool(workers=2, registry=REG) as pool:
         results = pool.generate(tasks, chunk_size=1)
         assert not results[1].ok and "worker failed" in (results[1].error or "")

@@ -50,7 +50,7 @@ def test_samples_match_the_product() -> None:
     assert [f.key for f in plaque.fields] == ["title", "recipient", "citation", "date"]
     citation = plaque.field("citation")
     assert citation.overflow == "wrap" and citation.max_lines > 3
-    assert badge.artwork and badge.artwork.endswith(".svg") and badge.artwork_path().is_file()  # type: ignore[union-attr]
+    assert badge.artwork and badge.artwork.endswith(".svg") and badge.artwork_path().is_file()
     for t in samples.values():  # each sample passes full validation, fonts included
         assert load_template(Path(SAMPLES_DIR / f"{t.key}.toml"), registry=REG) == t
 

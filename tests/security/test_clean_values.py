@@ -54,7 +54,7 @@ def test_parse_results_are_flagged_and_stored_without_nul(db: Database, ws_id: i
         db, ws_id, owner, "name\ttitle\nAlice Smith\tCEO\nCara Lee\tC\ud800FO\nDan Ray\tC\x00EO\n"
     )
     with db.read() as s:
-        batch = s.exec(ParseBatch.__table__.select()).first()  # type: ignore[attr-defined]
+        batch = s.exec(ParseBatch.__table__.select()).first()
         stored = [s.get(Item, i) for i in ids]
     texts = [" ".join(str(v) for v in it.values.values()) for it in stored]
     assert not any("\x00" in t or "\ud800" in t for t in texts)

@@ -1260,7 +1260,7 @@ class FakeSlack:
         if not name:
             raise _missing("filename")
         try:
-            length = int(p.get("length"))  # type: ignore[arg-type]
+            length = int(p.get("length"))
         except (TypeError, ValueError):
             raise _missing("length") from None
         if length < 1:

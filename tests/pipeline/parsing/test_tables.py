@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.parsing import ACCEPTED, parse_file
-from pipeline.parsing.tables import find_name_column, looks_like_header, parse_delimited, sniff_delimiter
+from pipeline.parsing.columns import find_name_column, looks_like_header
+from pipeline.parsing.tables import parse_delimited, sniff_delimiter
 
 
 @pytest.mark.parametrize(
