@@ -4,6 +4,7 @@ field, shown back when the window opens again."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ def app(db: Database, tmp_path: Path) -> Any:
     with running_app(db, tmp_path / "data") as running:
         running.slack.slash_command("/job", "help")  # the first person in is the owner
         yield running
+
+
+def _new_view(app: RunningApp, callback_id: str, old_id: str, timeout: float = 20) -> dict[str, Any]:
+    """The first window with this callback opened after the one named ``old_id``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for view in reversed(app.fake.views()):
+            if view.get("callback_id") == callback_id and view.get("id") != old_id:
+                return view
+        time.sleep(0.05)
+    raise AssertionError(f"no new view {callback_id}")
 
 
 def _block(view: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -75,8 +87,7 @@ def test_owner_sets_the_lightburn_layers_in_the_profile_window(app: RunningApp, 
     assert "laser: engrave 12 in/s 25% every 0.004 in, cut 0.4 in/s 80% ×2" in shown
     # opened again: the settings are shown as entered, in inches
     app.slack.slash_command("/template", "profile Glowforge Pro")
-    again = wait_view(app, "profile_edit")
-    assert again["id"] != opened["id"]
+    again = _new_view(app, "profile_edit", opened["id"])
     assert _block(again, "engrave_speed")["element"]["initial_value"] == "12"
     assert _block(again, "cut_passes")["element"]["initial_value"] == "2"
     assert "initial_value" not in _block(again, "score_speed")["element"]
