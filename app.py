@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import logs
-from pipeline.errors import CraftError
-from pipeline.settings import Settings, SettingsError
+from pipeline.core import logs
+from pipeline.core.errors import CraftError
+from pipeline.core.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from sqlmodel.sql.expression import SelectOfScalar
@@ -37,7 +37,7 @@ def _settings() -> Settings:
         if s is not None
     ]
     if settings.smtp_url is not None:
-        from pipeline.mail import parse_smtp_url
+        from pipeline.core.addresses import parse_smtp_url
 
         password = parse_smtp_url(settings.smtp_url.get_secret_value()).password
         secrets += [settings.smtp_url.get_secret_value(), *([password] if password else [])]
@@ -56,10 +56,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.service import SlackService
     from handlers.slack import create_app
     from handlers.web import create_web_app
-    from pipeline import work
-    from pipeline.mailer import MailSender
-    from pipeline.proofing import shutdown_pool
-    from pipeline.runtime import build_runtime
+    from pipeline.background import slow_steps
+    from pipeline.background.mailer import MailSender
+    from pipeline.core.runtime import build_runtime
+    from pipeline.proofs.job import shutdown_pool
 
     settings = _settings()
     # background work (proof runs, preflight) shares this interpreter with the request threads: a
@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.001)
     runtime = build_runtime(settings)
     slack = SlackService(runtime, create_app).start()
-    recovery = work.Recovery(runtime).start()
+    recovery = slow_steps.Recovery(runtime).start()
     scheduler = SchedulerService(runtime).start() if settings.scheduler else None
     mail = MailSender(runtime).start() if settings.mail_enabled else None
     web = create_web_app(runtime, slack.http_app)
@@ -110,8 +110,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     import threading
 
     from bot.scheduler import SchedulerService
-    from pipeline.mailer import MailSender
-    from pipeline.runtime import build_runtime
+    from pipeline.background.mailer import MailSender
+    from pipeline.core.runtime import build_runtime
 
     runtime = build_runtime(_settings())
     service = SchedulerService(runtime)
@@ -152,8 +152,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.demo import run_demo
-    from pipeline.runtime import build_runtime
+    from pipeline.core.runtime import build_runtime
+    from pipeline.services.demo import run_demo
 
     runtime = build_runtime(_settings())
     try:
@@ -173,9 +173,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_parse(args: argparse.Namespace) -> int:
     import json
 
-    from pipeline.items import ai_settings
-    from pipeline.parsing import ParseError, parse_order
-    from pipeline.parsing.files import MAX_FILE_BYTES
+    from pipeline.intake.items import ai_settings
+    from pipeline.intake.parsing import ParseError, parse_order
+    from pipeline.intake.parsing.files import MAX_FILE_BYTES
 
     settings = _settings()
     try:
@@ -213,10 +213,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipeline import jobs
-    from pipeline.actors import SYSTEM
-    from pipeline.export import export_job
-    from pipeline.runtime import build_runtime
+    from pipeline.core.actors import SYSTEM
+    from pipeline.core.runtime import build_runtime
+    from pipeline.export.job import export_job
+    from pipeline.jobs import jobs
 
     runtime = build_runtime(_settings())
     try:

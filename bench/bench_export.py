@@ -21,14 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline import jobs, lifecycle  # noqa: E402
-from pipeline.actors import Actor  # noqa: E402
-from pipeline.catalog import current_version, template_of  # noqa: E402
-from pipeline.export import export_job  # noqa: E402
-from pipeline.export.job import writer_for  # noqa: E402
-from pipeline.layout import layout_item  # noqa: E402
-from pipeline.machines import ensure_builtin_profiles  # noqa: E402
-from pipeline.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
+from pipeline.core.actors import Actor  # noqa: E402
+from pipeline.export.job import (
+    export_job,  # noqa: E402
+    writer_for,  # noqa: E402
+)
+from pipeline.export.machines import ensure_builtin_profiles  # noqa: E402
+from pipeline.jobs import jobs, lifecycle  # noqa: E402
+from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
+from pipeline.rendering.layout import layout_item  # noqa: E402
+from pipeline.templates.catalog import current_version, template_of  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Item, Job, JobStatus, ProofStatus, Workspace, utcnow  # noqa: E402
@@ -174,7 +176,7 @@ def main() -> None:
         with db.read() as s:
             tv = current_version(s, s.get(Workspace, ws_id), "badge", files_dir)
             template = template_of(tv)
-        from pipeline.layout import ItemLayout
+        from pipeline.rendering.model import ItemLayout
 
         layouts = [ItemLayout.from_dict(layout_item(template, v).to_dict()) for v in badge_values(91)]
         plan = plan_bed(91, 76.2, 25.4, bed_width=600, bed_height=400, margin=5, gap=3)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.fonts import FontRegistry  # noqa: E402
-from pipeline.layout import clear_caches, layout_field  # noqa: E402
-from pipeline.templates import Field, sample_templates  # noqa: E402
+from pipeline.rendering.layout import clear_caches, layout_field  # noqa: E402
+from pipeline.templates.fonts import FontRegistry  # noqa: E402
+from pipeline.templates.template import Field, sample_templates  # noqa: E402
 
 N = 10_000
 FIRST = ["Zoë", "Seán", "Анна", "Jonathan", "Mary-Kate", "Li", "Oluwaseun", "François", "Björn",

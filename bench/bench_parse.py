@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.parsing import parse_file, parse_text  # noqa: E402
-from pipeline.parsing.lexicon import clear_caches  # noqa: E402
+from pipeline.intake.parsing import parse_file, parse_text  # noqa: E402
+from pipeline.intake.parsing.lexicon import clear_caches  # noqa: E402
 
 FIRST = [
     "Maria",

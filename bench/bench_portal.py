@@ -33,10 +33,11 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from pipeline import approvals, jobs, lifecycle  # noqa: E402
-from pipeline.runtime import build_runtime  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-from pipeline.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
+from pipeline.approval import links  # noqa: E402
+from pipeline.core.runtime import build_runtime  # noqa: E402
+from pipeline.core.settings import Settings  # noqa: E402
+from pipeline.jobs import jobs, lifecycle  # noqa: E402
+from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
 from storage.models import Item, JobStatus, ProofStatus, ProofVersion, utcnow  # noqa: E402
 
 NAMES = ["Maria Gonzalez", "Seán O'Connor", "Zoë Müller", "Chidi Okafor", "Priya Natarajan", "Björn Svensson"]
@@ -68,7 +69,7 @@ def seed(data_dir: Path, n_items: int) -> str:
             item.proof_version, item.proof_status = 1, ProofStatus.GENERATED
         lifecycle.move(s, job, JobStatus.PROOFING, actor)
         job.preflight_ran_at, job.preflight_errors = utcnow(), 0
-        token = approvals.create_link(s, job, actor, base_url="http://127.0.0.1").token
+        token = links.create_link(s, job, actor, base_url="http://127.0.0.1").token
     runtime.close()
     return token
 

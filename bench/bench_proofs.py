@@ -30,19 +30,13 @@ from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
-from pipeline.fonts import BUNDLED_FONTS_DIR, FontRegistry  # noqa: E402
-from pipeline.layout import layout_item  # noqa: E402
-from pipeline.proofs import (  # noqa: E402
-    ProofTask,
-    atomic_write,
-    generate_proofs,
-    proof_input_hash,
-    render_item_pdf,
-    render_item_proof,
-    task_input_hash,
-    template_font_hashes,
-)
-from pipeline.templates import Template, sample_templates  # noqa: E402
+from pipeline.proofs.inputs import proof_input_hash, task_input_hash, template_font_hashes
+from pipeline.proofs.item import atomic_write, render_item_pdf, render_item_proof
+from pipeline.proofs.pool import ProofTask, generate_proofs
+from pipeline.rendering.layout import layout_item  # noqa: E402
+from pipeline.templates.font_files import BUNDLED_FONTS_DIR  # noqa: E402
+from pipeline.templates.fonts import FontRegistry  # noqa: E402
+from pipeline.templates.template import Template, sample_templates  # noqa: E402
 
 FIRST = ["Zoë", "Seán", "Анна", "Jonathan", "Mary-Kate", "Li", "Oluwaseun", "François", "Björn",
          "Katarzyna", "Αλέξανδρος", "Siobhán"]  # fmt: skip

@@ -4,7 +4,7 @@
 
 Every job has a creation event in the activity log; about 80% have a due date from a month ago to three
 months ahead, 15% carry preflight errors, every job pending approval has a link (some expired). Each
-timed scan is the whole `pipeline.scheduler.scan` (lock, all four checks, rendering, recording):
+timed scan is the whole `pipeline.schedule.scan.scan` (lock, all five checks, rendering, recording):
 
 * first:    nothing flagged yet: about 34,000 alerts are due at once (a scheduler started on a full
             database). A scan records at most MAX_PER_CHECK new alerts per check, most pressing first;
@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from bot.scheduler import render_alert  # noqa: E402
-from pipeline.scheduler import ScanResult, scan  # noqa: E402
+from pipeline.schedule.alerts import ScanResult  # noqa: E402
+from pipeline.schedule.scan import scan  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import ActivityEvent, ApprovalLink, Job, JobStatus, Member, Outbox, Workspace  # noqa: E402

@@ -24,11 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 from bot.home import HomeState, render_home  # noqa: E402
-from pipeline.actors import (
-    Actor,  # noqa: E402
-    Who,  # noqa: E402
-)
-from pipeline.workspaces import ensure_member, ensure_workspace  # noqa: E402
+from pipeline.core.actors import Actor, Who
+from pipeline.jobs.workspaces import ensure_member, ensure_workspace  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Job, JobStatus, Workspace  # noqa: E402

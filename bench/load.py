@@ -61,9 +61,9 @@ import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
-from pipeline import approvals  # noqa: E402
-from pipeline.activity import Event  # noqa: E402
-from pipeline.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
+from pipeline.approval import links  # noqa: E402
+from pipeline.jobs.activity import Event  # noqa: E402
+from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
 from storage.models import ActivityEvent, Item, Job, Task  # noqa: E402
 from tests.e2e.server import ServedApp, served_app  # noqa: E402
 from tests.pipeline.pipeline_fixtures import add_items, use_template  # noqa: E402
@@ -178,7 +178,7 @@ def approval_link(app: ServedApp, job_id: int) -> tuple[str, list[tuple[int, int
     with db.session() as s:
         ws = ensure_workspace(s, TEAM_ID)
         actor = actor_for(ensure_member(s, ws, DEFAULT_USER_ID, DEFAULT_USER_NAME))
-        token = approvals.create_link(s, s.get(Job, job_id), actor, base_url=app.url).token
+        token = links.create_link(s, s.get(Job, job_id), actor, base_url=app.url).token
     with db.read() as s:
         items = s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))).all()
         proofs = [(it.id, it.proof_version) for it in items]

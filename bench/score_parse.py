@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.pipeline.parsing.scoring import score_folder  # noqa: E402
+from tests.pipeline.intake.parsing.scoring import score_folder  # noqa: E402
 
 
 def main() -> None:

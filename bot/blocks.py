@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.ids import JobAction
-from pipeline.jobs import JobPage
-from pipeline.lifecycle import LABELS
-from pipeline.summary import JobSummary
+from pipeline.jobs.jobs import JobPage
+from pipeline.jobs.lifecycle import LABELS
+from pipeline.jobs.summary import JobSummary
 from storage.models import JobStatus as S
 
 Block = dict[str, Any]

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
 from storage.models import Workspace
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ from sqlmodel import col, select
 from bot.blocks import Block, button, clip, context, esc, list_line, options, plain, section
 from bot.channels import PICK_A_CHANNEL, known_not_owner
 from bot.ids import HomeAction, JobAction
-from pipeline import jobs
-from pipeline.activity import describe, recent
-from pipeline.jobs import JobPage
-from pipeline.lifecycle import LABELS
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
+from pipeline.jobs import jobs
+from pipeline.jobs.activity import describe, recent
+from pipeline.jobs.jobs import JobPage
+from pipeline.jobs.lifecycle import LABELS
 from storage.models import ActivityEvent, Job, JobStatus, Workspace
 
 PER_PAGE = 15

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.blocks import Block, button, clip, context, esc, section
 from bot.ids import JobAction
-from pipeline.activity import Event
+from pipeline.jobs.activity import Event
 from storage.models import ActivityEvent, Job, Outbox
 from storage.models import JobStatus as S
 

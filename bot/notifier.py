@@ -25,9 +25,9 @@ from bot import messages
 from bot.blocks import job_card
 from bot.channels import channel_for
 from bot.home import VIEWERS, render_home
-from pipeline.rounds import Rounds
-from pipeline.runtime import Runtime
-from pipeline.summary import summarize
+from pipeline.background.rounds import Rounds
+from pipeline.core.runtime import Runtime
+from pipeline.jobs.summary import summarize
 from storage.models import ActivityEvent, Job, Outbox, Workspace, utcnow
 
 log = logging.getLogger(__name__)

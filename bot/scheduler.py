@@ -1,4 +1,4 @@
-"""The scheduler in a running app: APScheduler runs pipeline.scheduler.scan every minute, and this module
+"""The scheduler in a running app: APScheduler runs pipeline.schedule.scan.scan every minute, and this module
 says the scans' alerts in Block Kit (thread replies and the daily digest).
 
 The scan itself takes the leader lock (a PostgreSQL advisory lock for the length of its transaction),
@@ -20,9 +20,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.blocks import SECTION_LIMIT, Block, clip, context, esc, list_line, section
 from bot.channels import adopt_defaults
-from pipeline.lifecycle import LABELS
-from pipeline.runtime import Runtime
-from pipeline.scheduler import (
+from pipeline.core.runtime import Runtime
+from pipeline.jobs.lifecycle import LABELS
+from pipeline.schedule.alerts import (
     Alert,
     ApprovalReminder,
     Digest,
@@ -31,8 +31,8 @@ from pipeline.scheduler import (
     PreflightAlert,
     ScanResult,
     UrgencyAlert,
-    scan,
 )
+from pipeline.schedule.scan import scan
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)

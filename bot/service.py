@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.notifier import SlackNotifier
 from bot.slack_app import make_client
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

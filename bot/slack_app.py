@@ -21,7 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.blocks import section
 from bot.modals import info_modal
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
 from storage.db import UNAVAILABLE
 
 log = logging.getLogger(__name__)

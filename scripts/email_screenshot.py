@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/email_screenshot.py
 
-The message is built by the same code that sends it (pipeline/mail.py), for a sample order.
+The message is built by the same code that sends it (pipeline/approval/mail.py), for a sample order.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.mail import LinkEmail, build_message, message_id  # noqa: E402
+from pipeline.approval.mail import LinkEmail, build_message, message_id  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]

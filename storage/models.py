@@ -375,7 +375,7 @@ class Outbox(SQLModel, Keyed, table=True):
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     job_id: int | None = Field(default=None, foreign_key="job.id")
     kind: str = Field(max_length=32)
-    via: str = Field(default="slack", max_length=8)  # slack | email (the customer's, see pipeline/mailer.py)
+    via: str = Field(default="slack", max_length=8)  # slack | email (pipeline/background/mailer.py)
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
     payload: dict = _json({})
     state: str = Field(default="pending", max_length=16)  # pending | sent | failed
@@ -391,7 +391,7 @@ class LinkMail(SQLModel, Keyed, table=True):
     """An approval link emailed to the customer: where it went and when, for the reminders.
 
     `url` holds the link (its token is otherwise never stored: the reminders need it), sealed under the
-    deployment's key (pipeline/keys.py) so the database alone opens nothing. It is kept only while the
+    deployment's key (pipeline/core/keys.py) so the database alone opens nothing. It is kept only while the
     link works (the scheduler deletes the row once the link is revoked, replaced or
     expired; a token of a link that no longer works opens nothing).
     """
@@ -418,7 +418,7 @@ class SeenRequest(SQLModel, Keyed, table=True):
 
 
 class RateLimit(SQLModel, Keyed, table=True):
-    """Requests counted in fixed windows, shared by every copy of the app (see pipeline/ratelimit.py)."""
+    """Requests counted in fixed windows, shared by every copy of the app (see pipeline/core/ratelimit.py)."""
 
     __tablename__ = "rate_limit"
     kind: str = Field(max_length=16, primary_key=True)  # link | guess | guess-all

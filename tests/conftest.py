@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
-from pipeline.actors import Actor
-from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
+from pipeline.core.actors import Actor
+from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace
 from storage.db import Database
 from storage.migrate import upgrade
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import logs
-from pipeline.settings import Settings, SettingsError
+from pipeline.core import logs
+from pipeline.core.settings import Settings, SettingsError
 
 
 def test_defaults_make_the_embedded_mode_work() -> None:

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.slack_app import create_bolt_app
 from handlers.slack import actions, commands, context, home, payloads, views
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot import blocks as B
 from bot import modals
-from pipeline.errors import InvalidInput
+from pipeline.core.errors import InvalidInput
 
 
 def field_errors(ack: Ack, exc: InvalidInput, fields: set[str], fallback: str) -> None:

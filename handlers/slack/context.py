@@ -14,9 +14,9 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 from handlers.slack.tenancy import Tenant, not_set_up_response, tenant_of
-from pipeline.actors import Who
-from pipeline.runtime import Runtime
-from pipeline.seen import first_time
+from pipeline.core.actors import Who
+from pipeline.core.runtime import Runtime
+from pipeline.core.seen import first_time
 from pipeline.services import members
 
 log = logging.getLogger(__name__)

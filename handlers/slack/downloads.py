@@ -20,8 +20,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack.context import runtime_of, tenant_of_request, who_of
-from pipeline.errors import InvalidInput
-from pipeline.settings import SLACK_API_DEFAULT
+from pipeline.core.errors import InvalidInput
+from pipeline.core.settings import SLACK_API_DEFAULT
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 
 from bot import blocks as B
 from bot import modals
-from pipeline.activity import describe
-from pipeline.actors import Who
-from pipeline.runtime import Runtime
+from pipeline.core.actors import Who
+from pipeline.core.runtime import Runtime
+from pipeline.jobs.activity import describe
 from pipeline.services import approval, export, intake, jobs, templates
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from bot.home import VIEWERS, HomeState, render_home
 from bot.ids import HomeAction
 from handlers.slack.context import runtime_of, who_of
 from handlers.slack.payloads import MAX_PAGE, small_int
-from pipeline.actors import Who
-from pipeline.runtime import Runtime
+from pipeline.core.actors import Who
+from pipeline.core.runtime import Runtime
 
 
 def publish_home(runtime: Runtime, who: Who, client: WebClient, user_id: str, state: HomeState) -> None:

@@ -16,7 +16,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.home import MAX_PAGE
 from bot.modals import info_modal
-from pipeline.errors import InvalidInput
+from pipeline.core.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 NO_WORKSPACE = (

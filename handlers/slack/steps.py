@@ -3,8 +3,8 @@ each calls one use case and says what happened."""
 
 from __future__ import annotations
 
-from pipeline.actors import Who
-from pipeline.runtime import Runtime
+from pipeline.core.actors import Who
+from pipeline.core.runtime import Runtime
 from pipeline.services import approval, intake, jobs, templates
 
 

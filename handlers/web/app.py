@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from handlers.web import approval
 from handlers.web.slack_endpoint import slack_endpoint
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
 
 if TYPE_CHECKING:
     from slack_bolt import App

@@ -1,6 +1,6 @@
 """The customer approval page: `/approve/<token>` and its forms, proof images and assets.
 
-Each route reads the request, calls one use case of `pipeline.approvals` and answers with a page
+Each route reads the request, calls one use case of `pipeline/services/customer.py` and answers with a page
 (plain forms and 303 redirects, so everything works with JavaScript off) or, when the page's script
 asks for JSON, with fresh HTML fragments to swap in place. Security headers and CSRF tokens are in
 `security`, the page cache in `page_cache`, the flash texts in `flash`.
@@ -29,18 +29,12 @@ from handlers.web.forms import parse_shown, read_form, shown_value, small_int
 from handlers.web.page_cache import PageCache, cached_response
 from handlers.web.rendering import ICON, STATIC_DIR, asset_versions, build_templates
 from handlers.web.security import CsrfSigner, SecurityHeaders
-from pipeline import approvals
-from pipeline.approvals import (
-    AlreadyDecided,
-    ApprovalClosed,
-    LinkUnavailable,
-    PageState,
-    PageView,
-    StaleProof,
-)
-from pipeline.errors import InvalidInput, NotFound
-from pipeline.ratelimit import Limit, RateLimits
-from pipeline.runtime import Runtime
+from pipeline.approval.decisions import NOTE_LIMIT, AlreadyDecided, ApprovalClosed, StaleProof
+from pipeline.approval.links import LinkUnavailable
+from pipeline.approval.page import PageState, PageView, build_page
+from pipeline.core.errors import InvalidInput, NotFound
+from pipeline.core.ratelimit import Limit, RateLimits
+from pipeline.core.runtime import Runtime
 from pipeline.services import customer
 from storage.db import UNAVAILABLE
 
@@ -147,7 +141,7 @@ class ApprovalPages:
 
     def _load(self, token: str) -> PageView | None:
         state = self._state(token)
-        return approvals.build_page(state, files_dir=self.files_dir) if state is not None else None
+        return build_page(state, files_dir=self.files_dir) if state is not None else None
 
     def _context(self, request: Request, token: str, view: PageView) -> dict[str, Any]:
         return {
@@ -188,7 +182,7 @@ class ApprovalPages:
         q = request.query_params
         if not q.get("m"):
             return self._cached_page(request, token, state)
-        view = approvals.build_page(state, files_dir=self.files_dir)
+        view = build_page(state, files_dir=self.files_dir)
         flash = flash_for(
             q["m"], view, small_int(q.get("i")), small_int(q.get("a")) or 0, small_int(q.get("s")) or 0
         )
@@ -198,7 +192,7 @@ class ApprovalPages:
         """The page as last drawn for this link, unless anything it shows has changed since."""
 
         def draw() -> bytes:
-            view = approvals.build_page(state, files_dir=self.files_dir)
+            view = build_page(state, files_dir=self.files_dir)
             return bytes(self._page(request, token, view).body)
 
         page = self._pages.page((state.link_id, self._base(request)), state.fingerprint, draw)
@@ -311,7 +305,7 @@ class ApprovalPages:
             return self.neutral(request)
         if field != "note":
             return self._notice(request, 400, "Something went wrong", message, back=token)
-        draft = (note or "")[: approvals.NOTE_LIMIT]
+        draft = (note or "")[:NOTE_LIMIT]
         return self._page(request, token, view, status=422, error=(item_id, message, draft))
 
     def _too_large(self, request: Request, token: str) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.approvals import PageView
+from pipeline.approval.page import PageView
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from pipeline.approvals import PageView
+from pipeline.approval.page import PageView
 
 MAX_BODY = 2 * 1024 * 1024  # room for a 100 KB note even percent-encoded, so it gets a clear answer
 MAX_SHOWN = 5000

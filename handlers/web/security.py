@@ -10,7 +10,7 @@ from pathlib import Path
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.keys import secret_file
+from pipeline.core.keys import secret_file
 
 CSRF_KEY_FILE = "approval-csrf.key"
 

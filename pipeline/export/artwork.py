@@ -23,9 +23,9 @@ from threading import Lock
 
 from reportlab.graphics import shapes as rl
 
-from pipeline.svg_artwork import ArtworkRefused, load_svg
-from pipeline.templates import Template
-from pipeline.units import MM_PER_IN
+from pipeline.core.units import MM_PER_IN
+from pipeline.templates.svg_artwork import ArtworkRefused, load_svg
+from pipeline.templates.template import Template
 
 TOLERANCE = 0.01  # mm, curve flattening (a laser spot is ~0.1 mm)
 

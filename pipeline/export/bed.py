@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pipeline.errors import InvalidInput
+from pipeline.core.errors import InvalidInput
 
 _EPS = 1e-6  # mm; absorbs float noise when an item fits the bed exactly
 

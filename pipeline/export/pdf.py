@@ -16,11 +16,11 @@ import io
 
 from reportlab.pdfgen import canvas as rl_canvas
 
+from pipeline.core.units import PT_PER_MM
 from pipeline.export.pdf_text import EmbeddedFonts, field_text_ops
 from pipeline.export.regions import Piece, item_regions, score_lines
 from pipeline.export.sheet import CUT_HAIRLINE_MM, Sheet, Style, num, rgb
-from pipeline.pdfstreams import binary_streams
-from pipeline.units import PT_PER_MM
+from pipeline.rendering.pdfstreams import binary_streams
 
 
 def _color(color: str) -> str:
@@ -89,22 +89,8 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
             ]
             if text:
                 c.addLiteral(f"q {engrave} rg\n" + "\n".join(text) + "\nQ")
-        lines = score_lines(art, style.score_width) if style.score_color else []
-        if lines:
+        if style.score_color and (strokes := _score_strokes(sheet, style, page_h)):
             hairline = num(CUT_HAIRLINE_MM * PT_PER_MM, 4)
-            strokes = []
-            for item in sheet.items:
-                for pts, closed in lines:
-                    coords = [
-                        f"{num((item.x + x) * PT_PER_MM, 4)} {num(page_h - (item.y + y) * PT_PER_MM, 4)}"
-                        for x, y in pts
-                    ]
-                    strokes.append(
-                        f"{coords[0]} m "
-                        + " ".join(c + " l" for c in coords[1:])
-                        + (" h" if closed else "")
-                        + " S"
-                    )
             c.addLiteral(
                 f"q {_color(style.score_color)} RG {hairline} w 0 J 0 j [] 0 d\n" + "\n".join(strokes) + "\nQ"
             )
@@ -121,3 +107,19 @@ def render_pdf(sheet: Sheet, style: Style) -> bytes:
         c.showPage()
         c.save()
     return buf.getvalue()
+
+
+def _score_strokes(sheet: Sheet, style: Style, page_h: float) -> list[str]:
+    """The artwork's score lines of every item on the sheet, as PDF path strokes."""
+    lines = score_lines(style.artwork, style.score_width)
+    strokes = []
+    for item in sheet.items:
+        for pts, closed in lines:
+            coords = [
+                f"{num((item.x + x) * PT_PER_MM, 4)} {num(page_h - (item.y + y) * PT_PER_MM, 4)}"
+                for x, y in pts
+            ]
+            strokes.append(
+                f"{coords[0]} m " + " ".join(c + " l" for c in coords[1:]) + (" h" if closed else "") + " S"
+            )
+    return strokes

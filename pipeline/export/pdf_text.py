@@ -26,8 +26,9 @@ from fontTools import subset as ft_subset
 from fontTools.ttLib import TTFont
 from reportlab.pdfbase import pdfdoc
 
-from pipeline.fonts import FontError, load_font
-from pipeline.layout import FieldLayout, Line
+from pipeline.rendering.model import FieldLayout, Line
+from pipeline.templates.font_faces import load_font
+from pipeline.templates.font_files import FontError
 
 
 class PdfTextRefused(Exception):

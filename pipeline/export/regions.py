@@ -18,11 +18,13 @@ from threading import Lock
 
 import pathops
 
+from pipeline.core.units import MM_PER_PT
 from pipeline.export.artwork import ArtShape, Artwork, Point
 from pipeline.export.outline import EMPTY, Outline, clean, minus, outline_of, path_of, united
-from pipeline.fonts import FontError, load_font
-from pipeline.layout import ItemLayout, PlacedGlyph, draw_placed_glyph, glyph_placements
-from pipeline.units import MM_PER_PT
+from pipeline.rendering.glyphs import PlacedGlyph, draw_placed_glyph, glyph_placements
+from pipeline.rendering.model import ItemLayout
+from pipeline.templates.font_faces import load_font
+from pipeline.templates.font_files import FontError
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 _SLIVER = 1e-6  # mm²: an overlap smaller than this fills the same under both rules, to 0.01 mm²

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pipeline.export.artwork import Artwork
-from pipeline.layout import ItemLayout
+from pipeline.rendering.model import ItemLayout
 
 CUT_HAIRLINE_MM = 0.0254  # 0.001 in: what Epilog, ULS and LightBurn users read as "cut this line"
 GROUP_ARTWORK = "ARTWORK"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 from xml.sax.saxutils import escape, quoteattr
 
+from pipeline.core.units import MM_PER_PT
 from pipeline.export.regions import ItemRegions, Piece, item_regions, score_lines, svg_path_data
 from pipeline.export.sheet import (
     CUT_HAIRLINE_MM,
@@ -26,7 +27,6 @@ from pipeline.export.sheet import (
     Style,
     num,
 )
-from pipeline.units import MM_PER_PT
 
 _ANCHOR = {"left": ("start", 0.0), "center": ("middle", 0.5), "right": ("end", 1.0)}
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline import approvals, customer_mail, jobs, lifecycle
-from pipeline.activity import Event
-from pipeline.actors import Who
-from pipeline.errors import InvalidInput
-from pipeline.outbox import enqueue
-from pipeline.runtime import Runtime
+from pipeline.approval import customer_mail, links, offline
+from pipeline.core.actors import Who
+from pipeline.core.errors import InvalidInput
+from pipeline.core.outbox import enqueue
+from pipeline.core.runtime import Runtime
+from pipeline.jobs import jobs, lifecycle
+from pipeline.jobs.activity import Event
 from storage.models import JobStatus, Workspace
 
 
@@ -39,14 +40,14 @@ def link_form(runtime: Runtime, who: Who, ref: str) -> LinkForm:
             why = lifecycle.check(s, job, JobStatus.PENDING_APPROVAL, who.actor)
             if why:
                 raise InvalidInput({"job": f"{job.ref} can't be sent for approval yet: {why}"})
-        return LinkForm(job.ref, job.customer_email, approvals.active_link(s, job) is not None)
+        return LinkForm(job.ref, job.customer_email, links.active_link(s, job) is not None)
 
 
 def create_link(runtime: Runtime, who: Who, ref: str, days: float | None) -> Link:
     """A new link (the old one stops), posted in the job's thread and mailed to the customer."""
     with runtime.db.session() as s:
         job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
-        made = approvals.create_link(s, job, who.actor, days, base_url=runtime.settings.public_base_url)
+        made = links.create_link(s, job, who.actor, days, base_url=runtime.settings.public_base_url)
         expires = f"{made.link.expires_at:%Y-%m-%d}" if made.link.expires_at else "never"
         message = {"url": made.url, "email": job.customer_email, "expires": expires}
         enqueue(s, job.workspace_id, job.id, "approval_link", message)
@@ -59,7 +60,7 @@ def revoke_link(runtime: Runtime, who: Who, ref: str) -> str:
     """Stop the job's link at once (a job awaiting approval goes back to proofing)."""
     with runtime.db.session() as s:
         job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
-        approvals.revoke_link(s, job, who.actor)
+        links.revoke_link(s, job, who.actor)
         job_id, done = job.pk, job.ref
     runtime.notifier.job_changed(job_id, Event.APPROVAL_LINK_REVOKED)
     return done
@@ -82,7 +83,7 @@ def resume_link(runtime: Runtime, who: Who, ref: str) -> str:
     """Ask the customer again on the job's working link after the shop took it back to proofing."""
     with runtime.db.session() as s:
         job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
-        approvals.resume_link(s, job, who.actor)
+        links.resume_link(s, job, who.actor)
         job_id, done = job.pk, job.ref
     runtime.notifier.job_changed(job_id, Event.STATUS_CHANGED)
     return done
@@ -93,9 +94,9 @@ def record_approval(runtime: Runtime, who: Who, ref: str, how: str, note: str) -
     with runtime.db.session() as s:
         job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
         if how == "skip":
-            approvals.skip_approval(s, job, who.actor, note)
+            offline.skip_approval(s, job, who.actor, note)
         else:
-            approvals.record_offline_approval(s, job, who.actor, how, note)
+            offline.record_offline_approval(s, job, who.actor, how, note)
         job_id = job.pk
     runtime.notifier.job_changed(job_id, Event.APPROVAL_RECORDED)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pipeline import jobs, lifecycle, machines, tasks
-from pipeline.activity import Event
-from pipeline.actors import Who
-from pipeline.errors import InvalidInput
-from pipeline.export import export_job
-from pipeline.runtime import Runtime
-from pipeline.tasks import Progress
+from pipeline.background import tasks
+from pipeline.background.tasks import Progress
+from pipeline.core.actors import Who
+from pipeline.core.errors import InvalidInput
+from pipeline.core.runtime import Runtime
+from pipeline.export import machines
+from pipeline.export.job import export_job
+from pipeline.jobs import jobs, lifecycle
+from pipeline.jobs.activity import Event
 from storage.models import Job, JobStatus, Workspace
 
 

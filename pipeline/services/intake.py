@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import catalog, jobs, lifecycle, work
-from pipeline import items as item_flow
-from pipeline.activity import Event
-from pipeline.actors import Who
-from pipeline.errors import CraftError, InvalidInput
-from pipeline.runtime import Runtime
+from pipeline.background import slow_steps
+from pipeline.core.actors import Who
+from pipeline.core.errors import CraftError, InvalidInput
+from pipeline.core.runtime import Runtime
+from pipeline.intake import items as item_flow
+from pipeline.jobs import jobs, lifecycle
+from pipeline.jobs.activity import Event
+from pipeline.templates import catalog
 from storage.models import Job, JobStatus, Workspace
 
 
@@ -81,7 +83,7 @@ def start_parse(runtime: Runtime, who: Who, job_id: int, then: Callable[[Review]
     def reviewed(batch: Any) -> None:
         then(review(runtime, job_id, batch.id if batch else None))
 
-    return work.start_parse(runtime, who.ws_id, job_id, who.actor, then=reviewed)
+    return slow_steps.start_parse(runtime, who.ws_id, job_id, who.actor, then=reviewed)
 
 
 def review(runtime: Runtime, job_id: int, batch_id: int | None) -> Review:
@@ -163,4 +165,4 @@ def reproof_item(runtime: Runtime, who: Who, job_id: int, item_id: int) -> None:
     """Proof an edited item again; while another run is going it stays pending and the card offers
     the next run."""
     with contextlib.suppress(CraftError):
-        work.start_proofs(runtime, who.ws_id, job_id, who.actor, item_ids={item_id})
+        slow_steps.start_proofs(runtime, who.ws_id, job_id, who.actor, item_ids={item_id})

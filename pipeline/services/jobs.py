@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import jobs, lifecycle
-from pipeline.activity import Event, for_job, record
-from pipeline.actors import Who
-from pipeline.jobs import JobPage
-from pipeline.runtime import Runtime
-from pipeline.seen import first_time_in
-from pipeline.summary import JobSummary, summarize
+from pipeline.core.actors import Who
+from pipeline.core.runtime import Runtime
+from pipeline.core.seen import first_time_in
+from pipeline.jobs import jobs, lifecycle
+from pipeline.jobs.activity import Event, for_job, record
+from pipeline.jobs.jobs import JobPage
+from pipeline.jobs.summary import JobSummary, summarize
 from storage.models import ActivityEvent, Job, JobStatus, Workspace
 
 JOB_FIELDS = ("customer_name", "customer_email", "reference", "due_date", "notes")

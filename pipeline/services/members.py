@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline import workspaces
-from pipeline.actors import Who
-from pipeline.runtime import Runtime
+from pipeline.core.actors import Who
+from pipeline.core.runtime import Runtime
+from pipeline.jobs import workspaces
 from storage.models import Workspace
 
 

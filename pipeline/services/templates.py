@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import catalog, jobs, machines, work, workspace_fonts
-from pipeline.activity import Event
-from pipeline.actors import Who
-from pipeline.errors import InvalidInput
-from pipeline.mapping import MappingPair, SerialSpec
-from pipeline.runtime import Runtime
-from pipeline.templates import Template
+from pipeline.background import slow_steps
+from pipeline.core.actors import Who
+from pipeline.core.errors import InvalidInput
+from pipeline.core.runtime import Runtime
+from pipeline.export import machines
+from pipeline.intake.mapping import MappingPair, SerialSpec
+from pipeline.jobs import jobs
+from pipeline.jobs.activity import Event
+from pipeline.templates import catalog, workspace_fonts
+from pipeline.templates.template import Template
 from storage.models import Font, Job, MachineProfile, TemplateVersion, Workspace
 
 
@@ -76,18 +79,18 @@ def start_proofs(runtime: Runtime, who: Who, ref: str) -> str:
         raise InvalidInput(
             {"template": f"{job.ref} has no template yet: press *Choose template* on its card"}
         )
-    work.start_proofs(runtime, who.ws_id, job.pk, who.actor)
+    slow_steps.start_proofs(runtime, who.ws_id, job.pk, who.actor)
     return job.ref
 
 
 def start_proofs_of(runtime: Runtime, who: Who, job_id: int) -> None:
-    work.start_proofs(runtime, who.ws_id, job_id, who.actor)
+    slow_steps.start_proofs(runtime, who.ws_id, job_id, who.actor)
 
 
 def start_preflight(runtime: Runtime, who: Who, ref: str) -> str:
     with runtime.db.read() as s:
         job = jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
-    work.start_preflight(runtime, who.ws_id, job.pk, who.actor)
+    slow_steps.start_preflight(runtime, who.ws_id, job.pk, who.actor)
     return job.ref
 
 

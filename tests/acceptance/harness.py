@@ -20,9 +20,9 @@ from bot.notifier import SlackNotifier
 from bot.slack_app import make_client
 from handlers.slack import create_app
 from handlers.web import create_web_app
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings
-from pipeline.workers import WorkerPool
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings
+from pipeline.core.workers import WorkerPool
 from storage.db import Database
 from tests.standins.slack_api import BOT_TOKEN, PRODUCTION_CHANNEL_ID, FakeSlack
 from tests.standins.slack_requests import DEFAULT_SIGNING_SECRET, SlackClient

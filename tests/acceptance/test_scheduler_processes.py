@@ -24,13 +24,13 @@ from sqlmodel import col, select
 
 from bot.notifier import SlackNotifier
 from bot.slack_app import make_client
-from pipeline.actors import Actor
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings
+from pipeline.core.actors import Actor
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings
 from storage.db import Database
 from storage.models import Job, JobStatus, Outbox
 from tests.acceptance.test_scheduler_week import drain
-from tests.pipeline.test_scheduler import add_job, add_link, configure
+from tests.pipeline.schedule.test_scans import add_job, add_link, configure
 from tests.standins.slack_api import BOT_TOKEN, PRODUCTION_CHANNEL_ID, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,7 +246,7 @@ def test_app_py_scheduler_once(db: Database, ws_id: int, owner: Actor, tmp_path:
 
 @pytest.mark.parametrize("scheduler", ["on", "off"])
 def test_serve_runs_the_scheduler_unless_turned_off(tmp_path: Path, scheduler: str) -> None:
-    from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
+    from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace
     from storage.migrate import upgrade
     from tests.acceptance.harness import free_port
 

@@ -22,14 +22,14 @@ from sqlmodel import col, func, select
 from bot.notifier import SlackNotifier
 from bot.scheduler import SchedulerService
 from bot.slack_app import make_client
-from pipeline import jobs
-from pipeline.actors import Actor
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings
-from pipeline.workspaces import actor_for, ensure_member, ensure_workspace
+from pipeline.core.actors import Actor
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings
+from pipeline.jobs import jobs
+from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace
 from storage.db import Database
 from storage.models import ActivityEvent, Job, JobStatus, Outbox, Workspace
-from tests.pipeline.test_scheduler import add_job, add_link, configure
+from tests.pipeline.schedule.test_scans import add_job, add_link, configure
 from tests.standins.blockkit_limits import validate_message
 from tests.standins.slack_api import BOT_TOKEN, PRODUCTION_CHANNEL_ID, FakeSlack
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from pipeline.templates import SAMPLES_DIR
+from pipeline.templates.template import SAMPLES_DIR
 from storage.db import Database
 from storage.models import Font, MachineProfile, Member
 from tests.acceptance.harness import RunningApp, running_app

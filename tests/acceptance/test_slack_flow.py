@@ -14,8 +14,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from pipeline import approvals
-from pipeline.activity import describe
+from pipeline.approval import decisions, links
+from pipeline.approval.page import load_page
+from pipeline.jobs.activity import describe
 from storage.db import Database
 from storage.models import ActivityEvent, Job, Outbox, Task
 from tests.acceptance.harness import RunningApp, running_app
@@ -211,9 +212,9 @@ def test_full_flow_from_new_job_to_completed(app: RunningApp, db: Database) -> N
 
     # the customer approves everything through the approval page's use case
     with db.session() as s:
-        page = approvals.load_page(s, approvals.resolve(s, token))
+        page = load_page(s, links.resolve(s, token))
         shown = {item.id: item.proof_version for item in page.items}
-        approvals.approve_all_remaining(s, token, shown)
+        decisions.approve_all_remaining(s, token, shown)
     app.runtime.notifier.job_changed(0, "approved")
     with db.read() as s:
         job = s.exec(select(Job).where(Job.number == 1001)).one()
@@ -402,9 +403,9 @@ def test_change_request_edit_item_and_new_proof_on_the_same_link(app: RunningApp
     card, thread = card_and_thread(app, "J-1001")
     token = next(m["text"] for m in thread if "/approve/" in m["text"]).split("\n")[1].rsplit("/", 1)[1]
     with db.session() as s:
-        page = approvals.load_page(s, approvals.resolve(s, token))
+        page = load_page(s, links.resolve(s, token))
         first = page.items[0]
-        approvals.decide(s, token, first.id, first.proof_version, "change", "Please spell it María")
+        decisions.decide(s, token, first.id, first.proof_version, "change", "Please spell it María")
     app.runtime.notifier.job_changed(0, "change")
     app.settle()
     _, thread = card_and_thread(app, "J-1001")
@@ -422,7 +423,7 @@ def test_change_request_edit_item_and_new_proof_on_the_same_link(app: RunningApp
     )
     app.settle()
     with db.session() as s:
-        page = approvals.load_page(s, approvals.resolve(s, token))
+        page = load_page(s, links.resolve(s, token))
         item = next(i for i in page.items if i.id == first.id)
         assert item.proof_version == first.proof_version + 1 and item.values["name"] == "María Gonzalez"
         assert s.exec(select(Job)).one().status == "pending_approval"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from pipeline import approvals
+from pipeline.approval import links
 from storage.db import Database
 from storage.models import ActivityEvent, Job, MachineProfile, Member, ParseBatch
 from tests.acceptance.harness import RunningApp, running_app
@@ -59,14 +59,14 @@ def test_withdraw_resume_and_revoke_the_approval_link(app: RunningApp, db: Datab
     assert "back in proofing" in said(app, "withdraw J-1001")
     assert status(db) == "proofing"
     with db.session() as s:
-        assert approvals.resolve(s, token) is not None  # the same link stays
+        assert links.resolve(s, token) is not None  # the same link stays
     assert "is proofing, not waiting" in said(app, "withdraw J-1001")
     assert "waiting for the customer again" in said(app, "resume J-1001")
     assert status(db) == "pending_approval"
     assert "switched off" in said(app, "revoke J-1001")
     assert status(db) == "proofing"
     with db.session() as s:
-        assert approvals.resolve(s, token) is None
+        assert links.resolve(s, token) is None
     assert "no active approval link" in said(app, "revoke J-1001")
     assert "create a new one" in said(app, "resume J-1001")
     with db.read() as s:

@@ -9,9 +9,9 @@ import pytest
 from bot import blocks as B
 from bot import modals
 from bot.home import HomeState, home_view
-from pipeline.activity import Event
-from pipeline.jobs import JobPage, JobRow
-from pipeline.summary import JobSummary
+from pipeline.jobs.activity import Event
+from pipeline.jobs.jobs import JobPage, JobRow
+from pipeline.jobs.summary import JobSummary
 from storage.models import ActivityEvent, Job
 from tests.standins.blockkit_limits import validate_message, validate_view
 

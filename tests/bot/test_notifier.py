@@ -13,12 +13,12 @@ from sqlmodel import select
 
 from bot.notifier import METADATA_TYPE, SlackNotifier
 from bot.slack_app import make_client
-from pipeline import jobs
-from pipeline.activity import Event, record
-from pipeline.actors import Actor
-from pipeline.outbox import enqueue
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings
+from pipeline.core.actors import Actor
+from pipeline.core.outbox import enqueue
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings
+from pipeline.jobs import jobs
+from pipeline.jobs.activity import Event, record
 from storage.db import Database
 from storage.models import Job, Outbox, Workspace, utcnow
 from tests.standins.blockkit_limits import validate_message

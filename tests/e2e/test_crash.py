@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from pipeline.activity import Event
+from pipeline.jobs.activity import Event
 from storage.models import ActivityEvent, Export, Item, Job, ProofVersion, Task
 from tests.e2e.server import ServedApp, served_app, wait_for
 from tests.e2e.shop import Person, Shop

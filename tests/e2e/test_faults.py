@@ -30,7 +30,7 @@ from sqlmodel import col, select
 
 from bot import messages
 from bot.blocks import job_card
-from pipeline.summary import summarize
+from pipeline.jobs.summary import summarize
 from storage.models import ActivityEvent, Export, Item, Job, Outbox, ParseBatch, Task, Workspace
 from tests.e2e.server import ServedApp, served_app, wait_for
 from tests.standins.openai_api import OpenAIStandIn, Reply
@@ -440,7 +440,7 @@ def test_openai_hanging_falls_back_to_rules_and_acks_stay_fast(tmp_path: Path) -
 # is down for only ~0.1 s, too short for the probes and the work in flight to be sure to meet it.
 PG_DOWN_SECONDS = 3.0  # how long PostgreSQL stays stopped: long enough for requests and work to hit it
 # work cut off by the restart is resumed by the app's recovery loop once the task looks abandoned
-# (pipeline.tasks.STALE_AFTER without a heartbeat, checked every minute): allow for both, and a margin
+# (background.tasks.STALE_AFTER without a heartbeat, checked every minute): allow for both, and a margin
 TASK_RECOVERY_LIMIT_S = 240.0
 PROOFS_IN_FLIGHT = 400  # a few seconds of drawing: still running when PostgreSQL stops
 

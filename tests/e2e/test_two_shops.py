@@ -28,7 +28,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlmodel import select
 
-from pipeline.activity import describe
+from pipeline.jobs.activity import describe
 from storage.models import ActivityEvent, Export, Item, Job, ProofVersion, Task, Workspace
 from tests.e2e.server import ServedApp, served_app, wait_for
 from tests.e2e.shop import Person, Shop

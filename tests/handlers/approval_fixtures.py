@@ -18,10 +18,11 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import select
 
 from handlers.web import create_web_app
-from pipeline import approvals, jobs, lifecycle
-from pipeline.actors import Actor
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings
+from pipeline.approval import links
+from pipeline.core.actors import Actor
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings
+from pipeline.jobs import jobs, lifecycle
 from storage.db import Database
 from storage.models import Item, Job, JobStatus, ProofStatus, ProofVersion, Workspace, utcnow
 
@@ -133,9 +134,9 @@ def item_ids(db: Database, job_id: int) -> list[int]:
         return list(s.exec(select(Item.id).where(Item.job_id == job_id).order_by(Item.position)))
 
 
-def new_link(db: Database, job_id: int, actor: Actor, **kw: Any) -> approvals.NewLink:
+def new_link(db: Database, job_id: int, actor: Actor, **kw: Any) -> links.NewLink:
     with db.session() as s:
-        return approvals.create_link(s, s.get(Job, job_id), actor, base_url="http://test.invalid", **kw)
+        return links.create_link(s, s.get(Job, job_id), actor, base_url="http://test.invalid", **kw)
 
 
 @dataclass

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from pipeline import approvals
-from pipeline.actors import Actor
+from pipeline.approval import decisions, links
+from pipeline.approval.page import load_page
+from pipeline.core.actors import Actor
 from storage.db import Database
 from storage.models import Job, JobStatus
 from tests.handlers.approval_fixtures import item_ids, make_runtime, new_link, regenerate, seed_job, serve
@@ -210,7 +211,7 @@ def test_customer_flow_without_javascript(
         shots.take(page, "3-reviewed")
         assert problems == []
     with db.read() as s:
-        view = approvals.load_page(s, approvals.resolve(s, token))
+        view = load_page(s, links.resolve(s, token))
     assert [i.state for i in view.items] == ["approved", "change_requested", "approved", "approved"]
 
 
@@ -222,8 +223,8 @@ def test_readable_and_accessible_at_360px(
     token = new_link(db, job_id, owner).token
     ids = item_ids(db, job_id)
     with db.session() as s:
-        approvals.decide(s, token, ids[0], 1, "approve")
-        approvals.decide(
+        decisions.decide(s, token, ids[0], 1, "approve")
+        decisions.decide(
             s, token, ids[1], 1, "change", "A much longer name: Maria-Fernanda Gonzalez de la Cruz"
         )
     with serve(runtime, notifier) as server:

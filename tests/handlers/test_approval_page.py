@@ -12,9 +12,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from pipeline import approvals, lifecycle
-from pipeline.activity import Event, for_job
-from pipeline.actors import Actor
+from pipeline.approval import links
+from pipeline.core.actors import Actor
+from pipeline.jobs import lifecycle
+from pipeline.jobs.activity import Event, for_job
 from storage.db import Database
 from storage.models import ApprovalDecision, ApprovalLink, Item, Job, JobStatus, ProofStatus, utcnow
 from tests.handlers.approval_fixtures import (
@@ -159,7 +160,7 @@ def test_unknown_expired_revoked_and_replaced_links_get_one_neutral_page(
     revoked_job = seed_job(db, ws_id, owner, live.files_dir, items=1)
     revoked = new_link(db, revoked_job, owner).token
     with db.session() as s:
-        approvals.revoke_link(s, s.get(Job, revoked_job), owner)
+        links.revoke_link(s, s.get(Job, revoked_job), owner)
     replaced_job = seed_job(db, ws_id, owner, live.files_dir, items=1)
     replaced = new_link(db, replaced_job, owner).token
     good = new_link(db, replaced_job, owner).token

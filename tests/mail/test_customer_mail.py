@@ -20,15 +20,15 @@ from sqlmodel import col, select
 
 from bot.messages import thread_messages
 from bot.scheduler import render_alert
-from pipeline import approvals
-from pipeline.activity import Event
-from pipeline.actors import Actor
-from pipeline.customer_mail import MailNotSetUp, email_link
-from pipeline.errors import InvalidInput
-from pipeline.keys import LINK_KEY_FILE, unseal
-from pipeline.mailer import MailSender
-from pipeline.scheduler import scan
-from pipeline.workspaces import update_settings
+from pipeline.approval import links, offline
+from pipeline.approval.customer_mail import MailNotSetUp, email_link
+from pipeline.background.mailer import MailSender
+from pipeline.core.actors import Actor
+from pipeline.core.errors import InvalidInput
+from pipeline.core.keys import LINK_KEY_FILE, unseal
+from pipeline.jobs.activity import Event
+from pipeline.jobs.workspaces import update_settings
+from pipeline.schedule.scan import scan
 from storage.db import Database
 from storage.models import ActivityEvent, Job, LinkMail, Outbox, Workspace, utcnow
 from tests.handlers.approval_fixtures import LiveServer, make_runtime, seed_job, serve
@@ -57,7 +57,7 @@ def make_link(
     db: Database, live: LiveServer, job_id: int, actor: Actor, *, now: datetime | None = None, **kw: Any
 ) -> Linked:
     with db.session() as s:
-        new = approvals.create_link(s, s.get(Job, job_id), actor, base_url=live.url, now=now, **kw)
+        new = links.create_link(s, s.get(Job, job_id), actor, base_url=live.url, now=now, **kw)
         return Linked(job_id, new.url, new.link.id)
 
 
@@ -140,7 +140,7 @@ def test_link_email_has_its_headers_both_parts_and_a_link_that_opens_the_page(
 
     plain, html = parts(msg)
     with db.read() as s:
-        expires = approvals.active_link(s, s.get(Job, job_id)).expires_at
+        expires = links.active_link(s, s.get(Job, job_id)).expires_at
     for text in (plain, html):
         assert "Lakeside Trophies" in text and "J-1001" in text and "PO-4471" in text
         assert "3 items" in text and "Monday 14 December 2099" in text
@@ -208,7 +208,7 @@ def test_nothing_is_emailed_without_setup_or_a_working_link(
     with pytest.raises(InvalidInput, match="no longer works"):
         ask_email(db, live, forged, owner)
     with db.session() as s:
-        approvals.revoke_link(s, s.get(Job, job_id), owner)
+        links.revoke_link(s, s.get(Job, job_id), owner)
     with pytest.raises(InvalidInput, match="no longer works"):
         ask_email(db, live, linked, owner)
 
@@ -337,8 +337,8 @@ def test_no_reminder_after_a_decision_a_revocation_or_expiry_and_none_when_off(
     assert [o.state for o in sender.flush(t0)] == ["sent"] * 3
     # day 1: the customer approves one job by phone; the shop revokes another's link
     with db.session() as s:
-        approvals.record_offline_approval(s, s.get(Job, decided), owner, "phone")
-        approvals.revoke_link(s, s.get(Job, revoked), owner)
+        offline.record_offline_approval(s, s.get(Job, decided), owner, "phone")
+        links.revoke_link(s, s.get(Job, revoked), owner)
     sent = week(db, live, t0 + timedelta(days=1))
     assert sent == [(1.0, "reminder")], "only the expiring link's first reminder (day 2), before it expired"
     with db.read() as s:
@@ -364,7 +364,7 @@ def test_a_reminder_recorded_before_the_customer_decided_is_not_sent(
     sender.flush(t0)
     scan(db, render_alert, t0 + timedelta(days=2, minutes=1))  # the reminder is recorded …
     with db.session() as s:  # … and the customer approves before the sender's next round
-        approvals.record_offline_approval(s, s.get(Job, job_id), owner, "email")
+        offline.record_offline_approval(s, s.get(Job, job_id), owner, "email")
     assert [o.state for o in sender.flush(t0 + timedelta(days=2, minutes=2))] == ["cancelled"]
     assert len(smtp.received) == 1
 
@@ -456,8 +456,8 @@ def test_a_scan_of_an_email_outbox_row_does_not_reach_slack(
 def test_a_link_is_emailed_only_within_its_own_workspace(
     db: Database, ws_id: int, owner: Actor, live: LiveServer, smtp: SmtpStandIn
 ) -> None:
-    from pipeline.customer_mail import email_link_of_workspace
-    from pipeline.workspaces import ensure_workspace
+    from pipeline.approval.customer_mail import email_link_of_workspace
+    from pipeline.jobs.workspaces import ensure_workspace
 
     job_id = seed_job(db, ws_id, owner, live.files_dir)
     linked = make_link(db, live, job_id, owner)
@@ -482,7 +482,7 @@ def test_a_server_that_is_down_is_tried_once_per_round_not_once_per_email(
     tries: list[str] = []
 
     def connector(server: Any) -> Any:
-        from pipeline.mail import connect
+        from pipeline.approval.mail import connect
 
         tries.append(server.label)
         return connect(server, timeout=5)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Route, sync_playwright
 
-from pipeline.actors import Actor
-from pipeline.mailer import MailSender
+from pipeline.background.mailer import MailSender
+from pipeline.core.actors import Actor
 from storage.db import Database
 from tests.handlers.approval_fixtures import LiveServer, make_runtime, seed_job, serve
 from tests.handlers.test_approval_browser import ARGS, ARTIFACTS, CHROMIUM, PHONE

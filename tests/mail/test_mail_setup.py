@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.mail import LinkEmail, MailSetupError, build_message, connect, message_id, parse_smtp_url
-from pipeline.settings import Settings, SettingsError
+from pipeline.approval.mail import LinkEmail, build_message, connect, message_id
+from pipeline.core.addresses import MailSetupError, parse_smtp_url
+from pipeline.core.settings import Settings, SettingsError
 from tests.standins.smtp_server import SmtpStandIn, self_signed
 
 PASSWORD = "s3cr3t:p@ss/word"

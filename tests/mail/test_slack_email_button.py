@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from pipeline.mailer import MailSender
-from pipeline.workspaces import actor_for
+from pipeline.background.mailer import MailSender
+from pipeline.jobs.workspaces import actor_for
 from storage.db import Database
 from storage.models import Member, Workspace
 from tests.acceptance.harness import RunningApp, running_app

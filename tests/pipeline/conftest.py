@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.proofing import shutdown_pool
-from pipeline.runtime import Runtime
+from pipeline.core.runtime import Runtime
+from pipeline.proofs.job import shutdown_pool
 from storage.db import Database
 from tests.pipeline.pipeline_fixtures import forget_font_registries, make_runtime
 

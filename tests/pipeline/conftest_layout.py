@@ -6,8 +6,9 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
-from pipeline.fonts import BUNDLED_FONTS_DIR, FontRegistry
-from pipeline.templates import Field, Template
+from pipeline.templates.font_files import BUNDLED_FONTS_DIR
+from pipeline.templates.fonts import FontRegistry
+from pipeline.templates.template import Field, Template
 
 DEJAVU_DIR = BUNDLED_FONTS_DIR / "dejavu"
 LIBERATION_DIR = BUNDLED_FONTS_DIR / "liberation"

@@ -14,16 +14,18 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from pipeline import approvals, catalog, jobs
-from pipeline.activity import Event, for_job
-from pipeline.actors import Actor
-from pipeline.items import Input, accept_batch, parse_into_batch, submit_input
-from pipeline.mapping import MappingPair
-from pipeline.parsing.model import ParsedItem, ParseResult
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings
-from pipeline.workers import WorkerPool
-from pipeline.workspace_fonts import forget_registry
+from pipeline.approval import offline
+from pipeline.core.actors import Actor
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings
+from pipeline.core.workers import WorkerPool
+from pipeline.intake.items import Input, accept_batch, parse_into_batch, submit_input
+from pipeline.intake.mapping import MappingPair
+from pipeline.intake.parsing.model import ParsedItem, ParseResult
+from pipeline.jobs import jobs
+from pipeline.jobs.activity import Event, for_job
+from pipeline.templates import catalog
+from pipeline.templates.workspace_fonts import forget_registry
 from storage.db import Database
 from storage.models import ActivityEvent, Item, Job, Workspace
 
@@ -232,7 +234,7 @@ def job_with_items(
 def approve_by_phone(db: Database, job_id: int, actor: Actor) -> str:
     """Record the customer's approval of every item; returns the job's status afterwards."""
     with db.session() as s:
-        job = approvals.record_offline_approval(s, s.get(Job, job_id), actor, "phone", "OK on the phone")
+        job = offline.record_offline_approval(s, s.get(Job, job_id), actor, "phone", "OK on the phone")
         return job.status
 
 

@@ -8,11 +8,13 @@ import logging
 
 import pytest
 
-from pipeline import approvals, items, jobs
-from pipeline.actors import Actor
-from pipeline.errors import InvalidInput
-from pipeline.logs import JsonFormatter, RedactingFilter
-from pipeline.parsing import parse_order
+from pipeline.approval import decisions
+from pipeline.core.actors import Actor
+from pipeline.core.errors import InvalidInput
+from pipeline.core.logs import JsonFormatter, RedactingFilter
+from pipeline.intake import items
+from pipeline.intake.parsing import parse_order
+from pipeline.jobs import jobs
 from storage.db import Database
 from storage.models import Item, ParseBatch, Workspace
 from tests.acceptance.harness import RunningApp
@@ -40,7 +42,7 @@ def _job_with_items(db: Database, ws_id: int, owner: Actor, order: str) -> tuple
         ws = s.get(Workspace, ws_id)
         job = jobs.create_job(s, ws, owner, customer_name="Rebecca", customer_email="r@example.com")
         job = items.lock_job(s, job)
-        from pipeline import lifecycle
+        from pipeline.jobs import lifecycle
 
         lifecycle.move(s, job, "parsing", owner)
         batch = items.parse_into_batch(s, job, owner, parse_order(text=order))
@@ -81,7 +83,7 @@ def test_edit_item_window_answers_with_a_field_error(app: RunningApp, db: Databa
     job = jobs_of(db, TEAM_ID)[0]
     with db.session() as s:
         job = items.lock_job(s, s.get(jobs.Job, job.id))
-        from pipeline import lifecycle
+        from pipeline.jobs import lifecycle
 
         lifecycle.move(s, job, "parsing", owner)
         batch = items.parse_into_batch(s, job, owner, parse_order(text="Alice Smith\n"))
@@ -101,9 +103,9 @@ def test_edit_item_window_answers_with_a_field_error(app: RunningApp, db: Databa
 @pytest.mark.parametrize("kind", sorted(BAD))
 def test_approval_change_note_refuses_bad_characters(kind: str) -> None:
     with pytest.raises(InvalidInput) as exc:
-        approvals.clean_note(f"Please spell it {BAD[kind]}", required=True)
+        decisions.clean_note(f"Please spell it {BAD[kind]}", required=True)
     assert "Your note contains" in exc.value.errors["note"]
-    assert approvals.clean_note("Line one\n\tLine two", required=True) == "Line one\n\tLine two"
+    assert decisions.clean_note("Line one\n\tLine two", required=True) == "Line one\n\tLine two"
 
 
 TOKENS = [

@@ -13,13 +13,14 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from pipeline import catalog
-from pipeline.actors import Actor
-from pipeline.errors import InvalidInput
+from pipeline.core.actors import Actor
+from pipeline.core.errors import InvalidInput
 from pipeline.export.artwork import ArtworkError, load_artwork
-from pipeline.layout import layout_item
-from pipeline.proofs import ProofError, render_item_proof
-from pipeline.templates import SAMPLES_DIR, check_artwork
+from pipeline.proofs.draw import ProofError
+from pipeline.proofs.item import render_item_proof
+from pipeline.rendering.layout import layout_item
+from pipeline.templates import catalog
+from pipeline.templates.template import SAMPLES_DIR, check_artwork
 from storage.db import Database
 from storage.models import Template as TemplateRow
 from storage.models import Workspace

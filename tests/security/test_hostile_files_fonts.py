@@ -9,10 +9,11 @@ import pytest
 from fontTools.ttLib import TTFont
 from sqlmodel import select
 
-from pipeline import workspace_fonts
-from pipeline.actors import Actor
-from pipeline.errors import InvalidInput
-from pipeline.fonts import BUNDLED_FONTS_DIR, FontValidationError, validate_font_bytes
+from pipeline.core.actors import Actor
+from pipeline.core.errors import InvalidInput
+from pipeline.templates import workspace_fonts
+from pipeline.templates.font_files import BUNDLED_FONTS_DIR
+from pipeline.templates.font_uploads import FontValidationError, validate_font_bytes
 from storage.db import Database
 from storage.models import Font, Workspace
 

@@ -16,8 +16,8 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
-from pipeline.parsing import ParseError, parse_order
-from pipeline.parsing.sandbox import TOO_BIG, parse_upload
+from pipeline.intake.parsing import ParseError, parse_order
+from pipeline.intake.parsing.sandbox import TOO_BIG, parse_upload
 from storage.db import Database
 from storage.models import Item, Job, ParseBatch
 from tests.acceptance.harness import RunningApp, running_app
@@ -124,7 +124,7 @@ def test_the_parsing_process_cannot_write_files(tmp_path: Path) -> None:
             sys.executable,
             "-I",
             "-c",
-            "import sys; sys.path.insert(0, sys.argv[1]); from pipeline.parsing import sandbox; "
+            "import sys; sys.path.insert(0, sys.argv[1]); from pipeline.intake.parsing import sandbox; "
             "sandbox._limit(512 * 1024 * 1024, 5); f = open(sys.argv[2], 'wb'); f.write(b'x'); f.close()",
             str(ROOT),
             str(tmp_path / "written"),

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.actors import Actor
+from pipeline.core.actors import Actor
 from storage.db import Database
 from tests.acceptance.harness import RunningApp, running_app
 from tests.handlers.approval_fixtures import new_link, seed_job

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.actors import Actor
+from pipeline.core.actors import Actor
 from storage.db import Database
 from tests.handlers.approval_fixtures import make_runtime, new_link, seed_job, serve
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import command
 
-from pipeline import machines
-from pipeline.actors import Actor
+from pipeline.core.actors import Actor
+from pipeline.export import machines
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 from storage.models import Workspace

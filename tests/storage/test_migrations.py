@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel, col, select
 
-from pipeline.activity import Event, describe
+from pipeline.jobs.activity import Event, describe
 from storage.db import Database
 from storage.migrate import alembic_config, current, upgrade
 from storage.models import ActivityEvent

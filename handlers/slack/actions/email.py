@@ -9,7 +9,7 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from bot.blocks import esc, section
 from handlers.slack.context import runtime_of, who_of
-from pipeline.errors import CraftError, InvalidInput
+from pipeline.core.errors import CraftError, InvalidInput
 from pipeline.services import approval
 
 

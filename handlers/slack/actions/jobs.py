@@ -16,9 +16,9 @@ from handlers.slack.answers import tell
 from handlers.slack.context import runtime_of, tenant_of_request, who_of
 from handlers.slack.payloads import read_metadata, small_int
 from handlers.slack.tenancy import own_view_id
-from pipeline.actors import Who
-from pipeline.errors import CraftError
-from pipeline.runtime import Runtime
+from pipeline.core.actors import Who
+from pipeline.core.errors import CraftError
+from pipeline.core.runtime import Runtime
 
 Opener = Callable[[Runtime, Who, str], dict[str, Any]]
 Doer = Callable[[Runtime, Who, str], str]

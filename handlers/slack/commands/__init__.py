@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot import blocks as B
 from handlers.slack.commands import catalog, jobs
 from handlers.slack.commands.command import Command
-from pipeline.errors import CraftError
+from pipeline.core.errors import CraftError
 
 
 def job_command(

@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 
 from bot import blocks as B
 from handlers.slack.context import forget_member, runtime_of, who_of
-from pipeline.actors import Who
-from pipeline.errors import InvalidInput, PermissionDenied
-from pipeline.runtime import Runtime
+from pipeline.core.actors import Who
+from pipeline.core.errors import InvalidInput, PermissionDenied
+from pipeline.core.runtime import Runtime
 
 
 @dataclass

@@ -13,9 +13,9 @@ from bot import modals
 from handlers.slack import forms, steps
 from handlers.slack.commands.command import Command
 from handlers.slack.payloads import page_number
-from pipeline.actors import Who
-from pipeline.errors import InvalidInput
-from pipeline.runtime import Runtime
+from pipeline.core.actors import Who
+from pipeline.core.errors import InvalidInput
+from pipeline.core.runtime import Runtime
 from pipeline.services import jobs, members
 from storage.models import JobStatus, Role
 

@@ -12,8 +12,8 @@ from handlers.slack.answers import error_on, replace_window
 from handlers.slack.context import runtime_of, who_of
 from handlers.slack.downloads import download
 from handlers.slack.payloads import read_metadata, values_of
-from pipeline.errors import CraftError, InvalidInput
-from pipeline.machines import FIELDS as PROFILE_FIELDS
+from pipeline.core.errors import CraftError, InvalidInput
+from pipeline.export.machines import FIELDS as PROFILE_FIELDS
 from pipeline.services import templates
 
 MAX_TEMPLATE_BYTES = 200_000

@@ -16,9 +16,9 @@ from handlers.slack.context import runtime_of, tenant_of_request, who_of
 from handlers.slack.downloads import download
 from handlers.slack.payloads import meta_int, read_metadata, small_int, values_of
 from handlers.slack.tenancy import own_view_id
-from pipeline import items as item_flow
-from pipeline.errors import CraftError, InvalidInput
-from pipeline.mapping import MappingPair, SerialSpec
+from pipeline.core.errors import CraftError, InvalidInput
+from pipeline.intake import items as item_flow
+from pipeline.intake.mapping import MappingPair, SerialSpec
 from pipeline.services import approval, export, intake, jobs, members, templates
 
 MAX_UPLOAD = 5 * 1024 * 1024

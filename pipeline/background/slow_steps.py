@@ -1,0 +1,143 @@
+"""The slow steps of a job, started as recorded tasks on the worker pool: parsing, proofs (followed by
+preflight, which runs by itself after items, mapping or template change) and preflight on demand."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.background import tasks
+from pipeline.core.actors import Actor
+from pipeline.core.files import sweep_partial
+from pipeline.core.runtime import Runtime
+from pipeline.intake.items import run_parse
+from pipeline.jobs.activity import Event
+from pipeline.proofs.job import ProofRun, generate_job_proofs
+from pipeline.proofs.preflight import Report, check_job, checked_as, run_preflight
+from storage.models import Job, Task
+
+log = logging.getLogger(__name__)
+
+
+def preflight_now(runtime: Runtime, job_id: int, actor: Actor) -> Report:
+    files_dir = runtime.settings.files_dir
+    with runtime.db.read() as s:  # the check itself reads only: no write lock while it runs
+        job = s.get_one(Job, job_id)
+        checked = (check_job(s, job, files_dir), checked_as(s, job))
+    with runtime.db.session() as s:
+        report = run_preflight(s, s.get_one(Job, job_id), actor, files_dir, checked)
+    runtime.notifier.job_changed(job_id, Event.PREFLIGHT_COMPLETED)
+    return report
+
+
+def proofs_then_preflight(
+    runtime: Runtime,
+    job_id: int,
+    actor: Actor,
+    progress: tasks.Progress | None = None,
+    item_ids: set[int] | None = None,
+) -> ProofRun | None:
+    """Render what changed, then preflight the job (no template or no items: preflight says so)."""
+    with runtime.db.read() as s:
+        job = s.get(Job, job_id)
+        ready = job is not None and job.template_version_id is not None
+    run = None
+    if ready:
+        from pipeline.jobs.lifecycle import item_count
+
+        with runtime.db.read() as s:
+            ready = item_count(s, s.get_one(Job, job_id)) > 0
+        if ready:
+            run = generate_job_proofs(runtime, job_id, actor, progress=progress, item_ids=item_ids)
+    preflight_now(runtime, job_id, actor)
+    return run
+
+
+def start_parse(
+    runtime: Runtime, ws_id: int, job_id: int, actor: Actor, then: Callable[[Any], None] | None = None
+) -> int:
+    def work(progress: tasks.Progress) -> Any:
+        batch = run_parse(runtime, job_id, actor)
+        if then is not None:
+            then(batch)
+        return batch
+
+    return tasks.start(runtime, ws_id, job_id, "parse", actor, work)
+
+
+def start_proofs(
+    runtime: Runtime, ws_id: int, job_id: int, actor: Actor, item_ids: set[int] | None = None
+) -> int:
+    ids = sorted(item_ids) if item_ids else None
+    return tasks.start(
+        runtime,
+        ws_id,
+        job_id,
+        "proofs",
+        actor,
+        lambda progress: proofs_then_preflight(runtime, job_id, actor, progress, set(ids) if ids else None),
+        params={"item_ids": ids},
+    )
+
+
+def start_preflight(runtime: Runtime, ws_id: int, job_id: int, actor: Actor) -> int:
+    return tasks.start(
+        runtime, ws_id, job_id, "preflight", actor, lambda progress: preflight_now(runtime, job_id, actor)
+    )
+
+
+def _resume_proofs(runtime: Runtime, task: Task) -> None:
+    actor = tasks.task_actor(task)
+    ids = task.params.get("item_ids")
+    start_proofs(runtime, task.workspace_id, task.job_id or 0, actor, set(ids) if ids else None)
+
+
+def _resume_preflight(runtime: Runtime, task: Task) -> None:
+    actor = tasks.task_actor(task)
+    start_preflight(runtime, task.workspace_id, task.job_id or 0, actor)
+
+
+# Proofs skip what is already rendered, so an interrupted run simply continues; parsing and export
+# are marked failed (the shop starts them again: the input and everything saved are kept).
+RESUMABLE = {"proofs": _resume_proofs, "preflight": _resume_preflight}
+
+
+def recover(runtime: Runtime) -> int:
+    return tasks.recover(runtime, RESUMABLE)
+
+
+class Recovery:
+    """Picks up work a stopped copy of the app left behind: once at start (with the half-written files
+    it left), then every `every` seconds, so a copy that dies while others keep running is noticed."""
+
+    def __init__(self, runtime: Runtime, every: float = 60.0) -> None:
+        self.runtime, self.every = runtime, every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Recovery:
+        sweep_partial(self.runtime.settings.files_dir)
+        self._check()
+        self._thread = threading.Thread(target=self._loop, name="recovery", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._check()
+
+    def _check(self) -> None:
+        try:
+            found = recover(self.runtime)
+        except Exception:  # the database may be down for a moment; the next round retries
+            log.warning("checking for interrupted work failed", exc_info=True)
+            return
+        if found:
+            log.info("found %d task(s) a stopped copy left behind; resumed or marked failed", found)

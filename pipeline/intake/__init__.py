@@ -1,0 +1,1 @@
+"""Orders into items: submitting and parsing an order, the review gate, editing items, field mapping."""

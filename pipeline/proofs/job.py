@@ -1,0 +1,259 @@
+"""Proofs for a job: lay out every item once, render only what changed, keep every version.
+
+The layout computed here is stored on the item; the proof draws it, preflight judges it and the
+export cuts it, so all three see the same glyph run.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from pipeline.core.actors import Actor
+from pipeline.core.errors import InvalidInput
+from pipeline.core.runtime import Runtime
+from pipeline.jobs.activity import Event, record
+from pipeline.jobs.jobs import lock_job
+from pipeline.proofs.inputs import DEFAULT_DPI, task_input_hash
+from pipeline.proofs.pool import ProofPool, ProofResult, ProofTask, generate_proofs
+from pipeline.proofs.sheet import draw_proof_sheet, reuse_layout
+from pipeline.rendering.model import ItemLayout
+from pipeline.templates.catalog import job_template
+from pipeline.templates.fonts import FontRegistry
+from pipeline.templates.template import Template
+from pipeline.templates.workspace_fonts import registry_for
+from storage.models import Item, Job, ProofStatus, ProofVersion, TemplateVersion, Workspace, utcnow
+
+log = logging.getLogger(__name__)
+SHEET_PREVIEW_DPI = 110
+
+_pool: ProofPool | None = None
+_pool_lock = threading.Lock()
+
+
+def proof_pool() -> ProofPool:
+    """One long-lived pool of proof processes per app process (started on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProofPool(workers=2)
+        return _pool
+
+
+def shutdown_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+def item_layout(item: Item, template: Template, registry: FontRegistry) -> ItemLayout:
+    """The item's stored layout when it was made from these values and this template, else a fresh one."""
+    return reuse_layout(item.layout, template, _field_values(item, template), registry)
+
+
+def _field_values(item: Item, template: Template) -> dict[str, str]:
+    return {f.key: str(item.values.get(f.key, "") or "") for f in template.fields}
+
+
+def store_layout(item: Item, layout: ItemLayout) -> None:
+    item.layout = layout.to_dict()
+
+
+@dataclass(frozen=True)
+class ProofRun:
+    generated: int
+    skipped: int
+    failed: list[str]
+    total: int
+    sheet_path: str | None
+    preview_path: str | None
+    sheet_error: str | None = None
+
+
+def generate_job_proofs(
+    runtime: Runtime,
+    job_id: int,
+    actor: Actor,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    item_ids: set[int] | None = None,
+) -> ProofRun:
+    """Render proofs for the job's items whose inputs changed (or `item_ids`), then the proof sheet."""
+    files_dir = runtime.settings.files_dir
+    with runtime.db.read() as s:
+        job, ws, tv, template, items = _load(s, job_id)
+        registry = registry_for(ws, files_dir)
+    folder = files_dir / "proofs" / f"job-{job_id}"
+    tasks = _tasks_to_draw(items, template, registry, folder, item_ids)
+    drawn = {t.item_id: t.values for t in tasks}
+    results: list[ProofResult] = []
+    done = 0
+    pool = proof_pool() if len(tasks) > 2 else None
+    # Stored batch by batch: a run cut off by a crash keeps what it finished, and the resumed run
+    # (see pipeline/background/slow_steps.py) skips those items instead of drawing all of them again.
+    for start in range(0, len(tasks), STORE_EVERY):
+        batch = tasks[start : start + STORE_EVERY]
+
+        def batch_progress(n: int, _total: int, offset: int = start) -> None:
+            if progress is not None:
+                progress(offset + n, len(tasks))
+
+        rendered = generate_proofs(batch, batch_progress, pool=pool, registry=registry)
+        results.extend(rendered)
+        with runtime.db.session() as s:
+            done += _store(s, job, tv, template, rendered, drawn)
+    failed = [f"item {r.item_id}: {r.error}" for r in results if not r.ok]
+    sheet = preview = sheet_error = None
+    if item_ids is None:  # a whole-job run posts the sheet; a single fixed item posts its own proof
+        with runtime.db.read() as s:
+            ordered = list(s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))))
+        try:
+            sheet, preview = _proof_sheet(job, template, ordered, folder, registry)
+        except Exception as exc:  # the item proofs above are kept; the log says why
+            log.exception("proof sheet of %s failed", job.ref)
+            sheet_error = f"{type(exc).__name__}: {exc}"[:500]
+    elif len(results) == 1 and results[0].ok and done:
+        preview = Path(results[0].png_path)
+    with runtime.db.session() as s:
+        lock_job(s, job)
+        record(
+            s,
+            job.workspace_id,
+            job_id,
+            Event.PROOFS_GENERATED,
+            actor,
+            generated=done,
+            skipped=len(items) - len(tasks),
+            failed=len(failed),
+            total=len(items),
+            sheet_path=str(sheet) if sheet else None,
+            preview_path=str(preview) if preview else None,
+            **({"sheet_error": sheet_error} if sheet_error else {}),
+        )
+    runtime.notifier.job_changed(job_id, Event.PROOFS_GENERATED)
+    return ProofRun(
+        done,
+        len(items) - len(tasks),
+        failed,
+        len(items),
+        str(sheet) if sheet else None,
+        str(preview) if preview else None,
+        sheet_error,
+    )
+
+
+def _tasks_to_draw(
+    items: list[Item], template: Template, registry: FontRegistry, folder: Path, item_ids: set[int] | None
+) -> list[ProofTask]:
+    """A task for each wanted item whose proof inputs changed (or whose proof is still pending)."""
+    tasks: list[ProofTask] = []
+    for item in items:
+        values = _field_values(item, template)
+        digest = task_input_hash(template, values, registry, dpi=DEFAULT_DPI)
+        wanted = item_ids is None or item.id in item_ids
+        unchanged = digest == item.proof_input_hash and item.proof_status != ProofStatus.PENDING
+        if not wanted or unchanged:
+            continue
+        stem = folder / f"item-{item.id}-v{item.proof_version + 1}"
+        tasks.append(
+            ProofTask(
+                item_id=item.id,
+                template=template,
+                values=values,
+                pdf_path=f"{stem}.pdf",
+                png_path=f"{stem}.png",
+                input_hash=digest,
+                layout=None,  # laid out by the proof worker (kept off the web process's interpreter)
+            )
+        )
+    return tasks
+
+
+STORE_EVERY = 100  # proofs rendered between two commits of a run
+
+
+def _store(
+    s: Session,
+    job: Job,
+    tv: TemplateVersion,
+    template: Template,
+    results: list[ProofResult],
+    drawn: dict[int, Mapping[str, Any]],
+) -> int:
+    """Record finished proofs on their items; returns how many were kept."""
+    # the job first, then its items: the order every other use case locks them in
+    same_template = lock_job(s, job).template_version_id == tv.id
+    ids = [r.item_id for r in results if r.ok]
+    if not ids:
+        return 0
+    by_id = {it.id: it for it in s.exec(select(Item).where(col(Item.id).in_(ids)).with_for_update())}
+    done = 0
+    for r in results:
+        item = by_id.get(r.item_id)
+        if not r.ok or item is None:
+            continue
+        if not same_template or _field_values(item, template) != drawn[item.pk]:
+            continue  # changed while its proof was drawn: that proof is stale, the item stays pending
+        item.proof_version += 1
+        s.add(
+            ProofVersion(
+                item_id=item.pk,
+                version=item.proof_version,
+                input_hash=r.input_hash,
+                template_version_id=tv.id,
+                pdf_path=r.pdf_path,
+                png_path=r.png_path,
+            )
+        )
+        item.proof_input_hash = r.input_hash
+        item.proof_status = ProofStatus.GENERATED
+        if r.layout is not None:
+            store_layout(item, r.layout)
+        item.updated_at = utcnow()
+        done += 1
+    return done
+
+
+def _load(s: Session, job_id: int) -> tuple[Job, Workspace, TemplateVersion, Template, list[Item]]:
+    job = s.get(Job, job_id)
+    if job is None:
+        raise InvalidInput({"job": "no such job"})
+    chosen = job_template(s, job)
+    if chosen is None:
+        raise InvalidInput({"template": f"{job.ref} has no template yet: choose one first"})
+    tv, template = chosen
+    ws = s.get_one(Workspace, job.workspace_id)
+    items = list(s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))))
+    if not items:
+        raise InvalidInput({"items": f"{job.ref} has no items yet"})
+    return job, ws, tv, template, items
+
+
+def _proof_sheet(
+    job: Job, template: Template, items: list[Item], folder: Path, registry: FontRegistry
+) -> tuple[Path, Path]:
+    """The job proof sheet (all items, a few per page) and a PNG of its first page, drawn in a proof
+    worker for a big job: the drawing is pure CPU and would hold up the web process's requests."""
+    rows = [(it.position + 1, _field_values(it, template), it.layout) for it in items]
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+    sheet = folder / f"{job.ref}_proof-sheet_{stamp}.pdf"
+    preview = sheet.with_suffix(".png")
+    args = (rows, template, pickle.dumps(registry), str(sheet), str(preview),
+            f"{job.ref} · {job.customer_name} · proof sheet", SHEET_PREVIEW_DPI)  # fmt: skip
+    if len(items) > SHEET_INLINE_LIMIT:
+        proof_pool().call(draw_proof_sheet, *args)
+    else:
+        draw_proof_sheet(*args)
+    return sheet, preview
+
+
+SHEET_INLINE_LIMIT = 20  # items; a smaller sheet is drawn right here (no worker round trip)
