@@ -4,13 +4,18 @@ PY := $(VENV)/bin/python
 
 .PHONY: demo test lint serve bench
 
-$(VENV)/.installed: pyproject.toml scripts/bootstrap
+# everything (test tools, Chromium, wrk, axe-core)
+$(VENV)/.installed: pyproject.toml package-lock.json scripts/bootstrap
 	./scripts/bootstrap
 
-demo: $(VENV)/.installed
+# what running the app needs (fonts and the Python packages)
+$(VENV)/.installed-app: pyproject.toml scripts/bootstrap
+	./scripts/bootstrap app
+
+demo: $(VENV)/.installed-app
 	$(PY) app.py demo
 
-serve: $(VENV)/.installed
+serve: $(VENV)/.installed-app
 	$(PY) app.py serve
 
 test: $(VENV)/.installed

@@ -32,6 +32,8 @@ def _settings() -> Settings:
             settings.slack_bot_token,
             settings.slack_signing_secret,
             settings.slack_app_token,
+            settings.slack_client_secret,
+            settings.slack_state_secret,
             settings.openai_api_key,
         )
         if s is not None
@@ -65,18 +67,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # background work (proof runs, preflight) shares this interpreter with the request threads: a
     # shorter switch interval than the default 5 ms lets an acknowledgement through sooner
     sys.setswitchinterval(0.001)
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
     runtime = build_runtime(settings)
-    slack = SlackService(runtime, create_app).start()
+    try:
+        slack = SlackService(runtime, create_app).start()
+    except SettingsError:  # a refused SLACK_APP_TOKEN: said in one sentence by main()
+        runtime.close()
+        raise
     recovery = slow_steps.Recovery(runtime).start()
     scheduler = SchedulerService(runtime).start() if settings.scheduler else None
     mail = MailSender(runtime).start() if settings.mail_enabled else None
-    web = create_web_app(runtime, slack.http_app)
+    # background work (parsing, proofs, preflight, exports) runs in this process's worker pool
+    roles = ["web", "worker", *(["scheduler"] if scheduler else [])]
+    web = create_web_app(runtime, slack.http_app, slack.installs, roles=roles, slack_status=slack.status)
     log.info(
         "serving on http://%s:%s (database %s, slack %s, scheduler %s, email %s)",
-        settings.host,
-        settings.port,
+        host,
+        port,
         "sqlite" if runtime.db.is_sqlite else "postgresql",
-        "socket mode" if settings.slack_app_token else ("http" if slack.http_app else "off"),
+        ("socket mode" if settings.slack_app_token else ("http" if slack.http_app else "off"))
+        + (", installable: /slack/install" if slack.installs else ""),
         "on" if scheduler else "off",
         mail.server.label if mail else "off",
     )
@@ -88,8 +99,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # proxy_headers off: handlers/web/clients.py decides whose X-Forwarded-For to believe
         uvicorn.run(
             web,
-            host=settings.host,
-            port=settings.port,
+            host=host,
+            port=port,
             log_config=None,
             access_log=False,
             proxy_headers=False,
@@ -246,6 +257,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
 def select_workspace(team_id: str | None) -> SelectOfScalar[Workspace]:
     from sqlmodel import col, select
 
@@ -262,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p = sub.add_parser("serve", help="run the web app (Slack endpoint, approval pages, /healthz)")
+    p.add_argument("--host", help="address to listen on (default: $HOST, else 127.0.0.1)")
+    p.add_argument("--port", type=_port, help="port to listen on (default: $PORT, else 8000)")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser(
         "scheduler", help="run the scheduler and the Slack sender without the web app (`serve` runs both too)"

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
+from bot.installations import SlackClients
 from pipeline.core.runtime import Runtime
 from storage.models import Workspace
 
@@ -81,15 +82,17 @@ def channel_for(runtime: Runtime, client: WebClient | None, ws: Workspace) -> st
     return default
 
 
-def adopt_defaults(runtime: Runtime, client: WebClient | None) -> None:
+def adopt_defaults(runtime: Runtime, clients: SlackClients | None) -> None:
     """Settle the default channel for every workspace still without a production channel (the
-    scheduler asks before its round, so digests of an owner go out and nobody else's do)."""
-    if not runtime.settings.channel or client is None:
+    scheduler asks before its round, so digests of an owner go out and nobody else's do), each asked
+    with its own workspace's client."""
+    if not runtime.settings.channel or clients is None:
         return
     with runtime.db.read() as s:
         waiting = list(s.exec(select(Workspace).where(Workspace.production_channel == None)))  # noqa: E711
     for ws in waiting:
-        channel_for(runtime, client, ws)
+        if not known_not_owner(runtime, ws.slack_team_id):
+            channel_for(runtime, clients.for_team(ws.slack_team_id), ws)
 
 
 def _remember_not_owner(team_id: str, channel: str) -> None:

@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.blocks import SECTION_LIMIT, Block, clip, context, esc, list_line, section
 from bot.channels import adopt_defaults
+from bot.installations import slack_clients
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.lifecycle import LABELS
 from pipeline.schedule.alerts import (
@@ -186,24 +187,21 @@ class SchedulerService:
             )
 
     def _slack_client(self) -> Any:
-        if self.runtime.settings.slack_bot_token is None or not self.runtime.settings.channel:
-            return None
+        """Each workspace's client (its own token with the installable app); None when Slack is off."""
         if self._client is None:
-            from bot.slack_app import make_client
-
-            self._client = make_client(self.runtime)
+            self._client = slack_clients(self.runtime)
         return self._client
 
     def run_once_and_send(self) -> tuple[ScanResult, int]:
         """`python app.py scheduler --once`: one scan, then one round of the Slack sender (if Slack is
         configured); returns the scan and how many Slack messages went out."""
         result = self.run_once()
-        if self.runtime.settings.slack_bot_token is None:
+        clients = self._slack_client()
+        if clients is None:
             return result, 0
         from bot.notifier import SlackNotifier
-        from bot.slack_app import make_client
 
-        return result, SlackNotifier(self.runtime, make_client(self.runtime)).flush()
+        return result, SlackNotifier(self.runtime, clients).flush()
 
     def _tick(self) -> None:
         try:
@@ -234,12 +232,12 @@ class SchedulerService:
 
     def _start_sender(self) -> None:
         from bot.notifier import SlackNotifier
-        from bot.slack_app import make_client
 
-        if self.runtime.settings.slack_bot_token is None:
-            log.warning("SLACK_BOT_TOKEN is not set: alerts are recorded and wait for a Slack sender")
+        clients = self._slack_client()
+        if clients is None:
+            log.warning("Slack is not configured: alerts are recorded and wait for a Slack sender")
             return
-        self._sender = SlackNotifier(self.runtime, make_client(self.runtime))
+        self._sender = SlackNotifier(self.runtime, clients)
         self.runtime.notifier = self._sender
         self._sender.start()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import Authorize
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -28,10 +29,12 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 64  # Slack listeners running at once (see create_bolt_app)
 
 
-def make_client(runtime: Runtime, *, retries: int = 3) -> WebClient:
-    """A Web API client on SLACK_API_URL that retries 429s (honouring Retry-After) and 5xx."""
+def make_client(runtime: Runtime, *, retries: int = 3, token: str | None = None) -> WebClient:
+    """A Web API client on SLACK_API_URL that retries 429s (honouring Retry-After) and 5xx, with `token`
+    (default: SLACK_BOT_TOKEN; the installable app passes the token of the workspace it calls)."""
     settings = runtime.settings
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if token is None and settings.slack_bot_token is not None:
+        token = settings.slack_bot_token.get_secret_value()
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
@@ -113,13 +116,17 @@ class _BotIdentity:
             return self._data
 
 
-def create_bolt_app(runtime: Runtime, client: WebClient | None = None) -> App:
+def create_bolt_app(
+    runtime: Runtime, client: WebClient | None = None, authorize: Authorize | None = None
+) -> App:
+    """The Bolt app. `authorize` finds each request's token (the installable app's installations);
+    without it every request uses SLACK_BOT_TOKEN."""
     settings = runtime.settings
     client = client or make_client(runtime)
     identity = _BotIdentity(client)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
 
-    def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
+    def one_token(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
         bot = identity.get()
         return AuthorizeResult(
             enterprise_id=enterprise_id,
@@ -133,7 +140,8 @@ def create_bolt_app(runtime: Runtime, client: WebClient | None = None) -> App:
     app = App(
         signing_secret=secret,
         client=client,
-        authorize=authorize,
+        # Bolt takes an Authorize instance as well as a function (its annotation names only the latter)
+        authorize=authorize or one_token,  # type: ignore[arg-type]
         request_verification_enabled=secret is not None,
         process_before_response=False,
         raise_error_for_unhandled_request=False,

@@ -356,7 +356,7 @@ class Task(SQLModel, Keyed, table=True):
     job_id: int | None = Field(default=None, foreign_key="job.id", index=True)
     kind: str = Field(max_length=32)
     state: str = Field(default="queued", max_length=16)  # queued | running | done | failed
-    owner: str | None = Field(default=None, max_length=120)  # the running copy's pipeline.instance tag
+    owner: str | None = Field(default=None, max_length=120)  # the running copy's pipeline.core.instance tag
     params: dict = _json({})
     done: int = 0
     total: int = 0
@@ -425,3 +425,6 @@ class RateLimit(SQLModel, Keyed, table=True):
     key: str = Field(max_length=64, primary_key=True)  # a hash of the link token or client address
     window_start: int = Field(primary_key=True)  # Unix seconds, a multiple of the window length
     hits: int = 0
+
+
+import storage.slack_installs  # noqa: E402,F401 - the installable Slack app's tables, on the same metadata

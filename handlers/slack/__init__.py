@@ -8,12 +8,14 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.installations import Installations, WorkspaceAuthorize
 from bot.slack_app import create_bolt_app
-from handlers.slack import actions, commands, context, home, payloads, views
+from handlers.slack import actions, commands, context, home, installations, payloads, views
 from pipeline.core.runtime import Runtime
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: App, runtime: Runtime, installs: Installations | None = None) -> None:
+    installations.register(app, installs)
     context.register(app, runtime)
     payloads.register(app)  # after the workspace is known: a request naming none is answered
     commands.register(app)
@@ -22,8 +24,14 @@ def register(app: App, runtime: Runtime) -> None:
     home.register(app)
 
 
-def create_app(runtime: Runtime, client: WebClient | None = None) -> App:
-    """The Bolt app with every listener."""
-    app = create_bolt_app(runtime, client)
-    register(app, runtime)
+def create_app(
+    runtime: Runtime, client: WebClient | None = None, *, installs: Installations | None = None
+) -> App:
+    """The Bolt app with every listener; with the installable app, each request uses the token of its
+    workspace's installation (`installs`, made here when not given)."""
+    if runtime.settings.slack_oauth and installs is None:
+        installs = Installations(runtime)
+    authorize = WorkspaceAuthorize(installs) if installs is not None else None
+    app = create_bolt_app(runtime, client, authorize)
+    register(app, runtime, installs)
     return app

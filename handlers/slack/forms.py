@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot import blocks as B
-from bot import modals
+from bot import modals, order_modals
 from pipeline.core.actors import Who
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.activity import describe
@@ -34,7 +34,7 @@ def job_card(runtime: Runtime, who: Who, ref: str) -> tuple[str, list[dict[str, 
 
 def parse_window(runtime: Runtime, who: Who, ref: str) -> dict[str, Any]:
     form = intake.parse_form(runtime, who, ref)
-    return modals.parse_modal(
+    return order_modals.parse_modal(
         form.ref, form.customer_name, has_items=form.has_items, error=form.error, kept=form.kept
     )
 
@@ -45,7 +45,7 @@ def review_window(review: intake.Review) -> dict[str, Any]:
             "Parsing failed",
             f":x: {review.error}\nThe order is kept; `/job parse {review.ref}` to try again.",
         )
-    return modals.review_modal(
+    return order_modals.review_modal(
         review.ref,
         review.batch_id,
         review.engine_note,

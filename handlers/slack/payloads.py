@@ -98,6 +98,10 @@ def page_number(text: str) -> int:
     return page
 
 
+# events about the app in a workspace rather than about a person (see handlers/slack/installations.py)
+WORKSPACE_EVENTS = ("app_uninstalled", "tokens_revoked")
+
+
 def need_workspace(
     body: dict[str, Any],
     context: BoltContext,
@@ -120,6 +124,8 @@ def need_workspace(
                 log.warning("could not answer a request without a workspace: %s", exc)
         return BoltResponse(status=200, body="")
     if kind == "event_callback":
+        if (body.get("event") or {}).get("type") in WORKSPACE_EVENTS:
+            return next()
         return BoltResponse(status=200, body="")  # nobody to act for: acknowledged, not retried
     return next()  # url_verification and the like need no workspace
 

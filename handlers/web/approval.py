@@ -20,10 +20,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from handlers.web import previews
 from handlers.web.clients import client_address, trusted_networks
+from handlers.web.compression import StaticAssets
 from handlers.web.flash import Flash, flash_for
 from handlers.web.forms import parse_shown, read_form, shown_value, small_int
 from handlers.web.page_cache import PageCache, cached_response
@@ -31,7 +32,7 @@ from handlers.web.rendering import ICON, STATIC_DIR, asset_versions, build_templ
 from handlers.web.security import CsrfSigner, SecurityHeaders
 from pipeline.approval.decisions import NOTE_LIMIT, AlreadyDecided, ApprovalClosed, StaleProof
 from pipeline.approval.links import LinkUnavailable
-from pipeline.approval.page import PageState, PageView, build_page
+from pipeline.approval.page import ItemView, PageState, PageView, build_page, proof_file_path
 from pipeline.core.errors import InvalidInput, NotFound
 from pipeline.core.ratelimit import Limit, RateLimits
 from pipeline.core.runtime import Runtime
@@ -65,11 +66,18 @@ class ApprovalPages:
         self.env = build_templates()
         versions = asset_versions()
         self.env.globals["asset_version"] = versions
+        self.env.globals["sharp_sizes"] = self._sharp_sizes
         self.parts = self.env.get_template("approval/_parts.html")
         self._pages = PageCache()
         self._workers = anyio.CapacityLimiter(WORKER_THREADS)
 
     # -- helpers
+
+    def _sharp_sizes(self, item: ItemView) -> list[tuple[int, int]]:
+        """The pixel sizes of the item's sharp previews that the page can offer (see `previews`)."""
+        if not item.png_path:
+            return []
+        return previews.sharp_sizes(proof_file_path(self.files_dir, item.png_path), item.png_size)
 
     async def _run(self, func: Callable[..., Any], *args: Any) -> Any:
         """Database work and rendering off the event loop, a few at a time: with many clients a short
@@ -155,17 +163,21 @@ class ApprovalPages:
         """The macros of `_parts.html` by name (Jinja sets them on the module as it renders it)."""
         return vars(self.parts.make_module({"root": self._base(request)}))
 
-    def _fragments(self, request: Request, token: str, view: PageView, item_id: int | None) -> dict[str, str]:
+    def _fragments(
+        self, request: Request, token: str, view: PageView, item_id: int | None, flash: Flash | None = None
+    ) -> dict[str, str]:
         ctx = self._context(request, token, view)
         macros = self._macros(request)
         out = {
+            "intro": str(macros["intro"](view)),
             "progress": str(macros["progress"](view)),
             "bulk": str(macros["bulk"](view, ctx["base"], ctx["shown"])),
             "summary": str(macros["summary"](view)),
         }
         item = next((i for i in view.items if i.id == item_id), None)
         if item is not None:
-            out["card"] = str(macros["card"](view, item, ctx["base"], ctx["csrf"]))
+            shown = flash if flash is not None and flash.item_id == item.id else None
+            out["card"] = str(macros["card"](view, item, ctx["base"], ctx["csrf"], shown))
         return out
 
     # -- GET /approve/<token>
@@ -225,6 +237,10 @@ class ApprovalPages:
         path = await self._run(customer.proof_file, self.runtime, token, item_id, version)
         if path is None:
             return await self._neutral(request)
+        if sharp := request.path_params.get("sharp"):
+            if sharp not in previews.SHARP_WIDTHS:
+                return await self._neutral(request)
+            path = await self._run(previews.sharp_preview, path, sharp) or path
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
     # -- POST /approve/<token>/items/<item>
@@ -275,9 +291,9 @@ class ApprovalPages:
         except ApprovalClosed:
             code, status = "closed", 409
         if not _wants_json(request):
-            return RedirectResponse(
-                self._page_url(request, token, item_id, m=code, i=item_id), status_code=303
-            )
+            # no #item-… here: the page focuses the card's message instead (autofocus), which brings
+            # it into view and has it read out; browsers skip autofocus on an address with a fragment
+            return RedirectResponse(self._page_url(request, token, m=code, i=item_id), status_code=303)
         view = self._fresh(token)
         if view is None:
             return self.neutral(request)
@@ -287,7 +303,7 @@ class ApprovalPages:
             "level": flash.level if flash else "info",
             "message": flash.text if flash else "",
         }
-        body.update(self._fragments(request, token, view, item_id))
+        body.update(self._fragments(request, token, view, item_id, flash))
         return JSONResponse(body, status_code=status)
 
     def _fresh(self, token: str) -> PageView | None:
@@ -416,7 +432,7 @@ async def icon(request: Request) -> Response:
 def create_approval_app(runtime: Runtime) -> ASGIApp:
     pages = ApprovalPages(runtime)
     routes = [
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        Route("/static/{name}", StaticAssets(STATIC_DIR).serve, methods=["GET"]),
         Route("/icon.svg", icon, methods=["GET"]),
         Route("/{token}", pages.show, methods=["GET"]),
         Route("/{token}/items/{item_id:int}", pages.decide, methods=["POST"]),
@@ -424,6 +440,7 @@ def create_approval_app(runtime: Runtime) -> ASGIApp:
         Route("/{token}/approve-all", pages.confirm_all, methods=["GET"]),
         Route("/{token}/approve-all", pages.approve_all, methods=["POST"]),
         Route("/{token}/proof/{item_id:int}/{version:int}.png", pages.proof, methods=["GET"]),
+        Route("/{token}/proof/{item_id:int}/{version:int}.w{sharp:int}.png", pages.proof, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,

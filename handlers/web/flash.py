@@ -19,23 +19,22 @@ def flash_for(
     code: str, view: PageView, item_id: int | None, approved: int = 0, stale: int = 0
 ) -> Flash | None:
     """The message for a `?m=` code after a redirect (codes only: nothing typed is ever reflected)."""
-    numbers = {i.id: i.number for i in view.items}
-    n = numbers.get(item_id) if item_id is not None else None
-    item = f"Item {n}" if n else "This item"
+    labels = {i.id: i.label for i in view.items}
+    label = labels.get(item_id) if item_id is not None else None
+    item = label or "This item"
+    named = label or "this item"  # inside a sentence
     shop = view.shop_name or "the shop"
     if code == "approved":
         if view.stage == "done":
             return Flash("success", f"{item} approved. That was the last one. Thank you!", item_id)
         return Flash("success", f"{item} approved.", item_id)
     if code == "changed":
-        return Flash(
-            "success", f"Thanks. Your change request for {item.lower()} was sent to {shop}.", item_id
-        )
+        return Flash("success", f"Thanks. Your change request for {named} was sent to {shop}.", item_id)
     if code == "stale":
         who = shop[:1].upper() + shop[1:]
         return Flash(
             "warning",
-            f"{who} updated {item.lower()} while you were looking. Please check the new proof.",
+            f"{who} updated {named} while you were looking. Please check the new proof.",
             item_id,
         )
     if code == "decided":

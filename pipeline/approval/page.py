@@ -54,10 +54,19 @@ class ItemView:
     png_size: tuple[int, int] | None
     state: str  # open | approved | change_requested | waiting (no proof yet)
     note: str | None
+    requested: str | None = None  # on an updated proof awaiting a decision: the change the customer asked for
 
     @property
     def summary(self) -> str:
         return ", ".join(v for v in self.values.values() if v)
+
+    @property
+    def label(self) -> str:
+        """What the page calls the item: its plate's first line and its number ("Chloé Dubois — item 7")."""
+        first = next((" ".join(v.split()) for v in self.values.values() if v and v.strip()), "")
+        if len(first) > 60:
+            first = first[:59].rstrip() + "…"
+        return f"{first} — item {self.number}" if first else f"Item {self.number}"
 
 
 @dataclass(frozen=True)
@@ -255,6 +264,7 @@ def build_page(state: PageState, *, files_dir: Path | None = None) -> PageView:
                 png_size=size,
                 state=item_state,
                 note=shown_note,
+                requested=change_note if item_state == "open" and version > 1 else None,
             )
         )
     if link.status == JobStatus.PENDING_APPROVAL:

@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 # Slack tokens (bot xoxb-, user xoxp-, workspace xoxa-, refresh xoxr-, expiring xoxe.xoxp- and their
-# xoxe- refresh tokens, legacy xoxo-/xoxs-, app-level xapp-), OpenAI keys (sk-, sk-proj-), approval links,
-# the password of an smtp:// or smtps:// URL: masked wherever they appear in a log line, a message
-# argument's repr or an exception's traceback.
+# xoxe- refresh tokens, legacy xoxo-/xoxs-, app-level xapp-), Slack's one-time OAuth codes, OpenAI keys
+# (sk-, sk-proj-), approval links, the password of an smtp:// or smtps:// URL: masked wherever they
+# appear in a log line, a message argument's repr or an exception's traceback.
 SECRET_PATTERNS = [
     re.compile(r"\bxox[a-z](?:\.xox[a-z])?-[A-Za-z0-9.-]+"),
     re.compile(r"\bxapp-[A-Za-z0-9-]+"),
+    re.compile(r"\b\d{6,}\.\d{6,}\.[0-9a-f]{16,}\b"),
     re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),
     re.compile(r"(/approve/)[A-Za-z0-9_-]{8,}"),
     re.compile(r"(smtps?://[^\s:/@]*:)[^\s@]+(?=@)", re.IGNORECASE),

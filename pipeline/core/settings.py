@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
@@ -24,6 +24,10 @@ class Settings(BaseModel):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # the installable app (each workspace installs it through /slack/install; tokens in the database)
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
     slack_api_url: str = SLACK_API_DEFAULT
     channel: str | None = None
     public_base_url: str = "http://localhost:8000"
@@ -91,6 +95,33 @@ class Settings(BaseModel):
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
 
+    @model_validator(mode="after")
+    def _one_slack_mode(self) -> Settings:
+        oauth = (self.slack_client_id, self.slack_client_secret, self.slack_state_secret)
+        if any(v is not None for v in oauth):
+            if self.slack_bot_token is not None:
+                raise ValueError(
+                    "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: SLACK_BOT_TOKEN serves one workspace, "
+                    "SLACK_CLIENT_ID (with SLACK_CLIENT_SECRET and SLACK_STATE_SECRET) an app that "
+                    "workspaces install"
+                )
+            names = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET")
+            missing = [name for name, value in zip(names, oauth, strict=True) if value is None]
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} must be set too (the installable Slack app needs all three)"
+                )
+            if len(self.slack_state_secret.get_secret_value()) < 32:  # type: ignore[union-attr]
+                raise ValueError(
+                    "SLACK_STATE_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)"
+                )
+        return self
+
+    @property
+    def slack_oauth(self) -> bool:
+        """The installable app: workspaces install it themselves and each has its own bot token."""
+        return self.slack_client_id is not None
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'craftstage.db').resolve()}"
@@ -101,7 +132,7 @@ class Settings(BaseModel):
 
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None and (
+        return (self.slack_bot_token is not None or self.slack_oauth) and (
             self.slack_signing_secret is not None or self.slack_app_token is not None
         )
 
@@ -124,6 +155,9 @@ class Settings(BaseModel):
             "SLACK_SIGNING_SECRET": "slack_signing_secret",
             "SLACK_APP_TOKEN": "slack_app_token",
             "SLACK_API_URL": "slack_api_url",
+            "SLACK_CLIENT_ID": "slack_client_id",
+            "SLACK_CLIENT_SECRET": "slack_client_secret",
+            "SLACK_STATE_SECRET": "slack_state_secret",
             "CRAFTSTAGE_CHANNEL": "channel",
             "PUBLIC_BASE_URL": "public_base_url",
             "HOST": "host",
@@ -151,6 +185,9 @@ class Settings(BaseModel):
             by_field = {field: var for var, field in names.items()}
             problems = []
             for err in getattr(exc, "errors", list)():
-                field = str(err["loc"][0]) if err.get("loc") else "?"
+                if not err.get("loc"):  # a rule across variables: its message names them
+                    problems.append(str(err["msg"]).removeprefix("Value error, "))
+                    continue
+                field = str(err["loc"][0])
                 problems.append(f"{by_field.get(field, field)}: {err['msg']}")
             raise SettingsError("; ".join(problems) or str(exc)) from exc

@@ -209,7 +209,7 @@ def existing_keys(s: Session, keys: Iterable[str]) -> set[str]:
 
 
 def record_alerts(s: Session, alerts: Sequence[Alert], render: Renderer, *, state: str = "pending") -> int:
-    """Record alerts in the outbox (the bulk form of pipeline.outbox.enqueue): an alert whose dedupe
+    """Record alerts in the outbox (the bulk form of pipeline.core.outbox.enqueue): an alert whose dedupe
     key is there already is skipped, unrendered. Returns how many are new.
 
     Under the scan lock nobody else records at the same time; ON CONFLICT DO NOTHING still makes a

@@ -78,7 +78,12 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
         assert r.status_code == 200
-        assert r.json() == {"status": "ok", "database": "reachable"}
+        assert r.json() == {
+            "status": "ok",
+            "database": "reachable",
+            "slack": {"mode": "off"},
+            "roles": ["web", "worker", "scheduler"],
+        }
     finally:
         proc.terminate()
         proc.wait(timeout=10)

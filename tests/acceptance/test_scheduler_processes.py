@@ -44,8 +44,8 @@ from datetime import datetime, timedelta
 from bot.notifier import SlackNotifier
 from bot.scheduler import SchedulerService
 from bot.slack_app import make_client
-from pipeline.runtime import Runtime
-from pipeline.settings import Settings
+from pipeline.core.runtime import Runtime
+from pipeline.core.settings import Settings
 from storage.db import Database
 
 settings = Settings.from_env()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot import blocks as B
-from bot import modals
+from bot import modals, order_modals
 from bot.home import HomeState, home_view
 from pipeline.jobs.activity import Event
 from pipeline.jobs.jobs import JobPage, JobRow
@@ -117,7 +117,7 @@ def test_review_modal_of_a_large_batch_is_summarized_within_limits() -> None:
         }
         for i in range(2000)
     ]
-    view = modals.review_modal("J-1042", 7, "rules " * 200, items, ["Hi there"] * 500, has_items=True)
+    view = order_modals.review_modal("J-1042", 7, "rules " * 200, items, ["Hi there"] * 500, has_items=True)
     assert validate_view(view) == []
     assert len(view["private_metadata"]) < 3000
 
@@ -137,7 +137,7 @@ def test_review_modal_says_why_each_item_is_flagged_in_sentences() -> None:
         {"values": {"name": "Keystone Tooling"}, "confidence": 0.5, "reasons": []},
         {"values": {"name": "Ana Ruiz"}, "confidence": 0.95, "reasons": ["reordered Last, First"]},
     ]
-    view = modals.review_modal("J-7", 3, "rule-based parser", items, [], has_items=False)
+    view = order_modals.review_modal("J-7", 3, "rule-based parser", items, [], has_items=False)
     assert validate_view(view) == []
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
     first = next(t for t in texts if "Delgado" in t)
@@ -153,7 +153,7 @@ def test_review_modal_says_why_each_item_is_flagged_in_sentences() -> None:
 def test_every_modal_is_valid() -> None:
     views = [
         modals.new_job_modal("C1"),
-        modals.parse_modal("J-1", LONG, has_items=True, error=LONG),
+        order_modals.parse_modal("J-1", LONG, has_items=True, error=LONG),
         modals.template_modal("J-1", [("badge", "Badge")] * 150),
         modals.template_modal(
             "J-1",

@@ -23,6 +23,9 @@ from pipeline.core.actors import Actor
 from pipeline.core.runtime import Runtime
 from pipeline.core.settings import Settings
 from pipeline.jobs import jobs, lifecycle
+from pipeline.proofs.item import render_item_proof
+from pipeline.rendering.layout import layout_item
+from pipeline.templates.template import sample_templates
 from storage.db import Database
 from storage.models import Item, Job, JobStatus, ProofStatus, ProofVersion, Workspace, utcnow
 
@@ -78,8 +81,10 @@ def seed_job(
     due: date | None = date(2099, 12, 14),
     preflight_errors: int | None = 0,
     customer: str = "Rebecca Stone",
+    plates: bool = False,
 ) -> int:
-    """A job in proofing with `items` items, each with a real PNG proof (version 1)."""
+    """A job in proofing with `items` items, each with a PNG proof (version 1). With `plates`, the
+    proofs are drawn by the proof renderer on the trophy-plate template (a PDF and its 150 dpi PNG)."""
     rows = values or [PEOPLE[i % len(PEOPLE)] for i in range(items)]
     with db.session() as s:
         ws = s.get(Workspace, ws_id)
@@ -92,7 +97,7 @@ def seed_job(
             item = Item(job_id=job.id, position=pos, values=dict(vals), raw_values=dict(vals))
             s.add(item)
             s.flush()
-            _add_proof(s, item, files_dir, 1)
+            _add_proof(s, item, files_dir, 1, plates=plates)
         lifecycle.move(s, job, JobStatus.PROOFING, actor)
         if preflight_errors is not None:
             job.preflight_ran_at = utcnow()
@@ -101,10 +106,21 @@ def seed_job(
         return job.id
 
 
-def _add_proof(s: Any, item: Item, files_dir: Path, version: int) -> None:
+def _add_proof(s: Any, item: Item, files_dir: Path, version: int, *, plates: bool = False) -> None:
     rel = Path("proofs") / f"job-{item.job_id}" / f"item-{item.id}-v{version}.png"
-    lines = [str(v) for v in item.values.values() if v] or ["(empty)"]
-    make_proof_png(files_dir / rel, lines, version=version)
+    if plates:
+        template = sample_templates()["trophy-plate"]
+        values = {
+            "name": item.values.get("name", ""),
+            "achievement": item.values.get("title", ""),
+            "year": item.values.get("year", "2026"),
+        }
+        (files_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        layout = layout_item(template, values)
+        render_item_proof(template, layout, values, files_dir / rel.with_suffix(".pdf"), files_dir / rel)
+    else:
+        lines = [str(v) for v in item.values.values() if v] or ["(empty)"]
+        make_proof_png(files_dir / rel, lines, version=version)
     s.add(
         ProofVersion(
             item_id=item.id,
@@ -125,7 +141,13 @@ def regenerate(db: Database, item_id: int, files_dir: Path, **new_values: str) -
         item = s.get(Item, item_id)
         if new_values:
             item.values = {**item.values, **new_values}
-        _add_proof(s, item, files_dir, item.proof_version + 1)
+        stored = s.exec(
+            select(ProofVersion.pdf_path).where(
+                ProofVersion.item_id == item_id, ProofVersion.version == item.proof_version
+            )
+        ).first()
+        plates = bool(stored) and (files_dir / str(stored)).is_file()
+        _add_proof(s, item, files_dir, item.proof_version + 1, plates=plates)
         return item.proof_version
 
 

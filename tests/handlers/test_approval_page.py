@@ -10,15 +10,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from markupsafe import escape
 from sqlmodel import select
 
-from pipeline.approval import links
+from pipeline.approval import links, page
 from pipeline.core.actors import Actor
 from pipeline.jobs import lifecycle
 from pipeline.jobs.activity import Event, for_job
 from storage.db import Database
 from storage.models import ApprovalDecision, ApprovalLink, Item, Job, JobStatus, ProofStatus, utcnow
 from tests.handlers.approval_fixtures import (
+    PEOPLE,
     LiveServer,
     item_ids,
     make_runtime,
@@ -98,9 +100,16 @@ def test_page_shows_shop_order_due_date_progress_and_every_proof(
     assert "<strong>0</strong> of 3 reviewed" in html and '<progress max="3" value="0"' in html
     for n, item_id in enumerate(ids, start=1):
         assert f'src="/approve/{token}/proof/{item_id}/1.png"' in html
-        assert f'<label for="note-{item_id}">What should change on item {n}?</label>' in html
+        label = escape(f"{PEOPLE[n - 1]['name']} — item {n}")
+        assert f'<label for="note-{item_id}">What should change on {label}?</label>' in html
+        assert (
+            f'<button type="submit" class="btn btn-approve">Approve<span class="sr-only"> {label}</span>'
+            in html
+        )
         assert f'action="/approve/{token}/items/{item_id}"' in html
-    assert html.count('loading="lazy"') == 1 and html.count('loading="eager"') == 2
+    # the first two previews load at once, the third when scrolled to; the enlarged views when opened
+    assert html.count('loading="lazy"') == 1 + 3 and html.count('loading="eager"') == 2
+    assert html.count('class="viewer"') == 3 and f'href="#view-{ids[0]}"' in html
     assert "Maria Gonzalez" in html and "Seán O&#39;Connor" in html
     assert "Approve all 3 remaining" in html
     assert "<script>" not in html and "style=" not in html  # nothing inline: the CSP forbids it
@@ -197,10 +206,10 @@ def test_approve_with_a_plain_form_redirects_back_with_a_message(
         f"/approve/{token}/items/{ids[0]}", data={"csrf": csrf, "version": "1", "decision": "approve"}
     )
     assert r.status_code == 303
-    assert r.headers["location"] == f"/approve/{token}?m=approved&i={ids[0]}#item-{ids[0]}"
+    assert r.headers["location"] == f"/approve/{token}?m=approved&i={ids[0]}"
     _assert_security_headers(r)
     page = client.get(r.headers["location"]).text
-    assert "Item 1 approved." in page and "<strong>1</strong> of 3 reviewed" in page
+    assert "Maria Gonzalez — item 1 approved." in page and "<strong>1</strong> of 3 reviewed" in page
     assert _status(db, ids[0]) == ProofStatus.APPROVED
     assert live.notifier.events() == [Event.ITEM_APPROVED]
     assert live.notifier.calls[0][0] == job_id and live.notifier.calls[0][2]["item_id"] == ids[0]
@@ -242,7 +251,7 @@ def test_a_double_submitted_form_decides_once(
     first = client.post(f"/approve/{token}/items/{ids[1]}", data=form)
     second = client.post(f"/approve/{token}/items/{ids[1]}", data=form)
     assert "m=approved" in first.headers["location"] and "m=decided" in second.headers["location"]
-    assert "Item 2 was already decided" in client.get(second.headers["location"]).text
+    assert "Seán O&#39;Connor — item 2 was already decided" in client.get(second.headers["location"]).text
     with db.read() as s:
         assert len(s.exec(select(ApprovalDecision)).all()) == 1
 
@@ -275,7 +284,7 @@ def test_two_customers_at_once_exactly_one_wins(
     winners = [r for r in results if r.startswith("200")]
     losers = [r for r in results if r.startswith("409")]
     assert len(winners) == 1 and len(losers) == 3, results
-    assert all("Item 1 was already decided" in r for r in losers)
+    assert all("Maria Gonzalez — item 1 was already decided" in r for r in losers)
     with db.read() as s:
         assert len(s.exec(select(ApprovalDecision)).all()) == 1
     assert len(live.notifier.calls) == 1
@@ -327,7 +336,7 @@ def test_html_and_script_in_a_note_are_shown_as_text(
     )
     assert "m=changed" in r.headers["location"]
     page = client.get(r.headers["location"]).text
-    assert "Your change request for item 3 was sent to Lakeside Trophies" in page
+    assert "Your change request for Zoë Müller — item 3 was sent to Lakeside Trophies" in page
     shown = "&lt;/textarea&gt;&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;"
     assert shown + "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script>alert" not in page and "<img src=x" not in page
@@ -366,9 +375,9 @@ def test_a_stale_decision_points_at_the_new_proof(
     r = client.post(
         f"/approve/{token}/items/{ids[0]}", data={"csrf": csrf, "version": "1", "decision": "approve"}
     )
-    assert "m=stale" in r.headers["location"] and r.headers["location"].endswith(f"#item-{ids[0]}")
+    assert "m=stale" in r.headers["location"] and r.headers["location"].endswith(f"&i={ids[0]}")
     page = client.get(r.headers["location"]).text
-    assert "updated item 1 while you were looking. Please check the new proof." in page
+    assert "updated Maria González — item 1 while you were looking. Please check the new proof." in page
     assert f"/proof/{ids[0]}/2.png" in page and "Updated proof &middot; version 2" in page
     assert "Maria González" in page
     j = client.post(
@@ -418,7 +427,7 @@ def test_decisions_update_in_place_with_json(
     )
     assert r.status_code == 200
     body = r.json()
-    assert body["ok"] and body["message"] == "Item 2 approved." and body["level"] == "success"
+    assert body["ok"] and body["message"] == "Seán O'Connor — item 2 approved." and body["level"] == "success"
     assert 'data-state="approved"' in body["card"] and f'id="item-{ids[1]}"' in body["card"]
     assert "<strong>1</strong> of 3 reviewed" in body["progress"]
     assert "Approve all 2 remaining" in body["bulk"]
@@ -439,7 +448,7 @@ def test_approve_all_remaining_with_the_confirmation_page(
     assert shown == f"{ids[1]}:1,{ids[2]}:1"
     confirm = client.get(f"/approve/{token}/approve-all", params={"shown": shown})
     assert confirm.status_code == 200 and "Approve all 2 remaining proofs?" in confirm.text
-    assert "Item 2" in confirm.text and "Item 3" in confirm.text and "Item 1<" not in confirm.text
+    assert "— item 2<" in confirm.text and "— item 3<" in confirm.text and "— item 1<" not in confirm.text
     unconfirmed = client.post(f"/approve/{token}/approve-all", data={"csrf": csrf, "shown": shown})
     assert unconfirmed.status_code == 303 and "/approve-all?shown=" in unconfirmed.headers["location"]
     done = client.post(f"/approve/{token}/approve-all", data={"csrf": csrf, "shown": shown, "confirm": "yes"})
@@ -550,3 +559,62 @@ def test_an_item_being_re_proofed_shows_no_old_proof_and_no_buttons(
     assert "Proof on its way" in card and "The proof for this item is on its way." in card
     assert "<img" not in card and "js-decide" not in card
     assert "<strong>0</strong> of 3 reviewed" in page
+
+
+def test_static_files_and_the_page_are_compressed_as_the_browser_asks(
+    client: httpx.Client, order: tuple[int, str, list[int]]
+) -> None:
+    import brotli
+
+    html = client.get(f"/approve/{order[1]}").text
+    css = re.search(r'href="(/approve/static/approval\.css\?v=\w+)"', html).group(1)
+    plain = client.get(css, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+    for asked, used in (("gzip, deflate, br", "br"), ("gzip", "gzip"), ("br;q=0, gzip", "gzip")):
+        r = client.get(css, headers={"accept-encoding": asked})
+        assert r.headers["content-encoding"] == used and r.headers["vary"] == "Accept-Encoding"
+        assert r.content == plain.content  # httpx decodes both
+        assert int(r.headers["content-length"]) < len(plain.content) / 3
+        assert "immutable" in r.headers["cache-control"]
+    raw = httpx.get(f"{client.base_url}{css}", headers={"accept-encoding": "br"})
+    with (
+        httpx.Client() as c,
+        c.stream("GET", f"{client.base_url}{css}", headers={"accept-encoding": "br"}) as s,
+    ):
+        wire = b"".join(s.iter_raw())
+    assert brotli.decompress(wire) == raw.content
+    etag = plain.headers["etag"]
+    assert client.get(css, headers={"if-none-match": etag}).status_code == 304
+    assert client.get("/approve/static/nothing.css").status_code == 404
+    page = client.get(f"/approve/{order[1]}", headers={"accept-encoding": "br"})
+    assert page.headers["content-encoding"] == "br" and page.headers["vary"] == "Accept-Encoding"
+    assert "<h1>Order PO-4471</h1>" in page.text
+
+
+def test_items_are_called_by_their_plate() -> None:
+    def item(number: int, **values: str) -> page.ItemView:
+        return page.ItemView(number, number, dict(values), 1, None, None, "open", None)
+
+    assert item(7, name="  Chloé   Dubois ", title="Coach").label == "Chloé Dubois — item 7"
+    assert item(3, name="", title="Team Captain").label == "Team Captain — item 3"
+    assert item(2, name=" ").label == "Item 2"
+    long = item(1, name="x" * 80).label
+    assert long == "x" * 59 + "… — item 1"
+
+
+def test_an_updated_proof_shows_what_the_customer_asked_for(
+    db: Database, client: httpx.Client, live: LiveServer, order: tuple[int, str, list[int]]
+) -> None:
+    _, token, ids = order
+    csrf = _csrf(client.get(f"/approve/{token}").text)
+    note = "Please use <b>bold</b> & the full name"
+    client.post(
+        f"/approve/{token}/items/{ids[0]}",
+        data={"csrf": csrf, "version": "1", "decision": "change", "note": note},
+    )
+    page = client.get(f"/approve/{token}").text
+    assert "You asked:" not in page  # the request is shown as such until the new proof comes
+    regenerate(db, ids[0], live.files_dir)
+    page = client.get(f"/approve/{token}").text
+    assert "Updated proof &middot; version 2</p>" in page
+    assert '<span class="version-note">Please use &lt;b&gt;bold&lt;/b&gt; &amp; the full name</span>' in page

@@ -26,6 +26,7 @@ from pipeline.background.mailer import MailSender
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput
 from pipeline.core.keys import LINK_KEY_FILE, unseal
+from pipeline.jobs import jobs
 from pipeline.jobs.activity import Event
 from pipeline.jobs.workspaces import update_settings
 from pipeline.schedule.scan import scan
@@ -515,8 +516,6 @@ def test_the_kept_link_is_sealed_and_a_replaced_key_sends_nothing(
 def test_purging_a_job_whose_link_was_emailed_removes_the_kept_email_too(
     db: Database, ws_id: int, owner: Actor, live: LiveServer
 ) -> None:
-    from pipeline import jobs
-
     job_id = seed_job(db, ws_id, owner, live.files_dir)
     assert ask_email(db, live, make_link(db, live, job_id, owner), owner)
     with db.session() as s:

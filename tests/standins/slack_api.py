@@ -15,6 +15,8 @@ Routes (all on ``fake.root_url``):
 * ``/webhook/<id>`` — a ``response_url``: JSON posts are recorded, answer ``ok``.
 * ``/files-pri/<team>-<file_id>/[download/]<name>`` — ``url_private`` / ``url_private_download``
   (needs a valid bearer token).
+* ``/oauth/v2/authorize`` and ``oauth.v2.access`` — installing a distributed app, token rotation and
+  revoked tokens (see ``tests/standins/slack_oauth.py``).
 
 Every request is recorded as a ``Call``; API calls under their Slack method name, the other routes
 under ``UPLOAD``, ``WEBHOOK`` and ``DOWNLOAD``. Fault injection (``fail_next``, ``respond_next``,
@@ -40,6 +42,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from tests.standins.blockkit_limits import MAX_MESSAGE_TEXT, validate_message, validate_view
+from tests.standins.slack_oauth import SlackOAuth
 
 # -- the fake workspace ---------------------------------------------------------------------------
 
@@ -64,6 +67,7 @@ DEFAULT_USER_NAME = "alice"
 UPLOAD = "upload"
 WEBHOOK = "webhook"
 DOWNLOAD = "download"
+AUTHORIZE = "oauth.authorize"  # the browser's visit to Slack's authorization page
 
 _JSON_ARGS = frozenset({"blocks", "attachments", "view", "files", "metadata", "outputs"})
 _ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -184,7 +188,7 @@ def _filetype(name: str) -> str:
 # -- the server ----------------------------------------------------------------------------------
 
 
-class FakeSlack:
+class FakeSlack(SlackOAuth):
     """Slack Web API stand-in. A context manager; ``start()``/``stop()`` also work.
 
     ``strict_channels``: channels not added with ``add_channel`` (or the production channel) answer
@@ -227,11 +231,13 @@ class FakeSlack:
         self.channels: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.teams: dict[str, dict[str, Any]] = {}
+        self._init_oauth()
         self._reset_state()
         self.add_team(TEAM_ID, TEAM_NAME, TEAM_DOMAIN)
         self.add_channel(PRODUCTION_CHANNEL_ID, PRODUCTION_CHANNEL_NAME)
         self.add_user(BOT_USER_ID, BOT_NAME, real_name="CraftStage", is_bot=True)
         self.add_user(DEFAULT_USER_ID, DEFAULT_USER_NAME, real_name="Alice Maker", tz="Europe/Berlin")
+        self._method_tokens: dict[str, set[str]] = {}  # methods that take other tokens (app-level ones)
         self._handlers: dict[str, Callable[[dict[str, Any], Call], dict[str, Any]]] = {
             "api.test": lambda p, c: {"args": {k: v for k, v in p.items() if k != "token"}},
             "auth.test": self._auth_test,
@@ -257,6 +263,7 @@ class FakeSlack:
             "files.upload": self._files_upload_legacy,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "oauth.v2.access": self._oauth_v2_access,
         }
 
     def _reset_state(self) -> None:
@@ -339,6 +346,21 @@ class FakeSlack:
         return WebClient(token=token, base_url=self.base_url, **kwargs)
 
     # configuration -------------------------------------------------------------------------------
+
+    def add_method(
+        self,
+        method: str,
+        handler: Callable[[dict[str, Any], Call], dict[str, Any]],
+        *,
+        tokens: Iterable[str] | None = None,
+    ) -> None:
+        """Answer one more Web API method. ``tokens``: the tokens it accepts instead of the bot tokens
+        (an app-level method such as ``apps.connections.open``); the others get ``not_allowed_token_type``.
+        """
+        with self._lock:
+            self._handlers[method] = handler
+            if tokens is not None:
+                self._method_tokens[method] = set(tokens)
 
     def add_team(
         self, team_id: str, name: str, domain: str, *, enterprise_id: str | None = None
@@ -807,13 +829,21 @@ class FakeSlack:
         handler = self._handlers.get(method)
         if handler is None:
             return {"ok": False, "error": "unknown_method", "req_method": method}
-        if method != "api.test":
+        if method not in ("api.test", "oauth.v2.access"):  # the OAuth exchange is the app's own credentials
             if not call.token:
                 return {"ok": False, "error": "not_authed"}
-            if call.token not in self.tokens:
-                return {"ok": False, "error": "invalid_auth"}
+            problem = self._token_problem(call.token)
+            if problem is not None:
+                return {"ok": False, "error": problem}
+            accepted = self._method_tokens.get(method, self.tokens)
+            if call.token not in accepted:
+                known = call.token in self.tokens or any(
+                    call.token in t for t in self._method_tokens.values()
+                )
+                return {"ok": False, "error": "not_allowed_token_type" if known else "invalid_auth"}
         try:
             with self._lock:
+                self._check_team(params, call)
                 result = handler(params, call)
         except SlackApiFailure as failure:
             return {"ok": False, "error": failure.error, **failure.extra}
@@ -821,7 +851,29 @@ class FakeSlack:
 
     # Web API methods -----------------------------------------------------------------------------
 
+    def _check_team(self, p: dict[str, Any], call: Call) -> None:
+        """A token issued to one workspace never reaches another workspace's channel."""
+        issued = self._team_of_token(call.token)
+        channel = self.channels.get(p.get("channel")) if isinstance(p.get("channel"), str) else None
+        if issued is None or channel is None or channel["is_im"]:
+            return
+        if issued.team_id not in (channel["context_team_id"], *channel["shared_team_ids"]):
+            raise _fail("channel_not_found")
+
     def _auth_test(self, p: dict[str, Any], call: Call) -> dict[str, Any]:
+        issued = self._team_of_token(call.token)
+        if issued is not None:
+            team = self.teams.get(issued.team_id) or {}
+            return {
+                "url": team.get("url", TEAM_URL),
+                "team": issued.team_name,
+                "user": BOT_NAME,
+                "team_id": issued.team_id,
+                "user_id": issued.bot_user_id,
+                "bot_id": issued.bot_id,
+                "enterprise_id": issued.enterprise_id,
+                "is_enterprise_install": False,
+            }
         return {
             "url": TEAM_URL,
             "team": TEAM_NAME,
@@ -1113,7 +1165,8 @@ class FakeSlack:
         return {"user": json.loads(json.dumps(self._user(p.get("user"))))}
 
     def _team_info(self, p: dict[str, Any], call: Call) -> dict[str, Any]:
-        team = self.teams.get(p.get("team") or TEAM_ID)
+        issued = self._team_of_token(call.token)
+        team = self.teams.get(p.get("team") or (issued.team_id if issued else TEAM_ID))
         if team is None:
             raise _fail("team_not_found")
         return {"team": dict(team)}
@@ -1472,6 +1525,8 @@ class _Handler(BaseHTTPRequestHandler):
             method = WEBHOOK
             params, body_json = _parse_body(headers.get("content-type", ""), raw)
             params = {"hook": path[len("/webhook/") :], **params}
+        elif path == "/oauth/v2/authorize":
+            method, params, body_json = AUTHORIZE, dict(parse_qsl(url.query, keep_blank_values=True)), None
         elif path.startswith("/files-pri/"):
             ident = path[len("/files-pri/") :].split("/", 1)[0]
             method, params, body_json = DOWNLOAD, {"file_id": ident.split("-", 1)[-1]}, None
@@ -1505,6 +1560,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             status, text = fake._webhook(params["hook"], body_json if body_json is not None else params)
             self._answer(call, status, text)
+        elif method == AUTHORIZE:
+            cookies = dict(
+                part.strip().split("=", 1) for part in headers.get("cookie", "").split(";") if "=" in part
+            )
+            with fake._lock:
+                status, page, extra = fake._authorize_page(params, cookies)
+            self._answer(call, status, page, extra)
         elif method == DOWNLOAD:
             status, content, ctype = fake._download(params["file_id"], token)
             self._send(call, status, content, ctype, {}, response=f"<{len(content)} bytes>")

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot import modals
+from bot import modals, order_modals
 from bot.channels import PICK_A_CHANNEL, channel_for
 from handlers.slack import forms
 from handlers.slack.answers import error_on, field_errors, replace_window
@@ -42,7 +42,7 @@ def new_job(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebCli
     # straight into parse: the same window turns into the parse step
     ack(
         response_action="update",
-        view=modals.parse_modal(job.ref, job.customer_name, has_items=False, error=notice),
+        view=order_modals.parse_modal(job.ref, job.customer_name, has_items=False, error=notice),
     )
 
 

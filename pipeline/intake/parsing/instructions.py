@@ -244,6 +244,31 @@ def _from_sentence(item: ParsedItem) -> bool:
     return any(r.startswith("quantity ") and "sentence" in r for r in item.reasons)
 
 
+def _correct_names(items: list[ParsedItem], text: str) -> None:
+    """The corrections a sentence makes to names and second lines, in place ('Jon should be John',
+    '"Siobhan" not "Shivon"', "it's Mateo with no accent", "Holly's surname is Brennan-Shaw" …)."""
+    for pattern in _RENAME:
+        for m in pattern.finditer(text):
+            if not retitle_person(items, m.group("old"), text[m.start("new") :], text):
+                rename(items, m.group("old"), m.group("new").strip(), text)
+    for pattern in _NEW_NOT_OLD:
+        for m in pattern.finditer(text):
+            new, old = m.group("new").strip(), m.group("old").strip()
+            if not retitle(items, old, new, text) and len(old.split()) == 1:
+                rename(items, old, new, text)
+    for m in _ITS_NOT.finditer(text):
+        replace_name(items, m.group("old").strip(), m.group("new").strip(), text)
+    for m in _ITS_WORD.finditer(text):
+        accent_fix(items, m.group("word"), text)
+    for m in _FULL_NAME.finditer(text):
+        new = m.group("new").strip()
+        rename(items, new.split()[0], new, text)
+    for m in _SURNAME.finditer(text):
+        resurname(items, m.group("who"), m.group("new"), text)
+    for m in QUOTED.finditer(text):
+        fuller_name(items, m.group("q").strip(), text)
+
+
 def apply_instructions(
     items: list[ParsedItem], lines: list[str], skipped: list[SkippedLine]
 ) -> list[ParsedItem]:
@@ -262,26 +287,7 @@ def apply_instructions(
     removed: dict[str, int] = {}  # a removed piece's second line → where it stood
     for sentence in sentences(lines, candidates):
         text = sentence.text
-        for pattern in _RENAME:
-            for m in pattern.finditer(text):
-                if not retitle_person(items, m.group("old"), text[m.start("new") :], text):
-                    rename(items, m.group("old"), m.group("new").strip(), text)
-        for pattern in _NEW_NOT_OLD:
-            for m in pattern.finditer(text):
-                new, old = m.group("new").strip(), m.group("old").strip()
-                if not retitle(items, old, new, text) and len(old.split()) == 1:
-                    rename(items, old, new, text)
-        for m in _ITS_NOT.finditer(text):
-            replace_name(items, m.group("old").strip(), m.group("new").strip(), text)
-        for m in _ITS_WORD.finditer(text):
-            accent_fix(items, m.group("word"), text)
-        for m in _FULL_NAME.finditer(text):
-            new = m.group("new").strip()
-            rename(items, new.split()[0], new, text)
-        for m in _SURNAME.finditer(text):
-            resurname(items, m.group("who"), m.group("new"), text)
-        for m in QUOTED.finditer(text):
-            fuller_name(items, m.group("q").strip(), text)
+        _correct_names(items, text)
         for m in _REMOVE.finditer(text):
             before = list(items)
             items = remove(items, m.group("who"), text, sentence.line, skipped)
