@@ -1,4 +1,4 @@
-"""Migration 0010 (a machine profile's laser settings) on SQLite and PostgreSQL: profiles stored
+"""Migration 0011 (a machine profile's laser settings) on SQLite and PostgreSQL: profiles stored
 before it keep every setting and read back with no laser settings (LightBurn's defaults) and the
 engrave fill; a downgrade drops only the new columns."""
 
@@ -30,7 +30,7 @@ def test_profiles_survive_the_laser_settings_migration(db: Database, ws_id: int,
     try:
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0009")
+            command.downgrade(cfg, "0010")
         assert not _columns(db) & LASER_COLUMNS
         with db.engine.connect() as conn:
             row = conn.execute(
