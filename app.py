@@ -295,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--order", metavar="FILE", help="order file: text, CSV, spreadsheet… (default: the sample email)"
     )
     p.add_argument(
-        "--format", choices=["svg", "pdf", "dxf"], help="export format (default: the profile's, SVG)"
+        "--format",
+        choices=["svg", "pdf", "dxf", "lbrn2"],
+        help="export format (default: the profile's, SVG; lbrn2: a LightBurn project)",
     )
     p.add_argument("--mode", choices=["curves", "text"], help="text as curves or live text (default: curves)")
     p.set_defaults(func=cmd_demo)
@@ -306,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a job's laser files (the job must be production ready)")
     p.add_argument("job", help="job number, e.g. J-1001")
     p.add_argument("--profile", required=True, help="machine profile name")
-    p.add_argument("--format", choices=["svg", "pdf", "dxf"])
+    p.add_argument("--format", choices=["svg", "pdf", "dxf", "lbrn2"])
     p.add_argument("--mode", choices=["text", "curves"])
     p.add_argument("--out", required=True, help="folder to copy the zip into")
     p.add_argument("--workspace", help="Slack team id (default: the first workspace)")

@@ -63,6 +63,42 @@ def font_upload_modal() -> dict[str, Any]:
     return modals.modal(CatalogView.FONT_UPLOAD, "Upload font", blocks, submit="Upload")
 
 
+def _laser_blocks(v: dict[str, Any], num: Any) -> list[dict[str, Any]]:
+    """The optional laser settings a LightBurn project's layers take (empty: LightBurn's default)."""
+    unit = v.get("units") or "mm"
+    blocks: list[dict[str, Any]] = [
+        B.section(
+            "*LightBurn layers* (optional; an empty setting keeps LightBurn's default). "
+            f"Speeds in {unit}/s, power in % of the laser's."
+        ),
+        modals.select_input(
+            "engrave_mode",
+            "Engrave text and artwork",
+            [("fill", "fill"), ("line", "line (outlines)")],
+            initial=v.get("engrave_mode") or "fill",
+        ),
+    ]
+    labels = {
+        "speed": f"speed ({unit}/s)",
+        "power": "power (%)",
+        "passes": "passes",
+        "interval": f"interval ({unit})",
+    }
+    for op, settings in (
+        ("engrave", ("speed", "power", "passes", "interval")),
+        ("score", ("speed", "power", "passes")),
+        ("cut", ("speed", "power", "passes")),
+    ):
+        for name in settings:
+            key = f"{op}_{name}"
+            blocks.append(
+                modals.text_input(
+                    key, f"{op.capitalize()} {labels[name]}", optional=True, initial=num(key), max_length=10
+                )
+            )
+    return blocks
+
+
 def profile_modal(existing: str | None, v: dict[str, Any]) -> dict[str, Any]:
     def num(key: str) -> str | None:
         return f"{v[key]:g}" if isinstance(v.get(key), int | float) else None
@@ -79,7 +115,7 @@ def profile_modal(existing: str | None, v: dict[str, Any]) -> dict[str, Any]:
         modals.select_input(
             "output_format",
             "File format",
-            [("svg", "SVG"), ("pdf", "PDF"), ("dxf", "DXF")],
+            [("svg", "SVG"), ("pdf", "PDF"), ("dxf", "DXF"), ("lbrn2", "LightBurn project")],
             initial=v.get("output_format", "svg"),
         ),
         modals.select_input(
@@ -127,6 +163,7 @@ def profile_modal(existing: str | None, v: dict[str, Any]) -> dict[str, Any]:
             [("no", "no: engrave the dark modules"), ("yes", "yes: engrave around them (inverted)")],
             initial="yes" if v.get("invert_codes") is True else "no",
         ),
+        *_laser_blocks(v, num),
     ]
     return modals.modal(
         CatalogView.PROFILE_EDIT,

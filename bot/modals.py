@@ -315,7 +315,13 @@ def export_modal(
         select_input(
             "format",
             "File format",
-            [("profile", "as the profile says"), ("svg", "SVG"), ("pdf", "PDF"), ("dxf", "DXF")],
+            [
+                ("profile", "as the profile says"),
+                ("svg", "SVG"),
+                ("pdf", "PDF"),
+                ("dxf", "DXF"),
+                ("lbrn2", "LightBurn project"),
+            ],
             initial="profile",
         ),
         select_input(

@@ -277,7 +277,7 @@ class MachineProfile(SQLModel, Keyed, table=True):
     units: str = Field(default="mm", max_length=2)  # how the shop entered the sizes: mm | in
     margin_mm: float = 5.0
     gap_mm: float = 3.0
-    output_format: str = Field(default="svg", max_length=8)  # svg | pdf | dxf
+    output_format: str = Field(default="svg", max_length=8)  # svg | pdf | dxf | lbrn2
     text_mode: str = Field(default="curves", max_length=8)  # text | curves
     cut_color: str = Field(default="#FF0000", max_length=7)
     engrave_color: str = Field(default="#000000", max_length=7)
@@ -291,6 +291,18 @@ class MachineProfile(SQLModel, Keyed, table=True):
     # (quiet zone and light modules) for dark materials that engrave light
     min_module_mm: float = 0.25
     invert_codes: bool = False
+    # laser settings per operation (a LightBurn project's layers); None: LightBurn's default
+    engrave_mode: str = Field(default="fill", max_length=8)  # fill | line
+    engrave_speed_mm_s: float | None = None
+    engrave_power_pct: float | None = None
+    engrave_passes: int | None = None
+    engrave_interval_mm: float | None = None
+    score_speed_mm_s: float | None = None
+    score_power_pct: float | None = None
+    score_passes: int | None = None
+    cut_speed_mm_s: float | None = None
+    cut_power_pct: float | None = None
+    cut_passes: int | None = None
     builtin: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -30,7 +30,7 @@ from pipeline.core import instance
 from pipeline.core.actors import Actor
 from pipeline.core.errors import NotFound, TransitionRefused
 from pipeline.core.files import partial_prefix, safe_name
-from pipeline.export import dxf, pdf, svg
+from pipeline.export import dxf, lightburn, pdf, svg
 from pipeline.export.machines import profile_settings
 from pipeline.export.manifest import approval_label, build_manifest, manifest_bytes
 from pipeline.export.prepare import Prepared, prepare
@@ -47,7 +47,7 @@ from storage.models import (
     Workspace,
 )
 
-EXTENSIONS = {"svg": "svg", "pdf": "pdf", "dxf": "dxf"}
+EXTENSIONS = {"svg": "svg", "pdf": "pdf", "dxf": "dxf", "lbrn2": "lbrn2"}
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no clock in the bytes
 
@@ -74,7 +74,12 @@ class ExportResult:
 
 def writer_for(output_format: str) -> Callable[[Sheet, Style], bytes]:
     """The sheet writer of a format (looked up at call time, so tests can replace one)."""
-    return {"svg": svg.render_svg, "pdf": pdf.render_pdf, "dxf": dxf.render_dxf}[output_format]
+    return {
+        "svg": svg.render_svg,
+        "pdf": pdf.render_pdf,
+        "dxf": dxf.render_dxf,
+        "lbrn2": lightburn.render_lbrn2,
+    }[output_format]
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -361,6 +366,7 @@ def _manifest(prep: Prepared, job: Job, files_meta: list[dict[str, Any]]) -> dic
             "per_sheet": plan.per_sheet,
             "files": files_meta,
             **({"dxf_version": dxf.DXF_VERSION_NOTE} if prep.fmt == "dxf" else {}),
+            **({"lightburn_layers": lightburn.manifest_layers(prep.style)} if prep.fmt == "lbrn2" else {}),
         },
         approval={
             "approved": approved,

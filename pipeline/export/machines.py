@@ -4,6 +4,9 @@ Lengths are entered in the profile's unit (``mm`` or ``in``: bed size, margin an
 stored in millimetres; ``units`` remembers how the shop entered them so they can be shown back the
 same way. Colours are exact ``#RRGGBB`` (stored upper-case): a laser maps operations by exact RGB,
 so names and short forms are refused. Owners and admins change profiles; everyone may use them.
+Optional laser settings per operation (engrave, score, cut: speed in the profile's unit per second,
+power in percent, passes; the engrave fill's line interval and fill or line mode) become the layers
+of a LightBurn project; left empty, LightBurn's own defaults apply.
 
 Two built-in examples are installed per workspace on first use. They can be edited like any other
 profile but not renamed or deleted (they would come back on the next use).
@@ -27,10 +30,11 @@ from pipeline.rendering.codes import MIN_MODULE_MM
 from storage.models import MachineProfile, Workspace
 
 MAX_BED_MM = 5000.0  # 5 m: larger is a typo, not a laser
-FORMATS = ("svg", "pdf", "dxf")
+FORMATS = ("svg", "pdf", "dxf", "lbrn2")
 TEXT_MODES = ("text", "curves")
 UNITS = ("mm", "in")
 ITEM_ORDERS = ("job", "name")
+ENGRAVE_MODES = ("fill", "line")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 NAME_LIMIT = 100
 
@@ -107,6 +111,52 @@ def _flag(errors: dict[str, str], field: str, value: Any) -> bool | None:
     return None
 
 
+def _unset(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "default"))
+
+
+def _laser(
+    errors: dict[str, str], values: dict[str, Any], units: str | None, factor: float
+) -> dict[str, Any]:
+    """The optional laser settings (columns), checked; an empty value is unset (None)."""
+    out: dict[str, Any] = {}
+    unit = units or "mm"
+    for entered, column, kind in _LASER:
+        raw = values.get(entered)
+        out[column] = None
+        if _unset(raw):
+            continue
+        number = _number(errors, entered, raw)
+        if number is None:
+            continue
+        if kind == "passes":
+            if number != int(number) or not 1 <= number <= MAX_PASSES:
+                errors[entered] = f"must be a whole number from 1 to {MAX_PASSES} (got {number:g})"
+            else:
+                out[column] = int(number)
+        elif kind == "power":
+            if not 0 < number <= 100:
+                errors[entered] = (
+                    f"is a percentage of the laser's power: more than 0, at most 100 (got {number:g})"
+                )
+            else:
+                out[column] = number
+        else:
+            mm = number * factor
+            limit = MAX_SPEED_MM_S if kind == "speed" else MAX_INTERVAL_MM
+            shown = f"{unit}/s" if kind == "speed" else unit
+            if not 0 < mm <= limit:
+                errors[entered] = (
+                    f"must be more than 0 and at most {limit:g} {'mm/s' if kind == 'speed' else 'mm'} "
+                    f"(got {number:g} {shown})"
+                )
+            else:
+                out[column] = round(mm, 6)
+    mode = _choice(errors, "engrave_mode", values.get("engrave_mode") or "fill", ENGRAVE_MODES)
+    out["engrave_mode"] = mode
+    return out
+
+
 def _clean_name(errors: dict[str, str], value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         errors["name"] = "is required"
@@ -139,6 +189,18 @@ class ProfileSettings:
     score_width_mm: float
     min_module_mm: float = 0.25  # the smallest module of a QR code or barcode this machine engraves
     invert_codes: bool = False  # the material engraves light (dark anodised aluminium): codes inverted
+    # laser settings per operation (LightBurn layers); None: the laser program's default
+    engrave_mode: str = "fill"
+    engrave_speed_mm_s: float | None = None
+    engrave_power_pct: float | None = None
+    engrave_passes: int | None = None
+    engrave_interval_mm: float | None = None
+    score_speed_mm_s: float | None = None
+    score_power_pct: float | None = None
+    score_passes: int | None = None
+    cut_speed_mm_s: float | None = None
+    cut_power_pct: float | None = None
+    cut_passes: int | None = None
 
 
 _ENTERED = ("bed_width", "bed_height", "margin", "gap")  # given in the profile's units
@@ -157,10 +219,28 @@ _PLAIN = (
     "min_module",
     "invert_codes",
 )
-FIELDS = _ENTERED + _PLAIN
+OPERATIONS = ("engrave", "score", "cut")
+# laser settings per operation: (entered name, column, kind); speeds and the interval are entered
+# in the profile's unit (per second), power in percent, passes as a whole number
+_LASER = tuple(
+    (f"{op}_{name}", f"{op}_{column}", kind)
+    for op in OPERATIONS
+    for name, column, kind in (
+        ("speed", "speed_mm_s", "speed"),
+        ("power", "power_pct", "power"),
+        ("passes", "passes", "passes"),
+        ("interval", "interval_mm", "interval"),
+    )
+    if kind != "interval" or op == "engrave"
+)
+LASER_FIELDS = ("engrave_mode", *(entered for entered, _column, _kind in _LASER))
+FIELDS = _ENTERED + _PLAIN + LASER_FIELDS
 SCORE_WIDTH_MM = 0.25  # strokes up to this wide are score lines when the profile has a score colour
 MAX_SCORE_WIDTH_MM = 5.0
 MAX_MIN_MODULE_MM = 5.0
+MAX_SPEED_MM_S = 20000.0  # galvo lasers mark at up to ~10 m/s; faster is a typo
+MAX_PASSES = 100
+MAX_INTERVAL_MM = 2.0  # fill line spacing; wider leaves stripes, not an engraving
 
 
 def validate(values: dict[str, Any]) -> ProfileSettings:
@@ -227,6 +307,7 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
     order = _choice(errors, "item_order", values.get("item_order", "job"), ITEM_ORDERS)
     cut_outline = _flag(errors, "cut_outline", values.get("cut_outline", True))
     include_artwork = _flag(errors, "include_artwork", values.get("include_artwork", True))
+    laser = _laser(errors, values, units, factor)
     if errors:
         raise InvalidInput(errors)
     # a reader returns None only after recording an error, so with no errors every value is there
@@ -252,6 +333,7 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
         score_width_mm=round(score_width * factor, 6),
         min_module_mm=round(min_module * factor, 6),
         invert_codes=invert_codes,
+        **laser,
     )
 
 
@@ -276,7 +358,23 @@ def entered_values(row: MachineProfile) -> dict[str, Any]:
         "score_width": round(row.score_width_mm / factor, 6),
         "min_module": round(row.min_module_mm / factor, 6),
         "invert_codes": row.invert_codes,
+        **_laser_entered(row, factor),
     }
+
+
+def _laser_entered(row: MachineProfile, factor: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"engrave_mode": row.engrave_mode}
+    for entered, column, kind in _LASER:
+        value = getattr(row, column)
+        if value is not None and kind in ("speed", "interval"):
+            value = round(value / factor, 6)
+        out[entered] = value
+    return out
+
+
+def laser_settings(row: MachineProfile) -> dict[str, Any]:
+    """The profile's laser settings per operation, stored units (mm/s, %, mm), None when unset."""
+    return {"engrave_mode": row.engrave_mode, **{column: getattr(row, column) for _e, column, _k in _LASER}}
 
 
 def profile_settings(row: MachineProfile) -> dict[str, Any]:
@@ -300,6 +398,7 @@ def profile_settings(row: MachineProfile) -> dict[str, Any]:
         "score_width_mm": row.score_width_mm,
         "min_module_mm": row.min_module_mm,
         "invert_codes": row.invert_codes,
+        **laser_settings(row),
     }
 
 
@@ -314,7 +413,27 @@ def describe(row: MachineProfile) -> str:
         f"artwork {'on' if row.include_artwork else 'off'}, order by {row.item_order}"
         + (f", score {row.score_color} (strokes up to {v['score_width']:g} {u})" if row.score_color else "")
         + f", codes from {v['min_module']:g} {u} modules{' inverted' if row.invert_codes else ''}"
+        + _describe_laser(v, u)
     )
+
+
+def _describe_laser(v: dict[str, Any], unit: str) -> str:
+    """'; laser: engrave fill 300 mm/s 20% ×1 every 0.08 mm, cut 10 mm/s 80% ×2' (set values only)."""
+    parts = []
+    for op in OPERATIONS:
+        said = []
+        if v.get(f"{op}_speed") is not None:
+            said.append(f"{v[f'{op}_speed']:g} {unit}/s")
+        if v.get(f"{op}_power") is not None:
+            said.append(f"{v[f'{op}_power']:g}%")
+        if v.get(f"{op}_passes") is not None:
+            said.append(f"×{v[f'{op}_passes']}")
+        if op == "engrave" and v.get("engrave_interval") is not None:
+            said.append(f"every {v['engrave_interval']:g} {unit}")
+        mode = f" {v['engrave_mode']}" if op == "engrave" and v.get("engrave_mode") != "fill" else ""
+        if said or mode:
+            parts.append(f"{op}{mode} " + " ".join(said) if said else f"{op}{mode}")
+    return f"; laser: {', '.join(parts)}" if parts else ""
 
 
 # -- storage ----------------------------------------------------------------------------------------
@@ -437,6 +556,9 @@ def update_profile(
         factor = MM_PER_IN if str(changes["units"]).strip().lower() == "in" else 1.0
         for key in (*_ENTERED, "score_width", "min_module"):
             entered[key] = getattr(row, f"{key}_mm") / factor  # unrounded: converts back exactly
+        for key, column, kind in _LASER:
+            if kind in ("speed", "interval") and getattr(row, column) is not None:
+                entered[key] = getattr(row, column) / factor
     entered.update(changes)
     s = validate(entered)
     if row.builtin and s.name != row.name:

@@ -28,6 +28,11 @@ CONVENTIONS = {
         "SVG groups / DXF layers ARTWORK, ENGRAVE, SCORE (when scoring), CUT; engraving comes before "
         "scoring, scoring before cutting in each file"
     ),
+    "lightburn": (
+        "LightBurn projects (.lbrn2): mm, y up from the bed's bottom-left corner (Start From: Absolute "
+        "Coords); layers ENGRAVE (text and artwork, fill or line), SCORE, CUT with the profile's laser "
+        "settings, run in that order; each item a group of its shapes; text as curves"
+    ),
 }
 
 

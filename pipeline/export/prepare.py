@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from pipeline.core.errors import InvalidInput
 from pipeline.core.units import MM_PER_IN
-from pipeline.export import pdf_text
+from pipeline.export import lightburn, pdf_text
 from pipeline.export.artwork import Artwork, ArtworkError, load_artwork
 from pipeline.export.bed import BedPlan, Slot, plan_bed
 from pipeline.export.machines import FORMATS, TEXT_MODES, get_profile
@@ -239,6 +239,9 @@ def prepare(
     if fmt == "dxf" and mode == "text":
         mode = "curves"
         notes.append("DXF has no portable live text: the text was exported as curves (glyph outlines).")
+    if fmt == "lbrn2" and mode == "text":
+        mode = "curves"
+        notes.append(lightburn.TEXT_NOTE)
     try:
         layouts = _layouts(items, template, registry)
     except FontError as exc:
@@ -322,6 +325,8 @@ def _artwork(profile: MachineProfile, template: Template, fmt: str, notes: list[
         notes += artwork.warnings
         if artwork.image is not None and fmt == "dxf":
             notes.append("DXF carries no raster images: the template's image artwork is not in the files.")
+        if artwork.image is not None and fmt == "lbrn2":
+            notes.append(lightburn.IMAGE_NOTE)
     return artwork
 
 
@@ -337,4 +342,5 @@ def _style(profile: MachineProfile, template: Template, mode: str, artwork: Artw
         score_color=profile.score_color,
         score_width=profile.score_width_mm if profile.score_color else 0.0,
         invert_codes=profile.invert_codes,
+        laser=lightburn.profile_laser(profile),
     )

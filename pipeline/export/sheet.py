@@ -36,6 +36,27 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class LayerSettings:
+    """One operation's laser settings from the machine profile (LightBurn writes them as a layer's
+    cut settings); ``None`` leaves the laser program's own default."""
+
+    mode: str = "line"  # fill | line
+    speed: float | None = None  # mm/s
+    power: float | None = None  # % of the laser's maximum power
+    passes: int | None = None
+    interval: float | None = None  # mm between fill lines (fill only)
+
+
+@dataclass(frozen=True)
+class LaserSettings:
+    """The profile's settings per operation: engrave (text and artwork), score, cut."""
+
+    engrave: LayerSettings = LayerSettings(mode="fill")
+    score: LayerSettings = LayerSettings()
+    cut: LayerSettings = LayerSettings()
+
+
+@dataclass(frozen=True)
 class Style:
     text_mode: str  # curves | text
     cut_color: str  # "#RRGGBB"
@@ -47,6 +68,7 @@ class Style:
     score_color: str = ""  # "#RRGGBB": thin artwork strokes as lines in this colour; "" = filled
     score_width: float = 0.0  # mm: the widest stroke that is a score line (0 when scoring is off)
     invert_codes: bool = False  # codes engrave their quiet zone and light modules (dark materials)
+    laser: LaserSettings = LaserSettings()  # per-operation settings (LightBurn layers)
 
 
 def rgb(color: str) -> tuple[int, int, int]:
