@@ -307,7 +307,7 @@ def render_lbrn2(sheet: Sheet, style: Style) -> bytes:
     ]
     parts += [_cut_setting(layer) for layer in layers.values()]
     for item in sheet.items:
-        reg = item_regions(item.layout, style.artwork, style.score_width)
+        reg = item_regions(item.layout, style.artwork, style.score_width, invert_codes=style.invert_codes)
         shapes: list[str] = []
         if not reg.artwork.empty:
             shapes.append(paths.shape(engrave, _pieces([Piece(reg.artwork, 0.0, 0.0, 1.0)], item.x, item.y)))

@@ -420,3 +420,36 @@ def test_projects_fill_the_same_under_even_odd_and_non_zero_as_the_svg(
         areas[fmt] = {n: fill_areas(p)[0] for n, p in by_item.items()}
     for n, svg_area in areas["svg"].items():
         assert abs(areas["lbrn2"][n] - svg_area) <= 0.0005 * svg_area, (n, areas["lbrn2"][n], svg_area)
+
+
+@pytest.mark.parametrize("invert", [False, True], ids=["plain", "inverted"])
+def test_pet_tag_codes_engrave_the_same_in_the_project_as_in_the_svg(
+    db: Database, ws_id: int, owner: Actor, tmp_path: Path, reader: Reader, invert: bool
+) -> None:
+    """The QR codes of the pet-tag sample (decoded from the SVG and PDF in the codes' own tests) reach
+    the LightBurn project as the same engraved area, item by item, plain and inverted."""
+    files_dir = tmp_path / "files"
+    make_profile(db, ws_id, owner, bed_width=900, bed_height=700, invert_codes=invert)
+    values = [
+        {"name": "Biscuit", "phone": "(555) 014-2233", "link": "https://pets.example/t/BSC-0142"},
+        {"name": "Sir Waffles III", "phone": "555-0123", "link": "https://pets.example/t/WAF-0123"},
+    ]
+    job_id = seed_job(db, ws_id, owner, files_dir, values=values, template_key="pet-tag", approve_all="link")
+    areas: dict[str, dict[int, float]] = {}
+    for fmt in ("svg", "lbrn2"):
+        result = run_export(db, ws_id, job_id, owner, files_dir, output_format=fmt)
+        m = manifest_of(result)
+        by_item: dict[int, list[pathops.Path]] = defaultdict(list)
+        for sheet_no, file in enumerate(result.files[:-1], start=1):
+            on_sheet = [e for e in m["items"] if e["sheet"] == sheet_no]
+            found = (
+                svg_items(file)
+                if fmt == "svg"
+                else _lbrn2_items(reader.load(file), on_sheet, m["profile"]["bed_height_mm"])
+            )
+            for number, paths in found.items():
+                by_item[number] += paths
+        areas[fmt] = {n: fill_areas(p)[0] for n, p in by_item.items()}
+    assert set(areas["svg"]) == set(areas["lbrn2"]) == {1, 2}
+    for n, svg_area in areas["svg"].items():
+        assert abs(areas["lbrn2"][n] - svg_area) <= 0.0005 * svg_area, (n, areas["lbrn2"][n], svg_area)
