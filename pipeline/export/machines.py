@@ -14,7 +14,6 @@ profile but not renamed or deleted (they would come back on the next use).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,15 @@ from sqlmodel import Session, col, select
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput, NotFound, PermissionDenied
 from pipeline.core.units import MM_PER_IN
+from pipeline.export.entered import choice, flag, number
+from pipeline.export.laser_settings import (
+    LASER_COLUMNS,
+    LASER_FIELDS,
+    check_laser,
+    describe_laser,
+    laser_entered,
+    laser_settings,
+)
 from pipeline.jobs.activity import Event, record
 from pipeline.rendering.codes import MIN_MODULE_MM
 from storage.models import MachineProfile, Workspace
@@ -34,7 +42,6 @@ FORMATS = ("svg", "pdf", "dxf", "lbrn2")
 TEXT_MODES = ("text", "curves")
 UNITS = ("mm", "in")
 ITEM_ORDERS = ("job", "name")
-ENGRAVE_MODES = ("fill", "line")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 NAME_LIMIT = 100
 
@@ -60,22 +67,6 @@ BUILTINS = (
 
 
 # -- validation -------------------------------------------------------------------------------------
-def _number(errors: dict[str, str], field: str, value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        errors[field] = "must be a number"
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip().replace(",", "."))
-        except ValueError:
-            errors[field] = f"{value!r} is not a number"
-            return None
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        errors[field] = f"{value!r} is not a number"
-        return None
-    return float(value)
-
-
 def check_color(field: str, value: Any) -> str:
     """An exact ``#RRGGBB`` colour, upper-cased; InvalidInput naming ``field`` otherwise."""
     if not isinstance(value, str) or not _HEX.match(value.strip()):
@@ -83,78 +74,6 @@ def check_color(field: str, value: Any) -> str:
             {field: f"{value!r} is not an exact colour: give six hex digits like #FF0000 (red) or #000000"}
         )
     return value.strip().upper()
-
-
-def _choice(errors: dict[str, str], field: str, value: Any, options: tuple[str, ...]) -> str | None:
-    v = value.strip().lower() if isinstance(value, str) else value
-    if v not in options:
-        errors[field] = f"{value!r} is not one of: {', '.join(options)}"
-        return None
-    return v
-
-
-def _flag(errors: dict[str, str], field: str, value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in (
-        "yes",
-        "true",
-        "on",
-        "1",
-        "no",
-        "false",
-        "off",
-        "0",
-    ):
-        return value.strip().lower() in ("yes", "true", "on", "1")
-    errors[field] = f"{value!r} must be yes or no"
-    return None
-
-
-def _unset(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "default"))
-
-
-def _laser(
-    errors: dict[str, str], values: dict[str, Any], units: str | None, factor: float
-) -> dict[str, Any]:
-    """The optional laser settings (columns), checked; an empty value is unset (None)."""
-    out: dict[str, Any] = {}
-    unit = units or "mm"
-    for entered, column, kind in _LASER:
-        raw = values.get(entered)
-        out[column] = None
-        if _unset(raw):
-            continue
-        number = _number(errors, entered, raw)
-        if number is None:
-            continue
-        if kind == "passes":
-            if number != int(number) or not 1 <= number <= MAX_PASSES:
-                errors[entered] = f"must be a whole number from 1 to {MAX_PASSES} (got {number:g})"
-            else:
-                out[column] = int(number)
-        elif kind == "power":
-            if not 0 < number <= 100:
-                errors[entered] = (
-                    f"is a percentage of the laser's power: more than 0, at most 100 (got {number:g})"
-                )
-            else:
-                out[column] = number
-        else:
-            mm = number * factor
-            limit = MAX_SPEED_MM_S if kind == "speed" else MAX_INTERVAL_MM
-            shown = f"{unit}/s" if kind == "speed" else unit
-            if not 0 < mm <= limit:
-                errors[entered] = (
-                    f"must be more than 0 and at most {limit:g} {'mm/s' if kind == 'speed' else 'mm'} "
-                    f"(got {number:g} {shown})"
-                )
-            else:
-                out[column] = round(mm, 6)
-    mode = _choice(errors, "engrave_mode", values.get("engrave_mode") or "fill", ENGRAVE_MODES)
-    out["engrave_mode"] = mode
-    return out
 
 
 def _clean_name(errors: dict[str, str], value: Any) -> str | None:
@@ -219,55 +138,38 @@ _PLAIN = (
     "min_module",
     "invert_codes",
 )
-OPERATIONS = ("engrave", "score", "cut")
-# laser settings per operation: (entered name, column, kind); speeds and the interval are entered
-# in the profile's unit (per second), power in percent, passes as a whole number
-_LASER = tuple(
-    (f"{op}_{name}", f"{op}_{column}", kind)
-    for op in OPERATIONS
-    for name, column, kind in (
-        ("speed", "speed_mm_s", "speed"),
-        ("power", "power_pct", "power"),
-        ("passes", "passes", "passes"),
-        ("interval", "interval_mm", "interval"),
-    )
-    if kind != "interval" or op == "engrave"
-)
-LASER_FIELDS = ("engrave_mode", *(entered for entered, _column, _kind in _LASER))
 FIELDS = _ENTERED + _PLAIN + LASER_FIELDS
 SCORE_WIDTH_MM = 0.25  # strokes up to this wide are score lines when the profile has a score colour
 MAX_SCORE_WIDTH_MM = 5.0
 MAX_MIN_MODULE_MM = 5.0
-MAX_SPEED_MM_S = 20000.0  # galvo lasers mark at up to ~10 m/s; faster is a typo
-MAX_PASSES = 100
-MAX_INTERVAL_MM = 2.0  # fill line spacing; wider leaves stripes, not an engraving
 
 
-def validate(values: dict[str, Any]) -> ProfileSettings:
-    """Check a full set of entered values (lengths in ``units``); every problem is reported at once."""
-    errors: dict[str, str] = {}
-    unknown = sorted(set(values) - set(FIELDS))
-    for key in unknown:
-        errors[key] = "is not a machine profile setting"
-    name = _clean_name(errors, values.get("name"))
-    units = _choice(errors, "units", values.get("units", "mm"), UNITS)
-    factor = MM_PER_IN if units == "in" else 1.0
+def _sizes(
+    errors: dict[str, str], values: dict[str, Any], units: str | None, factor: float
+) -> dict[str, float]:
+    """Bed size, margin and gap in mm, checked (a bed larger than 5 m is a typo)."""
     mm: dict[str, float] = {}
     for key in _ENTERED:
-        number = _number(errors, key, values.get(key))
-        if number is None:
+        amount = number(errors, key, values.get(key))
+        if amount is None:
             continue
-        if key.startswith("bed") and number <= 0:
-            errors[key] = f"must be greater than 0 (got {number:g})"
-        elif number < 0:
-            errors[key] = f"must not be negative (got {number:g})"
-        elif number * factor > MAX_BED_MM:
-            errors[key] = f"{number:g} {units or 'mm'} is larger than {MAX_BED_MM:g} mm"
+        if key.startswith("bed") and amount <= 0:
+            errors[key] = f"must be greater than 0 (got {amount:g})"
+        elif amount < 0:
+            errors[key] = f"must not be negative (got {amount:g})"
+        elif amount * factor > MAX_BED_MM:
+            errors[key] = f"{amount:g} {units or 'mm'} is larger than {MAX_BED_MM:g} mm"
         else:
-            mm[key] = round(number * factor, 6)
+            mm[key] = round(amount * factor, 6)
     sized = "margin" in mm and "bed_width" in mm and "bed_height" in mm
     if sized and 2 * mm["margin"] >= min(mm["bed_width"], mm["bed_height"]):
         errors["margin"] = "leaves no room on the bed (twice the margin must be less than the bed size)"
+    return mm
+
+
+def _colours(errors: dict[str, str], values: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """The cut and engrave colours, and the score colour ('' for none); the laser tells operations
+    apart by colour, so they must differ."""
     colors: dict[str, str] = {}
     for key in ("cut_color", "engrave_color"):
         try:
@@ -291,23 +193,37 @@ def validate(values: dict[str, Any]) -> ProfileSettings:
             errors["score_color"] = (
                 "must differ from the cut and engrave colours (the laser tells operations apart by colour)"
             )
-    score_width = _number(errors, "score_width", values.get("score_width", SCORE_WIDTH_MM / factor))
+    return colors, score
+
+
+def validate(values: dict[str, Any]) -> ProfileSettings:
+    """Check a full set of entered values (lengths in ``units``); every problem is reported at once."""
+    errors: dict[str, str] = {}
+    unknown = sorted(set(values) - set(FIELDS))
+    for key in unknown:
+        errors[key] = "is not a machine profile setting"
+    name = _clean_name(errors, values.get("name"))
+    units = choice(errors, "units", values.get("units", "mm"), UNITS)
+    factor = MM_PER_IN if units == "in" else 1.0
+    mm = _sizes(errors, values, units, factor)
+    colors, score = _colours(errors, values)
+    score_width = number(errors, "score_width", values.get("score_width", SCORE_WIDTH_MM / factor))
     if score_width is not None and not 0 < score_width * factor <= MAX_SCORE_WIDTH_MM:
         errors["score_width"] = (
             f"must be more than 0 and at most {MAX_SCORE_WIDTH_MM:g} mm (got {score_width:g} {units or 'mm'})"
         )
-    min_module = _number(errors, "min_module", values.get("min_module", MIN_MODULE_MM / factor))
+    min_module = number(errors, "min_module", values.get("min_module", MIN_MODULE_MM / factor))
     if min_module is not None and not 0 < min_module * factor <= MAX_MIN_MODULE_MM:
         errors["min_module"] = (
             f"must be more than 0 and at most {MAX_MIN_MODULE_MM:g} mm (got {min_module:g} {units or 'mm'})"
         )
-    invert_codes = _flag(errors, "invert_codes", values.get("invert_codes", False))
-    fmt = _choice(errors, "output_format", values.get("output_format", "svg"), FORMATS)
-    mode = _choice(errors, "text_mode", values.get("text_mode", "curves"), TEXT_MODES)
-    order = _choice(errors, "item_order", values.get("item_order", "job"), ITEM_ORDERS)
-    cut_outline = _flag(errors, "cut_outline", values.get("cut_outline", True))
-    include_artwork = _flag(errors, "include_artwork", values.get("include_artwork", True))
-    laser = _laser(errors, values, units, factor)
+    invert_codes = flag(errors, "invert_codes", values.get("invert_codes", False))
+    fmt = choice(errors, "output_format", values.get("output_format", "svg"), FORMATS)
+    mode = choice(errors, "text_mode", values.get("text_mode", "curves"), TEXT_MODES)
+    order = choice(errors, "item_order", values.get("item_order", "job"), ITEM_ORDERS)
+    cut_outline = flag(errors, "cut_outline", values.get("cut_outline", True))
+    include_artwork = flag(errors, "include_artwork", values.get("include_artwork", True))
+    laser = check_laser(errors, values, units, factor)
     if errors:
         raise InvalidInput(errors)
     # a reader returns None only after recording an error, so with no errors every value is there
@@ -358,23 +274,8 @@ def entered_values(row: MachineProfile) -> dict[str, Any]:
         "score_width": round(row.score_width_mm / factor, 6),
         "min_module": round(row.min_module_mm / factor, 6),
         "invert_codes": row.invert_codes,
-        **_laser_entered(row, factor),
+        **laser_entered(row, factor),
     }
-
-
-def _laser_entered(row: MachineProfile, factor: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"engrave_mode": row.engrave_mode}
-    for entered, column, kind in _LASER:
-        value = getattr(row, column)
-        if value is not None and kind in ("speed", "interval"):
-            value = round(value / factor, 6)
-        out[entered] = value
-    return out
-
-
-def laser_settings(row: MachineProfile) -> dict[str, Any]:
-    """The profile's laser settings per operation, stored units (mm/s, %, mm), None when unset."""
-    return {"engrave_mode": row.engrave_mode, **{column: getattr(row, column) for _e, column, _k in _LASER}}
 
 
 def profile_settings(row: MachineProfile) -> dict[str, Any]:
@@ -413,27 +314,8 @@ def describe(row: MachineProfile) -> str:
         f"artwork {'on' if row.include_artwork else 'off'}, order by {row.item_order}"
         + (f", score {row.score_color} (strokes up to {v['score_width']:g} {u})" if row.score_color else "")
         + f", codes from {v['min_module']:g} {u} modules{' inverted' if row.invert_codes else ''}"
-        + _describe_laser(v, u)
+        + describe_laser(v, u)
     )
-
-
-def _describe_laser(v: dict[str, Any], unit: str) -> str:
-    """'; laser: engrave fill 300 mm/s 20% ×1 every 0.08 mm, cut 10 mm/s 80% ×2' (set values only)."""
-    parts = []
-    for op in OPERATIONS:
-        said = []
-        if v.get(f"{op}_speed") is not None:
-            said.append(f"{v[f'{op}_speed']:g} {unit}/s")
-        if v.get(f"{op}_power") is not None:
-            said.append(f"{v[f'{op}_power']:g}%")
-        if v.get(f"{op}_passes") is not None:
-            said.append(f"×{v[f'{op}_passes']}")
-        if op == "engrave" and v.get("engrave_interval") is not None:
-            said.append(f"every {v['engrave_interval']:g} {unit}")
-        mode = f" {v['engrave_mode']}" if op == "engrave" and v.get("engrave_mode") != "fill" else ""
-        if said or mode:
-            parts.append(f"{op}{mode} " + " ".join(said) if said else f"{op}{mode}")
-    return f"; laser: {', '.join(parts)}" if parts else ""
 
 
 # -- storage ----------------------------------------------------------------------------------------
@@ -556,7 +438,7 @@ def update_profile(
         factor = MM_PER_IN if str(changes["units"]).strip().lower() == "in" else 1.0
         for key in (*_ENTERED, "score_width", "min_module"):
             entered[key] = getattr(row, f"{key}_mm") / factor  # unrounded: converts back exactly
-        for key, column, kind in _LASER:
+        for key, column, kind in LASER_COLUMNS:
             if kind in ("speed", "interval") and getattr(row, column) is not None:
                 entered[key] = getattr(row, column) / factor
     entered.update(changes)

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from alembic import command
 
 from pipeline.core.actors import Actor
-from pipeline.export import machines
+from pipeline.export import laser_settings, machines
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 from storage.models import Workspace
 
-LASER_COLUMNS = {"engrave_mode", *(column for _e, column, _k in machines._LASER)}
+STORED = {"engrave_mode", *(column for _entered, column, _kind in laser_settings.LASER_COLUMNS)}
 
 
 def _columns(db: Database) -> set[str]:
@@ -31,7 +31,7 @@ def test_profiles_survive_the_laser_settings_migration(db: Database, ws_id: int,
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0011")
-        assert not _columns(db) & LASER_COLUMNS
+        assert not _columns(db) & STORED
         with db.engine.connect() as conn:
             row = conn.execute(
                 sa.text("SELECT bed_width_mm, gap_mm FROM machine_profile WHERE name = 'Epilog'")
@@ -39,11 +39,11 @@ def test_profiles_survive_the_laser_settings_migration(db: Database, ws_id: int,
         assert tuple(row) == (600, 2)
     finally:
         upgrade(db)
-    assert _columns(db) >= LASER_COLUMNS
+    assert _columns(db) >= STORED
     with db.session() as s:
         row = machines.get_profile(s, s.get(Workspace, ws_id), "Epilog")
         assert (row.bed_width_mm, row.gap_mm, row.cut_color) == (600, 2, "#FF0000")
         assert machines.laser_settings(row) == {
             "engrave_mode": "fill",
-            **dict.fromkeys(LASER_COLUMNS - {"engrave_mode"}),
+            **dict.fromkeys(STORED - {"engrave_mode"}),
         }

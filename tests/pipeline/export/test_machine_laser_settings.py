@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from pipeline.core.actors import Actor
 from pipeline.core.errors import InvalidInput
-from pipeline.export import machines
+from pipeline.export import laser_settings, machines
 from pipeline.jobs.activity import Event
 from storage.db import Database
 from storage.models import ActivityEvent, MachineProfile, Workspace
@@ -43,7 +43,7 @@ def test_unset_by_default_and_on_the_built_ins(db: Database, ws_id: int, owner: 
     row = _create(db, ws_id, owner, "Plain")
     assert machines.laser_settings(row) == {
         "engrave_mode": "fill",
-        **{column: None for _e, column, _k in machines._LASER},
+        **{column: None for _e, column, _k in laser_settings.LASER_COLUMNS},
     }
     assert "laser" not in machines.describe(row)
     with db.session() as s:
