@@ -39,7 +39,7 @@ from tests.standins.slack_requests import files_value
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CORPUS = Path(__file__).resolve().parents[1] / "pipeline" / "parsing" / "corpus"  # real customer inputs
+CORPUS = Path(__file__).resolve().parents[1] / "pipeline" / "intake" / "parsing" / "corpus"  # real orders
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
