@@ -58,6 +58,33 @@ class RunningApp:
 
 
 @contextmanager
+def serving(web: Any, port: int) -> Iterator[None]:
+    """The web app under uvicorn on 127.0.0.1:`port` in a thread, from started to stopped."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            web,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
 def running_app(db: Database, data_dir: Path, **settings: Any) -> Iterator[RunningApp]:
     VIEWERS.clear()  # Home tabs seen by an earlier test's app are not this one's
     with FakeSlack() as fake:
@@ -78,31 +105,15 @@ def running_app(db: Database, data_dir: Path, **settings: Any) -> Iterator[Runni
         runtime.notifier = notifier
         bolt = create_app(runtime, client)
         web = create_web_app(runtime, bolt)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                web,
-                host="127.0.0.1",
-                port=port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-                proxy_headers=False,
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.02)
-        notifier.start()
         url = f"http://127.0.0.1:{port}"
-        slack = SlackClient(f"{url}/slack/events", fake=fake)
         try:
-            yield RunningApp(runtime, fake, slack, notifier, url)
+            with serving(web, port):
+                notifier.start()
+                slack = SlackClient(f"{url}/slack/events", fake=fake)
+                try:
+                    yield RunningApp(runtime, fake, slack, notifier, url)
+                finally:
+                    slack.close()
+                    notifier.stop()
         finally:
-            slack.close()
-            notifier.stop()
-            server.should_exit = True
-            thread.join(timeout=10)
             runtime.workers.shutdown(wait=True)

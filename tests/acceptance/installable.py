@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import uvicorn
 
 from bot.home import VIEWERS
 from bot.installations import Installations
@@ -28,7 +25,7 @@ from pipeline.core.runtime import Runtime
 from pipeline.core.settings import Settings
 from pipeline.core.workers import WorkerPool
 from storage.db import Database
-from tests.acceptance.harness import free_port
+from tests.acceptance.harness import RunningApp, free_port, serving
 from tests.standins.slack_api import FakeSlack
 from tests.standins.slack_requests import DEFAULT_SIGNING_SECRET, SlackClient
 
@@ -39,24 +36,8 @@ STATE_COOKIE = "slack-app-oauth-state"
 
 
 @dataclass
-class InstallableApp:
-    runtime: Runtime
-    fake: FakeSlack
-    slack: SlackClient
-    notifier: SlackNotifier
+class InstallableApp(RunningApp):
     installs: Installations
-    url: str
-
-    def settle(self, timeout: float = 20.0) -> None:
-        """Wait until background work is done and every Slack message that may go out has gone."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.runtime.workers.idle():
-                self.notifier.flush()
-                if self.runtime.workers.idle():
-                    return
-            time.sleep(0.05)
-        raise AssertionError("background work did not settle")
 
     def install(self, team_id: str, user_id: str) -> httpx.Response:
         return install_through_browser(self.url, self.fake, team_id, user_id)
@@ -129,24 +110,14 @@ def running_installable_app(
         runtime.notifier = notifier
         bolt = create_app(runtime, make_client(runtime, retries=2), installs=installs)
         web = create_web_app(runtime, bolt, installs)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                web, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.02)
-        notifier.start()
-        slack = SlackClient(f"{url}/slack/events", fake=fake)
         try:
-            yield InstallableApp(runtime, fake, slack, notifier, installs, url)
+            with serving(web, port):
+                notifier.start()
+                slack = SlackClient(f"{url}/slack/events", fake=fake)
+                try:
+                    yield InstallableApp(runtime, fake, slack, notifier, url, installs)
+                finally:
+                    slack.close()
+                    notifier.stop()
         finally:
-            slack.close()
-            notifier.stop()
-            server.should_exit = True
-            thread.join(timeout=10)
             runtime.workers.shutdown(wait=True)

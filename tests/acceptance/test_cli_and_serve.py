@@ -57,26 +57,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_healthz(tmp_path: Path) -> None:
-    port = _free_port()
+def start_serve(env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    """`python app.py serve` in a process of its own, once it answers /healthz (the caller stops it)."""
     proc = subprocess.Popen(
         [sys.executable, "app.py", "serve"],
         cwd=ROOT,
-        env=_env(tmp_path, PORT=str(port)),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return proc
+        except httpx.TransportError:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+
+
+def test_serve_answers_healthz(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = start_serve(_env(tmp_path, PORT=str(port)), port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+        r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
         assert r.status_code == 200
         assert r.json() == {
             "status": "ok",
@@ -105,23 +111,8 @@ def test_serve_wires_slack_sender_and_scheduler(tmp_path: Path) -> None:
             SLACK_API_URL=fake.base_url,
             CRAFTSTAGE_CHANNEL=PRODUCTION_CHANNEL_ID,
         )
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_serve(env, port)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert proc.poll() is None and time.monotonic() < deadline
-                    time.sleep(0.2)
             with SlackClient(f"http://127.0.0.1:{port}/slack/events", fake=fake) as slack:
                 assert "/job new" in slack.slash_command("/job", "help").text
                 assert (

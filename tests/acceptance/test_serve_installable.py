@@ -4,15 +4,11 @@ the workspace's own token; the process's log says it was installed and shows no 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from tests.acceptance.installable import CLIENT_ID, CLIENT_SECRET, STATE_SECRET, install_through_browser
-from tests.acceptance.test_cli_and_serve import ROOT, _env, _free_port
+from tests.acceptance.test_cli_and_serve import _env, _free_port, start_serve
 from tests.standins.slack_api import FakeSlack
 from tests.standins.slack_requests import DEFAULT_SIGNING_SECRET, SlackClient, text_value
 
@@ -39,23 +35,8 @@ def test_serve_as_an_installable_app(tmp_path: Path) -> None:
             SLACK_API_URL=fake.base_url,
             LOG_LEVEL="DEBUG",
         )
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_serve(env, port)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(f"{url}/healthz", timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert proc.poll() is None and time.monotonic() < deadline
-                    time.sleep(0.2)
             done = install_through_browser(url, fake, TEAM, OWNER)
             assert done.status_code == 200 and "CraftStage is installed" in done.text
             token = fake.tokens_of(TEAM)[-1].token

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .drafts import Draft
 from .lexicon import SUFFIXES, check_name, has_title_word
-from .lines import SIGNOFF, is_signoff, split_outside, strip_marker, take_quantity
+from .lines import SIGNOFF, is_signoff, split_outside, strip_marker, take_quantity, without_trailing_symbols
 from .model import ParsedItem
 from .people import starts_with_given_name
 from .segments import POSTNOMINAL
@@ -42,7 +42,7 @@ def is_closing_block(lines: list[str]) -> bool:
     first = _SENTENCE_END.split(first)[-1].strip() or first
     if any(ch.isdigit() for ch in first):
         return False
-    first = _trailing_symbols_off(first)
+    first = without_trailing_symbols(first, ",!.،?:;)\"'’”") or first
     closes = (
         is_signoff(first)
         or (_CLOSING_END.search(first) is not None and len(first.split()) <= 6)
@@ -56,13 +56,6 @@ def is_closing_block(lines: list[str]) -> bool:
     if is_signoff(first) and not any(ch.isdigit() for ch in name) and len(name.split()) <= 5:
         return not strip_marker(name)[0]  # 'With gratitude,' / 'The Vance family'
     return check.ok and len(name.split()) <= 4
-
-
-def _trailing_symbols_off(text: str) -> str:
-    end = len(text)
-    while end and not (text[end - 1].isalnum() or text[end - 1] in ",!.،?:;)\"'’”"):
-        end -= 1
-    return text[:end].rstrip() or text
 
 
 _SPLIT = re.compile(r"(?<!\s)\s*:\s+|(?<!\s)\s+(?:--?|–|—|−)\s+")

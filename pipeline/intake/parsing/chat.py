@@ -15,7 +15,7 @@ from collections import Counter
 from .blocks import split_sides
 from .content import line_content
 from .lexicon import check_name
-from .lines import CHAT_SENDER, PAREN, strip_marker
+from .lines import CHAT_SENDER, NAME_LIST_SEP, PAREN, strip_marker
 from .model import ParsedItem
 from .names import series_in_sentence
 from .sentences import extend_titles, pieces_in_sentence
@@ -25,7 +25,6 @@ SENTENCE_END = re.compile(
     r"(?<!\b[A-Z]\.)(?<!\bDr\.)(?<!\bDra\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)"
     r"(?<!\bSt\.)(?<!\bProf\.)(?<!\bRev\.)(?<!\bFr\.)(?<!\bLt\.)(?<!\bSgt\.)(?<!\bCapt\.)(?<=[.!?])\s+(?=\S)"
 )
-_LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|i|en|og|och)\s+")
 _ADD_LEAD = re.compile(
     r"^(?:(?:oh|and|also|plus|please)\s+)*add\s+(?:one\s+more\s*[:,-]?\s*)?", re.IGNORECASE
 )
@@ -75,7 +74,7 @@ def _names_closing_sentence(text: str) -> list[str] | None:
     if len(sents) < 2 or len(before) < 4 or sum(w[:1].islower() for w in before) < 2:
         return None  # not prose before it ('Dr. Jane Foster, PhD' splits after 'Dr.')
     last = sents[-1].rstrip(".!").strip()
-    parts = [p.strip() for p in _LIST_SEP.split(last) if p.strip()]
+    parts = [p.strip() for p in NAME_LIST_SEP.split(last) if p.strip()]
     if len(parts) >= 2 and all(check_name(p).ok and p[:1].isupper() for p in parts):
         return parts
     return None

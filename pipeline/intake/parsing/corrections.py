@@ -10,9 +10,8 @@ nothing, that item flagged for review. Which sentences say what is instructions.
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from .lexicon import check_name
+from .lexicon import check_name, without_accents
 from .model import ParsedItem, SkippedLine
 from .people import starts_with_given_name
 
@@ -69,8 +68,13 @@ def rename(items: list[ParsedItem], old: str, new: str, text: str) -> bool:
 
 def accent_fix(items: list[ParsedItem], word: str, text: str) -> None:
     """The one listed name word that is `word` but for its accents ('Matéo' for 'Mateo') becomes it."""
-    fold = _fold(word)
-    found = {w for it in items for w in it.values.get("name", "").split() if _fold(w) == fold and w != word}
+    fold = without_accents(word.casefold())
+    found = {
+        w
+        for it in items
+        for w in it.values.get("name", "").split()
+        if without_accents(w.casefold()) == fold and w != word
+    }
     if len(found) != 1:
         return
     (old,) = found
@@ -80,11 +84,6 @@ def accent_fix(items: list[ParsedItem], word: str, text: str) -> None:
             name = item.values["name"]
             item.values["name"] = " ".join(word if w == old else w for w in words)
             item.reasons.append(f"name corrected from {name!r} as the order says: {text!r}")
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def replace_name(items: list[ParsedItem], old: str, new: str, text: str) -> None:

@@ -307,6 +307,12 @@ _ODD_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff]")
 
 
+def without_accents(text: str) -> str:
+    """'Matéo' → 'Mateo', 'Siobhán' → 'Siobhan': the letters without their marks (for comparing, never
+    for writing a value)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
 def normalize_text(text: str) -> str:
     """NFC, one kind of newline, no-break spaces as spaces, zero-width junk from copy-paste removed."""
     text = _NEWLINES.sub("\n", text)

@@ -112,6 +112,22 @@ def _is_symbol(ch: str) -> bool:
     return unicodedata.category(ch) in ("So", "Sk", "Cs", "Co", "Cn") or ch in "\u200d\ufe0f\u20e3"
 
 
+# between the names of a list written in a sentence: 'Chloé, Kai, Priya and Tom', 'José y Carmen',
+# 'Lars och Birgitta'
+NAME_LIST_SEP = re.compile(
+    r"\s*,\s*(?:(?:and|&|y|et|und|e|en|i|och|og)\s+)?|\s+(?:and|&|y|et|und|e|en|i|och|og)\s+"
+)
+
+
+def without_trailing_symbols(text: str, keep: str) -> str:
+    """The text without the emoji and symbols after its last word ('Go Wildcats! 🐾' → 'Go Wildcats!');
+    letters, digits and the characters in `keep` end it."""
+    end = len(text)
+    while end and not (text[end - 1].isalnum() or text[end - 1] in keep):
+        end -= 1
+    return text[:end].rstrip()
+
+
 def strip_marker(line: str) -> tuple[str, str]:
     """('1.', 'Maria Gonzalez') for a numbered or bulleted line; ('', line) otherwise."""
     m = NUMBERED.match(line) or BULLET.match(line)

@@ -20,7 +20,7 @@ from .lexicon import (
     is_name_token,
     wordset,
 )
-from .lines import PAREN
+from .lines import NAME_LIST_SEP, PAREN, without_trailing_symbols
 from .people import is_given_name
 
 AND = re.compile(r"(?<!\s)\s+(?:and|&|\+|plus)\s+", re.IGNORECASE)
@@ -73,24 +73,16 @@ def names_in_prose(sentence: str) -> list[Draft]:
     return found
 
 
-_SERIES_SPLIT = re.compile(
-    r"\s*,\s*(?:(?:and|&|y|et|und|e|en|i|och|og)\s+)?|\s+(?:and|&|y|et|und|e|en|i|och|og)\s+"
-)
-
-
 def name_series(text: str) -> list[str] | None:
     """'Chloé, Kai, Priya and Tom.' → the four names: three or more short capitalised names separated by
     commas, the last joined by 'and' (or '&', 'y', 'et', 'und' …); None for anything else."""
-    body = text.strip()
-    while body and not (body[-1].isalnum() or body[-1] in ".!)\"'’”"):
-        body = body[:-1].rstrip()  # 'Dai and Amélie 🍎'
-    body = body.rstrip("!")
+    body = without_trailing_symbols(text.strip(), ".!)\"'’”").rstrip("!")  # 'Dai and Amélie 🍎'
     if body.endswith(".") and not re.search(r"\b(?:Jr|Sr|St|[A-Z])\.$", body):
         body = body[:-1]
     if "," not in body:
         return None
-    names = _SERIES_SPLIT.split(body)
-    if len(names) < 3 or not _SERIES_SPLIT.search(body.rsplit(",", 1)[-1]) and len(names) < 4:
+    names = NAME_LIST_SEP.split(body)
+    if len(names) < 3 or not NAME_LIST_SEP.search(body.rsplit(",", 1)[-1]) and len(names) < 4:
         return None
     for name in names:
         ws = name.split()

@@ -18,11 +18,10 @@ their joiners ('&', 'and', 'y', 'et', 'und') and a line's place in its block ins
 
 from __future__ import annotations
 
-import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from .lexicon import HONORIFICS, PARTICLES
+from .lexicon import HONORIFICS, PARTICLES, without_accents
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +40,7 @@ def is_given_name(word: str) -> bool:
     if _detector().get_gender(word) != "unknown":
         return True
     # the list spells many names without their accents ('Elodie', 'Siobhan'): try that spelling too
-    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    plain = without_accents(word)
     return plain != word and _detector().get_gender(plain) != "unknown"
 
 

@@ -14,6 +14,7 @@ import re
 
 from .drafts import Draft
 from .lexicon import check_name
+from .lines import NAME_LIST_SEP
 from .people import starts_with_given_name
 from .quantities import COUNT_FOR, count_value
 
@@ -132,7 +133,6 @@ def _person(segment: str) -> Draft | None:
     return d
 
 
-_LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&|y|et|und|e|en)\s+")
 _SENTENCE_END = re.compile(r"[.?!](?:\s|$)")
 
 
@@ -140,7 +140,7 @@ def _people_listed(segment: str) -> list[Draft]:
     """Full names listed at the end of the words after 'for' (up to the sentence's end): 'our
     retiring nurses Margaret Hale, Ruth Ellison and Consuelo Marín'. Each is one piece."""
     end = _SENTENCE_END.search(segment)
-    parts = [p.strip() for p in _LIST_SEP.split(segment[: end.start()] if end else segment) if p.strip()]
+    parts = [p.strip() for p in NAME_LIST_SEP.split(segment[: end.start()] if end else segment) if p.strip()]
     if len(parts) < 2:
         return []
     words = parts[0].split()
