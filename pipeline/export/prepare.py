@@ -20,6 +20,7 @@ from pipeline.export.artwork import Artwork, ArtworkError, load_artwork
 from pipeline.export.bed import BedPlan, Slot, plan_bed
 from pipeline.export.machines import FORMATS, TEXT_MODES, get_profile
 from pipeline.export.sheet import Style
+from pipeline.rendering.copyfit import holds_group_sizes, measure
 from pipeline.rendering.layout import layout_item
 from pipeline.rendering.model import ItemLayout
 from pipeline.rendering.run import normalize_text
@@ -46,9 +47,10 @@ def _numbers(numbers: list[int]) -> str:
 
 
 def _stored_layout(
-    item: Item, template: Template, template_hash: str, values: dict[str, str]
+    item: Item, template: Template, template_hash: str, values: dict[str, str], groups: dict[str, float]
 ) -> ItemLayout | None:
-    """The layout stored with the item's proof, if it is still the layout of its values."""
+    """The layout stored with the item's proof, if it is still the layout of its values at its copyfit
+    groups' sizes."""
     d = item.layout
     if not d or d.get("template_hash") != template_hash:
         return None
@@ -60,7 +62,7 @@ def _stored_layout(
         return None
     if any(f.text != normalize_text(values.get(f.key)) for f in layout.fields):
         return None
-    return layout
+    return layout if holds_group_sizes(layout, template, groups) else None
 
 
 def _values(item: Item) -> dict[str, str]:
@@ -68,13 +70,15 @@ def _values(item: Item) -> dict[str, str]:
 
 
 def _layouts(items: list[Item], template: Template, registry: FontRegistry) -> list[ItemLayout]:
+    """Every item's layout, at the copyfit group sizes of the whole job (as its proofs were drawn)."""
     template_hash = template.content_hash
+    rows = [_values(item) for item in items]
+    groups = measure(template, rows, registry).sizes
     out = []
-    for item in items:
-        values = _values(item)
+    for item, values in zip(items, rows, strict=True):
         out.append(
-            _stored_layout(item, template, template_hash, values)
-            or layout_item(template, values, registry=registry)
+            _stored_layout(item, template, template_hash, values, groups)
+            or layout_item(template, values, registry=registry, groups=groups)
         )
     return out
 

@@ -48,14 +48,20 @@ def task_input_hash(
     *,
     dpi: int = DEFAULT_DPI,
     show_boxes: bool = False,
+    group_sizes: Mapping[str, float] | None = None,
 ) -> str:
     """The input hash of one item's proof as ``generate_proofs`` renders it: the values of the
-    template's fields, its fonts and fallbacks, dpi and boxes (see proof_input_hash)."""
+    template's fields, its fonts and fallbacks, dpi and boxes (see proof_input_hash), and the sizes
+    its copyfit groups set on its fields (``Copyfit.of_item``: a field's key and size), so an item is
+    drawn again exactly when its group's size changes what it shows."""
+    options: dict[str, Any] = {"dpi": dpi, "show_boxes": show_boxes}
+    if group_sizes:  # left out without groups: the hashes of proofs made before groups still hold
+        options["group_sizes"] = {k: group_sizes[k] for k in sorted(group_sizes)}
     return proof_input_hash(
         template.content_hash,
         {f.key: values.get(f.key) for f in template.fields},
         template_font_hashes(template, registry),
-        options={"dpi": dpi, "show_boxes": show_boxes},
+        options=options,
     )
 
 

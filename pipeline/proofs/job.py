@@ -23,7 +23,8 @@ from pipeline.jobs.activity import Event, record
 from pipeline.jobs.jobs import lock_job
 from pipeline.proofs.inputs import DEFAULT_DPI, task_input_hash
 from pipeline.proofs.pool import ProofPool, ProofResult, ProofTask, generate_proofs
-from pipeline.proofs.sheet import draw_proof_sheet, reuse_layout
+from pipeline.proofs.sheet import draw_proof_sheet, measure_rows, reuse_layout
+from pipeline.rendering.copyfit import NO_GROUPS, Copyfit, has_groups, measure
 from pipeline.rendering.model import ItemLayout
 from pipeline.templates.catalog import job_template
 from pipeline.templates.fonts import FontRegistry
@@ -55,9 +56,27 @@ def shutdown_pool() -> None:
             _pool = None
 
 
-def item_layout(item: Item, template: Template, registry: FontRegistry) -> ItemLayout:
-    """The item's stored layout when it was made from these values and this template, else a fresh one."""
-    return reuse_layout(item.layout, template, _field_values(item, template), registry)
+def item_layout(
+    item: Item, template: Template, registry: FontRegistry, groups: Mapping[str, float] | None = None
+) -> ItemLayout:
+    """The item's stored layout when it was made from these values, this template and these copyfit
+    group sizes (``job_copyfit(...).sizes``), else a fresh one."""
+    return reuse_layout(item.layout, template, _field_values(item, template), registry, groups)
+
+
+def job_copyfit(items: list[Item], template: Template, registry: FontRegistry) -> Copyfit:
+    """The job's copyfit groups, measured over all its items (in job order) before anything is drawn;
+    a big job is measured in a proof worker, off the web process's interpreter."""
+    if not has_groups(template):
+        return NO_GROUPS
+    rows = [_field_values(item, template) for item in items]
+    if len(rows) > MEASURE_INLINE_LIMIT:
+        result: Copyfit = proof_pool().call(measure_rows, template, rows, pickle.dumps(registry))
+        return result
+    return measure(template, rows, registry)
+
+
+MEASURE_INLINE_LIMIT = 50  # items; a smaller job's groups are measured right here
 
 
 def _field_values(item: Item, template: Template) -> dict[str, str]:
@@ -93,7 +112,8 @@ def generate_job_proofs(
         job, ws, tv, template, items = _load(s, job_id)
         registry = registry_for(ws, files_dir)
     folder = files_dir / "proofs" / f"job-{job_id}"
-    tasks = _tasks_to_draw(items, template, registry, folder, item_ids)
+    copyfit = job_copyfit(items, template, registry)
+    tasks = _tasks_to_draw(items, template, registry, folder, item_ids, copyfit)
     drawn = {t.item_id: t.values for t in tasks}
     results: list[ProofResult] = []
     done = 0
@@ -117,7 +137,7 @@ def generate_job_proofs(
         with runtime.db.read() as s:
             ordered = list(s.exec(select(Item).where(Item.job_id == job_id).order_by(col(Item.position))))
         try:
-            sheet, preview = _proof_sheet(job, template, ordered, folder, registry)
+            sheet, preview = _proof_sheet(job, template, ordered, folder, registry, copyfit)
         except Exception as exc:  # the item proofs above are kept; the log says why
             log.exception("proof sheet of %s failed", job.ref)
             sheet_error = f"{type(exc).__name__}: {exc}"[:500]
@@ -152,15 +172,24 @@ def generate_job_proofs(
 
 
 def _tasks_to_draw(
-    items: list[Item], template: Template, registry: FontRegistry, folder: Path, item_ids: set[int] | None
+    items: list[Item],
+    template: Template,
+    registry: FontRegistry,
+    folder: Path,
+    item_ids: set[int] | None,
+    copyfit: Copyfit = NO_GROUPS,
 ) -> list[ProofTask]:
-    """A task for each wanted item whose proof inputs changed (or whose proof is still pending)."""
+    """A task for each wanted item whose proof inputs changed (or whose proof is still pending). A run
+    for chosen items also draws the items whose copyfit group size their change moved."""
     tasks: list[ProofTask] = []
-    for item in items:
+    for index, item in enumerate(items):
         values = _field_values(item, template)
-        digest = task_input_hash(template, values, registry, dpi=DEFAULT_DPI)
-        wanted = item_ids is None or item.id in item_ids
-        unchanged = digest == item.proof_input_hash and item.proof_status != ProofStatus.PENDING
+        sizes = copyfit.of_item(index)
+        digest = task_input_hash(template, values, registry, dpi=DEFAULT_DPI, group_sizes=sizes)
+        drawn = item.proof_status != ProofStatus.PENDING
+        unchanged = digest == item.proof_input_hash and drawn
+        regrouped = bool(copyfit.groups) and drawn and not unchanged
+        wanted = item_ids is None or item.id in item_ids or regrouped
         if not wanted or unchanged:
             continue
         stem = folder / f"item-{item.id}-v{item.proof_version + 1}"
@@ -173,6 +202,7 @@ def _tasks_to_draw(
                 png_path=f"{stem}.png",
                 input_hash=digest,
                 layout=None,  # laid out by the proof worker (kept off the web process's interpreter)
+                groups=copyfit.sizes,
             )
         )
     return tasks
@@ -239,7 +269,7 @@ def _load(s: Session, job_id: int) -> tuple[Job, Workspace, TemplateVersion, Tem
 
 
 def _proof_sheet(
-    job: Job, template: Template, items: list[Item], folder: Path, registry: FontRegistry
+    job: Job, template: Template, items: list[Item], folder: Path, registry: FontRegistry, copyfit: Copyfit
 ) -> tuple[Path, Path]:
     """The job proof sheet (all items, a few per page) and a PNG of its first page, drawn in a proof
     worker for a big job: the drawing is pure CPU and would hold up the web process's requests."""
@@ -248,7 +278,8 @@ def _proof_sheet(
     sheet = folder / f"{job.ref}_proof-sheet_{stamp}.pdf"
     preview = sheet.with_suffix(".png")
     args = (rows, template, pickle.dumps(registry), str(sheet), str(preview),
-            f"{job.ref} · {job.customer_name} · proof sheet", SHEET_PREVIEW_DPI)  # fmt: skip
+            f"{job.ref} · {job.customer_name} · proof sheet", SHEET_PREVIEW_DPI, copyfit.sizes,
+            [m[:1].upper() + m[1:] for m in copyfit.messages()])  # fmt: skip
     if len(items) > SHEET_INLINE_LIMIT:
         proof_pool().call(draw_proof_sheet, *args)
     else:

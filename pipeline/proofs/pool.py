@@ -40,6 +40,7 @@ class ProofTask:
     dpi: int = DEFAULT_DPI
     show_boxes: bool = False
     layout: ItemLayout | None = None
+    groups: Mapping[str, float] | None = None  # the job's copyfit group sizes, by group name
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _render_task(task: ProofTask, registry: FontRegistry | None = None) -> Proof
     reg = registry or _WORKER_REGISTRY or default_registry()
     try:
         values = {k: ("" if v is None else str(v)) for k, v in task.values.items()}
-        layout = task.layout or layout_item(task.template, values, registry=reg)
+        layout = task.layout or layout_item(task.template, values, registry=reg, groups=task.groups)
         render_item_proof(
             task.template, layout, values, task.pdf_path, task.png_path, task.dpi, task.show_boxes
         )

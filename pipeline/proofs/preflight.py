@@ -24,6 +24,7 @@ from pipeline.proofs.draw import ProofError, draw_artwork
 from pipeline.proofs.item import pdf_to_png
 from pipeline.proofs.job import item_layout
 from pipeline.rendering.codes import KIND_NAMES, MIN_MODULE_MM, check_code
+from pipeline.rendering.copyfit import Copyfit, measure
 from pipeline.rendering.model import FieldLayout
 from pipeline.rendering.pdfstreams import binary_streams
 from pipeline.templates.catalog import job_template
@@ -49,6 +50,7 @@ SEVERITY = {
     "TRUNCATED": WARNING,
     "DUPLICATE_ITEM": WARNING,
     "SPECIAL_CHAR": INFO,
+    "COPYFIT_GROUP": INFO,
 }
 SHRINK_LIMIT = 0.70  # shrunk more than 30% below the base size
 LONG_FACTOR = 2.0  # "unusually long for the job": over twice the field's median length …
@@ -136,7 +138,7 @@ def check_item(
             )
         if fl.overflowed:
             add("OVERFLOW", f, _overflow_message(f, fl))
-        elif fl.policy == "shrink" and fl.shrink_ratio < SHRINK_LIMIT:
+        elif fl.policy == "shrink" and _own_ratio(fl) < SHRINK_LIMIT:
             add(
                 "SHRINK_WARNING",
                 f,
@@ -255,6 +257,12 @@ def _art_inside(artwork: Image.Image, box: tuple[float, float, float, float]) ->
     return darkest < _ART_INK
 
 
+def _own_ratio(fl: FieldLayout) -> float:
+    """How far a value shrank on its own: one its copyfit group set smaller still counts by its own
+    size (the group's longest value, which set that size, gets the warning)."""
+    return fl.shrink_ratio if fl.natural_size is None else fl.natural_size / fl.base_size
+
+
 def _overflow_message(f: Field, fl: FieldLayout) -> str:
     text = _q(fl.text)
     lines = f"{f.max_lines} line{'s' if f.max_lines != 1 else ''}"
@@ -318,6 +326,12 @@ def _job_checks(items: list[Item], template: Template) -> list[Issue]:
     return out
 
 
+def _group_notes(copyfit: Copyfit) -> list[Issue]:
+    """What each copyfit group did, for awareness: the size every item shares and why."""
+    said = [(g, g.message()) for g in copyfit.groups if g.count + g.overflowed > 1]
+    return [Issue("COPYFIT_GROUP", None, None, g.fields[0], m[:1].upper() + m[1:]) for g, m in said]
+
+
 def check_job(session: Session, job: Job, files_dir: Path) -> Report:
     """Preflight a job without storing anything."""
     chosen = job_template(session, job)
@@ -334,11 +348,14 @@ def check_job(session: Session, job: Job, files_dir: Path) -> Report:
         codes = any(f.is_code for f in template.fields)
         machines = _machine_minimums(session, ws) if codes else {}
         art = _artwork_image(template) if codes else None
+        rows = [{f.key: str(it.values.get(f.key, "") or "") for f in template.fields} for it in items]
+        copyfit = measure(template, rows, registry)
         for it in items:
-            layout = item_layout(it, template, registry)
+            layout = item_layout(it, template, registry, copyfit.sizes)
             fields = {fl.key: fl for fl in layout.fields}
             issues.extend(check_item(it.position + 1, it.id, template, fields, it.values, machines, art))
         issues.extend(_job_checks(items, template))
+        issues.extend(_group_notes(copyfit))
     issues.sort(key=lambda i: (_ORDER[i.severity], i.position or 0, i.field or "", i.code))
     return Report(issues)
 

@@ -28,6 +28,7 @@ from pipeline.proofs.draw import (
     reportlab_font,
 )
 from pipeline.proofs.item import atomic_write, pdf_to_png, worker_registry
+from pipeline.rendering.copyfit import Copyfit, holds_group_sizes, measure
 from pipeline.rendering.layout import layout_item
 from pipeline.rendering.model import ItemLayout
 from pipeline.rendering.pdfstreams import binary_streams
@@ -56,6 +57,8 @@ _SHEET_MARGIN = 36.0
 _SHEET_GAP = 14.0
 
 _HEADER = 22.0
+
+_NOTE_LEAD = 9.5  # the header's notes (what the copyfit groups did), one line each under the title
 
 
 def _caption_lines(entry: SheetEntry) -> list[tuple[str, bool]]:
@@ -90,11 +93,23 @@ def _fit_caption(text: str, font: str, width: float) -> str:
     return text[:lo].rstrip() + "…"
 
 
-def _grid(item_w: float, item_h: float, caption_h: float) -> tuple[int, int, float]:
+def _wrap(text: str, font: str, width: float) -> list[str]:
+    """A note broken at spaces into lines of the page's width (a word wider than that is cut)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and pdfmetrics.stringWidth(joined, font, _CAPTION_SIZE) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(_fit_caption(word, font, width))
+    return lines
+
+
+def _grid(item_w: float, item_h: float, caption_h: float, header: float = _HEADER) -> tuple[int, int, float]:
     """(columns, rows, scale) for a letter page: the most items per page at a scale of at least 0.5
     (never enlarged), the larger scale on a tie."""
     avail_w = LETTER[0] - 2 * _SHEET_MARGIN
-    avail_h = LETTER[1] - 2 * _SHEET_MARGIN - _HEADER
+    avail_h = LETTER[1] - 2 * _SHEET_MARGIN - header
     best: tuple[int, float, int, int] | None = None
     for cols in range(1, 5):
         cell_w = (avail_w - (cols - 1) * _SHEET_GAP) / cols
@@ -111,27 +126,43 @@ def _grid(item_w: float, item_h: float, caption_h: float) -> tuple[int, int, flo
 
 
 def render_proof_sheet(
-    entries: Sequence[SheetEntry], pdf_path: str | os.PathLike[str], *, title: str = "Proof sheet"
+    entries: Sequence[SheetEntry],
+    pdf_path: str | os.PathLike[str],
+    *,
+    title: str = "Proof sheet",
+    notes: Sequence[str] = (),
 ) -> int:
     """Write the job proof sheet: items scaled to fit several per letter page, each with its number,
-    values and warnings beneath. Returns the number of pages."""
+    values and warnings beneath, and ``notes`` (what the copyfit groups did) under the title of every
+    page. Returns the number of pages."""
     with binary_streams():
-        return _render_sheet(entries, pdf_path, title)
+        return _render_sheet(entries, pdf_path, title, notes)
 
 
 def reuse_layout(
-    stored: dict[str, Any] | None, template: Template, values: dict[str, str], registry: FontRegistry
+    stored: dict[str, Any] | None,
+    template: Template,
+    values: dict[str, str],
+    registry: FontRegistry,
+    groups: Mapping[str, float] | None = None,
 ) -> ItemLayout:
-    """`stored` (an item's saved layout) when it was made from these values and this template, else a
-    fresh layout."""
+    """`stored` (an item's saved layout) when it was made from these values, this template and these
+    copyfit group sizes, else a fresh layout."""
     if stored and stored.get("template_hash") == template.content_hash:
         try:
             texts = {f["key"]: f["text"] for f in stored.get("fields", [])}
             if texts == {k: normalize_text(v) for k, v in values.items()}:
-                return ItemLayout.from_dict(stored)
+                layout = ItemLayout.from_dict(stored)
+                if holds_group_sizes(layout, template, groups or {}):
+                    return layout
         except (KeyError, TypeError, ValueError):  # an unreadable stored layout: lay the item out again
             pass
-    return layout_item(template, values, registry=registry)
+    return layout_item(template, values, registry=registry, groups=groups)
+
+
+def measure_rows(template: Template, rows: list[dict[str, str]], registry_state: bytes) -> Copyfit:
+    """A job's copyfit groups measured in a proof worker (plain data in and out)."""
+    return measure(template, rows, worker_registry(registry_state) or default_registry())
 
 
 def draw_proof_sheet(
@@ -142,21 +173,26 @@ def draw_proof_sheet(
     preview_path: str,
     title: str,
     preview_dpi: int,
+    groups: Mapping[str, float] | None = None,
+    notes: Sequence[str] = (),
 ) -> None:
     """The proof sheet of (number, values, stored layout) rows and a PNG preview of its first page
-    (runs in a proof worker for big jobs, so it takes plain data)."""
+    (runs in a proof worker for big jobs, so it takes plain data); ``groups``: the job's copyfit
+    group sizes, ``notes``: what they did."""
     registry = worker_registry(registry_state) or default_registry()
     entries = [
-        SheetEntry(number=n, template=template, layout=reuse_layout(stored, template, values, registry),
-                   values=values)
+        SheetEntry(number=n, template=template,
+                   layout=reuse_layout(stored, template, values, registry, groups), values=values)
         for n, values, stored in rows
     ]  # fmt: skip
-    render_proof_sheet(entries, sheet_path, title=title)
+    render_proof_sheet(entries, sheet_path, title=title, notes=notes)
     png = pdf_to_png(Path(sheet_path).read_bytes(), 8.5, 11.0, preview_dpi)
     write_atomic(Path(preview_path), png)
 
 
-def _render_sheet(entries: Sequence[SheetEntry], pdf_path: str | os.PathLike[str], title: str) -> int:
+def _render_sheet(
+    entries: Sequence[SheetEntry], pdf_path: str | os.PathLike[str], title: str, notes: Sequence[str]
+) -> int:
     buf = io.BytesIO()
     c = rl_canvas.Canvas(buf, pagesize=LETTER, invariant=1, pageCompression=1)
     c.setTitle(title)
@@ -173,10 +209,12 @@ def _render_sheet(entries: Sequence[SheetEntry], pdf_path: str | os.PathLike[str
     item_h = max(e.template.height for e in entries) * PT_PER_IN
     captions = [_caption_lines(e) for e in entries]
     caption_h = 4 + _CAPTION_LEAD * max(len(cap) for cap in captions)
-    cols, rows, scale = _grid(item_w, item_h, caption_h)
+    avail_w = LETTER[0] - 2 * _SHEET_MARGIN
+    note_lines = [line for note in notes for line in _wrap(note, font, avail_w)]
+    header = _HEADER + _NOTE_LEAD * len(note_lines)
+    cols, rows, scale = _grid(item_w, item_h, caption_h, header)
     per_page = cols * rows
     pages = math.ceil(len(entries) / per_page)
-    avail_w = LETTER[0] - 2 * _SHEET_MARGIN
     cell_w = (avail_w - (cols - 1) * _SHEET_GAP) / cols
     cell_h = item_h * scale + caption_h + _SHEET_GAP
     for page in range(pages):
@@ -186,11 +224,14 @@ def _render_sheet(entries: Sequence[SheetEntry], pdf_path: str | os.PathLike[str
         c.drawRightString(
             LETTER[0] - _SHEET_MARGIN, LETTER[1] - _SHEET_MARGIN - 10, f"page {page + 1} of {pages}"
         )
+        c.setFont(font, _CAPTION_SIZE)
+        for k, line in enumerate(note_lines):
+            c.drawString(_SHEET_MARGIN, LETTER[1] - _SHEET_MARGIN - 10 - _NOTE_LEAD * (k + 1), line)
         for slot, index in enumerate(range(page * per_page, min(len(entries), (page + 1) * per_page))):
             entry, caption = entries[index], captions[index]
             col, row = slot % cols, slot // cols
             x0 = _SHEET_MARGIN + col * (cell_w + _SHEET_GAP)
-            top = LETTER[1] - _SHEET_MARGIN - _HEADER - row * cell_h
+            top = LETTER[1] - _SHEET_MARGIN - header - row * cell_h
             tw, th = entry.template.width * PT_PER_IN * scale, entry.template.height * PT_PER_IN * scale
             c.saveState()
             clip = c.beginPath()

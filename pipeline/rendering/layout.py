@@ -28,6 +28,9 @@ everything is computed from and what the proof and the laser export draw. The ru
   then DejaVu Sans); characters no font has are drawn as .notdef and listed in ``missing``.
 * Right-to-left text is shaped in its direction (guess_segment_properties); mixed-direction text is
   not bidi-reordered.
+* Copyfit groups (``pipeline/rendering/copyfit.py``): a shrink field given its group's size is laid
+  out at that size when it is below the field's own best size (``natural_size`` keeps the latter);
+  a field that overflows on its own is left as it is.
 
 Results are in points from the template's top-left corner, y down, rounded to 1e-4 pt; glyph
 advances and offsets are integers in the units of the glyph's own font.
@@ -170,16 +173,18 @@ def layout_field(
     *,
     default_font: str = "DejaVu Sans",
     registry: FontRegistry | None = None,
+    group_size: float | None = None,
 ) -> FieldLayout:
-    """Lay out one field's value by its overflow policy (the rules are in the module docstring)."""
+    """Lay out one field's value by its overflow policy (the rules are in the module docstring);
+    ``group_size``: its copyfit group's size, which a shrink field takes when it is smaller."""
     reg = registry or default_registry()
     text = normalize_text(value)
     ctx = _font_context(reg, field.font or default_font, field.weight)
-    key = (id(field), id(ctx), text)
+    key = (id(field), id(ctx), text, group_size)
     hit = _RESULTS.get(key)
     if hit is not None and hit[0] is field and hit[1] is ctx:
         return hit[2]
-    result = _layout(field, text, ctx)
+    result = _layout(field, text, ctx, group_size)
     if len(_RESULTS) >= _RESULTS_MAX:
         with suppress(KeyError):  # another thread may have emptied it meanwhile
             _RESULTS.popitem(last=False)
@@ -190,7 +195,9 @@ def layout_field(
 # Finished layouts of repeated values (titles, years, company names): each holds its glyph run, so
 # a repeat costs neither shaping nor fitting. Results are immutable, so sharing them is safe. Kept
 # small: a cache of thousands of unique names would only give the cyclic GC more to scan.
-_RESULTS: OrderedDict[tuple[int, int, str], tuple[Field, _FontContext, FieldLayout]] = OrderedDict()
+_RESULTS: OrderedDict[tuple[int, int, str, float | None], tuple[Field, _FontContext, FieldLayout]] = (
+    OrderedDict()
+)
 
 _RESULTS_MAX = 512
 
@@ -219,7 +226,7 @@ def _layout_code(field: Field, text: str, ctx: _FontContext) -> FieldLayout:
     )  # fmt: skip
 
 
-def _layout(field: Field, text: str, ctx: _FontContext) -> FieldLayout:
+def _layout(field: Field, text: str, ctx: _FontContext, group_size: float | None = None) -> FieldLayout:
     if field.kind is not None:
         return _layout_code(field, text, ctx)
     box = _box(field)
@@ -233,6 +240,7 @@ def _layout(field: Field, text: str, ctx: _FontContext) -> FieldLayout:
     run = GlyphRun(text, ctx.chain)
     bw, bh = box[2], box[3]
     removed = ""
+    natural: float | None = None
     fonts: tuple[LoadedFont, ...] | list[LoadedFont]
     if policy == "truncate":
         size = base
@@ -241,6 +249,10 @@ def _layout(field: Field, text: str, ctx: _FontContext) -> FieldLayout:
         fonts = run.fonts
         if policy == "shrink":
             fit = shrink(run, field, bw, bh)
+            if group_size is not None and not fit.overflowed and group_size < fit.size - EPS:
+                grouped = fits(run, group_size, bw, bh, field.max_lines)  # fits at any smaller size
+                if grouped is not None:
+                    natural, fit = round_pt(fit.size), Fit(group_size, grouped, False)
         else:
             lines = fits(run, base, bw, bh, field.max_lines)
             if lines is not None:
@@ -254,21 +266,33 @@ def _layout(field: Field, text: str, ctx: _FontContext) -> FieldLayout:
         field.key, text, policy, box,
         round_pt(size), round_pt(base), round_pt(size / base) if base > 0 else 1.0,
         _place(specs, ctx.chain[0], size, field, box), overflowed, bool(removed), removed,
-        ctx.use, _refs(ctx, fonts), run.missing, run.fallback, False, run.direction,
+        ctx.use, _refs(ctx, fonts), run.missing, run.fallback, False, run.direction, None, natural,
     )  # fmt: skip
 
 
 def layout_item(
-    template: Template, values: Mapping[str, str | None], *, registry: FontRegistry | None = None
+    template: Template,
+    values: Mapping[str, str | None],
+    *,
+    registry: FontRegistry | None = None,
+    groups: Mapping[str, float] | None = None,
 ) -> ItemLayout:
-    """Lay out every field of ``template`` for one item's values (a missing value is an empty field)."""
+    """Lay out every field of ``template`` for one item's values (a missing value is an empty field);
+    ``groups``: the job's copyfit group sizes (``pipeline.rendering.copyfit``), by group name."""
+    sizes = groups or {}
     return ItemLayout(
         template_key=template.key,
         template_hash=template.content_hash,
         width=round_pt(template.width * PT_PER_IN),
         height=round_pt(template.height * PT_PER_IN),
         fields=tuple(
-            layout_field(f, values.get(f.key), default_font=template.default_font, registry=registry)
+            layout_field(
+                f,
+                values.get(f.key),
+                default_font=template.default_font,
+                registry=registry,
+                group_size=sizes.get(f.group) if f.group else None,
+            )
             for f in template.fields
         ),
     )

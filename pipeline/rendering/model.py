@@ -100,6 +100,7 @@ class FieldLayout:
     empty: bool
     direction: str  # "ltr" or "rtl"
     code: PlacedCode | None = None  # a code field's symbol, placed in item mm (no lines then)
+    natural_size: float | None = None  # the size it would have alone, when its copyfit group set it smaller
 
     @property
     def missing_chars(self) -> list[str]:
@@ -126,6 +127,8 @@ class FieldLayout:
         d["fallback"] = list(self.fallback)
         if self.code is not None:
             d["code"] = self.code.to_dict()
+        if self.natural_size is not None:
+            d["natural_size"] = self.natural_size
         return d
 
     @classmethod
@@ -150,6 +153,7 @@ class FieldLayout:
             missing=tuple(d["missing"]),
             fallback=tuple(d["fallback"]),
             code=PlacedCode.from_dict(d["code"]) if d.get("code") else None,
+            natural_size=d.get("natural_size"),
         )
 
 

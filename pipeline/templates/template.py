@@ -43,6 +43,7 @@ MAX_TEMPLATE_INCHES = 120.0
 ARTWORK_EXTENSIONS = (".svg", ".png", ".jpg", ".jpeg")
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "templates"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+_GROUP_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # a copyfit group's name: "names", "first_lines"
 _EPS = 1e-9
 
 
@@ -79,6 +80,7 @@ class Field:
     error_correction: str | None = None  # QR only: L | M | Q | H (default M)
     quiet_zone: int | None = None  # modules; default the standard's (QR 4, Data Matrix 1, 1D 10-11)
     module_mm: float | None = None  # a fixed module size; default: as large as the box allows
+    group: str | None = None  # copyfit group: every item's fields of the group share one size
 
     @property
     def is_code(self) -> bool:
@@ -266,6 +268,7 @@ def _parse_field(raw: Any, index: int, r: _Reader) -> Field | None:
         error_correction=r.string(raw, "error_correction", where),
         quiet_zone=r.integer(raw, "quiet_zone", where),
         module_mm=r.number(raw, "module_mm", where),
+        group=r.string(raw, "group", where),
     )
 
 
@@ -369,6 +372,7 @@ def validate_template(
         errs += _code_problems(f, where)
         if registry is not None and f.font is not None and f.font.strip() and not registry.is_known(f.font):
             errs.append(f"{where}: unknown font '{f.font}' (not bundled, installed or uploaded)")
+    errs += _group_problems(t)
     artwork = t.artwork_path()
     if artwork is not None and check_files:
         problem = check_artwork(artwork)
@@ -376,6 +380,23 @@ def validate_template(
             errs.append(f"template: artwork '{t.artwork}': {problem}")
     elif t.artwork and Path(t.artwork).suffix.lower() not in ARTWORK_EXTENSIONS:
         errs.append(f"template: artwork '{t.artwork}' must be SVG, PNG or JPEG")
+    return errs
+
+
+def _group_problems(t: Template) -> list[str]:
+    """A copyfit group shares one shrunk size, so its fields shrink, and stop at the same min_size."""
+    errs: list[str] = []
+    floors: dict[str, float] = {}
+    for f in (f for f in t.fields if f.group is not None):
+        where = f"field '{f.key}'"
+        if not _GROUP_RE.match(f.group or ""):
+            errs.append(f"{where}: group '{f.group}' must be 1-32 lower-case letters, digits, '_' or '-', "
+                        "starting with a letter (for example \"names\")")  # fmt: skip
+        elif f.is_code or f.overflow != "shrink":
+            errs.append(f'{where}: only text fields with overflow = "shrink" can join a group')
+        elif (floor := floors.setdefault(f.group or "", f.min_size)) != f.min_size:
+            errs.append(f"{where}: the fields of group '{f.group}' share one size, so they need the same "
+                        f"min_size ({_fmt(floor)} pt, not {_fmt(f.min_size)} pt)")  # fmt: skip
     return errs
 
 
