@@ -16,11 +16,13 @@ from pipeline.background.slow_steps import preflight_now
 from pipeline.core.actors import Actor
 from pipeline.core.runtime import Runtime
 from pipeline.intake.items import edit_item
-from pipeline.proofs.job import generate_job_proofs
+from pipeline.proofs.job import MEASURE_INLINE_LIMIT, generate_job_proofs, job_copyfit
+from pipeline.rendering.copyfit import measure
 from pipeline.rendering.layout import layout_field
+from pipeline.templates.fonts import default_registry
 from pipeline.templates.template import sample_templates
 from storage.db import Database
-from storage.models import Job, JobStatus, PreflightIssue, ProofStatus, ProofVersion
+from storage.models import Item, Job, JobStatus, PreflightIssue, ProofStatus, ProofVersion
 from tests.pipeline.export.test_export import make_profile, manifest_of, run_export
 from tests.pipeline.pipeline_fixtures import approve_by_phone, job_items, job_with_items
 
@@ -195,3 +197,16 @@ def test_the_exported_sheet_carries_the_names_at_the_proofs_size(
         assert text == names[entry["item_id"]].replace(" ", "") and sizes == {size}
         seen.append(entry["item_id"])
     assert sorted(seen) == sorted(names)
+
+
+def test_a_big_job_is_measured_in_a_proof_worker_to_the_same_sizes() -> None:
+    others = [n for n in TEAM if n != LONGEST]
+    names = [f"{others[i % len(others)]} {i}" for i in range(MEASURE_INLINE_LIMIT + 10)]
+    names[37] = LONGEST
+    items = [Item(job_id=1, position=i, values={"name": n, "year": "2026"}) for i, n in enumerate(names)]
+    rows = [{"name": n, "achievement": "", "year": "2026"} for n in names]
+    inline = measure(PLATE, rows, default_registry())
+    in_worker = job_copyfit(items, PLATE, default_registry())  # over the limit: a proof worker measures
+    assert in_worker == inline
+    assert in_worker.groups[0].longest == (37, "name", names[37])
+    assert in_worker.sizes == {"names": alone(names[37])}
