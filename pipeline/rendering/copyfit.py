@@ -40,7 +40,9 @@ class GroupFit:
         text = self.longest[2]
         shown = f"'{text if len(text) <= 60 else text[:59] + '…'}'"
         head = f"all {self.count} {noun} set at {self.size:g} pt"
-        if not self.larger:
+        if self.count == 1:
+            said = f"only 1 of the {noun} fits, at {self.size:g} pt ({shown})"
+        elif not self.larger:
             said = f"{head}: each fits at that size on its own"
         else:
             lo, hi = min(self.larger), max(self.larger)

@@ -87,6 +87,14 @@ def test_an_overflowing_or_empty_name_does_not_pull_the_others_down() -> None:
     assert copyfit.of_item(1) == {} and copyfit.of_item(2) == {}  # not set by the group
     assert copyfit.of_item(0) == copyfit.of_item(3) == {"name": group.size}
     assert copyfit.messages()[0].endswith("; 1 more does not fit even at 9 pt and is left out (see OVERFLOW)")
+    one_fits = measure(PLATE, rows(["Ann Lee", too_long]), REG)
+    assert one_fits.messages() == [
+        "only 1 of the names fits, at 17 pt ('Ann Lee'); 1 more does not fit even at 9 pt and is left out "
+        "(see OVERFLOW)"
+    ]
+    assert measure(PLATE, rows([too_long, too_long]), REG).messages() == [
+        "no names fit on their own, so the names group sets no size (see OVERFLOW)"
+    ]
     overflowing = layout_item(PLATE, rows(names)[1], registry=REG, groups=copyfit.sizes).field("name")
     assert overflowing.overflowed and overflowing.size == PLATE.field("name").min_size
 
