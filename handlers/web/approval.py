@@ -41,6 +41,8 @@ from storage.db import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 WORKER_THREADS = 6
+# a long page is first drawn with this many cards, the rest added by the script a block at a time
+FIRST_CARDS = 5
 
 
 def _wants_json(request: Request) -> bool:
@@ -192,6 +194,8 @@ class ApprovalPages:
         if state is None:
             return self.neutral(request)
         q = request.query_params
+        if q.get("all"):  # the page whole at once (the script did not run: see `items` in _parts.html)
+            return self._page(request, token, build_page(state, files_dir=self.files_dir), first=0)
         if not q.get("m"):
             return self._cached_page(request, token, state)
         view = build_page(state, files_dir=self.files_dir)
@@ -218,11 +222,16 @@ class ApprovalPages:
         flash: Flash | None = None,
         status: int = 200,
         error: tuple[int, str, str] | None = None,
+        first: int = FIRST_CARDS,
     ) -> HTMLResponse:
         ctx = self._context(request, token, view)
         in_card = flash is not None and any(i.id == flash.item_id for i in view.items)
         top = None if in_card else flash
-        return self._html(request, "page.html", status, flash=flash, flash_top=top, error=error, **ctx)
+        if in_card or error:
+            first = 0  # the card with the message or the error field is drawn at once, to take the focus
+        return self._html(
+            request, "page.html", status, flash=flash, flash_top=top, error=error, first=first, **ctx
+        )
 
     # -- GET /approve/<token>/proof/<item>/<version>.png
 

@@ -6,6 +6,7 @@ test-artifacts/approval/."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -706,3 +707,57 @@ def test_enlarged_view_keeps_place_and_unsent_note(
             page.go_back()
             expect(viewer).to_be_hidden()
             expect(card.locator("textarea")).to_have_value(NOTE)
+
+
+# ---- a long page: the first proofs at once, the rest added by the script a block at a time ----
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_a_long_page_is_whole_with_and_without_javascript(
+    browser: Browser,
+    db: Database,
+    ws_id: int,
+    owner: Actor,
+    tmp_path: Path,
+    shots: Shots,
+    javascript: bool,
+) -> None:
+    runtime, notifier = make_runtime(db, tmp_path)
+    job_id = seed_job(db, ws_id, owner, runtime.settings.files_dir, items=12)
+    token = new_link(db, job_id, owner).token
+    ids = item_ids(db, job_id)
+    with serve(runtime, notifier) as server:
+        page = _open(browser, "", javascript=javascript)
+        problems = _watch(page)
+        # a link to an item further down lands on that item once it is there
+        page.goto(f"{server.url}/approve/{token}#item-{ids[10]}")
+        cards = page.locator("#items .card")
+        expect(cards).to_have_count(12)
+        for n, item_id in enumerate(ids):
+            expect(cards.nth(n)).to_have_attribute("id", f"item-{item_id}")  # in order, none twice
+        expect(page.locator(".js-more-note")).to_be_hidden()
+        expect(page.locator(f"#item-{ids[10]} .card-title")).to_be_in_viewport()
+        shots.take(page, "item-11")
+        if javascript:
+            # one list, numbered 1 to 12, and the added cards work like the first ones
+            expect(page.locator("#items-list > li")).to_have_count(12)
+            assert page.locator("noscript.js-more").count() == 0
+            card = page.locator(f"#item-{ids[9]}")
+            card.locator("summary").click()
+            card.locator("textarea").fill(NOTE)
+            expect(card.locator(".counter")).to_have_text(f"{len(NOTE)} / 2,000")
+            card.get_by_role("button", name=re.compile("^Send change request")).click()
+            expect(card.locator(".badge")).to_have_text("Change requested")
+            page.get_by_role("button", name="Approve all 11 remaining").click()
+            expect(page.locator("#confirm-all .confirm-list li")).to_have_count(11)
+            page.locator("#confirm-all").get_by_role("button", name="Yes, approve all 11").click()
+            expect(page.locator("#progress")).to_contain_text("12 of 12 reviewed")
+        else:
+            page.locator(f"#item-{ids[11]}").get_by_role("button", name=re.compile("^Approve ")).click()
+            page.wait_for_url("**m=approved*")
+            expect(page.locator(f"#item-{ids[11]} .badge")).to_contain_text("Approved")
+            expect(page.locator("#items .card")).to_have_count(12)
+        assert problems == []
+        # the whole page at once, as the note's link gives it should the script not run
+        whole = page.request.get(f"{server.url}/approve/{token}?all=1").text()
+        assert whole.count('class="card ') == 12 and "js-more" not in whole

@@ -618,3 +618,25 @@ def test_an_updated_proof_shows_what_the_customer_asked_for(
     page = client.get(f"/approve/{token}").text
     assert "Updated proof &middot; version 2</p>" in page
     assert '<span class="version-note">Please use &lt;b&gt;bold&lt;/b&gt; &amp; the full name</span>' in page
+
+
+def test_a_long_page_writes_its_first_proofs_as_cards_and_the_rest_in_blocks(
+    db: Database, ws_id: int, owner: Actor, live: LiveServer, client: httpx.Client
+) -> None:
+    job_id = seed_job(db, ws_id, owner, live.files_dir, items=12)
+    token = new_link(db, job_id, owner).token
+    ids = item_ids(db, job_id)
+    html = client.get(f"/approve/{token}").text
+    first, *blocks = html.split('<noscript class="js-more">')
+    assert first.count('class="card ') == 5  # FIRST_CARDS, drawn at once
+    assert [b.split("</noscript>")[0].count('class="card ') for b in blocks] == [5, 2]
+    assert '<ol class="items" start="6" aria-label="Proofs 6 to 10">' in html
+    assert '<ol class="items" start="11" aria-label="Proofs 11 to 12">' in html
+    # inside a block the note field is a field (a <noscript> cannot hold another)
+    assert f'"js-note"><textarea id="note-{ids[1]}"' in html
+    assert f'<textarea id="note-{ids[7]}"' in html and f'"js-note"><textarea id="note-{ids[7]}"' not in html
+    assert f'href="/approve/{token}?all=1">show all 12 proofs</a>' in html
+    # the whole page at once: on ?all=1, and when a message belongs to a card further down
+    for url in (f"/approve/{token}?all=1", f"/approve/{token}?m=approved&i={ids[9]}"):
+        whole = client.get(url).text
+        assert whole.count('class="card ') == 12 and "js-more" not in whole, url

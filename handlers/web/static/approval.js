@@ -82,6 +82,77 @@
     ensureVisible(event.target);
   });
 
+  /* ---- the rest of a long list: the page writes it in <noscript> blocks (whole without this script);
+     here they become cards a block per frame, so no single task parses and lays out 100 cards */
+
+  function noscriptHtml(holder) {
+    return holder.children.length ? holder.innerHTML : holder.textContent;
+  }
+
+  /* A card of a block writes its note field and enlarged image plainly (<noscript> cannot nest): they
+     are held as text again before the card joins the page, as the first cards' are (a text field
+     added to the page costs a layout of it). */
+  function hold(el, cls) {
+    var holder = document.createElement("noscript");
+    holder.className = cls;
+    holder.textContent = el.outerHTML;
+    el.replaceWith(holder);
+  }
+
+  function addBlock(holder) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = noscriptHtml(holder);
+    Array.prototype.forEach.call(tpl.content.querySelectorAll("textarea[data-limit]"), function (el) {
+      hold(el, "js-note");
+    });
+    Array.prototype.forEach.call(tpl.content.querySelectorAll(".viewer-pane img"), function (el) {
+      hold(el, "js-view");
+    });
+    var ol = tpl.content.querySelector("ol");
+    var list = document.getElementById("items-list");
+    if (ol && list) {
+      list.append.apply(list, Array.prototype.slice.call(ol.children));
+    }
+    holder.remove();
+  }
+
+  function moreAdded() {
+    var note = document.querySelector(".js-more-note");
+    if (note) {
+      note.remove();
+    }
+    var target = location.hash && document.getElementById(location.hash.slice(1));
+    if (target && target.classList.contains("card") && !window.scrollY) {
+      target.scrollIntoView(); /* a link to an item further down the page */
+    }
+  }
+
+  function addAllCards() {
+    Array.prototype.forEach.call(document.querySelectorAll("noscript.js-more"), addBlock);
+    moreAdded();
+  }
+
+  function addNextCards() {
+    var holder = document.querySelector("noscript.js-more");
+    if (!holder) {
+      moreAdded();
+      return;
+    }
+    addBlock(holder);
+    requestAnimationFrame(function () {
+      setTimeout(addNextCards, 0);
+    });
+  }
+
+  /* after the page has loaded (its first proofs drawn), so the blocks never compete with it */
+  if (document.readyState === "complete") {
+    addNextCards();
+  } else {
+    window.addEventListener("load", function () {
+      setTimeout(addNextCards, 0);
+    });
+  }
+
   /* ---- fragments and messages */
 
   function fromHtml(html) {
@@ -222,6 +293,7 @@
   }
 
   function onApproveAll(form) {
+    addAllCards();
     var cards = openCards();
     if (!dialog || typeof dialog.showModal !== "function" || !cards.length) {
       form.submit(); /* no <dialog>: the confirmation page asks instead */
