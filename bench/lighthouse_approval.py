@@ -72,7 +72,14 @@ def seed(data_dir: Path, n_items: int) -> tuple[object, str]:
             pdf, png = stem.with_suffix(".pdf"), stem.with_suffix(".png")
             render_item_proof(template, layout_item(template, values), values, pdf, png)
             s.add(
-                ProofVersion(item_id=item.id, version=1, input_hash="x", pdf_path=str(pdf), png_path=str(png))
+                ProofVersion(
+                    item_id=item.id,
+                    version=1,
+                    input_hash="x",
+                    pdf_path=str(pdf),
+                    png_path=str(png),
+                    values=values,
+                )
             )
             item.proof_version, item.proof_status = 1, ProofStatus.GENERATED
         lifecycle.move(s, job, JobStatus.PROOFING, actor)

@@ -60,6 +60,8 @@ def _proofs(ev: ActivityEvent, job: Job) -> list[Message]:
         )
     if d.get("sheet_error"):
         text += f"\nThe proof sheet could not be made: {esc(clip(str(d['sheet_error']), 300))}"
+    if d.get("changes"):
+        text += "\n" + _what_changed(d)
     msgs = [
         Message(
             text=text,
@@ -79,6 +81,35 @@ def _proofs(ev: ActivityEvent, job: Job) -> list[Message]:
             )
         )
     return msgs
+
+
+def _what_changed(d: dict[str, Any]) -> str:
+    """A line per new proof of an item the customer had already looked at: what changed since."""
+    lines = [_item_changed(c) for c in d["changes"]]
+    more = d.get("changed", len(lines)) - len(lines)
+    if more > 0:
+        lines.append(f"_…and {more} more new proof(s) of items the customer had looked at._")
+    if d.get("unchanged"):
+        lines.append(f"{d['unchanged']} other item(s) unchanged since the customer last looked.")
+    return "\n".join(lines)
+
+
+def _item_changed(c: dict[str, Any]) -> str:
+    who = f"Item {c.get('number') or '?'}" + (f" ({esc(clip(c['label'], 60))})" if c.get("label") else "")
+    head = f":arrows_counterclockwise: {who}, version {c.get('seen')} → {c.get('version')}: "
+    fields = c.get("fields")
+    if fields is None:
+        return head + "the earlier version's text was not kept; the customer compares the two proofs."
+    if not fields:
+        return head + "same wording, new layout."
+    parts = [
+        f"{esc(key.replace('_', ' ').capitalize())} “{esc(clip(old, 80)) or '(empty)'}” → "
+        f"“{esc(clip(new, 80)) or '(empty)'}”"
+        for key, old, new in fields[:4]
+    ]
+    if len(fields) > 4:
+        parts.append(f"and {len(fields) - 4} more field(s)")
+    return head + "; ".join(parts) + "."
 
 
 def _preflight(ev: ActivityEvent, job: Job) -> list[Message]:

@@ -222,6 +222,9 @@ class ProofVersion(SQLModel, Keyed, table=True):
     template_version_id: int | None = Field(default=None, foreign_key="template_version.id")
     pdf_path: str = Field(max_length=500)
     png_path: str = Field(max_length=500)
+    # the template field values this version was drawn from (what changed is told against them);
+    # None on versions drawn before they were kept
+    values: dict | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
 
 

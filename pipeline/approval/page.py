@@ -9,13 +9,14 @@ import hashlib
 import json
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, cast, or_, update
 from sqlalchemy import select as select_columns  # sqlmodel\'s select takes at most four
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from pipeline.approval.links import (
@@ -29,6 +30,7 @@ from pipeline.approval.links import (
     working_link,
 )
 from pipeline.jobs.activity import Event, record
+from pipeline.proofs.changes import FieldChange, field_changes, item_label, seen_version
 from storage.db import rowcount
 from storage.models import (
     ApprovalDecision,
@@ -55,6 +57,11 @@ class ItemView:
     state: str  # open | approved | change_requested | waiting (no proof yet)
     note: str | None
     requested: str | None = None  # on an updated proof awaiting a decision: the change the customer asked for
+    # on an updated proof: the version the customer last looked at (drawn as an ItemView of its own)
+    # and the fields changed since, None when that version's values are not known
+    before: ItemView | None = None
+    changes: list[FieldChange] | None = None
+    unchanged: bool = False  # said on a decided item while other items show what changed
 
     @property
     def summary(self) -> str:
@@ -63,10 +70,13 @@ class ItemView:
     @property
     def label(self) -> str:
         """What the page calls the item: its plate's first line and its number ("Chloé Dubois — item 7")."""
-        first = next((" ".join(v.split()) for v in self.values.values() if v and v.strip()), "")
-        if len(first) > 60:
-            first = first[:59].rstrip() + "…"
+        first = item_label(self.values)
         return f"{first} — item {self.number}" if first else f"Item {self.number}"
+
+    @property
+    def compare(self) -> bool:
+        """Whether the card shows what changed since the version the customer last looked at."""
+        return self.before is not None and self.state == "open"
 
 
 @dataclass(frozen=True)
@@ -168,8 +178,10 @@ def display_values(values: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in values.items()}
 
 
-# Every item with the decision on its current proof version and that version's PNG: one query.
-# Values come as JSON text, parsed only when the page is drawn (not when a drawn page is reused).
+# Every item with the decision on its current proof version, that version's PNG and values, and the
+# version the customer last looked at (its number, PNG and values): one query. Values come as JSON
+# text, parsed only when the page is drawn (not when a drawn page is reused).
+_SEEN = aliased(ProofVersion)
 _ITEMS_QUERY = (
     select_columns(
         col(Item.id),
@@ -180,6 +192,10 @@ _ITEMS_QUERY = (
         col(ApprovalDecision.decision),
         col(ApprovalDecision.note),
         col(ProofVersion.png_path),
+        cast(ProofVersion.values, Text),
+        col(_SEEN.version),
+        col(_SEEN.png_path),
+        cast(_SEEN.values, Text),
     )
     .select_from(Item)
     .outerjoin(
@@ -193,6 +209,7 @@ _ITEMS_QUERY = (
         ProofVersion,
         and_(col(ProofVersion.item_id) == col(Item.id), col(ProofVersion.version) == col(Item.proof_version)),
     )
+    .outerjoin(_SEEN, and_(col(_SEEN.item_id) == col(Item.id), col(_SEEN.version) == seen_version()))
     .where(col(Item.job_id) == bindparam("job_id"))
     .order_by(col(Item.position), col(Item.id))
 )
@@ -248,25 +265,9 @@ _SHOWN_LINK_FIELDS = (
 
 def build_page(state: PageState, *, files_dir: Path | None = None) -> PageView:
     link = state.link
-    items = []
-    for number, (item_id, values, version, status, change_note, decision, note, png) in enumerate(
-        state.rows, start=1
-    ):
-        item_state, shown_note = _state(status, decision, note, change_note, png)
-        size = png_dimensions(str(proof_file_path(files_dir, png))) if png and files_dir is not None else None
-        items.append(
-            ItemView(
-                id=item_id,
-                number=number,
-                values=display_values(json.loads(values) if values else {}),
-                proof_version=version,
-                png_path=png,
-                png_size=size,
-                state=item_state,
-                note=shown_note,
-                requested=change_note if item_state == "open" and version > 1 else None,
-            )
-        )
+    items = [_item_view(number, row, files_dir) for number, row in enumerate(state.rows, start=1)]
+    if any(i.compare for i in items):  # a new round: say which decided items stayed as they were
+        items = [replace(i, unchanged=True) if i.before is None and i.state in DECIDED else i for i in items]
     if link.status == JobStatus.PENDING_APPROVAL:
         stage = "open"
     elif link.status in DONE_STATUSES:
@@ -284,6 +285,46 @@ def build_page(state: PageState, *, files_dir: Path | None = None) -> PageView:
         stage=stage,
         items=items,
     )
+
+
+DECIDED = (APPROVED, CHANGE_REQUESTED)
+
+
+def _item_view(number: int, row: Any, files_dir: Path | None) -> ItemView:
+    item_id, values, version, status, change_note, decision, note, png, drawn, seen, seen_png, seen_at = row
+    item_state, shown_note = _state(status, decision, note, change_note, png)
+    shown = display_values(json.loads(values) if values else {})
+    before = changes = None
+    if seen is not None and seen_png:
+        seen_values = json.loads(seen_at) if seen_at else None
+        before = ItemView(
+            id=item_id,
+            number=number,
+            values=display_values(seen_values) if seen_values is not None else shown,
+            proof_version=seen,
+            png_path=seen_png,
+            png_size=_png_size(seen_png, files_dir),
+            state="before",
+            note=None,
+        )
+        changes = field_changes(seen_values, json.loads(drawn) if drawn else None)
+    return ItemView(
+        id=item_id,
+        number=number,
+        values=shown,
+        proof_version=version,
+        png_path=png,
+        png_size=_png_size(png, files_dir),
+        state=item_state,
+        note=shown_note,
+        requested=change_note if item_state == "open" and version > 1 else None,
+        before=before,
+        changes=changes,
+    )
+
+
+def _png_size(png: str | None, files_dir: Path | None) -> tuple[int, int] | None:
+    return png_dimensions(str(proof_file_path(files_dir, png))) if png and files_dir is not None else None
 
 
 def load_page(session: Session, link: ApprovalLink, *, files_dir: Path | None = None) -> PageView:

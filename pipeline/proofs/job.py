@@ -21,6 +21,7 @@ from pipeline.core.errors import InvalidInput
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.activity import Event, record
 from pipeline.jobs.jobs import lock_job
+from pipeline.proofs.changes import changes_since_seen, item_label
 from pipeline.proofs.inputs import DEFAULT_DPI, task_input_hash
 from pipeline.proofs.pool import ProofPool, ProofResult, ProofTask, generate_proofs
 from pipeline.proofs.sheet import draw_proof_sheet, measure_rows, reuse_layout
@@ -116,7 +117,7 @@ def generate_job_proofs(
     tasks = _tasks_to_draw(items, template, registry, folder, item_ids, copyfit)
     drawn = {t.item_id: t.values for t in tasks}
     results: list[ProofResult] = []
-    done = 0
+    kept: list[int] = []
     pool = proof_pool() if len(tasks) > 2 else None
     # Stored batch by batch: a run cut off by a crash keeps what it finished, and the resumed run
     # (see pipeline/background/slow_steps.py) skips those items instead of drawing all of them again.
@@ -130,7 +131,8 @@ def generate_job_proofs(
         rendered = generate_proofs(batch, batch_progress, pool=pool, registry=registry)
         results.extend(rendered)
         with runtime.db.session() as s:
-            done += _store(s, job, tv, template, rendered, drawn)
+            kept += _store(s, job, tv, template, rendered, drawn)
+    done = len(kept)
     failed = [f"item {r.item_id}: {r.error}" for r in results if not r.ok]
     sheet = preview = sheet_error = None
     if item_ids is None:  # a whole-job run posts the sheet; a single fixed item posts its own proof
@@ -145,6 +147,7 @@ def generate_job_proofs(
         preview = Path(results[0].png_path)
     with runtime.db.session() as s:
         lock_job(s, job)
+        changed = _changes_told(s, items, kept)
         record(
             s,
             job.workspace_id,
@@ -158,6 +161,7 @@ def generate_job_proofs(
             sheet_path=str(sheet) if sheet else None,
             preview_path=str(preview) if preview else None,
             **({"sheet_error": sheet_error} if sheet_error else {}),
+            **changed,
         )
     runtime.notifier.job_changed(job_id, Event.PROOFS_GENERATED)
     return ProofRun(
@@ -218,15 +222,15 @@ def _store(
     template: Template,
     results: list[ProofResult],
     drawn: dict[int, Mapping[str, Any]],
-) -> int:
-    """Record finished proofs on their items; returns how many were kept."""
+) -> list[int]:
+    """Record finished proofs on their items; returns the ids of the items whose proofs were kept."""
     # the job first, then its items: the order every other use case locks them in
     same_template = lock_job(s, job).template_version_id == tv.id
     ids = [r.item_id for r in results if r.ok]
     if not ids:
-        return 0
+        return []
     by_id = {it.id: it for it in s.exec(select(Item).where(col(Item.id).in_(ids)).with_for_update())}
-    done = 0
+    kept = []
     for r in results:
         item = by_id.get(r.item_id)
         if not r.ok or item is None:
@@ -242,6 +246,7 @@ def _store(
                 template_version_id=tv.id,
                 pdf_path=r.pdf_path,
                 png_path=r.png_path,
+                values=dict(drawn[item.pk]),
             )
         )
         item.proof_input_hash = r.input_hash
@@ -249,8 +254,28 @@ def _store(
         if r.layout is not None:
             store_layout(item, r.layout)
         item.updated_at = utcnow()
-        done += 1
-    return done
+        kept.append(item.pk)
+    return kept
+
+
+CHANGES_TOLD = 10  # items whose changes the "proofs ready" event carries (the thread says how many more)
+
+
+def _changes_told(s: Session, items: list[Item], kept: list[int]) -> dict[str, Any]:
+    """For the event: the new proofs of items the customer had already looked at, and what changed."""
+    found = changes_since_seen(s, kept)
+    if not found:
+        return {}
+    number = {it.pk: n for n, it in enumerate(items, start=1)}
+    label = {it.pk: item_label(it.values) for it in items}
+    told = [
+        {**c.as_details(), "number": number.get(c.item_id), "label": label.get(c.item_id, "")}
+        for c in found[:CHANGES_TOLD]
+    ]
+    redrawn = set(kept)
+    decided = (ProofStatus.APPROVED, ProofStatus.NEEDS_REVISION)
+    unchanged = sum(1 for it in items if it.pk not in redrawn and it.proof_status in decided)
+    return {"changes": told, "changed": len(found), "unchanged": unchanged}
 
 
 def _load(s: Session, job_id: int) -> tuple[Job, Workspace, TemplateVersion, Template, list[Item]]:

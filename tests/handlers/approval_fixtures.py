@@ -128,6 +128,7 @@ def _add_proof(s: Any, item: Item, files_dir: Path, version: int, *, plates: boo
             input_hash=f"h{item.id}-{version}",
             pdf_path=str(rel.with_suffix(".pdf")),
             png_path=str(rel),
+            values=dict(item.values),
         )
     )
     item.proof_version = version

@@ -487,8 +487,13 @@ def test_axe_finds_no_violation_in_any_state(
         regenerate(db, ids[1], files, title="Most Valuable Player")
         page.reload()
         expect(page.locator(f"#item-{ids[1]} .version-note")).to_have_text(NOTE)
+        expect(page.locator(f"#item-{ids[1]} .changes-list ins")).to_have_text("now Most Valuable Player")
         axe.scan(page, "updated proof")
         both("updated proof", f"{base}?m=stale&i={ids[1]}")
+        page.get_by_label("What you saw (version 1)").check()
+        expect(page.locator(f"#item-{ids[1]} .proof-before img")).to_be_visible()
+        axe.scan(page, "the version seen before")
+        page.get_by_label("New proof (version 2)").check()
         shots.take(page, f"axe-{size}-updated", full_page=True)
 
         page.locator(f"#item-{ids[1]} .btn-approve").click()
@@ -502,7 +507,7 @@ def test_axe_finds_no_violation_in_any_state(
         axe.scan(page, "unavailable link")
         page.goto(f"{base}/items/{ids[0]}", wait_until="load")  # a reload of a form's address
         axe.scan(page, "back from a form address")
-    assert axe.scans == 21
+    assert axe.scans == 22
     assert axe.found == {}, "\n".join(f"{state}: {v}" for state, vs in axe.found.items() for v in vs)
 
 
@@ -761,3 +766,60 @@ def test_a_long_page_is_whole_with_and_without_javascript(
         # the whole page at once, as the note's link gives it should the script not run
         whole = page.request.get(f"{server.url}/approve/{token}?all=1").text()
         assert whole.count('class="card ') == 12 and "js-more" not in whole
+
+
+# ---- what changed since the customer last looked ------------------------------------------------
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_an_updated_proof_shows_what_changed(
+    browser: Browser,
+    db: Database,
+    ws_id: int,
+    owner: Actor,
+    tmp_path: Path,
+    shots: Shots,
+    javascript: bool,
+) -> None:
+    runtime, notifier = make_runtime(db, tmp_path)
+    job_id = seed_job(db, ws_id, owner, runtime.settings.files_dir, items=3, plates=True)
+    token = new_link(db, job_id, owner).token
+    ids = item_ids(db, job_id)
+    with db.session() as s:
+        decisions.decide(s, token, ids[0], 1, "approve")
+        decisions.decide(s, token, ids[1], 1, "change", note="The award is Most Valuable Player")
+    regenerate(db, ids[1], runtime.settings.files_dir, title="Most Valuable Player")
+    with serve(runtime, notifier) as server:
+        page = _open(browser, "", javascript=javascript, scale=3)
+        problems = _watch(page)
+        page.goto(f"{server.url}/approve/{token}#item-{ids[1]}")
+        card = page.locator(f"#item-{ids[1]}")
+        expect(card.locator(".changes-line")).to_have_text("Changed since version 1, the one you looked at:")
+        expect(card.locator(".changes-list del")).to_have_text("was Most Improved Player")
+        expect(card.locator(".changes-list ins")).to_have_text("now Most Valuable Player")
+        # the old value is struck through, the new one highlighted
+        assert "line-through" in card.locator(".changes-list del").evaluate(
+            "el => getComputedStyle(el).textDecorationLine"
+        )
+        new_img, old_img = card.locator("a.proof img"), card.locator(".proof-before img")
+        expect(new_img).to_be_visible()
+        expect(old_img).to_be_hidden()
+        _proofs_loaded(page, ids[1])
+        card.locator(".compare").scroll_into_view_if_needed()
+        shots.take(page, "1-new-proof")
+        card.get_by_label("What you saw (version 1)").check()  # a tap on the label, or keyboard
+        expect(new_img).to_be_hidden()
+        expect(old_img).to_be_visible()
+        page.wait_for_function(
+            "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 0 }",
+            arg=f"#item-{ids[1]} .proof-before img",
+        )
+        assert old_img.evaluate("i => i.currentSrc").split("/proof/")[1].startswith(f"{ids[1]}/1.")
+        shots.take(page, "2-what-you-saw")
+        card.get_by_label("New proof (version 2)").focus()
+        page.keyboard.press("Space")
+        expect(new_img).to_be_visible()
+        expect(page.locator(f"#item-{ids[0]} .unchanged")).to_have_text("Unchanged since you last looked.")
+        expect(page.locator(f"#item-{ids[2]} .unchanged")).to_have_count(0)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert problems == []

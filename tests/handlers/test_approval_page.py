@@ -18,7 +18,16 @@ from pipeline.core.actors import Actor
 from pipeline.jobs import lifecycle
 from pipeline.jobs.activity import Event, for_job
 from storage.db import Database
-from storage.models import ApprovalDecision, ApprovalLink, Item, Job, JobStatus, ProofStatus, utcnow
+from storage.models import (
+    ApprovalDecision,
+    ApprovalLink,
+    Item,
+    Job,
+    JobStatus,
+    ProofStatus,
+    ProofVersion,
+    utcnow,
+)
 from tests.handlers.approval_fixtures import (
     PEOPLE,
     LiveServer,
@@ -640,3 +649,61 @@ def test_a_long_page_writes_its_first_proofs_as_cards_and_the_rest_in_blocks(
     for url in (f"/approve/{token}?all=1", f"/approve/{token}?m=approved&i={ids[9]}"):
         whole = client.get(url).text
         assert whole.count('class="card ') == 12 and "js-more" not in whole, url
+
+
+def test_an_updated_proof_shows_what_changed_since_the_customer_looked(
+    db: Database, client: httpx.Client, live: LiveServer, order: tuple[int, str, list[int]]
+) -> None:
+    _, token, ids = order
+    csrf = _csrf(client.get(f"/approve/{token}").text)
+    for item_id, decision in ((ids[0], "approve"), (ids[1], "change")):
+        client.post(
+            f"/approve/{token}/items/{item_id}",
+            data={"csrf": csrf, "version": "1", "decision": decision, "note": "Title: <Most Valuable>"},
+        )
+    page = client.get(f"/approve/{token}").text
+    assert "compare" not in page and "Unchanged since" not in page  # nothing new yet
+    regenerate(db, ids[1], live.files_dir, title="<Most Valuable> Player")
+    regenerate(db, ids[2], live.files_dir, title="Coach")  # never decided on: no "before" to show
+    page = client.get(f"/approve/{token}").text
+    card = page.split(f'id="item-{ids[1]}"')[1].split('<li class="card')[0]
+    assert "Changed since version 1, the one you looked at:" in card
+    assert (
+        '<li><span class="changes-field">Title:</span> <del><span class="sr-only">was </span>'
+        f'{escape(PEOPLE[1]["title"])}</del> <span aria-hidden="true">&rarr;</span> '
+        '<ins><span class="sr-only">now </span>&lt;Most Valuable&gt; Player</ins></li>'
+    ) in card
+    assert card.count("<li>") == 1  # only what changed
+    # both proofs, the new one shown; the radio buttons choose (no script needed)
+    assert f'id="show-new-{ids[1]}" checked>' in card and f'id="show-old-{ids[1]}">' in card
+    assert f'src="/approve/{token}/proof/{ids[1]}/2.png"' in card
+    assert f'src="/approve/{token}/proof/{ids[1]}/1.png"' in card
+    first = page.split(f'id="item-{ids[0]}"')[1].split('<li class="card')[0]
+    assert '<p class="unchanged">Unchanged since you last looked.</p>' in first
+    third = page.split(f'id="item-{ids[2]}"')[1].split("</main>")[0]
+    assert "Changed since" not in third and "Unchanged since" not in third and "compare" not in third
+    # once the customer decides on the new proof, the card is plain again
+    client.post(
+        f"/approve/{token}/items/{ids[1]}", data={"csrf": csrf, "version": "2", "decision": "approve"}
+    )
+    page = client.get(f"/approve/{token}").text
+    assert "Changed since" not in page and "Unchanged since" not in page and 'class="compare"' not in page
+
+
+def test_a_layout_change_and_an_unknown_earlier_version_are_said_plainly(
+    db: Database, client: httpx.Client, live: LiveServer, order: tuple[int, str, list[int]]
+) -> None:
+    _, token, ids = order
+    csrf = _csrf(client.get(f"/approve/{token}").text)
+    for item_id in ids[:2]:
+        client.post(
+            f"/approve/{token}/items/{item_id}",
+            data={"csrf": csrf, "version": "1", "decision": "change", "note": "Bigger, please"},
+        )
+    regenerate(db, ids[0], live.files_dir)  # same words, drawn again
+    with db.session() as s:  # a version drawn before proof versions kept their values
+        s.exec(select(ProofVersion).where(ProofVersion.item_id == ids[1])).one().values = None
+    regenerate(db, ids[1], live.files_dir)
+    page = client.get(f"/approve/{token}").text
+    assert "The wording is the same as version 1, the one you looked at; the layout changed." in page
+    assert "Compare it above with version 1, the one you looked at." in page

@@ -411,7 +411,7 @@
     viewer.classList.remove("is-open");
     viewer.removeAttribute("aria-modal");
     window.scrollTo(0, viewerScroll);
-    var link = viewer.closest(".card") && viewer.closest(".card").querySelector(".proof");
+    var link = viewer.closest(".card") && viewer.closest(".card").querySelector("a.proof");
     if (link) {
       link.focus({ preventScroll: true });
     }
