@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks import Block, button, clip, context, esc, section
+from bot.blocks import Block, button, clip, context, esc, section, sections
 from bot.ids import JobAction
 from pipeline.jobs.activity import Event
 from storage.models import ActivityEvent, Job, Outbox
@@ -65,7 +65,7 @@ def _proofs(ev: ActivityEvent, job: Job) -> list[Message]:
     msgs = [
         Message(
             text=text,
-            blocks=[section(text)],
+            blocks=sections(text.split("\n")),  # ten lines of changes may pass a section's 3,000 characters
             file_path=d.get("sheet_path"),
             file_name=f"{job.ref}_proofs.pdf",
             file_title=f"{job.ref} proof sheet",

@@ -60,8 +60,9 @@ def browser() -> Iterator[Browser]:
 
 class Shots:
     def __init__(self, request: pytest.FixtureRequest) -> None:
-        backend = request.node.callspec.params.get("db", "db") if hasattr(request.node, "callspec") else "db"
-        self.prefix = f"{request.node.originalname}-{backend}"
+        # the parameters' ids ("sqlite-script", "postgres-no-script"): each case keeps its own pictures
+        params = request.node.callspec.id if hasattr(request.node, "callspec") else "db"
+        self.prefix = f"{request.node.originalname}-{params}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(self, page: Page, name: str, *, full_page: bool = False) -> Path:

@@ -23,7 +23,7 @@ from pipeline.proofs.changes import FieldChange, changes_since_seen, field_chang
 from pipeline.proofs.job import generate_job_proofs
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
-from storage.models import Item, Job, ProofVersion
+from storage.models import ActivityEvent, Item, Job, ProofVersion
 from tests.pipeline.pipeline_fixtures import job_items, job_with_items, last_event
 
 pytestmark = pytest.mark.usefixtures("stop_the_proof_pool", "fresh_font_registries")
@@ -170,3 +170,28 @@ def test_proof_versions_get_their_values_from_the_items(
         (b.id, 1): None,  # the item changed after this proof was drawn
         (c.id, 1): {"name": "Cy Diaz", "title": "Coach"},
     }
+
+
+def test_ten_long_changes_fit_the_thread_reply() -> None:
+    long = "Ω" * 400
+    changes = [
+        {
+            "item_id": n,
+            "version": 2,
+            "seen": 1,
+            "number": n,
+            "label": long,
+            "fields": [["name", long, long + "!"]] * 6,
+        }
+        for n in range(1, 11)
+    ]
+    ev = ActivityEvent(
+        workspace_id=1, job_id=1, event_type=Event.PROOFS_GENERATED, actor_kind="user", actor_id="U1",
+        details={"generated": 12, "total": 40, "changes": changes, "changed": 12, "unchanged": 28},
+    )  # fmt: skip
+    (msg,) = RENDERERS[Event.PROOFS_GENERATED](ev, Job(workspace_id=1, number=7))
+    assert all(len(b["text"]["text"]) <= 3000 for b in msg.blocks)
+    assert "".join(b["text"]["text"] for b in msg.blocks).count(":arrows_counterclockwise:") == 10
+    assert "and 2 more fields" not in msg.text and "and 2 more field(s)" in msg.text
+    assert "_…and 2 more new proof(s) of items the customer had looked at._" in msg.text
+    assert "28 other item(s) unchanged since the customer last looked." in msg.text
