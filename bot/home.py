@@ -8,17 +8,15 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlmodel import col, select
-
 from bot.blocks import Block, button, clip, context, esc, list_line, options, plain, section
 from bot.channels import PICK_A_CHANNEL, known_not_owner
 from bot.ids import HomeAction, JobAction
 from pipeline.core.runtime import Runtime
 from pipeline.jobs import jobs
-from pipeline.jobs.activity import describe, recent
+from pipeline.jobs.activity import EventLine, describe, recent
 from pipeline.jobs.jobs import JobPage
 from pipeline.jobs.lifecycle import LABELS
-from storage.models import ActivityEvent, Job, JobStatus, Workspace
+from storage.models import JobStatus, Workspace
 
 PER_PAGE = 15
 MAX_PAGE = 10_000  # a page number from a payload is capped here (the database's OFFSET overflows)
@@ -95,7 +93,7 @@ def home_view(
     state: HomeState,
     page: JobPage,
     counts: dict[str, int],
-    recent: list[ActivityEvent],
+    recent: list[EventLine],
     refs: dict[int, str],
     problems: list[str],
 ) -> dict[str, Any]:
@@ -162,8 +160,7 @@ def render_home(runtime: Runtime, ws_id: int, state: HomeState) -> dict[str, Any
             page = page_of(page.pages)
         counts = jobs.status_counts(s, ws)
         events = recent(s, ws_id, limit=8)
-        ids = {ev.job_id for ev in events if ev.job_id}
-        refs = {j.pk: j.ref for j in s.exec(select(Job).where(col(Job.id).in_(ids)))} if ids else {}
+        refs = {ev.job_id: f"J-{ev.job_number}" for ev in events if ev.job_id and ev.job_number}
         problems = []
         if not ws.production_channel and known_not_owner(runtime, ws.slack_team_id):
             problems.append(PICK_A_CHANNEL)

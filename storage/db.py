@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
@@ -30,8 +31,10 @@ class Database:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.engine = _make_engine(url, echo=echo, sqlite=self.is_sqlite)
-        self._read_engine = (
-            self.engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else self.engine
+        # Reads on PostgreSQL run in autocommit: under READ COMMITTED every statement takes its own
+        # snapshot anyway, so a transaction around them only adds a BEGIN and a ROLLBACK round trip.
+        self._read_engine = self.engine.execution_options(
+            **({"sqlite_begin": "DEFERRED"} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"})
         )
 
     @contextmanager
@@ -52,6 +55,18 @@ class Database:
         with Session(self._read_engine, expire_on_commit=False) as s:
             yield s
 
+    @contextmanager
+    def single(self) -> Iterator[Connection]:
+        """A connection for statements that are each whole on their own (an atomic upsert, say): on
+        PostgreSQL in autocommit, one round trip per statement instead of a BEGIN, the statement and a
+        COMMIT; on SQLite one write transaction."""
+        if self.is_sqlite:
+            with self.engine.begin() as conn:
+                yield conn
+        else:
+            with self._read_engine.connect() as conn:  # the autocommit engine
+                yield conn
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -71,19 +86,47 @@ def rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+PING_AFTER_IDLE_S = 2.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle a while (a restarted server or a
+    dropped link shows there). A connection in steady use is not pinged: a round trip on every checkout
+    was a tenth of a busy server's database time, and should one fail anyway, SQLAlchemy drops the
+    whole pool on the disconnect and the next request connects afresh."""
+
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_conn: Any, record: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        used_at = record.info.get("used_at")
+        if used_at is None or time.monotonic() - used_at < PING_AFTER_IDLE_S:
+            return  # new, or in steady use
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            if not dbapi_conn.autocommit:
+                dbapi_conn.rollback()
+        except Exception as exc:  # the pool retries the checkout with a new connection
+            raise DisconnectionError(f"pooled connection unusable: {type(exc).__name__}") from exc
+
+
 def _make_engine(url: str, *, echo: bool, sqlite: bool) -> Engine:
     if not sqlite:
         # connect_timeout: an unreachable server (a partition, not a refusal) fails a request in seconds
         # instead of hanging it; pool_timeout likewise when every connection is busy
-        return create_engine(
+        engine = create_engine(
             url,
             echo=echo,
-            pool_pre_ping=True,
             pool_size=10,
             max_overflow=20,
             pool_timeout=10,
             connect_args={"connect_timeout": 5},
         )
+        _ping_when_idle(engine)
+        return engine
     db_path = make_url(url).database
     if db_path and db_path != ":memory:":
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
-"""Global middleware: the runtime handed to every listener, workspace and member rows on first
-contact, and retried events seen once. Listeners read `runtime_of(context)` and `who_of(context)`."""
+"""Global middleware: the runtime handed to every listener, and workspace and member rows on first
+contact; `first_delivery` for event listeners, so a retried event is handled once. Listeners read
+`runtime_of(context)` and `who_of(context)`."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pipeline.services import members
 log = logging.getLogger(__name__)
 _CACHE_TTL_S = 60.0
 
-__all__ = ["Who", "forget_member", "register", "runtime_of", "tenant_of_request", "who_of"]
+__all__ = ["Who", "first_delivery", "forget_member", "register", "runtime_of", "tenant_of_request", "who_of"]
 
 
 def runtime_of(context: BoltContext) -> Runtime:
@@ -125,15 +126,12 @@ def provide_runtime(
     return next()
 
 
-def dedupe_events(
-    body: dict[str, Any],
-    context: BoltContext,
-    next: Callable[[], BoltResponse],  # noqa: A002
-) -> BoltResponse | None:
-    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-    if event_id and not first_time(runtime_of(context).db, f"event:{event_id}"):
-        return BoltResponse(status=200, body="")  # a retry of an event we already handled
-    return next()
+def first_delivery(body: dict[str, Any], context: BoltContext) -> bool:
+    """False for a retry of an event already handled (Slack sends one again when it thinks the first
+    went unanswered). Event listeners ask it first thing: they run after the acknowledgement, so
+    recording the event id never delays it."""
+    event_id = body.get("event_id")
+    return not event_id or first_time(runtime_of(context).db, f"event:{event_id}")
 
 
 def first_contact(
@@ -170,5 +168,4 @@ def _team_name(client: WebClient, team_id: str) -> str | None:
 def register(app: App, runtime: Runtime) -> None:
     """The runtime first (keyword-bound: Bolt passes only the arguments it knows by name)."""
     app.middleware(partial(provide_runtime, runtime=runtime))
-    app.middleware(dedupe_events)
     app.middleware(partial(first_contact, contacts=FirstContact(runtime)))

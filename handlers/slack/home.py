@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.home import VIEWERS, HomeState, render_home
 from bot.ids import HomeAction
-from handlers.slack.context import runtime_of, who_of
+from handlers.slack.context import first_delivery, runtime_of, who_of
 from handlers.slack.payloads import MAX_PAGE, small_int
 from pipeline.core.actors import Who
 from pipeline.core.runtime import Runtime
@@ -22,8 +22,8 @@ def publish_home(runtime: Runtime, who: Who, client: WebClient, user_id: str, st
     VIEWERS.seen(user_id, who.ws_id, state, (resp.get("view") or {}).get("hash"))
 
 
-def home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    if event.get("tab", "home") != "home":
+def home_opened(event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    if event.get("tab", "home") != "home" or not first_delivery(body, context):
         return
     view = event.get("view") or {}
     state = HomeState.from_meta(view.get("private_metadata"))

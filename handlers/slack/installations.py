@@ -11,11 +11,14 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot.installations import Installations
+from handlers.slack.context import first_delivery
 
 log = logging.getLogger(__name__)
 
 
-def app_uninstalled(context: BoltContext, installs: Installations | None) -> None:
+def app_uninstalled(body: dict[str, Any], context: BoltContext, installs: Installations | None) -> None:
+    if not first_delivery(body, context):
+        return
     team = context.team_id or "?"
     if installs is None:
         log.warning(
@@ -27,7 +30,11 @@ def app_uninstalled(context: BoltContext, installs: Installations | None) -> Non
     installs.removed(team, "CraftStage was uninstalled")
 
 
-def tokens_revoked(event: dict[str, Any], context: BoltContext, installs: Installations | None) -> None:
+def tokens_revoked(
+    event: dict[str, Any], body: dict[str, Any], context: BoltContext, installs: Installations | None
+) -> None:
+    if not first_delivery(body, context):
+        return
     tokens = event.get("tokens")
     team = context.team_id or "?"
     if not isinstance(tokens, dict) or not tokens.get("bot"):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import select as select_columns  # sqlmodel's select takes at most four
 from sqlmodel import Session, col, select
 
 from pipeline.core.actors import Actor
-from storage.models import ActivityEvent
+from storage.models import ActivityEvent, Job
 
 
 class Event(StrEnum):
@@ -124,11 +127,41 @@ def for_job(session: Session, job_id: int) -> list[ActivityEvent]:
     return list(session.exec(select(ActivityEvent).where(ActivityEvent.job_id == job_id).order_by("id")))
 
 
-def recent(session: Session, workspace_id: int, limit: int = 10) -> list[ActivityEvent]:
+@dataclass(frozen=True)
+class EventLine:
+    """An event as a job's card lists it: when, what and who (its details are not read)."""
+
+    created_at: datetime
+    event_type: str
+    actor_display: str
+    job_id: int | None = None
+    job_number: int | None = None  # read with it where a list names the job
+
+
+def latest_for_job(session: Session, job_id: int, limit: int) -> list[EventLine]:
+    """The job's last `limit` events, oldest first."""
     stmt = (
-        select(ActivityEvent)
-        .where(ActivityEvent.workspace_id == workspace_id)
+        select(ActivityEvent.created_at, ActivityEvent.event_type, ActivityEvent.actor_display)
+        .where(ActivityEvent.job_id == job_id)
         .order_by(col(ActivityEvent.id).desc())
         .limit(limit)
     )
-    return list(session.exec(stmt))
+    return [EventLine(*row) for row in session.exec(stmt)][::-1]
+
+
+def recent(session: Session, workspace_id: int, limit: int = 10) -> list[EventLine]:
+    """The workspace's last `limit` events, newest first, each with its job's number."""
+    stmt = (
+        select_columns(
+            col(ActivityEvent.created_at),
+            col(ActivityEvent.event_type),
+            col(ActivityEvent.actor_display),
+            col(ActivityEvent.job_id),
+            col(Job.number),
+        )
+        .outerjoin(Job, col(Job.id) == col(ActivityEvent.job_id))
+        .where(col(ActivityEvent.workspace_id) == workspace_id)
+        .order_by(col(ActivityEvent.id).desc())
+        .limit(limit)
+    )
+    return [EventLine(*row) for row in session.execute(stmt)]

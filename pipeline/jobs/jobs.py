@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, update
+from sqlalchemy import select as select_columns  # sqlmodel's select takes at most four
 from sqlmodel import Session, col, func, select
 
 from pipeline.core import cleantext
@@ -280,8 +281,38 @@ def purge_job(session: Session, ws: Workspace, ref: str | int, actor: Actor) -> 
 
 
 @dataclass(frozen=True)
+class JobLine:
+    """What a list of jobs shows of each one, read as plain columns (no whole rows to build)."""
+
+    id: int
+    number: int
+    customer_name: str
+    reference: str | None
+    status: str
+    due_date: date | None
+    deleted_at: datetime | None
+    preflight_errors: int
+
+    @property
+    def ref(self) -> str:
+        return f"J-{self.number}"
+
+
+_LINE = (
+    col(Job.id),
+    col(Job.number),
+    col(Job.customer_name),
+    col(Job.reference),
+    col(Job.status),
+    col(Job.due_date),
+    col(Job.deleted_at),
+    col(Job.preflight_errors),
+)
+
+
+@dataclass(frozen=True)
 class JobRow:
-    job: Job
+    job: JobLine
     urgency: str  # "" | "due_soon" | "overdue"
     has_preflight_errors: bool
 
@@ -298,7 +329,7 @@ class JobPage:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def urgency_of(job: Job, today: date, window_days: int) -> str:
+def urgency_of(job: Job | JobLine, today: date, window_days: int) -> str:
     if job.due_date is None or job.status in FINISHED or job.deleted_at is not None:
         return ""
     if job.due_date < today:
@@ -346,12 +377,19 @@ def list_jobs(
         order = [key, col(Job.number).desc()]
     else:
         order = [col(Job.created_at).desc(), col(Job.number).desc()]
-    total = session.exec(select(func.count()).select_from(Job).where(*conds)).one()
-    jobs = session.exec(
-        select(Job).where(*conds).order_by(*order).offset((page - 1) * per_page).limit(per_page)
-    )
+    # the page and the number of matches in one query (the count rides along on every row)
+    found = session.execute(
+        select_columns(*_LINE, func.count().over())
+        .where(*conds)
+        .order_by(*order)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    # past the last page (or when nothing matches) the count is asked apart
+    total = found[0][-1] if found else session.exec(select(func.count()).select_from(Job).where(*conds)).one()
     today = today_for(ws, now)
-    rows = [JobRow(j, urgency_of(j, today, ws.due_soon_days), j.preflight_errors > 0) for j in jobs]
+    lines = [JobLine(*row[:-1]) for row in found]
+    rows = [JobRow(j, urgency_of(j, today, ws.due_soon_days), j.preflight_errors > 0) for j in lines]
     return JobPage(rows=rows, total=total, page=page, per_page=per_page)
 
 

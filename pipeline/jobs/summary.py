@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlmodel import Session, func, select
+from sqlalchemy import case
+from sqlmodel import Session, col, func, select
 
 from pipeline.jobs.jobs import today_for, urgency_of
 from storage.models import Item, Job, JobStatus, ParseBatch, ProofStatus, Workspace
+
+FLAGGED_BELOW = 0.85  # an item parsed with less confidence is flagged for review
 
 
 @dataclass(frozen=True)
@@ -35,22 +38,24 @@ class JobSummary:
 
 
 def summarize(session: Session, ws: Workspace, job: Job, *, now: datetime | None = None) -> JobSummary:
-    counts = dict(
-        session.exec(
-            select(Item.proof_status, func.count()).where(Item.job_id == job.id).group_by(Item.proof_status)
-        ).all()
-    )
+    rows = session.exec(
+        select(
+            Item.proof_status,
+            func.count(),
+            func.sum(case((col(Item.confidence) < FLAGGED_BELOW, 1), else_=0)),
+        )
+        .where(Item.job_id == job.id)
+        .group_by(Item.proof_status)
+    ).all()
+    counts = {status: n for status, n, _ in rows}
     items = sum(counts.values())
-    flagged = session.exec(
-        select(func.count()).select_from(Item).where(Item.job_id == job.id, Item.confidence < 0.85)
-    ).one()
-    batch_waiting = (
+    flagged = sum(int(f or 0) for _, _, f in rows)
+    # a parsed batch waiting for review matters only before the job has its items
+    batch_waiting = job.status in (JobStatus.DRAFT, JobStatus.PARSING) and (
         session.exec(
-            select(func.count())
-            .select_from(ParseBatch)
-            .where(ParseBatch.job_id == job.id, ParseBatch.state == "review")
-        ).one()
-        > 0
+            select(ParseBatch.id).where(ParseBatch.job_id == job.id, ParseBatch.state == "review").limit(1)
+        ).first()
+        is not None
     )
     generated = items - counts.get(ProofStatus.PENDING, 0)
     summary = JobSummary(

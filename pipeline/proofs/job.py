@@ -130,8 +130,10 @@ def generate_job_proofs(
 
         rendered = generate_proofs(batch, batch_progress, pool=pool, registry=registry)
         results.extend(rendered)
-        with runtime.db.session() as s:
-            kept += _store(s, job, tv, template, rendered, drawn)
+        # kept in short transactions: on SQLite every other writer (a click, a page view) waits for them
+        for at in range(0, len(rendered), COMMIT_EVERY):
+            with runtime.db.session() as s:
+                kept += _store(s, job, tv, template, rendered[at : at + COMMIT_EVERY], drawn)
     done = len(kept)
     failed = [f"item {r.item_id}: {r.error}" for r in results if not r.ok]
     sheet = preview = sheet_error = None
@@ -212,7 +214,8 @@ def _tasks_to_draw(
     return tasks
 
 
-STORE_EVERY = 100  # proofs rendered between two commits of a run
+STORE_EVERY = 100  # proofs rendered before they are stored (a run cut off resumes from there)
+COMMIT_EVERY = 25  # proofs stored per transaction
 
 
 def _store(

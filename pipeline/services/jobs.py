@@ -9,10 +9,10 @@ from pipeline.core.actors import Who
 from pipeline.core.runtime import Runtime
 from pipeline.core.seen import first_time_in
 from pipeline.jobs import jobs, lifecycle
-from pipeline.jobs.activity import Event, for_job, record
+from pipeline.jobs.activity import Event, EventLine, latest_for_job, record
 from pipeline.jobs.jobs import JobPage
 from pipeline.jobs.summary import JobSummary, summarize
-from storage.models import ActivityEvent, Job, JobStatus, Workspace
+from storage.models import Job, JobStatus, Workspace
 
 JOB_FIELDS = ("customer_name", "customer_email", "reference", "due_date", "notes")
 
@@ -41,12 +41,12 @@ def job(runtime: Runtime, who: Who, ref: str) -> Job:
         return jobs.get_job(s, s.get_one(Workspace, who.ws_id), ref)
 
 
-def show_job(runtime: Runtime, who: Who, ref: str, recent: int = 8) -> tuple[JobSummary, list[ActivityEvent]]:
+def show_job(runtime: Runtime, who: Who, ref: str, recent: int = 8) -> tuple[JobSummary, list[EventLine]]:
     """The job's summary and its latest activity (a deleted job too)."""
     with runtime.db.read() as s:
         ws = s.get_one(Workspace, who.ws_id)
         found = jobs.get_job(s, ws, ref, include_deleted=True)
-        return summarize(s, ws, found), for_job(s, found.pk)[-recent:]
+        return summarize(s, ws, found), latest_for_job(s, found.pk, recent)
 
 
 def list_jobs(runtime: Runtime, who: Who, **query: Any) -> JobPage:
