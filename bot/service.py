@@ -45,6 +45,8 @@ class SlackService:
         self.notifier = SlackNotifier(self.runtime, clients)
         self.runtime.notifier = self.notifier
         self.bolt = self.build(self.runtime, client, installs=self.installs)
+        # role changes made by other copies of the app reach this one's member cache at once
+        self._stoppers.append(self.runtime.member_changes.start().stop)
         if settings.slack_app_token is not None:
             from bot.socket_mode import SocketModeLink
 

@@ -21,7 +21,10 @@ from pipeline.core.seen import first_time
 from pipeline.services import members
 
 log = logging.getLogger(__name__)
-_CACHE_TTL_S = 60.0
+# how long a member stays cached: long while every role change is heard at once (see
+# pipeline/core/member_changes.py), short while it might not be
+_CACHE_TTL_S = 600.0
+_CACHE_TTL_UNHEARD_S = 60.0
 
 __all__ = ["Who", "first_delivery", "forget_member", "register", "runtime_of", "tenant_of_request", "who_of"]
 
@@ -36,8 +39,8 @@ def who_of(context: BoltContext) -> Who:
 
 
 def forget_member(context: BoltContext, user_id: str) -> None:
-    """A member's role changed: this process reads them afresh on their next request (other
-    processes within a minute, when their cache runs out)."""
+    """A member's role changed: this process reads them afresh on their next request at once (the
+    others when they hear the change)."""
     contacts: FirstContact | None = context.get("contacts")
     if contacts is not None:
         contacts.forget(who_of(context).ws_id, user_id)
@@ -55,6 +58,7 @@ class FirstContact:
         self._cache: dict[tuple[str, str], tuple[float, Who]] = {}
         self._naming: set[str] = set()
         self._lock = threading.Lock()
+        runtime.member_changes.subscribe(self.forget, self.forget_all)
 
     def who(
         self, team_id: str, user_id: str, user_name: str, team_name: Callable[[], str | None] | None = None
@@ -66,7 +70,8 @@ class FirstContact:
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)
-        if hit and now - hit[0] < _CACHE_TTL_S:
+        ttl = _CACHE_TTL_S if self.runtime.member_changes.heard_at_once else _CACHE_TTL_UNHEARD_S
+        if hit and now - hit[0] < ttl:
             return hit[1]
         who, unnamed = members.known(self.runtime, team_id, user_id, user_name or None)
         if who is None:
@@ -82,6 +87,10 @@ class FirstContact:
         with self._lock:
             for key in [k for k, (_, who) in self._cache.items() if k[1] == user_id and who.ws_id == ws_id]:
                 del self._cache[key]
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def known(self, team_id: str, user_id: str) -> Who | None:
         """A member already on record (never created here)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from pipeline.core.member_changes import MemberChanges
 from pipeline.core.notify import Notifier, NullNotifier
 from pipeline.core.settings import Settings
 from pipeline.core.workers import WorkerPool
@@ -20,8 +21,13 @@ class Runtime:
     db: Database
     notifier: Notifier = field(default_factory=NullNotifier)
     workers: WorkerPool = field(default_factory=WorkerPool)
+    member_changes: MemberChanges = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.member_changes = MemberChanges(self.db)
 
     def close(self) -> None:
+        self.member_changes.stop()
         self.workers.shutdown(wait=True)
         self.db.dispose()
 

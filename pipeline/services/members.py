@@ -57,4 +57,5 @@ def set_role(runtime: Runtime, who: Who, user_id: str, role: str) -> tuple[str, 
     """Give a member of the workspace a role: (their name, the role)."""
     with runtime.db.session() as s:
         member = workspaces.set_role(s, s.get_one(Workspace, who.ws_id), who.actor, user_id, role)
+        runtime.member_changes.announce(s, who.ws_id, member.slack_user_id)
         return member.display_name or member.slack_user_id, member.role
