@@ -84,10 +84,6 @@ def _field_values(item: Item, template: Template) -> dict[str, str]:
     return {f.key: str(item.values.get(f.key, "") or "") for f in template.fields}
 
 
-def store_layout(item: Item, layout: ItemLayout) -> None:
-    item.layout = layout.to_dict()
-
-
 @dataclass(frozen=True)
 class ProofRun:
     generated: int
@@ -255,7 +251,7 @@ def _store(
         item.proof_input_hash = r.input_hash
         item.proof_status = ProofStatus.GENERATED
         if r.layout is not None:
-            store_layout(item, r.layout)
+            item.layout = r.layout
         item.updated_at = utcnow()
         kept.append(item.pk)
     return kept

@@ -50,7 +50,7 @@ class ProofResult:
     pdf_path: str
     png_path: str
     input_hash: str
-    layout: ItemLayout | None = None
+    layout: dict[str, Any] | None = None  # in its stored form, made here in the worker (off the app)
     error: str | None = None
     seconds: float = 0.0
 
@@ -92,8 +92,8 @@ def _render_task(task: ProofTask, registry: FontRegistry | None = None) -> Proof
         render_item_proof(
             task.template, layout, values, task.pdf_path, task.png_path, task.dpi, task.show_boxes
         )
-        return ProofResult(task.item_id, True, task.pdf_path, task.png_path, task.input_hash, layout,
-                           None, time.perf_counter() - started)  # fmt: skip
+        return ProofResult(task.item_id, True, task.pdf_path, task.png_path, task.input_hash,
+                           layout.to_dict(), None, time.perf_counter() - started)  # fmt: skip
     except Exception as exc:  # one bad item must not sink the job; the error is reported per item
         return dataclasses.replace(
             _failed(task, f"{type(exc).__name__}: {exc}"), seconds=time.perf_counter() - started
