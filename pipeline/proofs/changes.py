@@ -43,16 +43,16 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def seen_version(item: Any = Item) -> ColumnElement[Any]:
-    """SQL for the version the customer last looked at: the newest version before the item's current
-    one with a decision on it (NULL when there is none). `item` is `Item` or an alias of it."""
+def seen_version() -> ColumnElement[Any]:
+    """SQL for the version the customer last looked at, in a query of items: the newest version before
+    the item's current one with a decision on it (NULL when there is none)."""
     return (
         select_columns(func.max(ApprovalDecision.proof_version))
         .where(
-            col(ApprovalDecision.item_id) == item.id,
-            col(ApprovalDecision.proof_version) < item.proof_version,
+            col(ApprovalDecision.item_id) == col(Item.id),
+            col(ApprovalDecision.proof_version) < col(Item.proof_version),
         )
-        .correlate(item)
+        .correlate(Item)
         .scalar_subquery()
     )
 
