@@ -23,12 +23,17 @@ def publish_home(runtime: Runtime, who: Who, client: WebClient, user_id: str, st
 
 
 def home_opened(event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    if event.get("tab", "home") != "home" or not first_delivery(body, context):
+    if event.get("tab", "home") != "home":
         return
     view = event.get("view") or {}
     state = HomeState.from_meta(view.get("private_metadata"))
     runtime = runtime_of(context)
-    runtime.workers.submit(publish_home, runtime, who_of(context), client, event["user"], state)
+
+    def publish_once() -> None:  # a retried event (already handled) publishes nothing
+        if first_delivery(body, context):
+            publish_home(runtime, who_of(context), client, event["user"], state)
+
+    runtime.workers.submit(publish_once)
 
 
 def _update(body: dict[str, Any], context: BoltContext, client: WebClient, **changes: Any) -> None:
