@@ -141,14 +141,18 @@ def _label(name: str, n: int) -> str:
     return f"{name} — item {n}"
 
 
+def _image_loaded(page: Page, selector: str) -> None:
+    page.wait_for_function(
+        "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 0 }",
+        arg=selector,
+    )
+
+
 def _proofs_loaded(page: Page, item_id: int) -> None:
     img = page.locator(f"#item-{item_id} .proof img")
     img.scroll_into_view_if_needed()
     expect(img).to_be_visible()
-    page.wait_for_function(
-        "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 0 }",
-        arg=f"#item-{item_id} .proof img",
-    )
+    _image_loaded(page, f"#item-{item_id} .proof img")
 
 
 def test_customer_flow_with_javascript(
@@ -682,10 +686,7 @@ def test_enlarged_view_keeps_place_and_unsent_note(
         viewer = page.locator(f"#view-{ids[2]}")
         expect(viewer).to_be_visible()
         expect(viewer.get_by_role("heading")).to_have_text("Proof of Zoë Müller — item 3")
-        page.wait_for_function(
-            "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 0 }",
-            arg=f"#view-{ids[2]} img",
-        )
+        _image_loaded(page, f"#view-{ids[2]} img")
         shown = viewer.locator("img").evaluate(REAL_PIXELS)
         assert shown["shown"] > page.locator(f"#item-{ids[2]} .proof img").bounding_box()["width"]
         assert shown["pixels"] >= 1200
@@ -811,10 +812,7 @@ def test_an_updated_proof_shows_what_changed(
         card.get_by_label("What you saw (version 1)").check()  # a tap on the label, or keyboard
         expect(new_img).to_be_hidden()
         expect(old_img).to_be_visible()
-        page.wait_for_function(
-            "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 0 }",
-            arg=f"#item-{ids[1]} .proof-before img",
-        )
+        _image_loaded(page, f"#item-{ids[1]} .proof-before img")
         assert old_img.evaluate("i => i.currentSrc").split("/proof/")[1].startswith(f"{ids[1]}/1.")
         shots.take(page, "2-what-you-saw")
         card.get_by_label("New proof (version 2)").focus()
