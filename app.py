@@ -64,32 +64,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.proofs.job import shutdown_pool
 
     settings = _settings()
-    # background work (proof runs, preflight) shares this interpreter with the request threads: a
-    # shorter switch interval than the default 5 ms lets an acknowledgement through sooner
-    sys.setswitchinterval(0.001)
+    separate = settings.background == "workers"  # `python app.py worker` processes do the work
+    if not separate:
+        # background work (proof runs, preflight) shares this interpreter with the request threads: a
+        # shorter switch interval than the default 5 ms lets an acknowledgement through sooner
+        sys.setswitchinterval(0.001)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     runtime = build_runtime(settings)
     try:
-        slack = SlackService(runtime, create_app).start()
+        if runtime.queue is not None:
+            runtime.queue.open()
+        # with separate workers, they send the thread replies and the customer emails
+        slack = SlackService(runtime, create_app).start(sender=not separate)
     except SettingsError:  # a refused SLACK_APP_TOKEN: said in one sentence by main()
         runtime.close()
         raise
-    recovery = slow_steps.Recovery(runtime).start()
+    recovery = None if separate else slow_steps.Recovery(runtime).start()
     scheduler = SchedulerService(runtime).start() if settings.scheduler else None
-    mail = MailSender(runtime).start() if settings.mail_enabled else None
-    # background work (parsing, proofs, preflight, exports) runs in this process's worker pool
-    roles = ["web", "worker", *(["scheduler"] if scheduler else [])]
+    mail = MailSender(runtime).start() if settings.mail_enabled and not separate else None
+    roles = ["web", *([] if separate else ["worker"]), *(["scheduler"] if scheduler else [])]
     web = create_web_app(runtime, slack.http_app, slack.installs, roles=roles, slack_status=slack.status)
     log.info(
-        "serving on http://%s:%s (database %s, slack %s, scheduler %s, email %s)",
+        "serving on http://%s:%s (database %s, slack %s, scheduler %s, email %s, background work %s)",
         host,
         port,
         "sqlite" if runtime.db.is_sqlite else "postgresql",
         ("socket mode" if settings.slack_app_token else ("http" if slack.http_app else "off"))
         + (", installable: /slack/install" if slack.installs else ""),
         "on" if scheduler else "off",
-        mail.server.label if mail else "off",
+        mail.server.label if mail else ("by the workers" if separate and settings.mail_enabled else "off"),
+        "queued for the workers" if separate else "in this process",
     )
     # uvicorn stops gracefully on SIGTERM, then raises the signal again to end the process; as an
     # exception (a clean exit: the stop was asked for) it lets the cleanup below run, which the
@@ -110,7 +115,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
             scheduler.stop()
         if mail is not None:
             mail.stop()
-        recovery.stop()
+        if recovery is not None:
+            recovery.stop()
+        slack.stop()
+        runtime.close()
+        shutdown_pool()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from bot.service import SlackService
+    from handlers.slack import create_app
+    from pipeline.background.mailer import MailSender
+    from pipeline.core.files import sweep_partial
+    from pipeline.core.runtime import build_runtime
+    from pipeline.proofs.job import shutdown_pool
+
+    settings = _settings()
+    if settings.background != "workers":
+        raise SettingsError(
+            "`worker` takes its work from the queue: set CRAFTSTAGE_BACKGROUND=workers (with DATABASE_URL "
+            "on PostgreSQL) for it and for `serve`"
+        )
+    runtime = build_runtime(settings)
+    assert runtime.queue is not None  # CRAFTSTAGE_BACKGROUND=workers
+    sweep_partial(settings.files_dir)  # what a killed worker on this machine left half-written
+    slack = SlackService(runtime, create_app).start()  # the thread sender: one at a time across workers
+    mail = MailSender(runtime).start() if settings.mail_enabled else None
+    log.info("worker running %d task(s) at a time (stop with SIGTERM: it finishes what it has first)",
+             args.concurrency)  # fmt: skip
+    try:
+        runtime.queue.work(runtime, concurrency=args.concurrency)
+    finally:
+        if mail is not None:
+            mail.stop()
         slack.stop()
         runtime.close()
         shutdown_pool()
@@ -263,6 +301,12 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 64")
+    return int(text)
+
+
 def select_workspace(team_id: str | None) -> SelectOfScalar[Workspace]:
     from sqlmodel import col, select
 
@@ -282,6 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default: $HOST, else 127.0.0.1)")
     p.add_argument("--port", type=_port, help="port to listen on (default: $PORT, else 8000)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("worker", help="run background work from the queue (CRAFTSTAGE_BACKGROUND=workers)")
+    p.add_argument(
+        "--concurrency", type=_count, default=2, metavar="N", help="tasks run at a time (default: 2)"
+    )
+    p.set_defaults(func=cmd_worker)
     p = sub.add_parser(
         "scheduler", help="run the scheduler and the Slack sender without the web app (`serve` runs both too)"
     )

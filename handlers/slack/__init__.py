@@ -8,9 +8,9 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.installations import Installations, WorkspaceAuthorize
+from bot.installations import Installations, OneToken, WorkspaceAuthorize
 from bot.slack_app import create_bolt_app
-from handlers.slack import actions, commands, context, home, installations, payloads, views
+from handlers.slack import actions, commands, context, forms, home, installations, payloads, views
 from pipeline.core.runtime import Runtime
 
 
@@ -34,4 +34,6 @@ def create_app(
     authorize = WorkspaceAuthorize(installs) if installs is not None else None
     app = create_bolt_app(runtime, client, authorize)
     register(app, runtime, installs)
+    # a parse started from a window turns it into the review step, in whichever process parsed
+    runtime.after_parse = forms.review_shower(runtime, installs or OneToken(app.client))
     return app

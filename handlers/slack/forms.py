@@ -4,12 +4,12 @@ submissions all open them the same way: `(runtime, who, ref) -> view`."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
-
-from slack_sdk import WebClient
 
 from bot import blocks as B
 from bot import modals, order_modals
+from bot.installations import SlackClients
 from pipeline.core.actors import Who
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.activity import describe
@@ -59,18 +59,29 @@ def pending_review_window(runtime: Runtime, who: Who, ref: str) -> dict[str, Any
     return review_window(intake.pending_review(runtime, who, ref))
 
 
-def start_parse(runtime: Runtime, who: Who, job_id: int, view_id: str | None, client: WebClient) -> None:
-    """Parse in the background; then turn the window into the review step (the thread has it too)."""
+def start_parse(runtime: Runtime, who: Who, job_id: int, view_id: str | None, team_id: str) -> None:
+    """Parse in the background; then the window turns into the review step (`show_review`, wherever
+    the parse ran; the thread has it too)."""
+    intake.start_parse(runtime, who, job_id, {"view_id": view_id, "team_id": team_id} if view_id else None)
 
-    def show_review(review: intake.Review) -> None:
-        if view_id is None:
+
+def review_shower(runtime: Runtime, clients: SlackClients) -> Callable[[int, dict[str, Any], Any], None]:
+    """`runtime.after_parse`: the parse window of the task's params becomes the review step."""
+
+    def show_review(job_id: int, params: dict[str, Any], batch: Any) -> None:
+        window = params.get("window")
+        if not window:
+            return
+        client = clients.for_team(window["team_id"])
+        if client is None:  # the workspace uninstalled the app meanwhile
             return
         try:
-            client.views_update(view_id=view_id, view=review_window(review))
+            review = intake.review(runtime, job_id, batch.id if batch else None)
+            client.views_update(view_id=window["view_id"], view=review_window(review))
         except Exception as exc:  # the window may be closed; the card's button reopens it
             log.info("could not update the parse window: %s", exc)
 
-    intake.start_parse(runtime, who, job_id, show_review)
+    return show_review
 
 
 def template_window(runtime: Runtime, who: Who, ref: str, chosen: str | None = None) -> dict[str, Any]:

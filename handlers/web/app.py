@@ -14,6 +14,7 @@ from starlette.routing import Route
 from bot.installations import Installations
 from handlers.web import approval, slack_install
 from handlers.web.slack_endpoint import slack_endpoint
+from pipeline.background.queue import queue_status
 from pipeline.core.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ def create_web_app(
             body["slack"] = slack
             ok = ok and slack.get("link", "up") == "up"
         body["roles"] = list(roles)
+        body["queue"] = await run_in_threadpool(queue_status, runtime)
+        ok = ok and body["queue"]["reachable"]
         body["status"] = "ok" if ok else "degraded"
         return JSONResponse(body, status_code=200 if ok else 503)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from pipeline.background import tasks
@@ -55,37 +54,38 @@ def proofs_then_preflight(
     return run
 
 
-def start_parse(
-    runtime: Runtime, ws_id: int, job_id: int, actor: Actor, then: Callable[[Any], None] | None = None
-) -> int:
-    def work(progress: tasks.Progress) -> Any:
-        batch = run_parse(runtime, job_id, actor)
-        if then is not None:
-            then(batch)
-        return batch
+def parse(runtime: Runtime, given: tasks.Given, progress: tasks.Progress) -> Any:
+    batch = run_parse(runtime, given.job_id, given.actor)
+    if runtime.after_parse is not None:
+        runtime.after_parse(given.job_id, given.params, batch)
+    return batch
 
-    return tasks.start(runtime, ws_id, job_id, "parse", actor, work)
+
+def proofs(runtime: Runtime, given: tasks.Given, progress: tasks.Progress) -> ProofRun | None:
+    ids = given.params.get("item_ids")
+    return proofs_then_preflight(runtime, given.job_id, given.actor, progress, set(ids) if ids else None)
+
+
+def preflight(runtime: Runtime, given: tasks.Given, progress: tasks.Progress) -> Report:
+    return preflight_now(runtime, given.job_id, given.actor)
+
+
+def start_parse(
+    runtime: Runtime, ws_id: int, job_id: int, actor: Actor, window: dict[str, Any] | None = None
+) -> int:
+    """`window`: where the parse was asked for (a Slack view), handed on to `runtime.after_parse`."""
+    return tasks.start(runtime, ws_id, job_id, "parse", actor, params={"window": window} if window else None)
 
 
 def start_proofs(
     runtime: Runtime, ws_id: int, job_id: int, actor: Actor, item_ids: set[int] | None = None
 ) -> int:
     ids = sorted(item_ids) if item_ids else None
-    return tasks.start(
-        runtime,
-        ws_id,
-        job_id,
-        "proofs",
-        actor,
-        lambda progress: proofs_then_preflight(runtime, job_id, actor, progress, set(ids) if ids else None),
-        params={"item_ids": ids},
-    )
+    return tasks.start(runtime, ws_id, job_id, "proofs", actor, params={"item_ids": ids})
 
 
 def start_preflight(runtime: Runtime, ws_id: int, job_id: int, actor: Actor) -> int:
-    return tasks.start(
-        runtime, ws_id, job_id, "preflight", actor, lambda progress: preflight_now(runtime, job_id, actor)
-    )
+    return tasks.start(runtime, ws_id, job_id, "preflight", actor)
 
 
 def _resume_proofs(runtime: Runtime, task: Task) -> None:
@@ -106,6 +106,12 @@ RESUMABLE = {"proofs": _resume_proofs, "preflight": _resume_preflight}
 
 def recover(runtime: Runtime) -> int:
     return tasks.recover(runtime, RESUMABLE)
+
+
+def run_queued(runtime: Runtime, task_id: int) -> None:
+    """Run a task the queue handed to this worker. A task already running was held by a worker that
+    stopped (the queue gave it back): it is resumed or failed, as after a restart."""
+    tasks.run_queued(runtime, task_id, RESUMABLE)
 
 
 class Recovery:

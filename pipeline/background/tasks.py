@@ -4,10 +4,12 @@ never leaves a job stuck (see `recover`) and a second click finds the work alrea
 from __future__ import annotations
 
 import errno
+import importlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +31,26 @@ HEARTBEAT_EVERY = 30.0  # seconds between heartbeats of a running task (well ins
 WHAT = {"parse": "Parsing", "proofs": "Proof generation", "preflight": "Preflight", "export": "Export"}
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a task's work is given: everything else it reads from the database."""
+
+    ws_id: int
+    job_id: int
+    actor: Actor
+    params: dict[str, Any]
+
+
+# What each kind of task runs, as `module:function(runtime, given, progress)`. The work is rebuilt from
+# the task row alone, so a worker process (or a copy of the app after a restart) can run any task.
+KINDS = {
+    "parse": "pipeline.background.slow_steps:parse",
+    "proofs": "pipeline.background.slow_steps:proofs",
+    "preflight": "pipeline.background.slow_steps:preflight",
+    "export": "pipeline.services.export:export_work",
+}
 # tasks this process has taken on and not finished (queued in its worker pool, or running): any other
 # active task it owns in the database ended without recording how (the database was away then)
 _mine: set[int] = set()
@@ -51,14 +73,21 @@ def start(
     job_id: int,
     kind: str,
     actor: Actor,
-    work: Callable[[Progress], Any],
+    work: Callable[[Progress], Any] | None = None,
     *,
     params: dict[str, Any] | None = None,
 ) -> int:
-    """Record a task and run `work(progress)` on the worker pool; refuses a duplicate while one runs."""
-    task_id = _record(runtime, ws_id, job_id, kind, actor, params)
+    """Record a task and have it run: on the queue when workers are separate processes, else on this
+    process's worker pool. Refuses a duplicate while one runs. `work` replaces the kind's own work
+    (this process only)."""
+    queued = runtime.queue is not None and work is None
+    task_id = _record(runtime, ws_id, job_id, kind, actor, params, mine=not queued)
     try:
-        runtime.workers.submit(run, runtime, task_id, actor, work)
+        if queued:
+            runtime.queue.defer(task_id)  # type: ignore[union-attr]
+        else:
+            given = Given(ws_id, job_id, actor, params or {})
+            runtime.workers.submit(run, runtime, task_id, actor, work or bind(runtime, kind, given))
     except CraftError as exc:
         _mine.discard(task_id)
         _finish(runtime, task_id, "failed", exc.message)
@@ -66,14 +95,32 @@ def start(
     return task_id
 
 
+def bind(runtime: Runtime, kind: str, given: Given) -> Callable[[Progress], Any]:
+    """The work of a task of this kind, ready to run."""
+    module, _, name = KINDS[kind].partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    return lambda progress: fn(runtime, given, progress)
+
+
+def given_of(task: Task) -> Given:
+    params = {k: v for k, v in task.params.items() if not k.startswith("actor")}
+    return Given(task.workspace_id, task.job_id or 0, task_actor(task), params)
+
+
 def _new_task(
-    s: Session, ws_id: int, job_id: int, kind: str, actor: Actor, params: dict[str, Any] | None
+    runtime: Runtime,
+    s: Session,
+    ws_id: int,
+    job_id: int,
+    kind: str,
+    actor: Actor,
+    params: dict[str, Any] | None,
 ) -> int:
     job = s.exec(select(Job).where(Job.id == job_id).with_for_update()).one()
     running = s.exec(
         select(Task).where(Task.job_id == job_id, Task.kind == kind, col(Task.state).in_(ACTIVE))
     ).first()
-    if running is not None and _abandoned(running, utcnow() - STALE_AFTER):
+    if running is not None and _abandoned(running, utcnow() - STALE_AFTER, runtime, s):
         # nobody works on it any more (its process died, or let go of it while the database was
         # away): it is not coming back, so it must not block the job
         running.state, running.finished_at = "failed", utcnow()
@@ -102,15 +149,23 @@ def _new_task(
 
 
 def _record(
-    runtime: Runtime, ws_id: int, job_id: int, kind: str, actor: Actor, params: dict[str, Any] | None
+    runtime: Runtime,
+    ws_id: int,
+    job_id: int,
+    kind: str,
+    actor: Actor,
+    params: dict[str, Any] | None,
+    *,
+    mine: bool,
 ) -> int:
-    """The task row, committed with its id already in `_mine`: recover() in another thread must never
-    take a task of this process for nobody's."""
+    """The task row, committed with its id already in `_mine` when this process runs it: recover() in
+    another thread must never take a task of this process for nobody's."""
     task_id: int | None = None
     try:
         with runtime.db.session() as s:
-            task_id = _new_task(s, ws_id, job_id, kind, actor, params)
-            _mine.add(task_id)
+            task_id = _new_task(runtime, s, ws_id, job_id, kind, actor, params)
+            if mine:
+                _mine.add(task_id)
     except BaseException:
         if task_id is not None:
             _mine.discard(task_id)
@@ -239,33 +294,55 @@ def recover(runtime: Runtime, resume: Mapping[str, Callable[[Runtime, Task], Non
         active = list(s.exec(select(Task).where(col(Task.state).in_(ACTIVE))))
     found = 0
     for task in active:
-        if not _abandoned(task, cutoff):
-            continue
-        if not _claim(runtime, task.pk, "interrupted by a restart"):
-            continue  # another copy recovered it first
-        found += 1
-        actor = task_actor(task)
-        what = WHAT.get(task.kind, task.kind)
-        handler = (resume or {}).get(task.kind)
-        if handler is not None:
-            try:
-                handler(runtime, task)
-            except AlreadyRunning:
-                continue  # someone started it again meanwhile: nothing is stuck
-            except CraftError as exc:
-                log.warning("could not resume task %s: %s", task.id, exc.message)
-            else:
-                _resumed(runtime, task, what)
-                continue
-        _fail(
-            runtime,
-            task.pk,
-            task.job_id,
-            task.kind,
-            actor,
-            f"{what} was interrupted by a restart; start it again (everything saved is kept)",
-        )
+        if _abandoned(task, cutoff) and _take_over(runtime, task, resume):
+            found += 1
     return found
+
+
+def run_queued(
+    runtime: Runtime, task_id: int, resume: Mapping[str, Callable[[Runtime, Task], None]] | None = None
+) -> None:
+    """Run a task the queue handed to this worker process. One still marked running was held by a
+    worker that stopped (the queue gave it back): resumed when `resume` knows its kind, else failed."""
+    with runtime.db.read() as s:
+        task = s.get(Task, task_id)
+    if task is None or task.state not in ACTIVE:
+        return  # finished, given up on, or purged with its job
+    if task.state == "running":
+        _take_over(runtime, task, resume)
+        return
+    _mine.add(task_id)
+    run(runtime, task_id, task_actor(task), bind(runtime, task.kind, given_of(task)))
+
+
+def _take_over(
+    runtime: Runtime, task: Task, resume: Mapping[str, Callable[[Runtime, Task], None]] | None
+) -> bool:
+    """An abandoned task: resumed as a new task or failed with a clear message on the card and in the
+    thread. False when another copy took it over first."""
+    if not _claim(runtime, task.pk, "interrupted by a restart"):
+        return False
+    what = WHAT.get(task.kind, task.kind)
+    handler = (resume or {}).get(task.kind)
+    if handler is not None:
+        try:
+            handler(runtime, task)
+        except AlreadyRunning:
+            return True  # someone started it again meanwhile: nothing is stuck
+        except CraftError as exc:
+            log.warning("could not resume task %s: %s", task.id, exc.message)
+        else:
+            _resumed(runtime, task, what)
+            return True
+    _fail(
+        runtime,
+        task.pk,
+        task.job_id,
+        task.kind,
+        task_actor(task),
+        f"{what} was interrupted by a restart; start it again (everything saved is kept)",
+    )
+    return True
 
 
 def task_actor(task: Task) -> Actor:
@@ -274,8 +351,12 @@ def task_actor(task: Task) -> Actor:
     return Actor.user(p.get("actor", ""), p.get("actor_display", ""), p.get("actor_role", "member"))
 
 
-def _abandoned(task: Task, cutoff: datetime) -> bool:
+def _abandoned(
+    task: Task, cutoff: datetime, runtime: Runtime | None = None, s: Session | None = None
+) -> bool:
     """Nobody works on this active task any more (`cutoff`: heartbeats older than this are silence)."""
+    if task.state == "queued" and runtime is not None and runtime.queue is not None and s is not None:
+        return not runtime.queue.holds(s, task.pk)  # waiting on the queue, however long, is in hand
     if task.owner == instance.tag():
         return task.id not in _mine  # this process's own, no longer in its hands
     # another copy's: gone if its process on this machine is, or silent for too long (another machine)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pipeline.core.member_changes import MemberChanges
 from pipeline.core.notify import Notifier, NullNotifier
@@ -11,6 +13,9 @@ from pipeline.core.settings import Settings
 from pipeline.core.workers import WorkerPool
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from pipeline.background.queue import TaskQueue
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +26,11 @@ class Runtime:
     db: Database
     notifier: Notifier = field(default_factory=NullNotifier)
     workers: WorkerPool = field(default_factory=WorkerPool)
+    # with CRAFTSTAGE_BACKGROUND=workers: tasks go on this queue for `python app.py worker` processes
+    queue: TaskQueue | None = None
+    # told when a parse started from a Slack window has finished (job id, the task's params, the batch
+    # or None): the Slack side turns that window into the review step
+    after_parse: Callable[[int, dict[str, Any], Any], None] | None = None
     member_changes: MemberChanges = field(init=False)
 
     def __post_init__(self) -> None:
@@ -29,6 +39,8 @@ class Runtime:
     def close(self) -> None:
         self.member_changes.stop()
         self.workers.shutdown(wait=True)
+        if self.queue is not None:
+            self.queue.close()
         self.db.dispose()
 
 
@@ -38,4 +50,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     db = Database(settings.effective_database_url)
     if migrate:
         upgrade(db)
-    return Runtime(settings=settings, db=db, workers=WorkerPool(settings.worker_threads))
+    queue = None
+    if settings.background == "workers":
+        from pipeline.background.queue import TaskQueue
+
+        queue = TaskQueue(settings.effective_database_url)
+    return Runtime(settings=settings, db=db, workers=WorkerPool(settings.worker_threads), queue=queue)

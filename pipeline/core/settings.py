@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -43,6 +44,9 @@ class Settings(BaseModel):
     approval_guess_limit: int = 30  # unknown links per client per window (and 20x that in all)
     trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For is believed
     worker_threads: int = 4
+    # "here": `serve` runs the background work itself (the embedded default); "workers": `serve` only
+    # queues it and `python app.py worker` processes run it (PostgreSQL)
+    background: Literal["here", "workers"] = "here"
     log_level: str = "INFO"
     scheduler: bool = True  # `serve` runs the scheduler too (CRAFTSTAGE_SCHEDULER=off: it does not)
     scheduler_interval_s: float = Field(default=60.0, gt=0)
@@ -117,6 +121,15 @@ class Settings(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _workers_need_postgres(self) -> Settings:
+        if self.background == "workers" and not self.effective_database_url.startswith("postgresql"):
+            raise ValueError(
+                "CRAFTSTAGE_BACKGROUND=workers needs PostgreSQL (DATABASE_URL=postgresql+psycopg://…): "
+                "the worker processes share its queue. With SQLite, `serve` runs the background work itself"
+            )
+        return self
+
     @property
     def slack_oauth(self) -> bool:
         """The installable app: workspaces install it themselves and each has its own bot token."""
@@ -172,6 +185,7 @@ class Settings(BaseModel):
             "CRAFTSTAGE_APPROVAL_GUESS_LIMIT": "approval_guess_limit",
             "CRAFTSTAGE_TRUSTED_PROXIES": "trusted_proxies",
             "CRAFTSTAGE_WORKERS": "worker_threads",
+            "CRAFTSTAGE_BACKGROUND": "background",
             "LOG_LEVEL": "log_level",
             "CRAFTSTAGE_SCHEDULER": "scheduler",
             "CRAFTSTAGE_SCHEDULER_INTERVAL": "scheduler_interval_s",

@@ -36,11 +36,16 @@ def start_export(
             raise InvalidInput({"profile": f"{job.ref} can't be exported: {why}"})
         job_id = job.pk
 
-    def run(progress: Progress) -> None:
-        export_now(runtime, who, job_id, profile, output_format, text_mode)
-
-    tasks.start(runtime, who.ws_id, job_id, "export", who.actor, run)
+    params = {"profile": profile, "output_format": output_format, "text_mode": text_mode}
+    tasks.start(runtime, who.ws_id, job_id, "export", who.actor, params=params)
     return job.ref
+
+
+def export_work(runtime: Runtime, given: tasks.Given, progress: Progress) -> None:
+    """The export task's work (see pipeline.background.tasks.KINDS)."""
+    p = given.params
+    who = Who(given.ws_id, given.actor)
+    export_now(runtime, who, given.job_id, p["profile"], p.get("output_format"), p.get("text_mode"))
 
 
 def export_now(

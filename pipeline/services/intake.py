@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,13 +76,10 @@ def submit_order(runtime: Runtime, who: Who, ref: str, order: item_flow.Input) -
     return job_id, done
 
 
-def start_parse(runtime: Runtime, who: Who, job_id: int, then: Callable[[Review], None]) -> int:
-    """Parse as a recorded task, then hand the review (or the failure) to `then`."""
-
-    def reviewed(batch: Any) -> None:
-        then(review(runtime, job_id, batch.id if batch else None))
-
-    return slow_steps.start_parse(runtime, who.ws_id, job_id, who.actor, then=reviewed)
+def start_parse(runtime: Runtime, who: Who, job_id: int, window: dict[str, Any] | None = None) -> int:
+    """Parse as a recorded task; `window` (where it was asked for) is handed to `runtime.after_parse`
+    with the outcome, for the review step."""
+    return slow_steps.start_parse(runtime, who.ws_id, job_id, who.actor, window)
 
 
 def review(runtime: Runtime, job_id: int, batch_id: int | None) -> Review:

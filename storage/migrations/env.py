@@ -25,12 +25,19 @@ def run_migrations_online() -> None:
     _run(connection)
 
 
+def ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """The task queue's tables are Procrastinate's (revision 0014), not the models': autogenerate
+    leaves them alone."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate"))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=ours,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -89,6 +89,15 @@ class ServedApp:
     def log_path(self) -> Path:
         return self.data_dir.parent / "serve.log"
 
+    def command(self) -> list[str]:
+        return [sys.executable, "app.py", "serve"]
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
     def start(self, timeout: float = 60.0) -> None:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.starts += 1
@@ -96,23 +105,20 @@ class ServedApp:
         self._log.write(f"--- start {self.starts} ---\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
-            [sys.executable, "app.py", "serve"],
+            self.command(),
             cwd=ROOT,
             env={**self.env, "PORT": str(self.port)},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
+        while not self.ready():
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
+                raise AssertionError(
+                    f"{self.command()[2]} exited with {self.proc.returncode}:\n{self.log()[-4000:]}"
+                )
             if time.monotonic() > deadline:
-                raise AssertionError(f"serve did not become healthy:\n{self.log()[-4000:]}")
+                raise AssertionError(f"{self.command()[2]} did not become ready:\n{self.log()[-4000:]}")
             time.sleep(0.2)
 
     def kill(self) -> None:
@@ -174,6 +180,26 @@ class ServedApp:
                 return
             time.sleep(0.2)
         raise AssertionError(f"the app did not settle ({_busy(self.db())}):\n{self.log()[-3000:]}")
+
+
+@dataclass
+class WorkerApp(ServedApp):
+    """One `python app.py worker` process beside a served app (same database, same data folder)."""
+
+    name: str = "worker"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.name}.log"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "app.py", "worker", "--concurrency", "2"]
+
+    def ready(self) -> bool:
+        return (
+            f"--- start {self.starts} ---" in self.log()
+            and "worker running" in self.log().rsplit(f"--- start {self.starts} ---", 1)[-1]
+        )
 
 
 def _busy(db: Database) -> str:

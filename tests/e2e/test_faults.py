@@ -220,10 +220,10 @@ def assert_acked_in_time(driver: Driver) -> None:
 # -- what Slack should have received ------------------------------------------------------------------
 
 
-def cards(fake: FakeSlack) -> dict[str, list[dict[str, Any]]]:
+def cards(fake: FakeSlack, channel: str = PRODUCTION_CHANNEL_ID) -> dict[str, list[dict[str, Any]]]:
     """Top-level messages in the production channel, by job ref."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for m in fake.messages(PRODUCTION_CHANNEL_ID):
+    for m in fake.messages(channel):
         if m.get("thread_ts") in (None, m["ts"]):
             out.setdefault((m.get("text") or "").split(" ", 1)[0], []).append(m)
     return out
@@ -254,16 +254,16 @@ def _outbox_text(row: Outbox) -> str:
     return messages.outbox_message(row).text
 
 
-def check_delivered_exactly_once(app: ServedApp) -> int:
+def check_delivered_exactly_once(app: ServedApp, channel: str = PRODUCTION_CHANNEL_ID) -> int:
     """Every job has one card showing its current state, and its thread holds each message exactly
     once; returns the number of thread replies checked."""
-    fake, found = app.fake, cards(app.fake)
+    fake, found = app.fake, cards(app.fake, channel)
     replies = 0
     for ref, ((card_text, card_blocks), want) in expected_posts(app).items():
         assert len(found.get(ref, [])) == 1, (ref, [m.get("text") for m in found.get(ref, [])])
         card = found[ref][0]
         assert (card["text"], card.get("blocks")) == (card_text, card_blocks), f"stale card for {ref}"
-        thread = fake.posts_in_thread(PRODUCTION_CHANNEL_ID, card["ts"])
+        thread = fake.posts_in_thread(channel, card["ts"])
         got = Counter(
             m["text"].split("\n", 1)[0] if m["text"].startswith(":link: Approval link") else m["text"]
             for m in thread

@@ -91,7 +91,8 @@ def parse(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClien
             "appear here in a moment (and in the job's thread).",
         ),
     )
-    forms.start_parse(runtime, who, job_id, own_view_id(view, tenant_of_request(context).team_id), client)
+    team_id = tenant_of_request(context).team_id
+    forms.start_parse(runtime, who, job_id, own_view_id(view, team_id), team_id)
 
 
 def review(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:

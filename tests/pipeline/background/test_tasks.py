@@ -264,10 +264,13 @@ def test_start_parse_parses_on_the_pool_and_hands_the_batch_on(
         order = Input(text="1. Maria Gonzalez - Head Coach\n2. Tom Whitaker - Assistant Coach\n")
         submit_input(s, s.get(Job, job_id), owner, order, runtime.settings.files_dir)
     handed: list[Any] = []
-    task_id = slow_steps.start_parse(runtime, ws_id, job_id, owner, then=handed.append)
+    runtime.after_parse = lambda job, params, batch: handed.append((job, params, batch))
+    window = {"view_id": "V1", "team_id": "T0001"}
+    task_id = slow_steps.start_parse(runtime, ws_id, job_id, owner, window)
     wait_idle(runtime)
     assert task(db, task_id).state == "done"
-    (batch,) = handed
+    ((job, params, batch),) = handed
+    assert job == job_id and params == {"window": window}
     assert [it["values"]["name"] for it in batch.items] == ["Maria Gonzalez", "Tom Whitaker"]
     assert last_event(db, job_id, Event.ITEMS_PARSED).details["batch_id"] == batch.id
     assert get_job(db, job_id).status == S.PARSING
@@ -282,7 +285,8 @@ def test_a_parse_that_cannot_read_its_upload_reports_a_parse_failure(
         submit_input(s, s.get(Job, job_id), owner, order, runtime.settings.files_dir)
     Path(get_job(db, job_id).input_filename).unlink()
     handed: list[Any] = []
-    task_id = slow_steps.start_parse(runtime, ws_id, job_id, owner, then=handed.append)
+    runtime.after_parse = lambda job, params, batch: handed.append(batch)
+    task_id = slow_steps.start_parse(runtime, ws_id, job_id, owner)
     wait_idle(runtime)
     assert handed == [None] and task(db, task_id).state == "done"
     job = get_job(db, job_id)
