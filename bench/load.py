@@ -23,7 +23,9 @@ when they were sent (layout and proof sheet and preflight run in the server proc
 proof workers). Targets: no errors, every Slack ack under 3 s, Slack p99 under 300 ms (a PASS/MISS
 line each; the exit code is 0 either way: this is a measurement).
 
-`--no-proofs` is the same load without a proof run (a baseline), `--think S` paces the clients (S
+`--worker` runs the background work in a separate `python app.py worker` process (PostgreSQL,
+CRAFTSTAGE_BACKGROUND=workers): `serve` then only answers and queues. `--no-proofs` is the same load
+without a proof run (a baseline), `--think S` paces the clients (S
 seconds between requests on average), `--records FILE` writes every request to a CSV. The CPU lines
 include "other processes on the machine": when that is not near 0, something else shared the cores
 and the latencies are not this app's alone. `CRAFTSTAGE_TEST_POSTGRES` picks the PostgreSQL server.
@@ -65,7 +67,7 @@ from pipeline.approval import links  # noqa: E402
 from pipeline.jobs.activity import Event  # noqa: E402
 from pipeline.jobs.workspaces import actor_for, ensure_member, ensure_workspace  # noqa: E402
 from storage.models import ActivityEvent, Item, Job, Task  # noqa: E402
-from tests.e2e.server import ServedApp, served_app  # noqa: E402
+from tests.e2e.server import ServedApp, WorkerApp, served_app  # noqa: E402
 from tests.pipeline.pipeline_fixtures import add_items, use_template  # noqa: E402
 from tests.standins.slack_api import (  # noqa: E402
     DEFAULT_USER_ID,
@@ -566,21 +568,31 @@ def postmaster_started(app: ServedApp) -> str:
 @dataclass
 class CpuSnapshot:
     server: float
+    worker: float  # the `worker` process (0 when the server runs the work itself)
     workers: dict[int, float]
     postgres: dict[int, float]
     main: float
     machine: tuple[float, float, float, float]
 
 
-def cpu_snapshot(server_pid: int) -> CpuSnapshot:
-    workers = {p: st[1] for p in descendants(server_pid) if (st := proc_stat(p)) is not None}
+def cpu_snapshot(server_pid: int, worker_pid: int = 0) -> CpuSnapshot:
+    pool = descendants(server_pid) + (descendants(worker_pid) if worker_pid else [])
+    workers = {p: st[1] for p in pool if (st := proc_stat(p)) is not None}
     postgres = {
         int(e): st[1]
         for e in os.listdir("/proc")
         if e.isdigit() and proc_name(int(e)) == "postgres" and (st := proc_stat(int(e))) is not None
     }
     server = proc_stat(server_pid)
-    return CpuSnapshot(server[1] if server else 0.0, workers, postgres, _self_cpu(), machine_busy())
+    worker = proc_stat(worker_pid) if worker_pid else None
+    return CpuSnapshot(
+        server[1] if server else 0.0,
+        worker[1] if worker else 0.0,
+        workers,
+        postgres,
+        _self_cpu(),
+        machine_busy(),
+    )
 
 
 def _delta(after: dict[int, float], before: dict[int, float]) -> float:
@@ -715,7 +727,8 @@ def report(
     print(f"CPU over the window (seconds of CPU per second; {cores} cores, machine {busy:.0%} busy):")
     parts = [
         ("server process", cpu1.server - cpu0.server),
-        ("proof workers (server's children)", _delta(cpu1.workers, cpu0.workers)),
+        *([("worker process", cpu1.worker - cpu0.worker)] if cpu1.worker else []),
+        ("proof pool processes", _delta(cpu1.workers, cpu0.workers)),
         ("postgres processes (all on the machine)", _delta(cpu1.postgres, cpu0.postgres)),
         (f"load clients ({len(client_cpu)} processes)", sum(client_cpu)),
         ("bench main (Slack stand-in, watcher)", cpu1.main - cpu0.main),
@@ -821,8 +834,11 @@ def mix_weights(share: float) -> dict[str, float]:
     return {k: w for k, w in weights.items() if w > 0}
 
 
-def measure(app: ServedApp, fake: FakeSlack, args: argparse.Namespace) -> list[int]:
-    """Seed, start the clients and the proof runs, measure, report; returns the server's children."""
+def measure(
+    app: ServedApp, fake: FakeSlack, args: argparse.Namespace, worker: ServedApp | None = None
+) -> list[int]:
+    """Seed, start the clients and the proof runs, measure, report; returns the server's (and the
+    worker's) children."""
     seeded = seed(app, fake, args)
     share = min(1.0, max(0.0, args.slack_share))
     spec = ClientSpec(
@@ -872,7 +888,8 @@ def measure(app: ServedApp, fake: FakeSlack, args: argparse.Namespace) -> list[i
         runs.watch()
         log_from = len(app.log())
         rss0 = rss_kib(pid)
-        cpu0 = cpu_snapshot(pid)
+        worker_pid = worker.proc.pid if worker is not None and worker.proc else 0
+        cpu0 = cpu_snapshot(pid, worker_pid)
         pg0 = postmaster_started(app)
         t0 = time.monotonic()
         runs.stop_starting_at = t0 + args.seconds
@@ -888,7 +905,7 @@ def measure(app: ServedApp, fake: FakeSlack, args: argparse.Namespace) -> list[i
             records.extend(recs)
             client_cpu.append(cpu)
         t1 = max([t0 + args.seconds] + [r[1] + r[2] / 1000 for r in records])
-        cpu1 = cpu_snapshot(pid)
+        cpu1 = cpu_snapshot(pid, worker_pid)
         runs.poll()
         runs.stop()
     finally:
@@ -906,7 +923,7 @@ def measure(app: ServedApp, fake: FakeSlack, args: argparse.Namespace) -> list[i
                 out_csv.writerow([kind, f"{at - t0:.4f}", f"{ms:.2f}", error, runs.phase_at(at)])
         print(f"every request written to {args.records}")
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    children = descendants(pid)
+    children = descendants(pid) + (descendants(worker.proc.pid) if worker is not None and worker.proc else [])
     if args.wait_run > 0 and runs.current() is not None:
         ref, job_id = runs.current()
         task = proofs_task(app, job_id)
@@ -940,6 +957,9 @@ def main() -> None:
         help="an experiment: renice the server's proof pool processes by this much once they run",
     )
     ap.add_argument("--workers", help="CRAFTSTAGE_WORKERS for the server (default: the app's)")
+    ap.add_argument(
+        "--worker", action="store_true", help="background work in a separate `worker` process (PostgreSQL)"
+    )
     ap.add_argument("--records", help="write every request (kind, start s, ms, error, phase) to this CSV")
     ap.add_argument("--timeout", type=float, default=10.0, help="client timeout per request, seconds")
     ap.add_argument(
@@ -949,6 +969,8 @@ def main() -> None:
         help="seconds to wait after the window for the run in progress to finish (0: do not wait)",
     )
     args = ap.parse_args()
+    if args.worker and args.sqlite:
+        ap.error("--worker needs PostgreSQL: with SQLite, `serve` runs the background work itself")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (clients, server and proofs share them)")
     with tempfile.TemporaryDirectory(prefix="cs-bench-load-") as tmp, FakeSlack() as fake:
@@ -956,17 +978,29 @@ def main() -> None:
         env["LOG_LEVEL"] = "WARNING"
         if args.workers:
             env["CRAFTSTAGE_WORKERS"] = args.workers
+        if args.worker:
+            env["CRAFTSTAGE_BACKGROUND"] = "workers"
         database_url = f"sqlite:///{Path(tmp) / 'data' / 'craftstage.db'}" if args.sqlite else None
         children: list[int] = []
         try:
             with served_app(Path(tmp), fake=fake, database_url=database_url, **env) as app:
                 print(
                     f"server: python app.py serve on {app.url}, {'SQLite' if args.sqlite else 'PostgreSQL'}"
+                    + (", background work in one `python app.py worker`" if args.worker else "")
                 )
+                worker = None
+                if args.worker:
+                    worker = WorkerApp(
+                        data_dir=app.data_dir, database_url=app.database_url, fake=fake, env=app.env
+                    )
+                    worker.start()
                 try:
-                    children = measure(app, fake, args)
+                    children = measure(app, fake, args, worker)
                 finally:
                     children = children or descendants(app.proc.pid if app.proc else 0)
+                    if worker is not None:
+                        children += descendants(worker.proc.pid if worker.proc else 0)
+                        worker.stop()
         finally:
             if n := reap(children, tmp):
                 print(f"stopped {n} proof-pool process(es) the server left behind when it exited")

@@ -1,5 +1,6 @@
-"""The slow steps of a job, started as recorded tasks on the worker pool: parsing, proofs (followed by
-preflight, which runs by itself after items, mapping or template change) and preflight on demand."""
+"""The slow steps of a job, started as recorded tasks: parsing, proofs (followed by preflight, which
+runs by itself after items, mapping or template change), preflight on demand, and the export. Each
+kind's work here takes only what its task row holds (see `tasks.KINDS`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from pipeline.background import tasks
 from pipeline.core.actors import Actor
 from pipeline.core.files import sweep_partial
 from pipeline.core.runtime import Runtime
+from pipeline.export.job import export_job
 from pipeline.intake.items import run_parse
 from pipeline.jobs.activity import Event
 from pipeline.proofs.job import ProofRun, generate_job_proofs
 from pipeline.proofs.preflight import Report, check_job, checked_as, run_preflight
-from storage.models import Job, Task
+from storage.models import Job, Task, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +72,54 @@ def preflight(runtime: Runtime, given: tasks.Given, progress: tasks.Progress) ->
     return preflight_now(runtime, given.job_id, given.actor)
 
 
+def export(runtime: Runtime, given: tasks.Given, progress: tasks.Progress) -> None:
+    """Files written, the export recorded, the thread told."""
+    p = given.params
+    with runtime.db.session() as s:
+        export_job(
+            s,
+            s.get_one(Workspace, given.ws_id),
+            s.get_one(Job, given.job_id),
+            given.actor,
+            profile_name=p["profile"],
+            output_format=p.get("output_format"),
+            text_mode=p.get("text_mode"),
+            files_dir=runtime.settings.files_dir,
+        )
+    runtime.notifier.job_changed(given.job_id, Event.EXPORT_CREATED)
+
+
 def start_parse(
     runtime: Runtime, ws_id: int, job_id: int, actor: Actor, window: dict[str, Any] | None = None
 ) -> int:
     """`window`: where the parse was asked for (a Slack view), handed on to `runtime.after_parse`."""
-    return tasks.start(runtime, ws_id, job_id, "parse", actor, params={"window": window} if window else None)
+    return tasks.start(
+        runtime, ws_id, job_id, "parse", actor, parse, params={"window": window} if window else None
+    )
 
 
 def start_proofs(
     runtime: Runtime, ws_id: int, job_id: int, actor: Actor, item_ids: set[int] | None = None
 ) -> int:
     ids = sorted(item_ids) if item_ids else None
-    return tasks.start(runtime, ws_id, job_id, "proofs", actor, params={"item_ids": ids})
+    return tasks.start(runtime, ws_id, job_id, "proofs", actor, proofs, params={"item_ids": ids})
 
 
 def start_preflight(runtime: Runtime, ws_id: int, job_id: int, actor: Actor) -> int:
-    return tasks.start(runtime, ws_id, job_id, "preflight", actor)
+    return tasks.start(runtime, ws_id, job_id, "preflight", actor, preflight)
+
+
+def start_export(
+    runtime: Runtime,
+    ws_id: int,
+    job_id: int,
+    actor: Actor,
+    profile: str,
+    output_format: str | None = None,
+    text_mode: str | None = None,
+) -> int:
+    params = {"profile": profile, "output_format": output_format, "text_mode": text_mode}
+    return tasks.start(runtime, ws_id, job_id, "export", actor, export, params=params)
 
 
 def _resume_proofs(runtime: Runtime, task: Task) -> None:
@@ -108,10 +142,14 @@ def recover(runtime: Runtime) -> int:
     return tasks.recover(runtime, RESUMABLE)
 
 
+# what a worker process runs for each kind of task it takes from the queue
+KINDS: dict[str, tasks.Work] = {"parse": parse, "proofs": proofs, "preflight": preflight, "export": export}
+
+
 def run_queued(runtime: Runtime, task_id: int) -> None:
     """Run a task the queue handed to this worker. A task already running was held by a worker that
     stopped (the queue gave it back): it is resumed or failed, as after a restart."""
-    tasks.run_queued(runtime, task_id, RESUMABLE)
+    tasks.run_queued(runtime, task_id, KINDS, RESUMABLE)
 
 
 class Recovery:

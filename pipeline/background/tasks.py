@@ -4,7 +4,6 @@ never leaves a job stuck (see `recover`) and a second click finds the work alrea
 from __future__ import annotations
 
 import errno
-import importlib
 import logging
 import threading
 import time
@@ -43,14 +42,9 @@ class Given:
     params: dict[str, Any]
 
 
-# What each kind of task runs, as `module:function(runtime, given, progress)`. The work is rebuilt from
-# the task row alone, so a worker process (or a copy of the app after a restart) can run any task.
-KINDS = {
-    "parse": "pipeline.background.slow_steps:parse",
-    "proofs": "pipeline.background.slow_steps:proofs",
-    "preflight": "pipeline.background.slow_steps:preflight",
-    "export": "pipeline.services.export:export_work",
-}
+# A task's work: everything it needs is in `Given` (from the task row) or the database, so a worker
+# process, or a copy of the app after a restart, can run any task from its row alone.
+Work = Callable[[Runtime, Given, Progress], Any]
 # tasks this process has taken on and not finished (queued in its worker pool, or running): any other
 # active task it owns in the database ended without recording how (the database was away then)
 _mine: set[int] = set()
@@ -73,33 +67,28 @@ def start(
     job_id: int,
     kind: str,
     actor: Actor,
-    work: Callable[[Progress], Any] | None = None,
+    work: Work,
     *,
     params: dict[str, Any] | None = None,
 ) -> int:
-    """Record a task and have it run: on the queue when workers are separate processes, else on this
-    process's worker pool. Refuses a duplicate while one runs. `work` replaces the kind's own work
-    (this process only)."""
-    queued = runtime.queue is not None and work is None
+    """Record a task and have `work` run: by a worker process when the runtime has a queue (which
+    looks `kind` up in its table of work, see `run_queued`), else on this process's worker pool.
+    Refuses a duplicate while one runs."""
+    queued = runtime.queue is not None
     task_id = _record(runtime, ws_id, job_id, kind, actor, params, mine=not queued)
     try:
-        if queued:
-            runtime.queue.defer(task_id)  # type: ignore[union-attr]
+        if runtime.queue is not None:
+            runtime.queue.defer(task_id)
         else:
             given = Given(ws_id, job_id, actor, params or {})
-            runtime.workers.submit(run, runtime, task_id, actor, work or bind(runtime, kind, given))
+            runtime.workers.submit(
+                run, runtime, task_id, actor, lambda progress: work(runtime, given, progress)
+            )
     except CraftError as exc:
         _mine.discard(task_id)
         _finish(runtime, task_id, "failed", exc.message)
         raise
     return task_id
-
-
-def bind(runtime: Runtime, kind: str, given: Given) -> Callable[[Progress], Any]:
-    """The work of a task of this kind, ready to run."""
-    module, _, name = KINDS[kind].partition(":")
-    fn = getattr(importlib.import_module(module), name)
-    return lambda progress: fn(runtime, given, progress)
 
 
 def given_of(task: Task) -> Given:
@@ -300,10 +289,14 @@ def recover(runtime: Runtime, resume: Mapping[str, Callable[[Runtime, Task], Non
 
 
 def run_queued(
-    runtime: Runtime, task_id: int, resume: Mapping[str, Callable[[Runtime, Task], None]] | None = None
+    runtime: Runtime,
+    task_id: int,
+    kinds: Mapping[str, Work],
+    resume: Mapping[str, Callable[[Runtime, Task], None]] | None = None,
 ) -> None:
-    """Run a task the queue handed to this worker process. One still marked running was held by a
-    worker that stopped (the queue gave it back): resumed when `resume` knows its kind, else failed."""
+    """Run a task the queue handed to this worker process (`kinds`: each kind's work). One still
+    marked running was held by a worker that stopped (the queue gave it back): resumed when `resume`
+    knows its kind, else failed."""
     with runtime.db.read() as s:
         task = s.get(Task, task_id)
     if task is None or task.state not in ACTIVE:
@@ -312,7 +305,8 @@ def run_queued(
         _take_over(runtime, task, resume)
         return
     _mine.add(task_id)
-    run(runtime, task_id, task_actor(task), bind(runtime, task.kind, given_of(task)))
+    work, given = kinds[task.kind], given_of(task)
+    run(runtime, task_id, given.actor, lambda progress: work(runtime, given, progress))
 
 
 def _take_over(

@@ -89,6 +89,7 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
             "database": "reachable",
             "slack": {"mode": "off"},
             "roles": ["web", "worker", "scheduler"],
+            "queue": {"engine": "in this process", "reachable": True},
         }
     finally:
         proc.terminate()

@@ -112,7 +112,7 @@ def test_an_export_of_a_stopped_worker_is_failed_with_a_message(
     db: Database, ws_id: int, owner: Actor, queued: Runtime
 ) -> None:
     job_id = job_with_items(db, ws_id, owner, queued.settings.files_dir, NAMES)
-    tasks.start(queued, ws_id, job_id, "export", owner, params={"profile": "Generic"})
+    slow_steps.start_export(queued, ws_id, job_id, owner, "Generic")
     _held_by_a_dead_worker(db)
     assert queued.queue.requeue_stalled() == 1  # type: ignore[union-attr]
     worker_side(queued).work(queued, concurrency=1, wait=False)
@@ -120,3 +120,14 @@ def test_an_export_of_a_stopped_worker_is_failed_with_a_message(
         ("failed", "Export was interrupted by a restart; start it again (everything saved is kept)")
     ]
     assert Event.TASK_FAILED in event_types(db, job_id)
+
+
+def test_the_health_check_says_when_the_queue_is_unreachable(queued: Runtime, tmp_path: Path) -> None:
+    nowhere = Database("postgresql+psycopg://postgres@127.0.0.1:9/craftstage?connect_timeout=2")
+    cut_off = make_runtime(nowhere, tmp_path / "elsewhere", database_url=nowhere.url, background="workers")
+    cut_off.queue = queued.queue
+    try:
+        assert queue_status(cut_off) == {"engine": "procrastinate", "reachable": False}
+    finally:
+        nowhere.dispose()
+    assert queue_status(queued)["reachable"] is True

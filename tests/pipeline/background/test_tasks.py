@@ -66,7 +66,7 @@ def blocking() -> tuple[threading.Event, threading.Event, Callable[[Any], str]]:
     """Work that signals it started, then waits to be released."""
     started, release = threading.Event(), threading.Event()
 
-    def work_fn(progress: Any) -> str:
+    def work_fn(rt: Runtime, given: tasks.Given, progress: Any) -> str:
         started.set()
         assert release.wait(20)
         return "done"
@@ -91,9 +91,11 @@ def test_a_task_runs_on_the_pool_and_records_progress(
 ) -> None:
     job_id = new_job(db, ws_id, owner)
     threads: list[str] = []
+    givens: list[tasks.Given] = []
 
-    def work_fn(progress: tasks.Progress) -> str:
+    def work_fn(rt: Runtime, given: tasks.Given, progress: tasks.Progress) -> str:
         threads.append(threading.current_thread().name)
+        givens.append(given)
         progress(1, 3)
         progress(3, 3)
         return "ok"
@@ -111,6 +113,8 @@ def test_a_task_runs_on_the_pool_and_records_progress(
         "actor_role": "owner",
     }
     assert threads and threads[0].startswith("craftstage-worker")  # never the caller's thread
+    assert givens == [tasks.Given(ws_id, job_id, owner, {"item_ids": [7]})]
+    assert tasks.given_of(t) == givens[0]  # what a worker process rebuilds from the row
     progress = [d for j, e, d in notified(runtime).calls if e == "progress"]
     assert progress[-1] == {"done": 3, "total": 3, "kind": "proofs"}
     assert tasks.active_task(runtime, job_id, "proofs") is None
@@ -125,17 +129,17 @@ def test_a_second_run_of_the_same_kind_is_refused_while_one_is_active(
     assert started.wait(10)
     try:
         with pytest.raises(AlreadyRunning) as exc:
-            tasks.start(runtime, ws_id, job_id, "proofs", owner, lambda p: None)
+            tasks.start(runtime, ws_id, job_id, "proofs", owner, lambda rt, given, p: None)
         assert exc.value.message == "Proof generation for J-1001 is already running (0 of ? done)."
         assert tasks.active_task(runtime, job_id, "proofs").id == first
         # another kind, or another job, is fine
-        tasks.start(runtime, ws_id, job_id, "preflight", owner, lambda p: None)
-        tasks.start(runtime, ws_id, other_job, "proofs", owner, lambda p: None)
+        tasks.start(runtime, ws_id, job_id, "preflight", owner, lambda rt, given, p: None)
+        tasks.start(runtime, ws_id, other_job, "proofs", owner, lambda rt, given, p: None)
     finally:
         release.set()
     wait_idle(runtime)
     assert [t.state for t in all_tasks(db)] == ["done", "done", "done"]
-    again = tasks.start(runtime, ws_id, job_id, "proofs", owner, lambda p: None)  # free again
+    again = tasks.start(runtime, ws_id, job_id, "proofs", owner, lambda rt, given, p: None)  # free again
     wait_idle(runtime)
     assert task(db, again).state == "done"
 
@@ -171,7 +175,7 @@ def test_a_task_that_died_without_finishing_does_not_block_forever(
         s.add(dead)
         s.flush()
         dead_id = dead.id
-    new = tasks.start(runtime, ws_id, job_id, "proofs", owner, lambda p: None)
+    new = tasks.start(runtime, ws_id, job_id, "proofs", owner, lambda rt, given, p: None)
     wait_idle(runtime)
     assert task(db, new).state == "done"
     old = task(db, dead_id)
@@ -198,7 +202,7 @@ def test_a_failing_task_is_marked_failed_and_the_job_is_left_actionable(
 ) -> None:  # fmt: skip
     job_id = parsing_job(db, ws_id, owner, tmp_path, items=has_items)
 
-    def work_fn(progress: Any) -> None:
+    def work_fn(rt: Runtime, given: tasks.Given, progress: Any) -> None:
         raise error
 
     task_id = tasks.start(runtime, ws_id, job_id, "parse", owner, work_fn)
@@ -224,7 +228,7 @@ def test_a_failed_proof_run_leaves_a_proofing_job_where_it_was(
 ) -> None:
     job_id = job_with_items(db, ws_id, owner, runtime.settings.files_dir, [{"name": "Li Wei"}], template=None)
 
-    def work_fn(progress: Any) -> None:
+    def work_fn(rt: Runtime, given: tasks.Given, progress: Any) -> None:
         raise CraftError("the proof folder is full")
 
     task_id = tasks.start(runtime, ws_id, job_id, "proofs", owner, work_fn)
@@ -245,7 +249,7 @@ def test_a_full_pool_refuses_without_leaving_a_queued_task(
         tasks.start(rt, ws_id, job_id, "proofs", owner, work_fn)
         assert started.wait(10)
         with pytest.raises(Busy, match="busy"):
-            tasks.start(rt, ws_id, job_id, "preflight", owner, lambda p: None)
+            tasks.start(rt, ws_id, job_id, "preflight", owner, lambda rt, given, p: None)
         refused = all_tasks(db)[-1]
         assert (refused.kind, refused.state) == ("preflight", "failed") and "busy" in refused.error
     finally:
