@@ -990,8 +990,10 @@ def main() -> None:
                 )
                 worker = None
                 if args.worker:
+                    # INFO: the worker says in its log when it is ready
+                    env = {**app.env, "LOG_LEVEL": "INFO"}
                     worker = WorkerApp(
-                        data_dir=app.data_dir, database_url=app.database_url, fake=fake, env=app.env
+                        data_dir=app.data_dir, database_url=app.database_url, fake=fake, env=env
                     )
                     worker.start()
                 try:

@@ -44,7 +44,10 @@ class TaskQueue:
             conninfo=conninfo(database_url), min_size=1, max_size=pool_size
         )
         self.app = procrastinate.App(connector=connector)
-        self.app.task(name=TASK, queue=QUEUE, pass_context=True)(_run_task)
+        # the task's own failures are recorded on it (tasks.run); what gets here is the database going
+        # away before or after the work: tried again, and a task found running is then taken over
+        retry = procrastinate.RetryStrategy(max_attempts=5, linear_wait=5)
+        self.app.task(name=TASK, queue=QUEUE, pass_context=True, retry=retry)(_run_task)
         self._opened = False
         self._working = False  # in a worker: its open connections defer too (resumed tasks)
 

@@ -30,7 +30,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 def test_help_lists_commands(tmp_path: Path) -> None:
     out = _run(["--help"], _env(tmp_path))
     assert out.returncode == 0
-    for command in ("serve", "demo", "db"):
+    for command in ("serve", "worker", "scheduler", "demo", "db"):
         assert command in out.stdout
 
 
@@ -49,6 +49,19 @@ def test_bad_configuration_is_a_clear_message(tmp_path: Path) -> None:
     out = _run(["db", "current"], _env(tmp_path, CRAFTSTAGE_TIMEZONE="Nowhere/Land"))
     assert out.returncode == 2
     assert "CRAFTSTAGE_TIMEZONE" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_workers_apart_need_postgres_and_say_so(tmp_path: Path) -> None:
+    # the embedded SQLite database is one process: `serve` runs the background work itself
+    out = _run(["serve"], _env(tmp_path, CRAFTSTAGE_BACKGROUND="workers"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "CRAFTSTAGE_BACKGROUND=workers needs PostgreSQL" in out.stderr
+    # a worker with nothing to take work from
+    out = _run(["worker"], _env(tmp_path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "set CRAFTSTAGE_BACKGROUND=workers" in out.stderr
+    out = _run(["worker", "--concurrency", "0"], _env(tmp_path))
+    assert out.returncode == 2 and "not a number from 1 to 64" in out.stderr
 
 
 def _free_port() -> int:
