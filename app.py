@@ -143,7 +143,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     runtime = build_runtime(settings)
     assert runtime.queue is not None  # CRAFTSTAGE_BACKGROUND=workers
     sweep_partial(settings.files_dir)  # what a killed worker on this machine left half-written
-    slack = SlackService(runtime, create_app).start()  # the thread sender: one at a time across workers
+    # the thread sender (one sends at a time across workers); Slack's requests go to `serve`
+    slack = SlackService(runtime, create_app).start(listen=False)
     mail = MailSender(runtime).start() if settings.mail_enabled else None
     log.info("worker running %d task(s) at a time (stop with SIGTERM: it finishes what it has first)",
              args.concurrency)  # fmt: skip

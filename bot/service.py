@@ -33,7 +33,9 @@ class SlackService:
     link: SocketModeLink | None = None
     _stoppers: list[Any] = field(default_factory=list)
 
-    def start(self, *, sender: bool = True) -> SlackService:
+    def start(self, *, sender: bool = True, listen: bool = True) -> SlackService:
+        """`sender`: run the thread sender here; `listen`: take Slack's requests over Socket Mode when
+        SLACK_APP_TOKEN is set (`serve`; a worker only posts)."""
         settings = self.runtime.settings
         if settings.slack_oauth:
             self.installs = Installations(self.runtime)
@@ -47,7 +49,7 @@ class SlackService:
         self.bolt = self.build(self.runtime, client, installs=self.installs)
         # role changes made by other copies of the app reach this one's member cache at once
         self._stoppers.append(self.runtime.member_changes.start().stop)
-        if settings.slack_app_token is not None:
+        if settings.slack_app_token is not None and listen:
             from bot.socket_mode import SocketModeLink
 
             link = SocketModeLink(

@@ -1,6 +1,6 @@
 """The slow steps of a job, started as recorded tasks: parsing, proofs (followed by preflight, which
 runs by itself after items, mapping or template change), preflight on demand, and the export. Each
-kind's work here takes only what its task row holds (see `tasks.KINDS`)."""
+kind's work here takes only what its task row holds, so a worker process can run it (`KINDS`)."""
 
 from __future__ import annotations
 
