@@ -136,10 +136,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "`worker` takes its work from the queue: set CRAFTSTAGE_BACKGROUND=workers (with DATABASE_URL "
             "on PostgreSQL) for it and for `serve`"
         )
-    if args.nice:
-        # below `serve` on a shared machine: an acknowledgement waits for no proof run (the proof
-        # pool's processes inherit this)
-        os.nice(args.nice)
     runtime = build_runtime(settings)
     assert runtime.queue is not None  # CRAFTSTAGE_BACKGROUND=workers
     sweep_partial(settings.files_dir)  # what a killed worker on this machine left half-written
@@ -305,12 +301,6 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _niceness(text: str) -> int:
-    if not text.isdigit() or int(text) > 19:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a niceness from 0 to 19")
-    return int(text)
-
-
 def _count(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) <= 64:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 64")
@@ -339,13 +329,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run background work from the queue (CRAFTSTAGE_BACKGROUND=workers)")
     p.add_argument(
         "--concurrency", type=_count, default=2, metavar="N", help="tasks run at a time (default: 2)"
-    )
-    p.add_argument(
-        "--nice",
-        type=_niceness,
-        default=10,
-        metavar="N",
-        help="run at this much lower CPU priority than `serve` on this machine (default: 10; 0: the same)",
     )
     p.set_defaults(func=cmd_worker)
     p = sub.add_parser(
