@@ -45,8 +45,9 @@ class TaskQueue:
         )
         self.app = procrastinate.App(connector=connector)
         # the task's own failures are recorded on it (tasks.run); what gets here is the database going
-        # away before or after the work: tried again, and a task found running is then taken over
-        retry = procrastinate.RetryStrategy(max_attempts=5, linear_wait=5)
+        # away around the work, or a task given back whose worker is still heard from: tried again
+        # for a little longer than a silent worker's tasks take to look abandoned (tasks.STALE_AFTER)
+        retry = procrastinate.RetryStrategy(max_attempts=20, wait=10)
         self.app.task(name=TASK, queue=QUEUE, pass_context=True, retry=retry)(_run_task)
         self._opened = False
         self._working = False  # in a worker: its open connections defer too (resumed tasks)

@@ -54,6 +54,11 @@ class AlreadyRunning(CraftError):
     pass
 
 
+class StillRunning(Exception):
+    """A task the queue gave back whose worker is still heard from (its heartbeat is fresh): the queue
+    tries again later, by when it has finished or gone silent."""
+
+
 def active_task(runtime: Runtime, job_id: int, kind: str) -> Task | None:
     with runtime.db.read() as s:
         return s.exec(
@@ -295,13 +300,16 @@ def run_queued(
     resume: Mapping[str, Callable[[Runtime, Task], None]] | None = None,
 ) -> None:
     """Run a task the queue handed to this worker process (`kinds`: each kind's work). One still
-    marked running was held by a worker that stopped (the queue gave it back): resumed when `resume`
-    knows its kind, else failed."""
+    marked running was held by a worker the queue stopped hearing from: once it is gone (its process
+    on this machine ended, or its task's heartbeat is stale) the task is resumed when `resume` knows
+    its kind, else failed."""
     with runtime.db.read() as s:
         task = s.get(Task, task_id)
     if task is None or task.state not in ACTIVE:
         return  # finished, given up on, or purged with its job
     if task.state == "running":
+        if not _abandoned(task, utcnow() - STALE_AFTER):
+            raise StillRunning(f"task {task_id} is still running in {task.owner}")
         _take_over(runtime, task, resume)
         return
     _mine.add(task_id)

@@ -5,6 +5,7 @@ back on the queue and is resumed (proofs) or failed (export) as after a restart.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from pipeline.core.actors import Actor
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.activity import Event
 from storage.db import Database
-from storage.models import ProofStatus, Task
+from storage.models import ProofStatus, Task, utcnow
 from tests.pipeline.pipeline_fixtures import event_types, job_items, job_with_items, make_runtime
 
 pytestmark = pytest.mark.usefixtures("stop_the_proof_pool", "fresh_font_registries")
@@ -74,9 +75,9 @@ def test_a_queued_task_waits_for_a_worker_then_runs_there(
     assert queue_status(queued)["waiting"] == 0
 
 
-def _held_by_a_dead_worker(db: Database) -> None:
-    """What a SIGKILL leaves: the queue job taken by a worker whose heartbeat stopped long ago, and
-    the task marked running by a process that no longer exists."""
+def _held_by_a_dead_worker(db: Database, *, beat: timedelta = timedelta(hours=1)) -> None:
+    """What a worker on another machine that died leaves: the queue job taken by a worker whose
+    heartbeat stopped long ago, and the task marked running, its heartbeat `beat` ago."""
     with db.engine.begin() as conn:
         worker = conn.execute(
             text(
@@ -87,7 +88,8 @@ def _held_by_a_dead_worker(db: Database) -> None:
         conn.execute(text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w"), {"w": worker})
     with db.session() as s:
         task = s.exec(select(Task)).one()
-        task.state, task.owner = "running", "gone-host~999999~1"
+        task.state, task.owner = "running", "other-host~4242~1"
+        task.started_at = task.heartbeat_at = utcnow() - beat
 
 
 def test_a_task_of_a_stopped_worker_goes_back_on_the_queue_and_resumes(
@@ -106,6 +108,25 @@ def test_a_task_of_a_stopped_worker_goes_back_on_the_queue_and_resumes(
     ]
     assert {it.proof_status for it in job_items(db, job_id)} == {ProofStatus.GENERATED}
     assert Event.TASK_RESUMED in event_types(db, job_id)
+
+
+def test_a_task_given_back_while_its_worker_is_still_heard_from_is_left_to_it(
+    db: Database, ws_id: int, owner: Actor, queued: Runtime
+) -> None:
+    """The queue stopped hearing from the worker (say the database was away), but the task's own
+    heartbeat is fresh: it is not taken over; the queue tries again later."""
+    job_id = job_with_items(db, ws_id, owner, queued.settings.files_dir, NAMES)
+    slow_steps.start_proofs(queued, ws_id, job_id, owner)
+    _held_by_a_dead_worker(db, beat=timedelta(seconds=5))
+    assert queued.queue.requeue_stalled() == 1  # type: ignore[union-attr]
+    worker_side(queued).work(queued, concurrency=1, wait=False)
+    assert states(db, "proofs") == [("running", None)]
+    with db.engine.connect() as conn:
+        attempts, status, later = conn.execute(
+            text("SELECT attempts, status::text, scheduled_at > now() FROM procrastinate_jobs")
+        ).one()
+    assert (attempts, status, later) == (2, "todo", True)
+    assert Event.TASK_RESUMED not in event_types(db, job_id)
 
 
 def test_an_export_of_a_stopped_worker_is_failed_with_a_message(
