@@ -19,6 +19,7 @@ from pipeline.core.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from sqlmodel.sql.expression import SelectOfScalar
 
+    from pipeline.core.runtime import Runtime
     from storage.models import Workspace
 
 log = logging.getLogger("craftstage")
@@ -51,6 +52,18 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
+def _runtime(settings: Settings) -> Runtime:
+    """The runtime of `serve` and `worker`: with CRAFTSTAGE_BACKGROUND=workers, tasks go on the queue."""
+    from pipeline.core.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    if settings.background == "workers":
+        from pipeline.background.queue import TaskQueue
+
+        runtime.queue = TaskQueue(settings.effective_database_url)
+    return runtime
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -60,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from handlers.web import create_web_app
     from pipeline.background import slow_steps
     from pipeline.background.mailer import MailSender
-    from pipeline.core.runtime import build_runtime
+    from pipeline.background.queue import TaskQueue
     from pipeline.proofs.job import shutdown_pool
 
     settings = _settings()
@@ -70,9 +83,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.001)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    runtime = build_runtime(settings)
+    runtime = _runtime(settings)
     try:
-        if runtime.queue is not None:
+        if isinstance(runtime.queue, TaskQueue):
             runtime.queue.open()
         # with separate workers, they send the thread replies and the customer emails
         slack = SlackService(runtime, create_app).start(sender=not separate)
@@ -126,8 +139,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.service import SlackService
     from handlers.slack import create_app
     from pipeline.background.mailer import MailSender
+    from pipeline.background.queue import TaskQueue
     from pipeline.core.files import sweep_partial
-    from pipeline.core.runtime import build_runtime
     from pipeline.proofs.job import shutdown_pool
 
     settings = _settings()
@@ -136,8 +149,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "`worker` takes its work from the queue: set CRAFTSTAGE_BACKGROUND=workers (with DATABASE_URL "
             "on PostgreSQL) for it and for `serve`"
         )
-    runtime = build_runtime(settings)
-    assert runtime.queue is not None  # CRAFTSTAGE_BACKGROUND=workers
+    runtime = _runtime(settings)
+    assert isinstance(runtime.queue, TaskQueue)  # CRAFTSTAGE_BACKGROUND=workers
     sweep_partial(settings.files_dir)  # what a killed worker on this machine left half-written
     # the thread sender (one sends at a time across workers); Slack's requests go to `serve`
     slack = SlackService(runtime, create_app).start(listen=False)

@@ -14,8 +14,8 @@ from starlette.routing import Route
 from bot.installations import Installations
 from handlers.web import approval, slack_install
 from handlers.web.slack_endpoint import slack_endpoint
-from pipeline.background.queue import queue_status
 from pipeline.core.runtime import Runtime
+from pipeline.services.health import queue_status
 
 if TYPE_CHECKING:
     from slack_bolt import App

@@ -169,18 +169,6 @@ class TaskQueue:
         return back
 
 
-def queue_status(runtime: Any) -> dict[str, Any]:
-    """Where this process's background work goes, and for the queue whether it can be reached."""
-    if runtime.queue is None:
-        return {"engine": "in this process", "reachable": True}
-    try:
-        with runtime.db.read() as s:
-            return {**runtime.queue.status(s), "reachable": True}
-    except Exception as exc:  # the health check says so instead of failing
-        log.warning("the task queue is unreachable: %s", exc)
-        return {"engine": "procrastinate", "reachable": False}
-
-
 def _run_task(context: procrastinate.JobContext, task_id: int) -> None:
     from pipeline.background import slow_steps
 

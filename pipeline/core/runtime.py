@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pipeline.core.member_changes import MemberChanges
 from pipeline.core.notify import Notifier, NullNotifier
@@ -14,10 +14,19 @@ from pipeline.core.workers import WorkerPool
 from storage.db import Database
 from storage.migrate import upgrade
 
-if TYPE_CHECKING:
-    from pipeline.background.queue import TaskQueue
-
 log = logging.getLogger(__name__)
+
+
+class Queue(Protocol):
+    """Where tasks go when worker processes run them (pipeline.background.queue.TaskQueue)."""
+
+    def defer(self, task_id: int) -> None: ...
+
+    def holds(self, session: Any, task_id: int) -> bool: ...
+
+    def status(self, session: Any) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -27,7 +36,7 @@ class Runtime:
     notifier: Notifier = field(default_factory=NullNotifier)
     workers: WorkerPool = field(default_factory=WorkerPool)
     # with CRAFTSTAGE_BACKGROUND=workers: tasks go on this queue for `python app.py worker` processes
-    queue: TaskQueue | None = None
+    queue: Queue | None = None
     # told when a parse started from a Slack window has finished (job id, the task's params, the batch
     # or None): the Slack side turns that window into the review step
     after_parse: Callable[[int, dict[str, Any], Any], None] | None = None
@@ -50,9 +59,4 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     db = Database(settings.effective_database_url)
     if migrate:
         upgrade(db)
-    queue = None
-    if settings.background == "workers":
-        from pipeline.background.queue import TaskQueue
-
-        queue = TaskQueue(settings.effective_database_url)
-    return Runtime(settings=settings, db=db, workers=WorkerPool(settings.worker_threads), queue=queue)
+    return Runtime(settings=settings, db=db, workers=WorkerPool(settings.worker_threads))

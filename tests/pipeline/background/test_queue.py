@@ -13,10 +13,11 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from pipeline.background import slow_steps, tasks
-from pipeline.background.queue import TaskQueue, queue_status
+from pipeline.background.queue import TaskQueue
 from pipeline.core.actors import Actor
 from pipeline.core.runtime import Runtime
 from pipeline.jobs.activity import Event
+from pipeline.services.health import queue_status
 from storage.db import Database
 from storage.models import ProofStatus, Task, utcnow
 from tests.pipeline.pipeline_fixtures import event_types, job_items, job_with_items, make_runtime
@@ -68,7 +69,7 @@ def test_a_queued_task_waits_for_a_worker_then_runs_there(
     with pytest.raises(tasks.AlreadyRunning):
         slow_steps.start_proofs(queued, ws_id, job_id, owner)
 
-    queued.queue.work(queued, concurrency=1, wait=False)  # type: ignore[union-attr]
+    queued.queue.work(queued, concurrency=1, wait=False)
     assert states(db, "proofs") == [("done", None)]
     assert {it.proof_status for it in job_items(db, job_id)} == {ProofStatus.GENERATED}
     assert event_types(db, job_id)[-2:] == [Event.PROOFS_GENERATED, Event.PREFLIGHT_COMPLETED]
@@ -98,8 +99,8 @@ def test_a_task_of_a_stopped_worker_goes_back_on_the_queue_and_resumes(
     job_id = job_with_items(db, ws_id, owner, queued.settings.files_dir, NAMES)
     slow_steps.start_proofs(queued, ws_id, job_id, owner)
     _held_by_a_dead_worker(db)
-    assert queued.queue.requeue_stalled() == 1  # type: ignore[union-attr]
-    assert queued.queue.requeue_stalled() == 0  # type: ignore[union-attr]
+    assert queued.queue.requeue_stalled() == 1
+    assert queued.queue.requeue_stalled() == 0
 
     worker_side(queued).work(queued, concurrency=1, wait=False)
     assert states(db, "proofs") == [
@@ -118,7 +119,7 @@ def test_a_task_given_back_while_its_worker_is_still_heard_from_is_left_to_it(
     job_id = job_with_items(db, ws_id, owner, queued.settings.files_dir, NAMES)
     slow_steps.start_proofs(queued, ws_id, job_id, owner)
     _held_by_a_dead_worker(db, beat=timedelta(seconds=5))
-    assert queued.queue.requeue_stalled() == 1  # type: ignore[union-attr]
+    assert queued.queue.requeue_stalled() == 1
     worker_side(queued).work(queued, concurrency=1, wait=False)
     assert states(db, "proofs") == [("running", None)]
     with db.engine.connect() as conn:
@@ -135,7 +136,7 @@ def test_an_export_of_a_stopped_worker_is_failed_with_a_message(
     job_id = job_with_items(db, ws_id, owner, queued.settings.files_dir, NAMES)
     slow_steps.start_export(queued, ws_id, job_id, owner, "Generic")
     _held_by_a_dead_worker(db)
-    assert queued.queue.requeue_stalled() == 1  # type: ignore[union-attr]
+    assert queued.queue.requeue_stalled() == 1
     worker_side(queued).work(queued, concurrency=1, wait=False)
     assert states(db, "export") == [
         ("failed", "Export was interrupted by a restart; start it again (everything saved is kept)")
