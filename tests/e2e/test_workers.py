@@ -55,6 +55,17 @@ def mapping_window(shop: Shop, template_view: dict[str, Any]) -> tuple[dict[str,
     return view, values
 
 
+def children_of(pid: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 def running_proofs_owner(app: ServedApp) -> int | None:
     """The pid of a worker with a proof run under way."""
     task = read(
@@ -116,6 +127,7 @@ def test_serve_and_two_workers_finish_everything_once_when_a_worker_is_killed(tm
             )
             app.settle(timeout=180)
             assert "back on the queue" in survivor.log()
+            assert app.proc is not None and children_of(app.proc.pid) == []  # serve drew nothing itself
             versions = read(app, lambda s: s.exec(select(ProofVersion.item_id, ProofVersion.version)).all())
             assert len(versions) == 1000 and {v for _, v in versions} == {1}  # each proof drawn once
             assert len({item for item, _ in versions}) == 1000
