@@ -52,7 +52,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
-def _runtime(settings: Settings) -> Runtime:
+def _runtime(settings: Settings, *, queue_connections: int = 4) -> Runtime:
     """The runtime of `serve` and `worker`: with CRAFTSTAGE_BACKGROUND=workers, tasks go on the queue."""
     from pipeline.core.runtime import build_runtime
 
@@ -60,7 +60,7 @@ def _runtime(settings: Settings) -> Runtime:
     if settings.background == "workers":
         from pipeline.background.queue import TaskQueue
 
-        runtime.queue = TaskQueue(settings.effective_database_url)
+        runtime.queue = TaskQueue(settings.effective_database_url, pool_size=queue_connections)
     return runtime
 
 
@@ -149,7 +149,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "`worker` takes its work from the queue: set CRAFTSTAGE_BACKGROUND=workers (with DATABASE_URL "
             "on PostgreSQL) for it and for `serve`"
         )
-    runtime = _runtime(settings)
+    # the queue's connections: one listens for new jobs, one beats, one per task finishing or deferring
+    runtime = _runtime(settings, queue_connections=args.concurrency + 3)
     assert isinstance(runtime.queue, TaskQueue)  # CRAFTSTAGE_BACKGROUND=workers
     sweep_partial(settings.files_dir)  # what a killed worker on this machine left half-written
     # the thread sender (one sends at a time across workers); Slack's requests go to `serve`
