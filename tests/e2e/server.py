@@ -1,5 +1,6 @@
 """The real server for end-to-end tests: `python app.py serve` as its own OS process, on a fresh
-PostgreSQL schema, with the Slack and OpenAI stand-ins as the services it talks to.
+PostgreSQL schema, with the Slack and OpenAI stand-ins as the services it talks to (and `WorkerApp`,
+a `python app.py worker` beside it).
 
     with served_app(tmp_path, fake=fake, openai=api) as app:
         app.slack.slash_command("/job", "new", team_id=...)
