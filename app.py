@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.core import logs
 from pipeline.core.errors import CraftError
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from storage.models import Workspace
 
 log = logging.getLogger("craftstage")
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
 
 
 def _settings() -> Settings:
@@ -64,6 +68,17 @@ def _runtime(settings: Settings, *, queue_connections: int = 4) -> Runtime:
     return runtime
 
 
+def _shut_down(runtime: Runtime, *services: Stoppable | None) -> None:
+    """Stop what `serve` or `worker` started (in this order), then the runtime and the proof pool."""
+    from pipeline.proofs.job import shutdown_pool
+
+    for service in services:
+        if service is not None:
+            service.stop()
+    runtime.close()
+    shutdown_pool()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -74,7 +89,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.background import slow_steps
     from pipeline.background.mailer import MailSender
     from pipeline.background.queue import TaskQueue
-    from pipeline.proofs.job import shutdown_pool
 
     settings = _settings()
     separate = settings.background == "workers"  # `python app.py worker` processes do the work
@@ -123,15 +137,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             proxy_headers=False,
         )
     finally:
-        if scheduler is not None:
-            scheduler.stop()
-        if mail is not None:
-            mail.stop()
-        if recovery is not None:
-            recovery.stop()
-        slack.stop()
-        runtime.close()
-        shutdown_pool()
+        _shut_down(runtime, scheduler, mail, recovery, slack)
     return 0
 
 
@@ -141,7 +147,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from pipeline.background.mailer import MailSender
     from pipeline.background.queue import TaskQueue
     from pipeline.core.files import sweep_partial
-    from pipeline.proofs.job import shutdown_pool
 
     settings = _settings()
     if settings.background != "workers":
@@ -161,11 +166,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         runtime.queue.work(runtime, concurrency=args.concurrency)
     finally:
-        if mail is not None:
-            mail.stop()
-        slack.stop()
-        runtime.close()
-        shutdown_pool()
+        _shut_down(runtime, mail, slack)
     return 0
 
 

@@ -45,6 +45,7 @@ class Given:
 # A task's work: everything it needs is in `Given` (from the task row) or the database, so a worker
 # process, or a copy of the app after a restart, can run any task from its row alone.
 Work = Callable[[Runtime, Given, Progress], Any]
+_ACTOR_KEYS = ("actor", "actor_display", "actor_role")  # who started a task, kept in its params
 # tasks this process has taken on and not finished (queued in its worker pool, or running): any other
 # active task it owns in the database ended without recording how (the database was away then)
 _mine: set[int] = set()
@@ -79,8 +80,7 @@ def start(
     """Record a task and have `work` run: by a worker process when the runtime has a queue (which
     looks `kind` up in its table of work, see `run_queued`), else on this process's worker pool.
     Refuses a duplicate while one runs."""
-    queued = runtime.queue is not None
-    task_id = _record(runtime, ws_id, job_id, kind, actor, params, mine=not queued)
+    task_id = _record(runtime, ws_id, job_id, kind, actor, params, mine=runtime.queue is None)
     try:
         if runtime.queue is not None:
             runtime.queue.defer(task_id)
@@ -97,7 +97,7 @@ def start(
 
 
 def given_of(task: Task) -> Given:
-    params = {k: v for k, v in task.params.items() if not k.startswith("actor")}
+    params = {k: v for k, v in task.params.items() if k not in _ACTOR_KEYS}
     return Given(task.workspace_id, task.job_id or 0, task_actor(task), params)
 
 

@@ -20,7 +20,7 @@ from pipeline.jobs.activity import Event
 from storage.models import ActivityEvent, Export, Item, Job, ProofVersion, Task
 from tests.e2e.server import ServedApp, WorkerApp, served_app, wait_for
 from tests.e2e.shop import Shop
-from tests.e2e.test_crash import hidden_partials, new_shop, processes_of, read, roster
+from tests.e2e.test_crash import check_proofs_whole, hidden_partials, new_shop, processes_of, read, roster
 from tests.e2e.test_faults import check_delivered_exactly_once
 from tests.standins.slack_api import FakeSlack
 from tests.standins.slack_requests import files_value, select_value
@@ -131,6 +131,8 @@ def test_serve_and_two_workers_finish_everything_once_when_a_worker_is_killed(tm
             versions = read(app, lambda s: s.exec(select(ProofVersion.item_id, ProofVersion.version)).all())
             assert len(versions) == 1000 and {v for _, v in versions} == {1}  # each proof drawn once
             assert len({item for item, _ in versions}) == 1000
+            # every proof on disk whole, read back by PDFium and Pillow: a page with the item's name
+            check_proofs_whole(app, app.data_dir / "files", 1000)
             generated = read(
                 app,
                 lambda s: s.exec(
