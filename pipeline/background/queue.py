@@ -12,20 +12,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from datetime import timedelta
 from typing import Any
 
 import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from pipeline.background import tasks
 from pipeline.core.errors import CraftError
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 QUEUE = "craftstage"
 TASK = "craftstage.run_task"
 HEARTBEAT_S = 5.0  # how often a worker says it is alive
 STALLED_AFTER_S = 20.0  # a worker silent this long is gone: the jobs it held go back on the queue
+NEVER_QUEUED_AFTER_S = 30.0  # a task recorded this long ago with no queue job was never queued
 
 
 class QueueDown(CraftError):
@@ -66,12 +71,15 @@ class TaskQueue:
 
     def defer(self, task_id: int) -> None:
         try:
-            if not (self._opened or self._working):
-                self.open()
-            self.app.configure_task(TASK, queue=QUEUE).defer(task_id=task_id)
+            self._defer(task_id)
         except Exception as exc:  # the database went away between the task's record and this
             log.warning("could not queue task %s: %s", task_id, exc)
             raise QueueDown("The work queue can't be reached right now; try again in a moment.") from exc
+
+    def _defer(self, task_id: int, **options: Any) -> None:
+        if not (self._opened or self._working):
+            self.open()
+        self.app.configure_task(TASK, queue=QUEUE, **options).defer(task_id=task_id)
 
     @staticmethod
     def holds(session: Session, task_id: int) -> bool:
@@ -120,7 +128,7 @@ class TaskQueue:
     async def _work(self, runtime: Any, concurrency: int, name: str, wait: bool) -> None:
         async with self.app.open_async():
             self._working = True
-            requeue = asyncio.create_task(self._requeue_stalled(), name="requeue stalled jobs")
+            requeue = asyncio.create_task(self._requeue_stalled(runtime), name="requeue stalled jobs")
             try:
                 await self.app.run_worker_async(
                     queues=[QUEUE],
@@ -135,6 +143,7 @@ class TaskQueue:
             finally:
                 requeue.cancel()
                 self._working = False
+                self._opened = False  # leaving open_async closes the connections, those of `open` too
 
     def requeue_stalled(self) -> int:
         """One round of `_requeue_stalled` (for tools and tests): how many jobs went back."""
@@ -145,15 +154,34 @@ class TaskQueue:
 
         return asyncio.run(once())
 
-    async def _requeue_stalled(self) -> None:
+    async def _requeue_stalled(self, runtime: Any) -> None:
         """Every worker looks for jobs held by a worker that went silent (killed, out of memory, its
-        machine gone) and puts them back."""
+        machine gone) and puts them back, and queues tasks that never were."""
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             try:
                 await self._requeue_round()
+                await asyncio.to_thread(self.queue_never_queued, runtime)
             except Exception:  # the database may be away for a moment: the next round tries again
                 log.warning("could not look for stalled jobs", exc_info=True)
+
+    def queue_never_queued(self, runtime: Any) -> int:
+        """Queue the tasks a `serve` recorded and then stopped (killed, its database link cut) before
+        it could queue them; how many. Such a job carries a queueing lock: a second worker that finds
+        the same task while its job waits is refused (and one that finds it running leaves it be,
+        see `tasks.run_queued`)."""
+        before = utcnow() - timedelta(seconds=NEVER_QUEUED_AFTER_S)
+        queued = 0
+        for task_id in tasks.never_queued(runtime, self.holds, before):
+            try:
+                self._defer(task_id, queueing_lock=f"task-{task_id}")
+            except AlreadyEnqueued:
+                continue
+            queued += 1
+            log.info(
+                "task %s was recorded but never queued (its serve stopped first); it is queued now", task_id
+            )
+        return queued
 
     async def _requeue_round(self) -> int:
         manager = self.app.job_manager

@@ -167,6 +167,14 @@ def _record(
     return task_id
 
 
+def never_queued(runtime: Runtime, holds: Callable[[Session, int], bool], before: datetime) -> list[int]:
+    """Tasks recorded before `before`, still waiting, that the queue (`holds`) has no job for: the
+    `serve` that recorded one stopped before it could queue it."""
+    with runtime.db.read() as s:
+        waiting = s.exec(select(Task.id).where(Task.state == "queued", col(Task.created_at) < before)).all()
+        return [task_id for task_id in waiting if task_id is not None and not holds(s, task_id)]
+
+
 def run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress], Any]) -> Any:
     try:
         return _run(runtime, task_id, actor, work)

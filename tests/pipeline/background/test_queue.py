@@ -4,6 +4,8 @@ back on the queue and is resumed (proofs) or failed (export) as after a restart.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -74,6 +76,48 @@ def test_a_queued_task_waits_for_a_worker_then_runs_there(
     assert {it.proof_status for it in job_items(db, job_id)} == {ProofStatus.GENERATED}
     assert event_types(db, job_id)[-2:] == [Event.PROOFS_GENERATED, Event.PREFLIGHT_COMPLETED]
     assert queue_status(queued)["waiting"] == 0
+
+
+def test_a_task_recorded_by_a_serve_that_stopped_before_queueing_it_is_queued_by_a_worker(
+    db: Database, ws_id: int, owner: Actor, queued: Runtime
+) -> None:
+    job_id = job_with_items(db, ws_id, owner, queued.settings.files_dir, NAMES)
+    # what `serve` killed between recording the task and queueing it leaves: the row and no job
+    task_id = tasks._record(queued, ws_id, job_id, "proofs", owner, None, mine=False)
+    queue = worker_side(queued)
+    assert queue.queue_never_queued(queued) == 0  # just recorded: its serve may be queueing it now
+    with db.session() as s:
+        row = s.get(Task, task_id)
+        assert row is not None
+        row.created_at = utcnow() - timedelta(minutes=1)
+    assert queue.queue_never_queued(queued) == 1
+    assert queue.queue_never_queued(queued) == 0  # queued once
+    with db.read() as s:
+        assert TaskQueue.holds(s, task_id)
+    queue.work(queued, concurrency=1, wait=False)
+    assert states(db, "proofs") == [("done", None)]
+
+    # and a running worker finds one by itself (it looks every HEARTBEAT_S seconds)
+    second = slow_steps.start_preflight(queued, ws_id, job_id, owner)
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+        conn.execute(
+            text("UPDATE task SET created_at = now() - interval '1 minute' WHERE id = :t"), {"t": second}
+        )
+
+    async def until_done() -> None:
+        worker = asyncio.create_task(queue._work(queued, 1, "test-worker", True))
+        try:
+            async with asyncio.timeout(30):
+                while states(db, "preflight") != [("done", None)]:
+                    await asyncio.sleep(0.2)
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    asyncio.run(until_done())
+    assert {it.proof_status for it in job_items(db, job_id)} == {ProofStatus.GENERATED}
 
 
 def _held_by_a_dead_worker(db: Database, *, beat: timedelta = timedelta(hours=1)) -> None:
