@@ -300,9 +300,11 @@ class ApprovalPages:
         except ApprovalClosed:
             code, status = "closed", 409
         if not _wants_json(request):
-            # no #item-… here: the page focuses the card's message instead (autofocus), which brings
-            # it into view and has it read out; browsers skip autofocus on an address with a fragment
-            return RedirectResponse(self._page_url(request, token, m=code, i=item_id), status_code=303)
+            # to the card's message: browsers focus a focusable fragment target (so it is read out)
+            # and scroll to it again as the page loads; autofocus alone would scroll once, as soon
+            # as the message is parsed, where a half-loaded page may leave it partly out of view
+            url = self._page_url(request, token, m=code, i=item_id)
+            return RedirectResponse(f"{url}#result-{item_id}", status_code=303)
         view = self._fresh(token)
         if view is None:
             return self.neutral(request)

@@ -215,9 +215,10 @@ def test_approve_with_a_plain_form_redirects_back_with_a_message(
         f"/approve/{token}/items/{ids[0]}", data={"csrf": csrf, "version": "1", "decision": "approve"}
     )
     assert r.status_code == 303
-    assert r.headers["location"] == f"/approve/{token}?m=approved&i={ids[0]}"
+    assert r.headers["location"] == f"/approve/{token}?m=approved&i={ids[0]}#result-{ids[0]}"
     _assert_security_headers(r)
     page = client.get(r.headers["location"]).text
+    assert f'id="result-{ids[0]}"' in page  # the message the address points to
     assert "Maria Gonzalez — item 1 approved." in page and "<strong>1</strong> of 3 reviewed" in page
     assert _status(db, ids[0]) == ProofStatus.APPROVED
     assert live.notifier.events() == [Event.ITEM_APPROVED]
@@ -384,7 +385,9 @@ def test_a_stale_decision_points_at_the_new_proof(
     r = client.post(
         f"/approve/{token}/items/{ids[0]}", data={"csrf": csrf, "version": "1", "decision": "approve"}
     )
-    assert "m=stale" in r.headers["location"] and r.headers["location"].endswith(f"&i={ids[0]}")
+    assert "m=stale" in r.headers["location"] and r.headers["location"].endswith(
+        f"&i={ids[0]}#result-{ids[0]}"
+    )
     page = client.get(r.headers["location"]).text
     assert "updated Maria González — item 1 while you were looking. Please check the new proof." in page
     assert f"/proof/{ids[0]}/2.png" in page and "Updated proof &middot; version 2" in page
