@@ -18,7 +18,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
@@ -236,21 +236,35 @@ class ApprovalPages:
     # -- GET /approve/<token>/proof/<item>/<version>.png
 
     async def proof(self, request: Request) -> Response:
-        # Only refused image requests count against the limit: a page of 100 proofs must not use up
-        # a customer's allowance, while guessing through image URLs is counted like any other guess.
-        if response := await self._limited(request, count=False):
-            return response
         token = request.path_params["token"]
         item_id, version = request.path_params["item_id"], request.path_params["version"]
-
-        path = await self._run(customer.proof_file, self.runtime, token, item_id, version)
-        if path is None:
+        sharp = request.path_params.get("sharp")
+        if sharp is not None and sharp not in previews.SHARP_WIDTHS:
             return await self._neutral(request)
-        if sharp := request.path_params.get("sharp"):
-            if sharp not in previews.SHARP_WIDTHS:
-                return await self._neutral(request)
-            path = await self._run(previews.sharp_preview, path, sharp) or path
-        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+        wait, png = await self._run(self._proof, token, item_id, version, sharp)
+        if wait is not None:
+            return self._too_many(request, wait)
+        if png is None:
+            return await self._neutral(request)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+    def _proof(
+        self, token: str, item_id: int, version: int, sharp: int | None
+    ) -> tuple[float | None, bytes | None]:
+        """(seconds to wait, None) when the link was asked for too often, else (None, the image or None
+        when the link may not show it). One trip off the event loop: a page of 100 proofs asks 100
+        times, and each trip costs the web process more than reading a small file."""
+        # Only refused image requests count against the limit: a page of 100 proofs must not use up
+        # a customer's allowance, while guessing through image URLs is counted like any other guess.
+        if (wait := self.limits.over(self.per_link, token)) is not None:
+            return wait, None
+        path = customer.proof_file(self.runtime, token, item_id, version)
+        if path is not None and sharp:
+            path = previews.sharp_preview(path, sharp) or path
+        try:
+            return None, path.read_bytes() if path is not None else None
+        except FileNotFoundError:  # the proof was replaced since it was looked up
+            return None, None
 
     # -- POST /approve/<token>/items/<item>
 
