@@ -622,6 +622,36 @@ def test_every_focused_control_is_fully_visible(
         assert _hidden_focus(page) == ""
 
 
+def test_without_javascript_the_answer_is_in_view_when_the_page_arrives_in_pieces(
+    browser: Browser, db: Database, ws_id: int, owner: Actor, tmp_path: Path
+) -> None:
+    """On a slow line the page after a decision is parsed and laid out in pieces: the message must
+    still end up focused and wholly in view (a scroll made once, while the page was half there, is
+    clamped to what had arrived)."""
+    runtime, notifier = make_runtime(db, tmp_path)
+    job_id = seed_job(db, ws_id, owner, runtime.settings.files_dir, items=12)
+    token = new_link(db, job_id, owner).token
+    ids = item_ids(db, job_id)
+    with serve(runtime, notifier) as server:
+        page = _open(browser, "", javascript=False)
+        page.set_default_timeout(30_000)
+        page.goto(f"{server.url}/approve/{token}")
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        slow = {
+            "offline": False,
+            "latency": 20,
+            "downloadThroughput": 30_000,  # bytes a second: the page takes a few seconds
+            "uploadThroughput": 100_000,
+        }
+        cdp.send("Network.emulateNetworkConditions", slow)
+        page.locator(f"#item-{ids[8]} .btn-approve").click()
+        expect(page.locator(f"#item-{ids[8]} .badge")).to_contain_text("Approved", timeout=30_000)
+        assert page.url.endswith(f"#result-{ids[8]}")
+        expect(page.locator(f"#result-{ids[8]}")).to_be_focused(timeout=30_000)  # read out on arrival
+        assert _focus_after_load(page) == ""
+
+
 # ---- sharp previews at a device pixel ratio of 3 ----------------------------------------------
 
 REAL_PIXELS = """async img => {
