@@ -120,7 +120,7 @@ def test_refresh_never_makes_an_ack_late(tmp_path: Path) -> None:
         serve(_env(tmp_path, fake)) as app,
     ):
         link = sm.wait_connected()
-        _wait(lambda: app.logged("Slack Socket Mode connected"), 5, "the connected line")
+        _wait(lambda: app.logged("Slack Socket Mode connected"), 15, "the connected line")
         assert link.hello is not None
         health = _wait(lambda: app.health().status_code == 200 and app.health(), 5, "a healthy /healthz")
         assert health.json()["slack"] == {"mode": "socket", "link": "up"}
@@ -192,7 +192,7 @@ def test_slack_away_at_start_up(tmp_path: Path) -> None:
             fake.clear_faults()
             sm.wait_connected(timeout=RECONNECT_LIMIT)
             _wait(lambda: app.health().status_code == 200, 5, "a healthy /healthz")
-            _wait(lambda: app.logged("Slack Socket Mode connected"), 5, "the connected line")
+            _wait(lambda: app.logged("Slack Socket Mode connected"), 15, "the connected line")
             assert not app.logged("Traceback")
 
 
