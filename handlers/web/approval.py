@@ -117,14 +117,10 @@ class ApprovalPages:
     async def _neutral(self, request: Request) -> Response:
         return await self._run(self.neutral, request)
 
-    async def _limited(self, request: Request, *, count: bool = True) -> Response | None:
-        """The 429 page when this link was asked for too often (every client together), else None.
-        With `count=False` the request is checked but not counted."""
+    async def _limited(self, request: Request) -> Response | None:
+        """The 429 page when this link was asked for too often (every client together), else None."""
         token = str(request.path_params.get("token", ""))
-        if count:
-            wait = await self._run(self.limits.hit, (self.per_link, token))
-        else:
-            wait = await self._run(self.limits.over, self.per_link, token)
+        wait = await self._run(self.limits.hit, (self.per_link, token))
         return None if wait is None else self._too_many(request, wait)
 
     def _too_many(self, request: Request, wait: float) -> Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -84,14 +85,19 @@ class TaskQueue:
     @staticmethod
     def holds(session: Session, task_id: int) -> bool:
         """A job for this task is waiting or being worked on (so the task is in good hands)."""
-        row = session.connection().execute(
+        return task_id in TaskQueue.held(session, [task_id])
+
+    @staticmethod
+    def held(session: Session, task_ids: Sequence[int]) -> set[int]:
+        """Which of these tasks have a job waiting or being worked on."""
+        rows = session.connection().execute(
             text(
-                "SELECT 1 FROM procrastinate_jobs WHERE queue_name = :q AND status IN ('todo', 'doing') "
-                "AND args->>'task_id' = :t LIMIT 1"
+                "SELECT DISTINCT (args->>'task_id')::int FROM procrastinate_jobs "
+                "WHERE queue_name = :q AND status IN ('todo', 'doing') AND args->>'task_id' = ANY(:t)"
             ),
-            {"q": QUEUE, "t": str(task_id)},
+            {"q": QUEUE, "t": [str(t) for t in task_ids]},
         )
-        return row.first() is not None
+        return set(rows.scalars())
 
     @staticmethod
     def status(session: Session) -> dict[str, Any]:
@@ -172,7 +178,7 @@ class TaskQueue:
         see `tasks.run_queued`)."""
         before = utcnow() - timedelta(seconds=NEVER_QUEUED_AFTER_S)
         queued = 0
-        for task_id in tasks.never_queued(runtime, self.holds, before):
+        for task_id in tasks.never_queued(runtime, self.held, before):
             try:
                 self._defer(task_id, queueing_lock=f"task-{task_id}")
             except AlreadyEnqueued:

@@ -167,12 +167,18 @@ def _record(
     return task_id
 
 
-def never_queued(runtime: Runtime, holds: Callable[[Session, int], bool], before: datetime) -> list[int]:
-    """Tasks recorded before `before`, still waiting, that the queue (`holds`) has no job for: the
-    `serve` that recorded one stopped before it could queue it."""
+def never_queued(
+    runtime: Runtime, held: Callable[[Session, list[int]], set[int]], before: datetime
+) -> list[int]:
+    """Tasks recorded before `before`, still waiting, that the queue (`held`: which of them it has a
+    job for) does not hold: the `serve` that recorded one stopped before it could queue it."""
     with runtime.db.read() as s:
-        waiting = s.exec(select(Task.id).where(Task.state == "queued", col(Task.created_at) < before)).all()
-        return [task_id for task_id in waiting if task_id is not None and not holds(s, task_id)]
+        rows = s.exec(select(Task.id).where(Task.state == "queued", col(Task.created_at) < before))
+        waiting = [task_id for task_id in rows if task_id is not None]
+        if not waiting:
+            return []
+        in_hand = held(s, waiting)
+        return [task_id for task_id in waiting if task_id not in in_hand]
 
 
 def run(runtime: Runtime, task_id: int, actor: Actor, work: Callable[[Progress], Any]) -> Any:
